@@ -1,0 +1,585 @@
+//! The command line: a thin face over the engine. `check` and `plan` read only; `apply`,
+//! `resume` and `rollback` ask before changing anything unless given --yes, and refuse when
+//! there is no terminal to ask.
+//!
+//! Exit codes (stable): `check`/`plan`: 0 nothing to do, 2 changes pending, 1 error (terraform's
+//! -detailed-exitcode convention); everything else: 0 success, 1 error.
+
+use crate::engine::journal::{FileState, Journal};
+use crate::engine::step::{Options, Severity, Status, StepReport};
+use crate::engine::{Engine, Event};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const EXIT_HELP: &str = "Exit codes: check and plan: 0 nothing to do, 2 changes pending, 1 error. \
+Other commands: 0 success, 1 error.";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "smtpauth-wizard",
+    version,
+    about = "Set up Sendmail SMTP AUTH the way the Sendmail SMTP AUTH HOWTO says, safely and reversibly",
+    long_about = "Takes a Sendmail server from \"listens on loopback only, relays for nobody\" to \"accepts mail from the network and demands SMTP AUTH before relaying\".\n\nWithout a command it opens the terminal wizard. Every change is shown as a diff, backed up, journaled before it happens, written atomically and reversible with `rollback`.",
+    after_help = EXIT_HELP
+)]
+pub struct Cli {
+    /// Work on the tree under DIR instead of / (fixture trees, copies; never restarts services)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Use this distribution profile (YAML) instead of detecting one
+    #[arg(long, global = true, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Choices {
+    /// SASL mechanisms to advertise (default "LOGIN PLAIN": the only ones a PAM/saslauthd password check can verify)
+    #[arg(long, value_name = "\"LOGIN PLAIN\"")]
+    pub mechanisms: Option<String>,
+    /// Keep this RELAY entry of /etc/mail/access (its key, e.g. 192.168.0); repeatable
+    #[arg(long = "keep-relay", value_name = "KEY")]
+    pub keep_relay: Vec<String>,
+    /// Keep this risky FEATURE active in sendmail.mc; repeatable
+    #[arg(long = "keep-feature", value_name = "FEATURE")]
+    pub keep_feature: Vec<String>,
+    /// Remove relay-domains entries that are not local host names
+    #[arg(long)]
+    pub prune_relay_domains: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Report every step's status and findings; writes nothing (exit 0 nothing to do, 2 pending, 1 error)
+    Check {
+        #[command(flatten)]
+        choices: Choices,
+    },
+    /// Show every change as a unified diff; writes nothing (exit 0 nothing to do, 2 pending, 1 error)
+    Plan {
+        #[command(flatten)]
+        choices: Choices,
+    },
+    /// Apply the steps in order, journaled and atomic
+    Apply {
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+        /// Only this step (repeatable)
+        #[arg(long, value_name = "STEP")]
+        only: Vec<String>,
+        #[command(flatten)]
+        choices: Choices,
+    },
+    /// Continue an unfinished run (an interrupted step is undone first, then redone)
+    Resume {
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        choices: Choices,
+    },
+    /// Put back the original files from the journal, newest change first
+    Rollback {
+        #[arg(long)]
+        yes: bool,
+        /// Only this step
+        #[arg(long, value_name = "STEP")]
+        step: Option<String>,
+        /// Restore even over files changed since the wizard wrote them
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show the journal: runs, steps, files, backups
+    Status,
+}
+
+impl Choices {
+    fn options(&self) -> Options {
+        Options {
+            mechanisms: self.mechanisms.as_ref().map(|m| {
+                m.split_whitespace()
+                    .map(|s| s.to_ascii_uppercase())
+                    .collect()
+            }),
+            keep_relay: self.keep_relay.clone(),
+            keep_features: self.keep_feature.clone(),
+            prune_relay_domains: self.prune_relay_domains,
+            ..Options::default()
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonChange {
+    path: String,
+    diff: String,
+    why: String,
+}
+
+#[derive(Serialize)]
+struct JsonStep<'a> {
+    id: &'a str,
+    title: &'a str,
+    howto: &'a str,
+    status: Status,
+    findings: &'a [crate::engine::step::Finding],
+    changes: Vec<JsonChange>,
+    commands: &'a [crate::engine::step::PlannedCommand],
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    root: String,
+    profile: Option<String>,
+    profile_reason: &'a str,
+    steps: Vec<JsonStep<'a>>,
+}
+
+fn to_json(engine: &Engine, reports: &[StepReport]) -> String {
+    let steps = reports
+        .iter()
+        .map(|r| JsonStep {
+            id: r.id,
+            title: r.title,
+            howto: r.howto,
+            status: r.status,
+            findings: &r.findings,
+            changes: r
+                .changes
+                .iter()
+                .map(|c| JsonChange {
+                    path: c.path.clone(),
+                    diff: c.diff(),
+                    why: c.why.clone(),
+                })
+                .collect(),
+            commands: &r.commands,
+        })
+        .collect();
+    let rep = JsonReport {
+        root: engine.root().dir().display().to_string(),
+        profile: engine.profile().map(|p| p.id.clone()),
+        profile_reason: &engine.cx.profile_reason,
+        steps,
+    };
+    serde_json::to_string_pretty(&rep).expect("serializable")
+}
+
+fn colour() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+fn paint(s: &str, code: &str) -> String {
+    if colour() {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+fn status_tag(s: Status) -> String {
+    let t = format!("[{}]", s.as_str());
+    let code = match s {
+        Status::Done => "32",
+        Status::Pending => "33",
+        Status::Blocked => "35",
+        Status::Skipped => "2",
+        Status::Error => "31",
+    };
+    paint(&format!("{t:<10}"), code)
+}
+
+fn text_report(engine: &Engine, reports: &[StepReport], diffs: bool) -> String {
+    let mut o = String::new();
+    o.push_str(&format!(
+        "root {}; {}\n\n",
+        engine.root().dir().display(),
+        match engine.profile() {
+            Some(p) => format!("profile {} ({})", p.id, engine.cx.profile_reason),
+            None => "no profile".to_string(),
+        }
+    ));
+    for r in reports {
+        o.push_str(&format!(
+            "{} {:<15} {}\n",
+            status_tag(r.status),
+            r.id,
+            r.title
+        ));
+        for f in &r.findings {
+            let mark = match f.severity {
+                Severity::Info => "  ",
+                Severity::Warning => "! ",
+                Severity::Error => "x ",
+            };
+            o.push_str(&format!("           {mark}{}\n", f.message));
+            if let Some(fix) = &f.fix {
+                o.push_str(&format!("             fix: {fix}\n"));
+            }
+        }
+        for c in &r.changes {
+            o.push_str(&format!(
+                "           -> writes {} ({})\n",
+                engine.root().display(&c.path),
+                c.why
+            ));
+            if diffs {
+                for l in c.diff().lines() {
+                    let code = if l.starts_with("+++") || l.starts_with("---") {
+                        "1"
+                    } else if l.starts_with('+') {
+                        "32"
+                    } else if l.starts_with('-') {
+                        "31"
+                    } else if l.starts_with("@@") {
+                        "36"
+                    } else {
+                        ""
+                    };
+                    let l = if code.is_empty() {
+                        l.to_string()
+                    } else {
+                        paint(l, code)
+                    };
+                    o.push_str(&format!("             {l}\n"));
+                }
+            }
+        }
+        for c in &r.commands {
+            o.push_str(&format!(
+                "           -> runs `{}` ({})\n",
+                c.argv.join(" "),
+                c.why
+            ));
+        }
+    }
+    o
+}
+
+fn plan_exit(reports: &[StepReport]) -> u8 {
+    if reports.iter().any(|r| r.status == Status::Error) {
+        1
+    } else if reports
+        .iter()
+        .any(|r| matches!(r.status, Status::Pending | Status::Blocked))
+    {
+        2
+    } else {
+        0
+    }
+}
+
+/// Asks on the terminal; refuses without one.
+fn confirm(question: &str) -> Result<bool, String> {
+    if !std::io::stdin().is_terminal() {
+        return Err("refusing to change anything without confirmation: standard input is not a terminal, so there is no one to ask. Run `plan` to see the changes, then add --yes".into());
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+fn open(cli: &Cli, opts: Options) -> Result<Engine, String> {
+    let root = cli.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    Engine::new(&root, cli.profile.as_deref(), opts)
+}
+
+fn print_event(e: Event) {
+    match e {
+        Event::Recovered(m) => eprintln!("recovery: {m}"),
+        Event::StepStarted(id) => eprintln!("applying {id} ..."),
+        Event::Writing(p) => eprintln!("  writing {p}"),
+        Event::Running(c) => eprintln!("  running {c}"),
+        Event::StepFinished(_, _) => {}
+        Event::Restored(m) => eprintln!("  {m}"),
+    }
+}
+
+/// Runs a parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    match dispatch(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if cli.format == Format::Json {
+                println!("{}", serde_json::json!({ "error": e }));
+            } else {
+                eprintln!("smtpauth-wizard: {e}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn dispatch(cli: &Cli) -> Result<u8, String> {
+    let json = cli.format == Format::Json;
+    match cli.command.as_ref().expect("TUI handled by main") {
+        Command::Check { choices } | Command::Plan { choices } => {
+            let diffs = matches!(cli.command, Some(Command::Plan { .. }));
+            let engine = open(cli, choices.options())?;
+            let reports = engine.plan();
+            if json {
+                println!("{}", to_json(&engine, &reports));
+            } else {
+                print!("{}", text_report(&engine, &reports, diffs));
+            }
+            Ok(plan_exit(&reports))
+        }
+        Command::Apply { yes, only, choices } => apply(cli, choices, only, *yes, false),
+        Command::Resume { yes, choices } => apply(cli, choices, &[], *yes, true),
+        Command::Rollback { yes, step, force } => {
+            let engine = open(cli, Options::default())?;
+            engine.may_write()?;
+            let j = engine.journal().map_err(|e| e.to_string())?;
+            let applied = j.applied_newest_first();
+            let n = applied
+                .iter()
+                .filter(|(r, s)| {
+                    step.as_deref()
+                        .is_none_or(|id| j.data.runs[*r].steps[*s].id == id)
+                })
+                .count();
+            if n > 0 && !yes {
+                eprintln!("rollback restores, newest first:");
+                for (r, s) in &applied {
+                    let st = &j.data.runs[*r].steps[*s];
+                    if step.as_deref().is_some_and(|id| id != st.id) {
+                        continue;
+                    }
+                    for f in st
+                        .files
+                        .iter()
+                        .rev()
+                        .filter(|f| f.state != FileState::RolledBack)
+                    {
+                        eprintln!("  {} {}", st.id, engine.root().display(&f.path));
+                    }
+                }
+                if !confirm("Roll back?")? {
+                    return Err("nothing was changed".into());
+                }
+            }
+            let msgs = engine.rollback(step.as_deref(), *force, &mut |e| {
+                if !json {
+                    print_event(e)
+                }
+            })?;
+            if json {
+                println!("{}", serde_json::json!({ "rolled_back": msgs }));
+            } else {
+                for m in msgs
+                    .iter()
+                    .filter(|m| m.starts_with("nothing") || m.starts_with("rolled back"))
+                {
+                    println!("{m}");
+                }
+            }
+            Ok(0)
+        }
+        Command::Status => status(cli),
+    }
+}
+
+fn apply(
+    cli: &Cli,
+    choices: &Choices,
+    only: &[String],
+    yes: bool,
+    resume: bool,
+) -> Result<u8, String> {
+    let json = cli.format == Format::Json;
+    let engine = open(cli, choices.options())?;
+    engine.may_write()?;
+    if resume {
+        let j = engine.journal().map_err(|e| e.to_string())?;
+        let interrupted = j.data.runs.iter().any(|r| {
+            r.steps
+                .iter()
+                .any(|s| s.state == crate::engine::journal::StepState::InProgress)
+        });
+        if j.open_run().is_none() && !interrupted {
+            let msg =
+                "nothing to resume: the journal has no unfinished run (use `apply` to start one)";
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "resumed": false, "message": msg })
+                );
+            } else {
+                println!("{msg}");
+            }
+            return Ok(0);
+        }
+    }
+    let reports = engine.plan();
+    let pending: Vec<&StepReport> = reports
+        .iter()
+        .filter(|r| only.is_empty() || only.iter().any(|o| o == r.id))
+        .filter(|r| r.status != Status::Done && r.status != Status::Skipped)
+        .collect();
+    if pending.is_empty() {
+        let msg = "nothing to do: every step is already done";
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({ "changed": false, "message": msg })
+            );
+        } else {
+            println!("{msg}");
+        }
+        return Ok(0);
+    }
+    if !yes {
+        print!("{}", text_report(&engine, &reports, true));
+        if !confirm("Apply these changes?")? {
+            return Err("nothing was changed".into());
+        }
+    }
+    let sum = engine.apply(only, &mut |e| {
+        if !json {
+            print_event(e)
+        }
+    })?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "changed": !sum.files.is_empty() || !sum.commands.is_empty(), "summary": sum })
+        );
+    } else {
+        if sum.applied.is_empty() {
+            println!("nothing to do: every step is already done");
+        } else {
+            println!("applied: {}", sum.applied.join(", "));
+            println!(
+                "journal: {}; undo with `smtpauth-wizard{} rollback`",
+                crate::engine::journal::journal_path(engine.root()).display(),
+                cli.root
+                    .as_ref()
+                    .map(|r| format!(" --root {}", r.display()))
+                    .unwrap_or_default()
+            );
+        }
+        if !sum.skipped.is_empty() {
+            println!("skipped: {}", sum.skipped.join(", "));
+        }
+    }
+    Ok(0)
+}
+
+fn status(cli: &Cli) -> Result<u8, String> {
+    let json = cli.format == Format::Json;
+    let engine = open(cli, Options::default())?;
+    let path = crate::engine::journal::journal_path(engine.root());
+    let j = match Journal::read(engine.root()) {
+        Ok(j) => j,
+        Err(e) => {
+            // Show what we can: the .bak files are there whatever happened to the journal.
+            let baks = backups(&engine);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "journal": path.display().to_string(), "error": e.to_string(), "backups": baks })
+                );
+            } else {
+                println!("journal {}: {e}", path.display());
+                for b in baks {
+                    println!("backup present: {b}");
+                }
+            }
+            return Ok(1);
+        }
+    };
+    let changed = j.changed_since_written();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "journal": path.display().to_string(),
+                "runs": j.data.runs,
+                "changed_since_written": changed,
+                "backups": backups(&engine),
+            }))
+            .unwrap()
+        );
+        return Ok(0);
+    }
+    if j.data.runs.is_empty() {
+        println!(
+            "no journal at {}: the wizard has changed nothing here",
+            path.display()
+        );
+        return Ok(0);
+    }
+    println!("journal {}", path.display());
+    for r in &j.data.runs {
+        println!(
+            "run {} (profile {}, started {}, {})",
+            r.id,
+            r.profile,
+            r.started,
+            r.finished
+                .as_deref()
+                .map(|f| format!("finished {f}"))
+                .unwrap_or_else(|| "unfinished: `resume` continues it".into())
+        );
+        for s in &r.steps {
+            println!(
+                "  {:<15} {:?}{}",
+                s.id,
+                s.state,
+                s.note
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            );
+            for f in &s.files {
+                println!(
+                    "    {} {:?}{}{}",
+                    engine.root().display(&f.path),
+                    f.state,
+                    f.saved
+                        .as_deref()
+                        .map(|s| format!(", original saved as {s}"))
+                        .unwrap_or_else(|| ", created by the wizard".into()),
+                    if changed.contains(&f.path) && f.state == FileState::Written {
+                        ", CHANGED SINCE the wizard wrote it"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            for c in &s.commands {
+                println!("    ran `{}` (exit {:?})", c.argv.join(" "), c.status);
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn backups(engine: &Engine) -> Vec<String> {
+    let Some(p) = engine.profile() else {
+        return vec![];
+    };
+    std::iter::once(&p.sendmail.mc)
+        .chain(&p.sendmail.cf)
+        .map(|f| format!("{f}.bak"))
+        .filter(|b| engine.root().exists(b))
+        .map(|b| engine.root().display(&b))
+        .collect()
+}

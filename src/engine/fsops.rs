@@ -1,0 +1,308 @@
+//! The only code in the program that writes, renames or removes files.
+//!
+//! Every replacement is atomic: a temporary file is created *exclusively* (`O_EXCL`, random
+//! name) in the target's own directory, written, given the mode/owner/mtime it must have,
+//! fsynced, optionally validated, renamed over the target, and the directory is fsynced. A crash
+//! at any point leaves either the old file or the new one, never a mix; at worst a stray
+//! `.smtpauth-wizard.*` temporary file, which [`stray_temporaries`] finds.
+//!
+//! Callers go through the journal ([`super::journal`]); nothing else may call these functions
+//! to change a served system.
+
+use sha2::{Digest, Sha256};
+use std::fs::{self, File, FileTimes};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Prefix of every temporary file we create.
+pub const TMP_PREFIX: &str = ".smtpauth-wizard.";
+
+/// What a file looked like: enough to put it back exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Meta {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// Modification time, seconds and nanoseconds since the epoch.
+    pub mtime: i64,
+    pub mtime_nsec: i64,
+}
+
+impl Meta {
+    pub fn of(md: &fs::Metadata) -> Meta {
+        Meta {
+            mode: md.mode() & 0o7777,
+            uid: md.uid(),
+            gid: md.gid(),
+            mtime: md.mtime(),
+            mtime_nsec: md.mtime_nsec(),
+        }
+    }
+
+    pub fn modified(&self) -> SystemTime {
+        if self.mtime >= 0 {
+            UNIX_EPOCH + Duration::new(self.mtime as u64, self.mtime_nsec as u32)
+        } else {
+            UNIX_EPOCH
+        }
+    }
+}
+
+/// Metadata of a path without following a final symlink; `None` when it does not exist.
+pub fn meta_of(path: &Path) -> io::Result<Option<Meta>> {
+    match fs::symlink_metadata(path) {
+        Ok(md) => Ok(Some(Meta::of(&md))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// sha256 of a file's content, `None` when it does not exist.
+pub fn sha256_file(path: &Path) -> io::Result<Option<String>> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(sha256_hex(&b))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The attributes a written file gets.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteMeta {
+    pub mode: u32,
+    /// Owner to give the file; `None` keeps ours.
+    pub owner: Option<(u32, u32)>,
+    /// Modification time to set (restores and backups); `None` means now.
+    pub mtime: Option<SystemTime>,
+}
+
+/// A check run on the complete temporary file before it replaces the target (e.g.
+/// `sendmail -C TMP -bv root`). An `Err` aborts the write and leaves the target untouched.
+pub type Validator<'a> = &'a dyn Fn(&Path) -> Result<(), String>;
+
+fn ctx(e: io::Error, what: &str, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("cannot {what} {}: {e}", path.display()))
+}
+
+/// Atomically replaces (or creates) `path` with `content`.
+pub fn replace_file(
+    path: &Path,
+    content: &[u8],
+    meta: WriteMeta,
+    validate: Option<Validator<'_>>,
+) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    if let Ok(md) = fs::symlink_metadata(path) {
+        if md.file_type().is_symlink() {
+            // Links are resolved by the caller; replacing one would turn it into a file.
+            return Err(io::Error::other(format!(
+                "refusing to replace symbolic link {} with a file",
+                path.display()
+            )));
+        }
+        if md.is_dir() {
+            return Err(io::Error::other(format!(
+                "{} is a directory, not a file",
+                path.display()
+            )));
+        }
+    }
+    fault_point("before-temp");
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!("{TMP_PREFIX}{name}."))
+        .tempfile_in(dir)
+        .map_err(|e| ctx(e, "create a temporary file for", path))?;
+    tmp.write_all(content).map_err(|e| ctx(e, "write", path))?;
+    fault_point("after-temp-write");
+    let f = tmp.as_file();
+    f.set_permissions(fs::Permissions::from_mode(meta.mode))
+        .map_err(|e| ctx(e, "set the mode of", path))?;
+    if let Some((uid, gid)) = meta.owner {
+        let md = f.metadata()?;
+        if md.uid() != uid || md.gid() != gid {
+            nix::unistd::fchown(
+                std::os::fd::AsRawFd::as_raw_fd(f),
+                Some(nix::unistd::Uid::from_raw(uid)),
+                Some(nix::unistd::Gid::from_raw(gid)),
+            )
+            .map_err(|e| {
+                ctx(
+                    io::Error::from(e),
+                    &format!("give owner {uid}:{gid} to"),
+                    path,
+                )
+            })?;
+            // chown clears set-id bits; put the mode back.
+            f.set_permissions(fs::Permissions::from_mode(meta.mode))?;
+        }
+    }
+    if let Some(t) = meta.mtime {
+        f.set_times(
+            FileTimes::new()
+                .set_modified(t)
+                .set_accessed(SystemTime::now()),
+        )
+        .map_err(|e| ctx(e, "set the modification time of", path))?;
+    }
+    f.sync_all().map_err(|e| ctx(e, "flush", path))?;
+    fault_point("after-temp-fsync");
+    if let Some(v) = validate {
+        v(tmp.path()).map_err(io::Error::other)?;
+    }
+    tmp.persist(path)
+        .map_err(|e| ctx(e.error, "rename the new file into", path))?;
+    fault_point("after-rename");
+    sync_dir(dir)?;
+    fault_point("after-dir-fsync");
+    Ok(())
+}
+
+/// Removes a file and makes the removal durable.
+pub fn remove_file(path: &Path) -> io::Result<()> {
+    fault_point("before-remove");
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(ctx(e, "remove", path)),
+    }
+    fault_point("after-remove");
+    sync_dir(path.parent().unwrap_or(Path::new("/")))
+}
+
+/// Creates a directory (and its parents) with the given mode for the last component.
+pub fn ensure_dir(path: &Path, mode: u32) -> io::Result<()> {
+    if !path.is_dir() {
+        fs::create_dir_all(path).map_err(|e| ctx(e, "create directory", path))?;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+            .map_err(|e| ctx(e, "set the mode of", path))?;
+        if let Some(p) = path.parent() {
+            sync_dir(p)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| ctx(e, "flush directory", dir))
+}
+
+/// Temporary files a crash may have left in `dir`.
+pub fn stray_temporaries(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(TMP_PREFIX))
+        .map(|e| e.path())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A numbered point where a test may kill the process (cargo feature `fault-injection`).
+/// With the feature, `SMTPAUTH_WIZARD_CRASH_AT=N` sends SIGKILL to ourselves at the Nth point,
+/// and `SMTPAUTH_WIZARD_FAULT_COUNT=FILE` writes the number of points passed to FILE at each one.
+#[cfg(feature = "fault-injection")]
+pub fn fault_point(name: &str) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst) + 1;
+    if let Ok(f) = std::env::var("SMTPAUTH_WIZARD_FAULT_COUNT") {
+        let _ = fs::write(f, format!("{n}\n"));
+    }
+    if let Ok(at) = std::env::var("SMTPAUTH_WIZARD_CRASH_AT") {
+        if at.trim().parse::<usize>().ok() == Some(n) {
+            eprintln!("fault-injection: SIGKILL at point {n} ({name})");
+            let _ =
+                nix::sys::signal::kill(nix::unistd::getpid(), nix::sys::signal::Signal::SIGKILL);
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    }
+}
+
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub fn fault_point(_name: &str) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_keeps_mode_and_mtime_and_leaves_no_temporaries() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("sendmail.cf");
+        fs::write(&p, "old").unwrap();
+        let when = UNIX_EPOCH + Duration::new(1_000_000_000, 123_456_789);
+        replace_file(
+            &p,
+            b"new",
+            WriteMeta {
+                mode: 0o640,
+                owner: None,
+                mtime: Some(when),
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        let m = meta_of(&p).unwrap().unwrap();
+        assert_eq!(m.mode, 0o640);
+        assert_eq!(m.modified(), when);
+        assert!(stray_temporaries(t.path()).is_empty());
+    }
+
+    #[test]
+    fn a_failed_validation_leaves_the_target_alone() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("sendmail.cf");
+        fs::write(&p, "old").unwrap();
+        let bad: Validator = &|_p: &Path| Err("sendmail -bv said no".to_string());
+        let e = replace_file(
+            &p,
+            b"new",
+            WriteMeta {
+                mode: 0o644,
+                owner: None,
+                mtime: None,
+            },
+            Some(bad),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("sendmail -bv said no"));
+        assert_eq!(fs::read(&p).unwrap(), b"old");
+        assert!(stray_temporaries(t.path()).is_empty());
+    }
+
+    #[test]
+    fn symlinks_are_never_replaced() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("link");
+        std::os::unix::fs::symlink("/etc/passwd", &p).unwrap();
+        let e = replace_file(
+            &p,
+            b"x",
+            WriteMeta {
+                mode: 0o644,
+                owner: None,
+                mtime: None,
+            },
+            None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("symbolic link"));
+    }
+}

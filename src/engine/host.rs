@@ -1,0 +1,204 @@
+//! Running the real tools (m4, sendmail, dpkg-query/rpm, makemap, service managers) and asking
+//! the operating system. Tools are found with `which` (falling back to /usr/sbin and /sbin,
+//! which a `su` without `-` leaves out of PATH), run with `duct`, always with a time limit, and
+//! their exit status and stderr are returned for the caller to check and show.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Default time limit for one tool run.
+pub const TOOL_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, Clone)]
+pub struct ToolOutput {
+    pub argv: Vec<String>,
+    /// Exit status; `None` when killed by a signal or by our time limit.
+    pub status: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+    pub timed_out: bool,
+    pub elapsed: Duration,
+}
+
+impl ToolOutput {
+    pub fn success(&self) -> bool {
+        self.status == Some(0) && !self.timed_out
+    }
+
+    /// `m4 /etc/mail/sendmail.mc` (exit 1): ERROR: end of file in string
+    pub fn describe(&self) -> String {
+        let st = match (self.timed_out, self.status) {
+            (true, _) => format!(
+                "did not finish within {} s and was stopped",
+                self.elapsed.as_secs()
+            ),
+            (false, Some(c)) => format!("exit status {c}"),
+            (false, None) => "killed by a signal".to_string(),
+        };
+        let err = self.stderr.trim();
+        if err.is_empty() {
+            format!("`{}` ({st})", self.argv.join(" "))
+        } else {
+            format!("`{}` ({st}): {err}", self.argv.join(" "))
+        }
+    }
+}
+
+/// Finds a tool on PATH, then in the system directories a non-login root shell may lack.
+pub fn find_tool(name: &str) -> Option<PathBuf> {
+    if name.starts_with('/') {
+        let p = PathBuf::from(name);
+        return p.exists().then_some(p);
+    }
+    which::which(name).ok().or_else(|| {
+        ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+            .iter()
+            .map(|d| PathBuf::from(d).join(name))
+            .find(|p| p.exists())
+    })
+}
+
+/// Runs a program with a time limit. `Err` only when it cannot be started at all.
+pub fn run(
+    program: &std::path::Path,
+    args: &[String],
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<ToolOutput, String> {
+    run_in(program, args, stdin, timeout, None)
+}
+
+/// [`run`] in a working directory.
+pub fn run_in(
+    program: &std::path::Path,
+    args: &[String],
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+    cwd: Option<&std::path::Path>,
+) -> Result<ToolOutput, String> {
+    let mut argv = vec![program.display().to_string()];
+    argv.extend(args.iter().cloned());
+    let mut e = duct::cmd(program, args)
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked();
+    if let Some(d) = cwd {
+        e = e.dir(d);
+    }
+    e = match stdin {
+        Some(b) => e.stdin_bytes(b.to_vec()),
+        None => e.stdin_null(),
+    };
+    let start = Instant::now();
+    let h = e
+        .start()
+        .map_err(|err| format!("cannot run `{}`: {err}", argv.join(" ")))?;
+    loop {
+        match h.try_wait() {
+            Ok(Some(out)) => {
+                return Ok(ToolOutput {
+                    argv,
+                    status: out.status.code(),
+                    stdout: out.stdout.clone(),
+                    stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+                    timed_out: false,
+                    elapsed: start.elapsed(),
+                })
+            }
+            Ok(None) => {}
+            Err(err) => return Err(format!("`{}` failed: {err}", argv.join(" "))),
+        }
+        if start.elapsed() >= timeout {
+            let _ = h.kill();
+            return Ok(ToolOutput {
+                argv,
+                status: None,
+                stdout: vec![],
+                stderr: String::new(),
+                timed_out: true,
+                elapsed: start.elapsed(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Runs a tool found by name. `Err` says which tool is missing.
+pub fn run_tool(
+    name: &str,
+    args: &[String],
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<ToolOutput, String> {
+    let p = find_tool(name).ok_or_else(|| {
+        format!("`{name}` is not installed (not on PATH, nor in /usr/sbin or /sbin)")
+    })?;
+    run(&p, args, stdin, timeout)
+}
+
+pub fn euid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
+pub fn hostname() -> String {
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().to_string())
+        .unwrap_or_default()
+}
+
+/// Whether sendmail can fully qualify `name` from a hosts file, the way its startup code asks
+/// (the canonical name or an alias with a dot). sendmail sleeps 60 s at every start, `-bv` and
+/// `-bt` included, when it cannot (FACTS.md). DNS is not consulted: a server that relies on DNS
+/// for its own name gets a warning it can dismiss, never a one-minute hang in a validation.
+pub fn qualified_name(name: &str, hosts: &str) -> Option<String> {
+    if name.contains('.') {
+        return Some(name.to_string());
+    }
+    for line in hosts.lines() {
+        let line = line.split('#').next().unwrap_or("");
+        let mut it = line.split_whitespace();
+        if it.next().is_none() {
+            continue;
+        }
+        let names: Vec<&str> = it.collect();
+        if names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            // gethostbyname returns the first matching line only.
+            return names
+                .iter()
+                .find(|n| {
+                    n.contains('.')
+                        && n.to_ascii_lowercase()
+                            .starts_with(&format!("{}.", name.to_ascii_lowercase()))
+                })
+                .or_else(|| names.iter().find(|n| n.contains('.')))
+                .map(|s| s.to_string());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_are_qualified_like_sendmail_does() {
+        let h = "127.0.0.1 localhost\n127.0.0.1 vm\n";
+        assert_eq!(qualified_name("vm", h), None);
+        let h = "127.0.0.1 mailsrv.example.test mailsrv\n";
+        assert_eq!(
+            qualified_name("mailsrv", h).as_deref(),
+            Some("mailsrv.example.test")
+        );
+        assert_eq!(qualified_name("a.b", "").as_deref(), Some("a.b"));
+    }
+
+    #[test]
+    fn a_hanging_tool_is_stopped_at_the_time_limit() {
+        let out = run_tool("sleep", &["5".into()], None, Duration::from_millis(200)).unwrap();
+        assert!(out.timed_out && !out.success());
+        assert!(out.describe().contains("did not finish"));
+        let e = run_tool("no-such-tool-xyz", &[], None, TOOL_TIMEOUT).unwrap_err();
+        assert!(e.contains("not installed"));
+    }
+}

@@ -1,0 +1,747 @@
+//! The write-ahead journal: `ROOT/var/lib/smtpauth-wizard/journal.yaml` (0600, directory 0700).
+//!
+//! Model: rustup's typed changes, stored on disk first as certbot's reverter does. For every
+//! file change the journal records, *before* the file is touched, the path, a saved copy of the
+//! original (with its mode, owner and modification time), the sha256 before and the sha256 we
+//! are about to write. Recovery and rollback decide from those hashes alone what to undo, so
+//! they need neither m4 nor sendmail, survive `kill -9` at any point, and notice a file that
+//! somebody changed after we wrote it (certbot #738) instead of overwriting it.
+//!
+//! Never relies on `Drop` or a panic hook: an interrupted step is found `in-progress` on the
+//! next start and undone then.
+
+use super::fsops::{self, Meta, WriteMeta};
+use super::root::Root;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io;
+use std::path::PathBuf;
+
+pub const JOURNAL_DIR: &str = "/var/lib/smtpauth-wizard";
+pub const JOURNAL_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepState {
+    Pending,
+    InProgress,
+    Done,
+    RolledBack,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileState {
+    /// Recorded; the file may or may not have been replaced yet.
+    Intended,
+    Written,
+    RolledBack,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRecord {
+    /// Served-system path actually written (links already followed).
+    pub path: String,
+    /// Links that lead to it (`/etc/pam.d/smtp` for an alternatives link).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub via_links: Vec<String>,
+    pub existed: bool,
+    /// Journal copy of the original, relative to the journal directory.
+    pub saved: Option<String>,
+    pub meta: Option<Meta>,
+    pub sha_before: Option<String>,
+    pub sha_after: String,
+    pub state: FileState,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandRecord {
+    pub argv: Vec<String>,
+    pub status: Option<i32>,
+    #[serde(default)]
+    pub stderr: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepRecord {
+    pub id: String,
+    pub state: StepState,
+    pub started: String,
+    pub finished: Option<String>,
+    #[serde(default)]
+    pub files: Vec<FileRecord>,
+    #[serde(default)]
+    pub commands: Vec<CommandRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Run {
+    pub id: String,
+    pub started: String,
+    pub finished: Option<String>,
+    pub profile: String,
+    pub program_version: String,
+    #[serde(default)]
+    pub steps: Vec<StepRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct JournalData {
+    pub version: u32,
+    #[serde(default)]
+    pub runs: Vec<Run>,
+}
+
+/// Why a journal could not be used.
+#[derive(Debug)]
+pub enum JournalError {
+    Io(io::Error),
+    Corrupt {
+        path: String,
+        detail: String,
+    },
+    NewerVersion {
+        path: String,
+        found: u32,
+    },
+    Locked {
+        path: String,
+    },
+    /// A file changed after we wrote it; rollback stops unless forced.
+    Conflict {
+        path: String,
+        expected: String,
+        found: Option<String>,
+    },
+}
+
+impl std::fmt::Display for JournalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JournalError::Io(e) => write!(f, "{e}"),
+            JournalError::Corrupt { path, detail } => write!(
+                f,
+                "the journal {path} cannot be read ({detail}); it was not changed. \
+                 `status` shows what the .bak files hold; `rollback --from-backups` restores them without a journal"
+            ),
+            JournalError::NewerVersion { path, found } => write!(
+                f,
+                "the journal {path} was written by a newer smtpauth-wizard (journal version {found}, this program knows {JOURNAL_VERSION}); use that version, or `rollback --from-backups`"
+            ),
+            JournalError::Locked { path } => write!(
+                f,
+                "another smtpauth-wizard is working on this system (lock {path} is held); wait for it to finish"
+            ),
+            JournalError::Conflict { path, expected, found } => write!(
+                f,
+                "{path} changed since smtpauth-wizard wrote it (sha256 now {}, we wrote {}); it was left alone. \
+                 Look at it, then run `rollback --force` to put the original back over it",
+                found.as_deref().map(short).unwrap_or("<file is gone>"),
+                short(expected)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for JournalError {}
+
+impl From<io::Error> for JournalError {
+    fn from(e: io::Error) -> Self {
+        JournalError::Io(e)
+    }
+}
+
+fn short(h: &str) -> &str {
+    &h[..h.len().min(12)]
+}
+
+/// The journal, open for reading (`check`, `plan`, `status`) or writing (`apply`, `rollback`).
+pub struct Journal {
+    pub data: JournalData,
+    dir: PathBuf,
+    file: PathBuf,
+    root: Root,
+    _lock: Option<nix::fcntl::Flock<fs::File>>,
+}
+
+/// Text of a journal load problem, for `status` to show while it carries on.
+pub fn journal_path(root: &Root) -> PathBuf {
+    root.join(JOURNAL_DIR).join("journal.yaml")
+}
+
+impl Journal {
+    /// Opens without creating anything or taking the lock.
+    pub fn read(root: &Root) -> Result<Journal, JournalError> {
+        let dir = root.join(JOURNAL_DIR);
+        let file = dir.join("journal.yaml");
+        let data = load(&file)?;
+        Ok(Journal {
+            data,
+            dir,
+            file,
+            root: root.clone(),
+            _lock: None,
+        })
+    }
+
+    /// Opens for changes: creates the directory (0700), takes an exclusive lock.
+    pub fn open(root: &Root) -> Result<Journal, JournalError> {
+        let dir = root.join(JOURNAL_DIR);
+        fsops::ensure_dir(&dir, 0o700)?;
+        let lock_path = dir.join("lock");
+        let lf = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot open {}: {e}", lock_path.display()),
+                )
+            })?;
+        let lock = nix::fcntl::Flock::lock(lf, nix::fcntl::FlockArg::LockExclusiveNonblock)
+            .map_err(|_| JournalError::Locked {
+                path: lock_path.display().to_string(),
+            })?;
+        let file = dir.join("journal.yaml");
+        let data = load(&file)?;
+        Ok(Journal {
+            data,
+            dir,
+            file,
+            root: root.clone(),
+            _lock: Some(lock),
+        })
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.file
+    }
+
+    pub fn saved_path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    fn persist(&self) -> io::Result<()> {
+        let text = serde_yaml::to_string(&self.data).map_err(io::Error::other)?;
+        let text = format!(
+            "# smtpauth-wizard write-ahead journal. Do not edit: `smtpauth-wizard status` reads it.\n{text}"
+        );
+        fsops::replace_file(
+            &self.file,
+            text.as_bytes(),
+            WriteMeta {
+                mode: 0o600,
+                owner: None,
+                mtime: None,
+            },
+            None,
+        )
+    }
+
+    /// The run still open (not finished), if any.
+    pub fn open_run(&self) -> Option<&Run> {
+        self.data.runs.last().filter(|r| r.finished.is_none())
+    }
+
+    /// Starts a new run, or continues the unfinished one (resume).
+    pub fn begin_run(&mut self, profile: &str) -> io::Result<String> {
+        if let Some(r) = self.open_run() {
+            return Ok(r.id.clone());
+        }
+        let now = now_rfc3339();
+        let id = format!("{}-{}", now.replace([':', '-'], ""), std::process::id());
+        self.data.version = JOURNAL_VERSION;
+        self.data.runs.push(Run {
+            id: id.clone(),
+            started: now,
+            finished: None,
+            profile: profile.to_string(),
+            program_version: env!("CARGO_PKG_VERSION").to_string(),
+            steps: vec![],
+        });
+        self.persist()?;
+        Ok(id)
+    }
+
+    pub fn finish_run(&mut self) -> io::Result<()> {
+        if let Some(r) = self.data.runs.last_mut() {
+            if r.finished.is_none() {
+                r.finished = Some(now_rfc3339());
+                self.persist()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn current_step(&mut self) -> &mut StepRecord {
+        let run = self.data.runs.last_mut().expect("begin_run before steps");
+        run.steps.last_mut().expect("begin_step before changes")
+    }
+
+    pub fn begin_step(&mut self, id: &str) -> io::Result<()> {
+        let run = self
+            .data
+            .runs
+            .last_mut()
+            .ok_or_else(|| io::Error::other("internal: no run open"))?;
+        run.steps.push(StepRecord {
+            id: id.to_string(),
+            state: StepState::InProgress,
+            started: now_rfc3339(),
+            finished: None,
+            files: vec![],
+            commands: vec![],
+            note: None,
+        });
+        self.persist()
+    }
+
+    pub fn end_step(&mut self, note: Option<String>) -> io::Result<()> {
+        let s = self.current_step();
+        s.state = StepState::Done;
+        s.finished = Some(now_rfc3339());
+        s.note = note;
+        self.persist()
+    }
+
+    /// Drops the record of the current step if it changed nothing (keeps the journal short).
+    pub fn end_step_unchanged(&mut self) -> io::Result<()> {
+        let s = self.current_step();
+        if s.files.is_empty() && s.commands.is_empty() {
+            let run = self.data.runs.last_mut().unwrap();
+            run.steps.pop();
+            self.persist()
+        } else {
+            self.end_step(None)
+        }
+    }
+
+    pub fn record_command(
+        &mut self,
+        argv: Vec<String>,
+        status: Option<i32>,
+        stderr: String,
+    ) -> io::Result<()> {
+        self.current_step().commands.push(CommandRecord {
+            argv,
+            status,
+            stderr,
+            at: now_rfc3339(),
+        });
+        self.persist()
+    }
+
+    /// Writes one file the journaled way: save the original, record the intent, replace the
+    /// file atomically, record that it was written.
+    pub fn write_file(
+        &mut self,
+        target: &str,
+        content: &[u8],
+        new_meta: Option<WriteMeta>,
+        why: &str,
+        validate: Option<fsops::Validator<'_>>,
+    ) -> Result<(), JournalError> {
+        let res = self.root.resolve(target)?;
+        let real = res.real.clone();
+        let before = match fs::read(&real) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot read {}: {e}", real.display()),
+                )
+                .into())
+            }
+        };
+        let meta = fsops::meta_of(&real)?;
+        let sha_after = fsops::sha256_hex(content);
+        let sha_before = before.as_deref().map(fsops::sha256_hex);
+        if sha_before.as_deref() == Some(sha_after.as_str()) {
+            return Ok(());
+        }
+        let run_id = self
+            .data
+            .runs
+            .last()
+            .map(|r| r.id.clone())
+            .unwrap_or_default();
+        let n = self
+            .data
+            .runs
+            .last()
+            .map(|r| r.steps.iter().map(|s| s.files.len()).sum::<usize>())
+            .unwrap_or(0);
+        let saved = if let Some(b) = &before {
+            let rel = format!(
+                "saved/{run_id}/{:03}-{}",
+                n + 1,
+                res.target.trim_start_matches('/').replace('/', "_")
+            );
+            let p = self.dir.join(&rel);
+            fsops::ensure_dir(&self.dir.join("saved"), 0o700)?;
+            fsops::ensure_dir(p.parent().unwrap(), 0o700)?;
+            fsops::replace_file(
+                &p,
+                b,
+                WriteMeta {
+                    mode: 0o600,
+                    owner: None,
+                    mtime: None,
+                },
+                None,
+            )?;
+            Some(rel)
+        } else {
+            None
+        };
+        self.current_step().files.push(FileRecord {
+            path: res.target.clone(),
+            via_links: res.via_links.clone(),
+            existed: before.is_some(),
+            saved,
+            meta,
+            sha_before,
+            sha_after,
+            state: FileState::Intended,
+            why: why.to_string(),
+        });
+        self.persist()?;
+        // A replaced file keeps its mode and owner; a new one gets what the plan says.
+        let wm = match (meta, new_meta) {
+            (Some(m), _) => WriteMeta {
+                mode: m.mode,
+                owner: Some((m.uid, m.gid)),
+                mtime: None,
+            },
+            (None, Some(n)) => n,
+            (None, None) => WriteMeta {
+                mode: 0o644,
+                owner: None,
+                mtime: None,
+            },
+        };
+        if let Some(p) = real.parent() {
+            if !p.is_dir() {
+                fsops::ensure_dir(p, 0o755)?;
+            }
+        }
+        fsops::replace_file(&real, content, wm, validate)?;
+        self.current_step().files.last_mut().unwrap().state = FileState::Written;
+        self.persist()?;
+        Ok(())
+    }
+
+    /// Undoes one step record (by run index and step index). Returns what it did, for the user.
+    pub fn undo_step(
+        &mut self,
+        run: usize,
+        step: usize,
+        force: bool,
+    ) -> Result<Vec<String>, JournalError> {
+        let mut done = Vec::new();
+        let nfiles = self.data.runs[run].steps[step].files.len();
+        for i in (0..nfiles).rev() {
+            let rec = self.data.runs[run].steps[step].files[i].clone();
+            if rec.state == FileState::RolledBack {
+                continue;
+            }
+            let real = self.root.join(&rec.path);
+            let now = fsops::sha256_file(&real)?;
+            let restore = if now.as_deref() == Some(rec.sha_after.as_str()) {
+                true
+            } else if now == rec.sha_before {
+                false // never written, or already restored by an interrupted rollback
+            } else if force {
+                true
+            } else {
+                return Err(JournalError::Conflict {
+                    path: self.root.display(&rec.path),
+                    expected: rec.sha_after.clone(),
+                    found: now,
+                });
+            };
+            if restore {
+                if rec.existed {
+                    let saved = rec.saved.as_deref().ok_or_else(|| {
+                        io::Error::other(format!("journal has no saved copy of {}", rec.path))
+                    })?;
+                    let sp = self.dir.join(saved);
+                    let content = fs::read(&sp).map_err(|e| {
+                        io::Error::new(
+                            e.kind(),
+                            format!("cannot read the saved original {}: {e}", sp.display()),
+                        )
+                    })?;
+                    if Some(fsops::sha256_hex(&content)) != rec.sha_before {
+                        return Err(JournalError::Corrupt {
+                            path: sp.display().to_string(),
+                            detail:
+                                "the saved original does not match the checksum recorded for it"
+                                    .into(),
+                        });
+                    }
+                    let m = rec.meta.expect("existed implies meta");
+                    fsops::replace_file(
+                        &real,
+                        &content,
+                        WriteMeta {
+                            mode: m.mode,
+                            owner: Some((m.uid, m.gid)),
+                            mtime: Some(m.modified()),
+                        },
+                        None,
+                    )?;
+                    done.push(format!("restored {}", self.root.display(&rec.path)));
+                } else {
+                    fsops::remove_file(&real)?;
+                    done.push(format!(
+                        "removed {} (created by the wizard)",
+                        self.root.display(&rec.path)
+                    ));
+                }
+            }
+            self.data.runs[run].steps[step].files[i].state = FileState::RolledBack;
+            self.persist()?;
+        }
+        let s = &mut self.data.runs[run].steps[step];
+        s.state = StepState::RolledBack;
+        s.finished = Some(now_rfc3339());
+        self.persist()?;
+        Ok(done)
+    }
+
+    /// certbot's recovery routine: any step left `in-progress` by a crash is undone first.
+    pub fn recover(&mut self) -> Result<Vec<String>, JournalError> {
+        let mut msgs = Vec::new();
+        for r in 0..self.data.runs.len() {
+            for s in 0..self.data.runs[r].steps.len() {
+                if self.data.runs[r].steps[s].state == StepState::InProgress {
+                    let id = self.data.runs[r].steps[s].id.clone();
+                    let mut did = self.undo_step(r, s, false)?;
+                    self.data.runs[r].steps[s].note =
+                        Some("interrupted; undone on the next start".to_string());
+                    self.persist()?;
+                    msgs.push(format!(
+                        "step {id} was interrupted; undone from the journal"
+                    ));
+                    msgs.append(&mut did);
+                }
+            }
+        }
+        Ok(msgs)
+    }
+
+    /// Every step record that is applied and not rolled back, newest first: (run, step).
+    pub fn applied_newest_first(&self) -> Vec<(usize, usize)> {
+        let mut v = Vec::new();
+        for (ri, r) in self.data.runs.iter().enumerate() {
+            for (si, s) in r.steps.iter().enumerate() {
+                if matches!(s.state, StepState::Done | StepState::InProgress) {
+                    v.push((ri, si));
+                }
+            }
+        }
+        v.reverse();
+        v
+    }
+
+    /// Files whose content differs from what we wrote (someone edited them afterwards).
+    pub fn changed_since_written(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for (r, s) in self.applied_newest_first() {
+            for f in &self.data.runs[r].steps[s].files {
+                if f.state == FileState::Written {
+                    let now = fsops::sha256_file(&self.root.join(&f.path)).ok().flatten();
+                    if now.as_deref() != Some(f.sha_after.as_str()) {
+                        v.push(f.path.clone());
+                    }
+                }
+            }
+        }
+        v
+    }
+}
+
+fn load(file: &std::path::Path) -> Result<JournalData, JournalError> {
+    let text = match fs::read(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Ok(JournalData {
+                version: JOURNAL_VERSION,
+                runs: vec![],
+            })
+        }
+        Err(e) => {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("cannot read the journal {}: {e}", file.display()),
+            )
+            .into())
+        }
+    };
+    let path = file.display().to_string();
+    let text = String::from_utf8(text).map_err(|_| JournalError::Corrupt {
+        path: path.clone(),
+        detail: "not UTF-8 text".into(),
+    })?;
+    // Look at the version first so a newer journal gets the right message, not a parse error.
+    #[derive(Deserialize)]
+    struct V {
+        version: Option<u32>,
+    }
+    let v: V = serde_yaml::from_str(&text).map_err(|e| JournalError::Corrupt {
+        path: path.clone(),
+        detail: e.to_string(),
+    })?;
+    match v.version {
+        Some(n) if n > JOURNAL_VERSION => {
+            return Err(JournalError::NewerVersion { path, found: n })
+        }
+        None => {
+            return Err(JournalError::Corrupt {
+                path,
+                detail: "no `version` key".into(),
+            })
+        }
+        _ => {}
+    }
+    serde_yaml::from_str(&text).map_err(|e| JournalError::Corrupt {
+        path,
+        detail: e.to_string(),
+    })
+}
+
+/// UTC time as `2026-11-26T15:01:02Z`, without a date crate.
+pub fn now_rfc3339() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    fmt_utc(d.as_secs() as i64)
+}
+
+pub fn fmt_utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> (tempfile::TempDir, Root) {
+        let t = tempfile::tempdir().unwrap();
+        let r = Root::new(t.path()).unwrap();
+        fs::create_dir_all(r.join("/etc/mail")).unwrap();
+        (t, r)
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(fmt_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(fmt_utc(1_795_705_883), "2026-11-26T15:11:23Z");
+    }
+
+    #[test]
+    fn write_then_undo_is_the_identity_and_conflicts_stop_rollback() {
+        let (_t, r) = root();
+        let p = r.join("/etc/mail/sendmail.mc");
+        fs::write(&p, "original").unwrap();
+        let mut j = Journal::open(&r).unwrap();
+        j.begin_run("debian").unwrap();
+        j.begin_step("sendmail-mc").unwrap();
+        j.write_file("/etc/mail/sendmail.mc", b"edited", None, "test", None)
+            .unwrap();
+        j.write_file("/etc/mail/relay-domains", b"", None, "test", None)
+            .unwrap();
+        j.end_step(None).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"edited");
+        let mode = fs::metadata(j.path()).unwrap().permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
+
+        fs::write(&p, "someone else").unwrap();
+        let e = j.undo_step(0, 0, false).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("changed since smtpauth-wizard wrote it"),
+            "{e}"
+        );
+        fs::write(&p, "edited").unwrap();
+        drop(j);
+        let mut j = Journal::open(&r).unwrap();
+        j.undo_step(0, 0, false).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"original");
+        assert!(!r.join("/etc/mail/relay-domains").exists());
+    }
+
+    #[test]
+    fn an_in_progress_step_is_undone_on_recovery() {
+        let (_t, r) = root();
+        fs::write(r.join("/etc/mail/access"), "a").unwrap();
+        let mut j = Journal::open(&r).unwrap();
+        j.begin_run("debian").unwrap();
+        j.begin_step("relay-access").unwrap();
+        j.write_file("/etc/mail/access", b"b", None, "test", None)
+            .unwrap();
+        drop(j); // crash: never ended
+        let mut j = Journal::open(&r).unwrap();
+        let msgs = j.recover().unwrap();
+        assert!(msgs[0].contains("relay-access"), "{msgs:?}");
+        assert_eq!(fs::read(r.join("/etc/mail/access")).unwrap(), b"a");
+    }
+
+    #[test]
+    fn corrupt_and_newer_journals_are_refused_with_advice() {
+        let (_t, r) = root();
+        let f = journal_path(&r);
+        fs::create_dir_all(f.parent().unwrap()).unwrap();
+        fs::write(&f, "version: 1\nruns: [ {").unwrap();
+        let e = Journal::read(&r).err().unwrap().to_string();
+        assert!(
+            e.contains("cannot be read") && e.contains("--from-backups"),
+            "{e}"
+        );
+        fs::write(&f, "version: 99\nruns: []\nfuture: x\n").unwrap();
+        let e = Journal::read(&r).err().unwrap().to_string();
+        assert!(e.contains("newer smtpauth-wizard"), "{e}");
+    }
+
+    #[test]
+    fn a_second_writer_is_locked_out() {
+        let (_t, r) = root();
+        let _a = Journal::open(&r).unwrap();
+        let e = Journal::open(&r).err().unwrap().to_string();
+        assert!(e.contains("another smtpauth-wizard"), "{e}");
+    }
+}

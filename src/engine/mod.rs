@@ -1,0 +1,318 @@
+//! The engine: steps, journal and file operations. It knows nothing of terminals, colours or
+//! argument parsing; the CLI and the TUI are two thin faces over [`Engine`], so they can never
+//! disagree about the plan.
+
+pub mod fsops;
+pub mod host;
+pub mod journal;
+pub mod profile;
+pub mod root;
+pub mod step;
+
+use journal::{Journal, JournalError, StepState};
+use profile::Profile;
+use root::Root;
+use serde::Serialize;
+use std::path::Path;
+use step::{Context, Options, Status, Step, StepReport, View};
+
+/// Progress while applying or rolling back, for a UI to show.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Recovered(String),
+    StepStarted(&'static str),
+    Writing(String),
+    Running(String),
+    StepFinished(&'static str, Status),
+    Restored(String),
+}
+
+pub struct Engine {
+    pub cx: Context,
+    steps: Vec<Box<dyn Step>>,
+}
+
+/// The outcome of `apply`.
+#[derive(Debug, Default, Serialize)]
+pub struct ApplySummary {
+    pub recovered: Vec<String>,
+    /// Steps that changed something.
+    pub applied: Vec<String>,
+    pub files: Vec<String>,
+    pub commands: Vec<String>,
+    pub unchanged: Vec<String>,
+    pub skipped: Vec<String>,
+}
+
+impl Engine {
+    /// Opens a root: detects the distribution (or loads `--profile FILE`) and prepares the steps.
+    pub fn new(
+        root_dir: &Path,
+        profile_file: Option<&Path>,
+        opts: Options,
+    ) -> Result<Engine, String> {
+        let root = Root::new(root_dir).map_err(|e| e.to_string())?;
+        let (profile, profile_reason) = match profile_file {
+            Some(f) => {
+                let text = std::fs::read_to_string(f)
+                    .map_err(|e| format!("cannot read profile {}: {e}", f.display()))?;
+                let p =
+                    profile::parse(&f.display().to_string(), &text).map_err(|e| e.to_string())?;
+                let why = format!("profile {} from --profile {}", p.id, f.display());
+                (Some(p), why)
+            }
+            None => match crate::steps::os::detect(&root) {
+                Ok((p, why)) => (Some(p), why),
+                Err(why) => (None, why),
+            },
+        };
+        let can_validate = crate::steps::os::can_validate_promptly();
+        Ok(Engine {
+            cx: Context {
+                root,
+                profile,
+                profile_reason,
+                opts,
+                can_validate,
+            },
+            steps: crate::steps::all(),
+        })
+    }
+
+    pub fn root(&self) -> &Root {
+        &self.cx.root
+    }
+
+    pub fn profile(&self) -> Option<&Profile> {
+        self.cx.profile.as_ref()
+    }
+
+    pub fn step_ids(&self) -> Vec<&'static str> {
+        self.steps.iter().map(|s| s.id()).collect()
+    }
+
+    pub fn step(&self, id: &str) -> Option<&dyn Step> {
+        self.steps.iter().find(|s| s.id() == id).map(|b| b.as_ref())
+    }
+
+    /// Checks every step in order, each seeing the changes planned by the ones before it.
+    /// Reads only.
+    pub fn plan(&self) -> Vec<StepReport> {
+        let mut view = View::new(&self.cx.root);
+        let mut out = Vec::new();
+        for s in &self.steps {
+            let r = s.check(&self.cx, &view);
+            for c in &r.changes {
+                view.plan(c);
+            }
+            out.push(r);
+        }
+        out
+    }
+
+    /// Checks one step against the files as they are now.
+    pub fn check_step(&self, id: &str) -> Option<StepReport> {
+        let view = View::new(&self.cx.root);
+        self.step(id).map(|s| s.check(&self.cx, &view))
+    }
+
+    /// Refuses to act on the live system without root privileges.
+    pub fn may_write(&self) -> Result<(), String> {
+        if self.cx.root.is_host() && host::euid() != 0 {
+            return Err(
+                "apply and rollback change files under / and need root privileges: \
+                        run with sudo, or give --root DIR to work on a copy"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Applies the steps in order (all, or those in `only`), journaling every change first.
+    /// Stops at the first step that is blocked or in error; a later `apply`/`resume` continues.
+    pub fn apply(
+        &self,
+        only: &[String],
+        on: &mut dyn FnMut(Event),
+    ) -> Result<ApplySummary, String> {
+        self.may_write()?;
+        for id in only {
+            if self.step(id).is_none() {
+                return Err(format!(
+                    "unknown step {id:?}; steps are: {}",
+                    self.step_ids().join(", ")
+                ));
+            }
+        }
+        let profile_id = self
+            .profile()
+            .map(|p| p.id.clone())
+            .unwrap_or_else(|| "none".into());
+        let mut j = Journal::open(&self.cx.root).map_err(|e| e.to_string())?;
+        let mut sum = ApplySummary {
+            recovered: j.recover().map_err(|e| e.to_string())?,
+            ..Default::default()
+        };
+        for m in &sum.recovered {
+            on(Event::Recovered(m.clone()));
+        }
+        j.begin_run(&profile_id).map_err(|e| e.to_string())?;
+        let view = View::new(&self.cx.root);
+        for s in &self.steps {
+            if !only.is_empty() && !only.iter().any(|o| o == s.id()) {
+                continue;
+            }
+            let r = s.check(&self.cx, &view);
+            match r.status {
+                Status::Done => {
+                    sum.unchanged.push(s.id().into());
+                    on(Event::StepFinished(s.id(), Status::Done));
+                    continue;
+                }
+                Status::Skipped => {
+                    sum.skipped.push(s.id().into());
+                    on(Event::StepFinished(s.id(), Status::Skipped));
+                    continue;
+                }
+                Status::Blocked | Status::Error => {
+                    on(Event::StepFinished(s.id(), r.status));
+                    let why: Vec<String> = r
+                        .findings
+                        .iter()
+                        .filter(|f| f.severity != step::Severity::Info)
+                        .map(|f| f.message.clone())
+                        .collect();
+                    return Err(format!(
+                        "step {} is {}: {}\nNothing further was changed; fix this and run `apply` (or `resume`) again.",
+                        s.id(),
+                        r.status.as_str(),
+                        why.join("; ")
+                    ));
+                }
+                Status::Pending => {}
+            }
+            on(Event::StepStarted(s.id()));
+            j.begin_step(s.id()).map_err(|e| e.to_string())?;
+            let res = self.apply_report(&mut j, &r, &mut sum, on);
+            if let Err(e) = res {
+                // Undo this step's partial work now; the journal would do it on the next start
+                // anyway, but leaving a half-applied step behind helps nobody.
+                let (ri, si) = (
+                    j.data.runs.len() - 1,
+                    j.data.runs.last().unwrap().steps.len() - 1,
+                );
+                let undo = j.undo_step(ri, si, false);
+                let undo = match undo {
+                    Ok(v) if v.is_empty() => String::new(),
+                    Ok(v) => format!("\nUndone: {}", v.join("; ")),
+                    Err(u) => format!("\nUndoing it failed too: {u}"),
+                };
+                return Err(format!("step {} failed: {e}{undo}", s.id()));
+            }
+            j.end_step(None).map_err(|e| e.to_string())?;
+            // An honest step converges: checked again, it has nothing left to do.
+            let again = s.check(&self.cx, &view);
+            if again.status == Status::Pending && !again.changes.is_empty() {
+                return Err(format!(
+                    "step {} still has changes after applying them ({}); stopping. `rollback` undoes what was done",
+                    s.id(),
+                    again.changes.iter().map(|c| c.path.clone()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            sum.applied.push(s.id().into());
+            on(Event::StepFinished(s.id(), Status::Done));
+        }
+        j.finish_run().map_err(|e| e.to_string())?;
+        Ok(sum)
+    }
+
+    fn apply_report(
+        &self,
+        j: &mut Journal,
+        r: &StepReport,
+        sum: &mut ApplySummary,
+        on: &mut dyn FnMut(Event),
+    ) -> Result<(), String> {
+        for c in &r.changes {
+            on(Event::Writing(self.cx.root.display(&c.path)));
+            let validator = |tmp: &Path| crate::steps::sendmail_cf::validate(&self.cx, tmp);
+            let v: Option<fsops::Validator> = if c.validate_cf {
+                Some(&validator)
+            } else {
+                None
+            };
+            j.write_file(&c.path, &c.after, c.new_meta, &c.why, v)
+                .map_err(|e| e.to_string())?;
+            sum.files.push(self.cx.root.display(&c.path));
+        }
+        for c in &r.commands {
+            let line = c.argv.join(" ");
+            on(Event::Running(line.clone()));
+            let out = host::run_tool(
+                &c.argv[0],
+                &c.argv[1..],
+                None,
+                std::time::Duration::from_secs(1800),
+            )?;
+            j.record_command(c.argv.clone(), out.status, out.stderr.clone())
+                .map_err(|e| e.to_string())?;
+            if !out.success() {
+                return Err(out.describe());
+            }
+            sum.commands.push(line);
+        }
+        Ok(())
+    }
+
+    /// Rolls back every applied step (or one), newest first, from the journal alone.
+    pub fn rollback(
+        &self,
+        only_step: Option<&str>,
+        force: bool,
+        on: &mut dyn FnMut(Event),
+    ) -> Result<Vec<String>, String> {
+        self.may_write()?;
+        let mut j = Journal::open(&self.cx.root).map_err(|e| e.to_string())?;
+        let targets: Vec<(usize, usize)> = j
+            .applied_newest_first()
+            .into_iter()
+            .filter(|(r, s)| only_step.is_none_or(|id| j.data.runs[*r].steps[*s].id == id))
+            .collect();
+        if targets.is_empty() {
+            return Ok(vec![match only_step {
+                Some(id) => format!(
+                    "nothing to roll back for step {id}: the journal has no applied change of it"
+                ),
+                None => "nothing to roll back: the journal has no applied change".to_string(),
+            }]);
+        }
+        let mut msgs = Vec::new();
+        for (r, s) in targets {
+            let id = j.data.runs[r].steps[s].id.clone();
+            let did = j.undo_step(r, s, force).map_err(|e| match e {
+                JournalError::Conflict { .. } => format!("rollback of step {id} stopped: {e}"),
+                _ => e.to_string(),
+            })?;
+            for d in &did {
+                on(Event::Restored(d.clone()));
+            }
+            msgs.push(format!("rolled back step {id}"));
+            msgs.extend(did);
+        }
+        // A run with nothing left applied is closed, so `resume` does not pick it up.
+        let all_back = j
+            .data
+            .runs
+            .iter()
+            .all(|r| r.steps.iter().all(|s| s.state != StepState::Done));
+        if all_back {
+            j.finish_run().map_err(|e| e.to_string())?;
+        }
+        Ok(msgs)
+    }
+
+    /// The journal, read-only.
+    pub fn journal(&self) -> Result<Journal, JournalError> {
+        Journal::read(&self.cx.root)
+    }
+}

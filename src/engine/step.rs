@@ -1,0 +1,318 @@
+//! What a step is: a read-only `check` that reports findings and the exact changes it would
+//! make (as content, shown as diffs), judged by comparing the bytes on disk with the bytes
+//! wanted (comtrya's atoms), so a step that has nothing to change is honestly `done`.
+//! Applying is generic: the engine writes the planned changes through the journal.
+
+use super::fsops::WriteMeta;
+use super::profile::Profile;
+use super::root::Root;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Done,
+    Pending,
+    Blocked,
+    Skipped,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Done => "done",
+            Status::Pending => "pending",
+            Status::Blocked => "blocked",
+            Status::Skipped => "skipped",
+            Status::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// One file the step would write.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// Served-system path actually written (links followed inside the root).
+    pub path: String,
+    /// The path as the step named it (differs when it is a link).
+    pub requested: String,
+    pub before: Option<Vec<u8>>,
+    pub after: Vec<u8>,
+    /// Attributes for a file that does not exist yet (replaced files keep theirs).
+    pub new_meta: Option<WriteMeta>,
+    /// Validate with `sendmail -C TMP -bv root` before it replaces the target.
+    pub validate_cf: bool,
+    pub why: String,
+}
+
+impl Change {
+    /// A unified diff (`--- a/path`, `+++ b/path`), or a one-line summary for binary files.
+    pub fn diff(&self) -> String {
+        let before = self.before.as_deref().unwrap_or(b"");
+        match (
+            std::str::from_utf8(before),
+            std::str::from_utf8(&self.after),
+        ) {
+            (Ok(a), Ok(b)) => {
+                let d = similar::TextDiff::from_lines(a, b);
+                let old = if self.before.is_some() {
+                    format!("a{}", self.path)
+                } else {
+                    "/dev/null".into()
+                };
+                let mut s = d
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&old, &format!("b{}", self.path))
+                    .to_string();
+                if s.is_empty() && self.before.is_none() {
+                    s = format!("--- /dev/null\n+++ b{}\n(new empty file)\n", self.path);
+                }
+                s
+            }
+            _ => format!(
+                "Binary file {} {} ({} bytes -> {} bytes)\n",
+                self.path,
+                if self.before.is_some() {
+                    "changes"
+                } else {
+                    "is created"
+                },
+                before.len(),
+                self.after.len()
+            ),
+        }
+    }
+}
+
+/// A command a step would run when applied (after its files are written).
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedCommand {
+    pub argv: Vec<String>,
+    pub why: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub howto: &'static str,
+    pub status: Status,
+    pub findings: Vec<Finding>,
+    pub changes: Vec<Change>,
+    pub commands: Vec<PlannedCommand>,
+    blocked: bool,
+    skipped: bool,
+}
+
+impl StepReport {
+    pub fn new(step: &dyn Step) -> StepReport {
+        StepReport {
+            id: step.id(),
+            title: step.title(),
+            howto: step.howto(),
+            status: Status::Done,
+            findings: vec![],
+            changes: vec![],
+            commands: vec![],
+            blocked: false,
+            skipped: false,
+        }
+    }
+
+    fn add(
+        &mut self,
+        severity: Severity,
+        message: String,
+        path: Option<&str>,
+        fix: Option<String>,
+    ) {
+        self.findings.push(Finding {
+            severity,
+            message,
+            path: path.map(str::to_string),
+            fix,
+        });
+    }
+    pub fn info(&mut self, m: impl Into<String>) {
+        self.add(Severity::Info, m.into(), None, None)
+    }
+    pub fn info_at(&mut self, path: &str, m: impl Into<String>) {
+        self.add(Severity::Info, m.into(), Some(path), None)
+    }
+    pub fn warn(&mut self, path: Option<&str>, m: impl Into<String>, fix: Option<String>) {
+        self.add(Severity::Warning, m.into(), path, fix)
+    }
+    pub fn error(&mut self, path: Option<&str>, m: impl Into<String>, fix: Option<String>) {
+        self.add(Severity::Error, m.into(), path, fix)
+    }
+    /// Cannot proceed until something else is done (root, a profile, an earlier step).
+    pub fn block(&mut self, m: impl Into<String>, fix: Option<String>) {
+        self.blocked = true;
+        self.add(Severity::Warning, m.into(), None, fix)
+    }
+    pub fn skip(&mut self, m: impl Into<String>) {
+        self.skipped = true;
+        self.add(Severity::Info, m.into(), None, None)
+    }
+    pub fn command(&mut self, argv: Vec<String>, why: impl Into<String>) {
+        self.commands.push(PlannedCommand {
+            argv,
+            why: why.into(),
+        })
+    }
+
+    /// Plans writing `after` to `target` if it differs from what is there (as the view sees it).
+    pub fn change(
+        &mut self,
+        view: &View,
+        target: &str,
+        after: Vec<u8>,
+        why: impl Into<String>,
+        new_meta: Option<WriteMeta>,
+    ) -> io::Result<bool> {
+        let res = view.root.resolve(target)?;
+        let before = view.read(target)?;
+        if before.as_deref() == Some(after.as_slice()) {
+            return Ok(false);
+        }
+        self.changes.push(Change {
+            path: res.target,
+            requested: target.to_string(),
+            before,
+            after,
+            new_meta,
+            validate_cf: false,
+            why: why.into(),
+        });
+        Ok(true)
+    }
+
+    /// Sets the status from what was found. Call last.
+    pub fn finish(mut self) -> StepReport {
+        self.status = if self.findings.iter().any(|f| f.severity == Severity::Error) {
+            Status::Error
+        } else if self.skipped {
+            Status::Skipped
+        } else if self.blocked {
+            Status::Blocked
+        } else if !self.changes.is_empty() || !self.commands.is_empty() {
+            Status::Pending
+        } else {
+            Status::Done
+        };
+        self
+    }
+}
+
+/// Choices the user can make (command line flags, later the TUI and an answers file).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// SASL mechanisms to advertise; `None`: the profile's default (LOGIN PLAIN).
+    pub mechanisms: Option<Vec<String>>,
+    /// access keys whose RELAY the user keeps (everything else beyond localhost is disabled).
+    pub keep_relay: Vec<String>,
+    /// Risky FEATUREs the user keeps.
+    pub keep_features: Vec<String>,
+    /// Remove relay-domains entries that are not local host names.
+    pub prune_relay_domains: bool,
+    pub tool_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            mechanisms: None,
+            keep_relay: vec![],
+            keep_features: vec![],
+            prune_relay_domains: false,
+            tool_timeout: super::host::TOOL_TIMEOUT,
+        }
+    }
+}
+
+/// Everything a step may look at.
+pub struct Context {
+    pub root: Root,
+    pub profile: Option<Profile>,
+    /// How the profile was chosen ("detected Debian GNU/Linux 12 (bookworm)", "--profile F").
+    pub profile_reason: String,
+    pub opts: Options,
+    /// Whether `sendmail -bv` can run promptly on this machine; `Err` says why not.
+    pub can_validate: Result<(), String>,
+}
+
+impl Context {
+    pub fn mechanisms(&self) -> Vec<String> {
+        match (&self.opts.mechanisms, &self.profile) {
+            (Some(m), _) => m.clone(),
+            (None, Some(p)) => p.auth.default_mechanisms.clone(),
+            (None, None) => vec!["LOGIN".into(), "PLAIN".into()],
+        }
+    }
+}
+
+/// The served system as it will be after the changes planned so far (plan mode), or as it is.
+pub struct View<'a> {
+    pub root: &'a Root,
+    overlay: HashMap<String, Vec<u8>>,
+}
+
+impl<'a> View<'a> {
+    pub fn new(root: &'a Root) -> View<'a> {
+        View {
+            root,
+            overlay: HashMap::new(),
+        }
+    }
+
+    pub fn read(&self, target: &str) -> io::Result<Option<Vec<u8>>> {
+        let r = self.root.resolve(target)?;
+        if let Some(b) = self.overlay.get(&r.target) {
+            return Ok(Some(b.clone()));
+        }
+        self.root.read(target)
+    }
+
+    pub fn exists(&self, target: &str) -> bool {
+        self.read(target).map(|o| o.is_some()).unwrap_or(false)
+    }
+
+    /// Makes later steps see a planned change.
+    pub fn plan(&mut self, c: &Change) {
+        self.overlay.insert(c.path.clone(), c.after.clone());
+    }
+}
+
+pub trait Step: Send + Sync {
+    /// Stable id (`sendmail-mc`), used on the command line and in the journal.
+    fn id(&self) -> &'static str;
+    fn title(&self) -> &'static str;
+    /// Where the step comes from in the HOWTO.
+    fn howto(&self) -> &'static str;
+    /// Read-only: what is there, what is wrong, and what apply would change. Never fails:
+    /// problems are findings.
+    fn check(&self, cx: &Context, view: &View) -> StepReport;
+}

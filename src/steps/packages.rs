@@ -1,0 +1,125 @@
+//! HOWTO section 2.2: the m4, sendmail and sendmail-cf packages (and, today, the SASL pieces:
+//! the PLAIN/LOGIN plugins and saslauthd), asked of the real package database.
+
+use crate::engine::host;
+use crate::engine::profile::PackageManager;
+use crate::engine::step::{Context, Step, StepReport, View};
+
+pub struct Packages;
+
+/// Installed version of a package, `Ok(None)` when not installed, `Err` when we cannot tell.
+fn query(cx: &Context, manager: PackageManager, name: &str) -> Result<Option<String>, String> {
+    let root = &cx.root;
+    match manager {
+        PackageManager::Dpkg => {
+            let mut args = vec![];
+            if !root.is_host() {
+                let admin = root.join("/var/lib/dpkg");
+                if !admin.join("status").exists() {
+                    return Err(format!(
+                        "no dpkg database under the root ({} does not exist)",
+                        admin.join("status").display()
+                    ));
+                }
+                args.push(format!("--admindir={}", admin.display()));
+            }
+            args.extend([
+                "-W".to_string(),
+                "-f=${db:Status-Status} ${Version}\\n".to_string(),
+                name.to_string(),
+            ]);
+            let out = host::run_tool("dpkg-query", &args, None, cx.opts.tool_timeout)?;
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            match (out.status, text.split_once(' ')) {
+                (Some(0), Some(("installed", v))) => Ok(Some(v.trim().to_string())),
+                (Some(0) | Some(1), _) => Ok(None),
+                _ => Err(out.describe()),
+            }
+        }
+        PackageManager::Rpm => {
+            let mut args = vec![];
+            if !root.is_host() {
+                let db = ["/var/lib/rpm", "/usr/lib/sysimage/rpm"]
+                    .iter()
+                    .find(|d| root.join(d).is_dir());
+                match db {
+                    Some(_) => {
+                        args.extend(["--root".to_string(), root.dir().display().to_string()])
+                    }
+                    None => return Err("no rpm database under the root (/var/lib/rpm)".into()),
+                }
+            }
+            args.extend([
+                "-q".to_string(),
+                "--qf".to_string(),
+                "%{VERSION}-%{RELEASE}\\n".to_string(),
+                name.to_string(),
+            ]);
+            let out = host::run_tool("rpm", &args, None, cx.opts.tool_timeout)?;
+            let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            match out.status {
+                Some(0) => Ok(Some(text)),
+                Some(1) if text.contains("not installed") || out.stderr.is_empty() => Ok(None),
+                _ => Err(out.describe()),
+            }
+        }
+    }
+}
+
+impl Step for Packages {
+    fn id(&self) -> &'static str {
+        "packages"
+    }
+    fn title(&self) -> &'static str {
+        "Packages: m4, sendmail, sendmail-cf, SASL"
+    }
+    fn howto(&self) -> &'static str {
+        "HOWTO 2.2: the latest m4, sendmail and sendmail-cf packages"
+    }
+    fn check(&self, cx: &Context, _view: &View) -> StepReport {
+        let mut r = StepReport::new(self);
+        let Some(p) = &cx.profile else {
+            r.block("no profile: the system was not recognised", None);
+            return r.finish();
+        };
+        let mut missing = vec![];
+        let mut unknown = None;
+        for pkg in &p.packages.list {
+            match query(cx, p.packages.manager, &pkg.name) {
+                Ok(Some(v)) => r.info(format!("{}: {} {v}", pkg.role, pkg.name)),
+                Ok(None) => {
+                    r.warn(
+                        None,
+                        format!("{}: {} is not installed", pkg.role, pkg.name),
+                        None,
+                    );
+                    missing.push(pkg.name.clone());
+                }
+                Err(e) => {
+                    unknown = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(why) = unknown {
+            r.skip(format!("cannot tell which packages are installed: {why}"));
+            return r.finish();
+        }
+        if !missing.is_empty() {
+            let mut cmd = p.packages.install_command.clone();
+            cmd.extend(missing.iter().cloned());
+            if cx.root.is_host() {
+                r.command(
+                    cmd,
+                    "install the missing packages (runs only when you confirm apply)",
+                );
+            } else {
+                r.skip(format!(
+                    "packages are never installed into a --root tree; on the served system run: {}",
+                    cmd.join(" ")
+                ));
+            }
+        }
+        r.finish()
+    }
+}

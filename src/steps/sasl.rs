@@ -1,0 +1,295 @@
+//! HOWTO step 7: the Sendmail.conf that this system's libsasl really reads (the first of the
+//! profile's search order that exists) sets pwcheck_method as this SASL version needs it, and
+//! its mech_list (if any) allows the mechanisms the mc advertises. Where saslauthd checks the
+//! passwords, its defaults file lets it start (Debian ships without START=yes).
+//!
+//! The HOWTO's `pwcheck_method:pam` is SASL v1; on SASL v2 it fails with "unknown password
+//! verifier(s) pam" (DIAGNOSTICS.md #10).
+
+use super::{eol_of, lines_with_endings, read_text};
+use crate::engine::fsops::WriteMeta;
+use crate::engine::step::{Context, Step, StepReport, View};
+
+pub struct Sasl;
+
+/// `key: value` or `key:value` in a SASL config line.
+fn kv(line: &str) -> Option<(String, String)> {
+    let l = line.trim();
+    if l.starts_with('#') {
+        return None;
+    }
+    let (k, v) = l.split_once(':')?;
+    Some((k.trim().to_string(), v.trim().to_string()))
+}
+
+/// Sets `key` in a SASL config text, keeping every other byte; `sep` is `: ` or `:`.
+fn set_key(text: &str, key: &str, value: &str, sep: &str) -> String {
+    let eol = eol_of(text);
+    let mut out = String::new();
+    let mut done = false;
+    for l in lines_with_endings(text) {
+        match kv(l) {
+            Some((k, _)) if k == key && !done => {
+                let ending = if l.ends_with("\r\n") {
+                    "\r\n"
+                } else if l.ends_with('\n') {
+                    "\n"
+                } else {
+                    ""
+                };
+                out.push_str(&format!("{key}{sep}{value}{ending}"));
+                done = true;
+            }
+            Some((k, _)) if k == key => {} // a later duplicate would override ours: drop it
+            _ => out.push_str(l),
+        }
+    }
+    if !done {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push_str(eol);
+        }
+        out.push_str(&format!("{key}{sep}{value}{eol}"));
+    }
+    out
+}
+
+/// Sets `KEY=value` in a shell-style defaults file.
+fn set_shell_var(text: &str, key: &str, value: &str) -> String {
+    let eol = eol_of(text);
+    let mut out = String::new();
+    let mut done = false;
+    for l in lines_with_endings(text) {
+        let t = l.trim_start();
+        let is_key = !t.starts_with('#') && t.split_once('=').is_some_and(|(k, _)| k.trim() == key);
+        if is_key && !done {
+            let ending = if l.ends_with("\r\n") {
+                "\r\n"
+            } else if l.ends_with('\n') {
+                "\n"
+            } else {
+                ""
+            };
+            out.push_str(&format!("{key}={value}{ending}"));
+            done = true;
+        } else if !is_key {
+            out.push_str(l);
+        }
+    }
+    if !done {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push_str(eol);
+        }
+        out.push_str(&format!("{key}={value}{eol}"));
+    }
+    out
+}
+
+fn shell_var(text: &str, key: &str) -> Option<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| k.trim() == key)
+        .map(|(_, v)| v.trim().to_string())
+        .last()
+}
+
+impl Step for Sasl {
+    fn id(&self) -> &'static str {
+        "sasl"
+    }
+    fn title(&self) -> &'static str {
+        "SASL: Sendmail.conf and saslauthd"
+    }
+    fn howto(&self) -> &'static str {
+        "HOWTO step 7: /usr/lib/sasl/Sendmail.conf with pwcheck_method"
+    }
+    fn check(&self, cx: &Context, view: &View) -> StepReport {
+        let mut r = StepReport::new(self);
+        let Some(p) = &cx.profile else {
+            r.block("no profile: the system was not recognised", None);
+            return r.finish();
+        };
+        let found = p.sasl.search_order.iter().find(|f| view.exists(f)).cloned();
+        let mechs = cx.mechanisms().join(" ");
+        let sep = if p.sasl.version == 1 { ":" } else { ": " };
+        let (path, text, created) = match found {
+            Some(f) => match read_text(view, &f) {
+                Ok(Some(t)) => (f, t, false),
+                Ok(None) => unreachable!("exists"),
+                Err(e) => {
+                    r.error(Some(&f), e, None);
+                    return r.finish();
+                }
+            },
+            None => {
+                r.warn(
+                    None,
+                    format!("none of {} exists: libsasl uses its defaults, which do not check passwords the way this system needs", p.sasl.search_order.join(", ")),
+                    None,
+                );
+                (p.sasl.create_at.clone(), String::new(), true)
+            }
+        };
+        if !created {
+            let res = cx
+                .root
+                .resolve(&path)
+                .map(|x| x.target)
+                .unwrap_or(path.clone());
+            r.info_at(
+                &path,
+                format!(
+                    "libsasl reads {path}{} (first of its search order that exists)",
+                    if res != path {
+                        format!(" (-> {res})")
+                    } else {
+                        String::new()
+                    }
+                ),
+            );
+        }
+        let mut new = text.clone();
+        let current = text
+            .lines()
+            .filter_map(kv)
+            .filter(|(k, _)| k == "pwcheck_method")
+            .map(|(_, v)| v)
+            .last();
+        match current.as_deref() {
+            Some(v) if v == p.sasl.pwcheck_method => {
+                r.info_at(&path, format!("pwcheck_method is {v}"))
+            }
+            Some(v) => {
+                let extra = if v == "pam" && p.sasl.version >= 2 {
+                    " (`pam` is the HOWTO's SASL v1 value: SASL v2 logs \"unknown password verifier(s) pam\" and every login fails)"
+                } else {
+                    ""
+                };
+                r.warn(
+                    Some(&path),
+                    format!(
+                        "pwcheck_method is {v}, this system needs {}{extra}",
+                        p.sasl.pwcheck_method
+                    ),
+                    None,
+                );
+                new = set_key(&new, "pwcheck_method", &p.sasl.pwcheck_method, sep);
+            }
+            None => new = set_key(&new, "pwcheck_method", &p.sasl.pwcheck_method, sep),
+        }
+        let mech_list = text
+            .lines()
+            .filter_map(kv)
+            .filter(|(k, _)| k == "mech_list")
+            .map(|(_, v)| v)
+            .last();
+        if let Some(ml) = mech_list {
+            let have: Vec<String> = ml
+                .split_whitespace()
+                .map(|s| s.to_ascii_uppercase())
+                .collect();
+            let lacking: Vec<String> = cx
+                .mechanisms()
+                .into_iter()
+                .filter(|m| !have.contains(&m.to_ascii_uppercase()))
+                .collect();
+            if lacking.is_empty() {
+                r.info_at(&path, format!("mech_list ({ml}) allows {mechs}"));
+            } else {
+                r.warn(
+                    Some(&path),
+                    format!(
+                        "mech_list ({ml}) leaves out {}: sendmail would not advertise them",
+                        lacking.join(" ")
+                    ),
+                    None,
+                );
+                new = set_key(&new, "mech_list", &mechs, sep);
+            }
+        }
+        let meta = Some(WriteMeta {
+            mode: 0o644,
+            owner: Some((0, 0)),
+            mtime: None,
+        });
+        if let Err(e) = r.change(
+            view,
+            &path,
+            new.into_bytes(),
+            format!(
+                "pwcheck_method {} for SASL v{}",
+                p.sasl.pwcheck_method, p.sasl.version
+            ),
+            meta,
+        ) {
+            r.error(Some(&path), e.to_string(), None);
+        }
+        if let Some(sd) = &p.saslauthd {
+            let df = &sd.defaults_file;
+            match read_text(view, df) {
+                Ok(t) => {
+                    let t0 = t.clone().unwrap_or_default();
+                    if t.is_none() {
+                        r.warn(
+                            Some(df),
+                            format!("{df} does not exist: is saslauthd installed?"),
+                            None,
+                        );
+                    }
+                    let mut nt = t0.clone();
+                    for (k, v) in &sd.settings {
+                        match shell_var(&t0, k) {
+                            Some(cur) if &cur == v => r.info_at(df, format!("{k}={cur}")),
+                            other => {
+                                r.warn(
+                                    Some(df),
+                                    format!(
+                                        "{df}: {k} is {}, saslauthd needs {k}={v}",
+                                        other.as_deref().unwrap_or("not set")
+                                    ),
+                                    None,
+                                );
+                                nt = set_shell_var(&nt, k, v);
+                            }
+                        }
+                    }
+                    if let Err(e) = r.change(
+                        view,
+                        df,
+                        nt.into_bytes(),
+                        "let saslauthd start and check passwords with PAM",
+                        meta,
+                    ) {
+                        r.error(Some(df), e.to_string(), None);
+                    }
+                }
+                Err(e) => r.error(Some(df), e, None),
+            }
+        }
+        r.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_set_in_place_and_everything_else_is_kept() {
+        let t = "# comment\npwcheck_method: pam\r\nmech_list: CRAM-MD5\n";
+        assert_eq!(
+            set_key(t, "pwcheck_method", "saslauthd", ": "),
+            "# comment\npwcheck_method: saslauthd\r\nmech_list: CRAM-MD5\n"
+        );
+        assert_eq!(
+            set_key("", "pwcheck_method", "pam", ":"),
+            "pwcheck_method:pam\n"
+        );
+        assert_eq!(set_key("a: b", "c", "d", ": "), "a: b\nc: d\n");
+        let d = "# START=no\nMECHANISMS=\"shadow\"\n";
+        let n = set_shell_var(&set_shell_var(d, "START", "yes"), "MECHANISMS", "\"pam\"");
+        assert_eq!(n, "# START=no\nMECHANISMS=\"pam\"\nSTART=yes\n");
+        assert_eq!(shell_var(&n, "START").as_deref(), Some("yes"));
+    }
+}

@@ -1,0 +1,237 @@
+//! HOWTO step 5: regenerate sendmail.cf with m4 and put it in place, validated.
+//!
+//! m4 writes into memory; its exit status and stderr are checked (an unclosed quote exits 1 and
+//! leaves a truncated cf, FACTS.md). The result is validated with `sendmail -C TMP -bv root`
+//! on a temporary file next to the target before the atomic rename. With `--root`, absolute
+//! includes are redirected into the root so a fixture tree regenerates with its own cf tree.
+
+use super::read_text;
+use crate::engine::host;
+use crate::engine::step::{Change, Context, Step, StepReport, View};
+use crate::mc;
+use std::path::Path;
+
+pub struct SendmailCf;
+
+/// The lines that matter: a regenerated cf differs from the installed one in its `#####`
+/// header (date, host, directory) and Debian appends a `#`-commented copy of the mc.
+pub fn significant(cf: &[u8]) -> Vec<&[u8]> {
+    cf.split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.starts_with(b"#") && !l.is_empty())
+        .collect()
+}
+
+/// Runs m4 on the mc text as the served system would. Returns the cf and m4's warnings.
+pub fn regenerate(
+    cx: &Context,
+    mc_path: &str,
+    mc_text: &str,
+) -> Result<(Vec<u8>, Vec<String>), String> {
+    let m4 = host::find_tool("m4").ok_or(
+        "m4 is not installed (not on PATH, nor in /usr/sbin or /sbin): install the m4 package",
+    )?;
+    let text = if cx.root.is_host() {
+        mc_text.to_string()
+    } else {
+        mc::rewrite_includes(mc_text, &cx.root.dir().display().to_string())
+    };
+    let dir = cx.root.join(mc_path);
+    let dir = dir.parent().filter(|d| d.is_dir()).map(Path::to_path_buf);
+    let out = host::run_in(
+        &m4,
+        &[],
+        Some(text.as_bytes()),
+        cx.opts.tool_timeout,
+        dir.as_deref(),
+    )?;
+    let warnings: Vec<String> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.contains("ERROR"))
+        .map(|l| format!("m4: {}", l.trim()))
+        .collect();
+    if !out.success() || out.stderr.contains("ERROR") || out.stdout.is_empty() {
+        let mut msg = format!(
+            "m4 could not build sendmail.cf from {}: {}",
+            cx.root.display(mc_path),
+            out.describe()
+        );
+        if out.stderr.contains("cannot open") {
+            let p = cx
+                .profile
+                .as_ref()
+                .map(|p| p.sendmail.cf_m4.clone())
+                .unwrap_or_default();
+            msg.push_str(&format!(
+                " (an included file is missing; the cf tree should be at {}: install sendmail-cf)",
+                cx.root.display(&p)
+            ));
+        }
+        return Err(msg);
+    }
+    Ok((out.stdout, warnings))
+}
+
+/// `sendmail -C TMP -bv root`: 0 when the cf is valid (FACTS.md: 70 unknown line, 78 empty).
+pub fn validate(cx: &Context, cf: &Path) -> Result<(), String> {
+    if cx.can_validate.is_err() {
+        return Ok(()); // reported by the os step; a 60 s stall helps nobody
+    }
+    let bins = cx
+        .profile
+        .as_ref()
+        .map(|p| p.sendmail.binaries.clone())
+        .unwrap_or_default();
+    let Some(bin) = bins
+        .iter()
+        .map(|b| Path::new(b).to_path_buf())
+        .find(|b| b.exists())
+        .or_else(|| host::find_tool("sendmail"))
+    else {
+        return Ok(());
+    };
+    let args = vec![
+        "-C".to_string(),
+        cf.display().to_string(),
+        "-bv".to_string(),
+        "root".to_string(),
+    ];
+    let out = host::run(&bin, &args, None, cx.opts.tool_timeout)?;
+    if out.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the new sendmail.cf failed validation, so it was not installed: {}",
+            out.describe()
+        ))
+    }
+}
+
+/// Plans sendmail.cf (and its copies) from an mc text. Shared with relay-features, which edits
+/// the mc after this step has run.
+pub fn plan_cf(cx: &Context, r: &mut StepReport, view: &View, mc_text: &str) {
+    let Some(p) = &cx.profile else { return };
+    let (cf, warnings) = match regenerate(cx, &p.sendmail.mc, mc_text) {
+        Ok(x) => x,
+        Err(e) => {
+            r.error(Some(&p.sendmail.mc), e, None);
+            return;
+        }
+    };
+    for w in warnings {
+        r.warn(Some(&p.sendmail.mc), w, None);
+    }
+    match &cx.can_validate {
+        Ok(()) => r.info("the new sendmail.cf is validated with `sendmail -C TMP -bv root` before it replaces the old one"),
+        Err(_) => r.info("sendmail -bv validation is skipped on this machine (see the os step)"),
+    }
+    for (i, target) in p.sendmail.cf.iter().enumerate() {
+        match cx.root.resolve(target) {
+            Ok(res) if !res.via_links.is_empty() => {
+                r.error(
+                    Some(target),
+                    format!(
+                        "{} is a symbolic link to {}; the wizard does not write sendmail.cf through a link",
+                        cx.root.display(target),
+                        res.target
+                    ),
+                    Some("replace the link by the file it points to, or name the real path in a --profile".into()),
+                );
+                continue;
+            }
+            Err(e) => {
+                r.error(Some(target), e.to_string(), None);
+                continue;
+            }
+            _ => {}
+        }
+        let cur = match view.read(target) {
+            Ok(c) => c,
+            Err(e) => {
+                r.error(Some(target), e.to_string(), None);
+                continue;
+            }
+        };
+        if i > 0 && cur.is_none() && !p.sendmail.cf_copies_always {
+            continue;
+        }
+        match &cur {
+            Some(c) if significant(c) == significant(&cf) => {
+                r.info_at(
+                    target,
+                    format!(
+                        "{} is current with {}",
+                        cx.root.display(target),
+                        p.sendmail.mc
+                    ),
+                );
+            }
+            _ => {
+                let why = if i == 0 {
+                    format!("regenerated from {} with m4", p.sendmail.mc)
+                } else {
+                    format!(
+                        "copy of {} (HOWTO step 5: place the file in both locations)",
+                        p.sendmail.cf[0]
+                    )
+                };
+                let wm = crate::engine::fsops::WriteMeta {
+                    mode: 0o644,
+                    owner: Some((0, 0)),
+                    mtime: None,
+                };
+                r.changes.push(Change {
+                    path: target.clone(),
+                    requested: target.clone(),
+                    before: cur.clone(),
+                    after: cf.clone(),
+                    new_meta: Some(wm),
+                    validate_cf: true,
+                    why,
+                });
+            }
+        }
+    }
+}
+
+impl Step for SendmailCf {
+    fn id(&self) -> &'static str {
+        "sendmail-cf"
+    }
+    fn title(&self) -> &'static str {
+        "Regenerate sendmail.cf with m4"
+    }
+    fn howto(&self) -> &'static str {
+        "HOWTO step 5: m4 /etc/mail/sendmail.mc > /etc/mail/sendmail.cf"
+    }
+    fn check(&self, cx: &Context, view: &View) -> StepReport {
+        let mut r = StepReport::new(self);
+        let Some(p) = &cx.profile else {
+            r.block("no profile: the system was not recognised", None);
+            return r.finish();
+        };
+        match read_text(view, &p.sendmail.mc) {
+            Ok(Some(mc_text)) => plan_cf(cx, &mut r, view, &mc_text),
+            Ok(None) => r.block(
+                format!("{} does not exist", cx.root.display(&p.sendmail.mc)),
+                None,
+            ),
+            Err(e) => r.error(Some(&p.sendmail.mc), e, None),
+        }
+        r.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comment_lines_and_line_endings_do_not_count() {
+        let a = b"##### built by root@vm on Thu\nO A=1\n# comment\nO B=2\n";
+        let b = b"##### built by root@other on Fri\r\nO A=1\r\nO B=2\r\n### /etc/mail/sendmail.mc ###\n# copy\n";
+        assert_eq!(significant(a), significant(b));
+        assert_ne!(significant(a), significant(b"O A=1\nO B=3\n"));
+    }
+}
