@@ -1,0 +1,226 @@
+//! Shared test helpers: fixture roots copied into private temporary directories (ripgrep's
+//! one-dir-per-test), the real cf tree copied into them, the real binary run as a process, and
+//! whole-tree snapshots for byte-identical comparisons.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const FIXTURES: &[&str] = &["redhat9", "rhel9", "debian12"];
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_smtpauth-wizard"))
+}
+
+pub fn fixture_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The host's cf tree and m4, or a reason they are missing. CI installs both (.ci/run sets
+/// SMTPAUTH_WIZARD_REQUIRE_TOOLS=1, turning a skip into a failure there).
+pub fn tools() -> Result<(), String> {
+    let cf = Path::new("/usr/share/sendmail/cf/m4/cf.m4");
+    let m4 = ["/usr/bin/m4", "/bin/m4"]
+        .iter()
+        .any(|p| Path::new(p).exists());
+    let why = if !cf.exists() {
+        Some("Debian's cf tree (/usr/share/sendmail/cf, package sendmail-cf) is not installed")
+    } else if !m4 {
+        Some("m4 is not installed")
+    } else {
+        None
+    };
+    match why {
+        None => Ok(()),
+        Some(w) if std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some() => panic!("{w}"),
+        Some(w) => Err(w.to_string()),
+    }
+}
+
+/// Skips the calling test (with a printed reason) when m4 or the cf tree is missing.
+#[macro_export]
+macro_rules! need_tools {
+    () => {
+        if let Err(why) = common::tools() {
+            eprintln!("SKIPPED: {why}; install m4 and sendmail-cf");
+            return;
+        }
+    };
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let src = e.path();
+        let dst = to.join(e.file_name());
+        let ft = e.file_type().unwrap();
+        if ft.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(&src).unwrap(), &dst).unwrap();
+        } else if ft.is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// A private copy of a fixture root with the real cf tree where its mc includes it.
+pub fn fixture(name: &str) -> tempfile::TempDir {
+    let t = tempfile::Builder::new()
+        .prefix("smtpauth-fixture-")
+        .tempdir()
+        .unwrap();
+    copy_tree(&fixture_dir(name), t.path());
+    let cf = Path::new("/usr/share/sendmail/cf");
+    if cf.is_dir() {
+        let dst = if name == "debian12" {
+            "usr/share/sendmail/cf"
+        } else {
+            "usr/share/sendmail-cf"
+        };
+        copy_tree(cf, &t.path().join(dst));
+    }
+    t
+}
+
+pub fn run(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+pub fn run_root(root: &Path, args: &[&str]) -> Output {
+    let mut a: Vec<&str> = args.to_vec();
+    let r = root.to_str().unwrap();
+    a.extend(["--root", r]);
+    run(&a)
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Everything about a file that rollback must put back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    File {
+        content: Vec<u8>,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        mtime: i64,
+        mtime_nsec: i64,
+    },
+    Link(PathBuf),
+    Dir {
+        mode: u32,
+    },
+}
+
+/// The whole tree, except the wizard's own journal directory and the copied cf tree.
+pub fn snapshot(root: &Path) -> BTreeMap<String, Entry> {
+    let mut m = BTreeMap::new();
+    walk(root, root, &mut m);
+    m
+}
+
+fn walk(root: &Path, dir: &Path, m: &mut BTreeMap<String, Entry>) {
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let rel = p.strip_prefix(root).unwrap().display().to_string();
+        if rel == "var/lib/smtpauth-wizard" || rel.starts_with("usr/share/sendmail") {
+            continue;
+        }
+        let md = fs::symlink_metadata(&p).unwrap();
+        if md.file_type().is_symlink() {
+            m.insert(rel, Entry::Link(fs::read_link(&p).unwrap()));
+        } else if md.is_dir() {
+            m.insert(
+                rel.clone(),
+                Entry::Dir {
+                    mode: md.mode() & 0o7777,
+                },
+            );
+            walk(root, &p, m);
+        } else {
+            m.insert(
+                rel,
+                Entry::File {
+                    content: fs::read(&p).unwrap(),
+                    mode: md.mode() & 0o7777,
+                    uid: md.uid(),
+                    gid: md.gid(),
+                    mtime: md.mtime(),
+                    mtime_nsec: md.mtime_nsec(),
+                },
+            );
+        }
+    }
+}
+
+/// Names the files that differ, for a readable assertion message.
+pub fn diff_snapshots(a: &BTreeMap<String, Entry>, b: &BTreeMap<String, Entry>) -> Vec<String> {
+    let mut v = vec![];
+    for (k, x) in a {
+        match b.get(k) {
+            None => v.push(format!("{k}: missing afterwards")),
+            Some(y) if x != y => v.push(format!("{k}: differs ({})", describe(x, y))),
+            _ => {}
+        }
+    }
+    for k in b.keys() {
+        if !a.contains_key(k) {
+            v.push(format!("{k}: new afterwards"));
+        }
+    }
+    v
+}
+
+fn describe(x: &Entry, y: &Entry) -> String {
+    match (x, y) {
+        (
+            Entry::File {
+                content: c1,
+                mode: m1,
+                mtime: t1,
+                ..
+            },
+            Entry::File {
+                content: c2,
+                mode: m2,
+                mtime: t2,
+                ..
+            },
+        ) => {
+            format!(
+                "content {} mode {:o}/{:o} mtime {t1}/{t2}",
+                if c1 == c2 { "same" } else { "changed" },
+                m1,
+                m2
+            )
+        }
+        _ => format!("{x:?} vs {y:?}").chars().take(200).collect(),
+    }
+}
+
+/// sendmail.cf lines that carry meaning (not the `#####` header with date, host and directory).
+pub fn cf_significant(b: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(b)
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
