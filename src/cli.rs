@@ -101,6 +101,9 @@ pub enum Command {
         /// Restore even over files changed since the wizard wrote them
         #[arg(long)]
         force: bool,
+        /// Put the .bak copies back over sendmail.mc and sendmail.cf, without the journal
+        #[arg(long, conflicts_with = "step")]
+        from_backups: bool,
     },
     /// Show the journal: runs, steps, files, backups
     Status,
@@ -343,7 +346,21 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
         }
         Command::Apply { yes, only, choices } => apply(cli, choices, only, *yes, false),
         Command::Resume { yes, choices } => apply(cli, choices, &[], *yes, true),
-        Command::Rollback { yes, step, force } => {
+        Command::Rollback { yes, from_backups: true, .. } => {
+            let engine = open(cli, Options::default())?;
+            engine.may_write()?;
+            if !yes && !confirm("Put the .bak copies back over sendmail.mc and sendmail.cf?")? {
+                return Err("nothing was changed".into());
+            }
+            let msgs = engine.restore_from_backups(&mut |_| {})?;
+            if json {
+                println!("{}", serde_json::json!({ "restored": msgs }));
+            } else {
+                msgs.iter().for_each(|m| println!("{m}"));
+            }
+            Ok(0)
+        }
+        Command::Rollback { yes, step, force, .. } => {
             let engine = open(cli, Options::default())?;
             engine.may_write()?;
             let j = engine.journal().map_err(|e| e.to_string())?;

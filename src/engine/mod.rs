@@ -311,6 +311,50 @@ impl Engine {
         Ok(msgs)
     }
 
+    /// `rollback --from-backups`: puts the HOWTO's `.bak` copies back over sendmail.mc and
+    /// sendmail.cf without needing the journal (it may be corrupt or gone). A journal that
+    /// cannot be read is moved aside first; the restore itself is journaled like any change.
+    pub fn restore_from_backups(&self, on: &mut dyn FnMut(Event)) -> Result<Vec<String>, String> {
+        self.may_write()?;
+        let p = self.profile().ok_or("no profile: the system was not recognised, so the wizard does not know which files have .bak copies (give --profile)")?;
+        let mut msgs = vec![];
+        let jp = journal::journal_path(&self.cx.root);
+        if let Err(e) = Journal::read(&self.cx.root) {
+            if matches!(e, JournalError::Corrupt { .. } | JournalError::NewerVersion { .. }) && jp.exists() {
+                let tag = format!("unusable-{}", journal::now_rfc3339().replace([':', '-'], ""));
+                let moved = fsops::move_aside(&jp, &tag).map_err(|e| e.to_string())?;
+                msgs.push(format!("moved the unusable journal aside to {}", moved.display()));
+            }
+        }
+        let mut j = Journal::open(&self.cx.root).map_err(|e| e.to_string())?;
+        j.begin_run(&format!("{} (rollback --from-backups)", p.id)).map_err(|e| e.to_string())?;
+        j.begin_step("restore-backups").map_err(|e| e.to_string())?;
+        let mut files = vec![p.sendmail.mc.clone()];
+        files.extend(p.sendmail.cf.iter().cloned());
+        for f in files {
+            let bak = format!("{f}.bak");
+            let real_bak = self.cx.root.resolve(&bak).map_err(|e| e.to_string())?.real;
+            let Ok(content) = std::fs::read(&real_bak) else { continue };
+            let m = fsops::meta_of(&real_bak).map_err(|e| e.to_string())?.ok_or("backup vanished")?;
+            let cur = self.cx.root.read(&f).map_err(|e| e.to_string())?;
+            if cur.as_deref() == Some(content.as_slice()) {
+                msgs.push(format!("{} already equals its .bak", self.cx.root.display(&f)));
+                continue;
+            }
+            on(Event::Writing(self.cx.root.display(&f)));
+            let wm = fsops::WriteMeta { mode: m.mode, owner: Some((m.uid, m.gid)), mtime: Some(m.modified()) };
+            j.write_file_as(&f, &content, None, Some(wm), &format!("restored from {bak}"), None).map_err(|e| e.to_string())?;
+            msgs.push(format!("restored {} from {}", self.cx.root.display(&f), self.cx.root.display(&bak)));
+            on(Event::Restored(format!("restored {}", self.cx.root.display(&f))));
+        }
+        j.end_step_unchanged().map_err(|e| e.to_string())?;
+        j.finish_run().map_err(|e| e.to_string())?;
+        if msgs.is_empty() {
+            msgs.push("no .bak file found: nothing restored".into());
+        }
+        Ok(msgs)
+    }
+
     /// The journal, read-only.
     pub fn journal(&self) -> Result<Journal, JournalError> {
         Journal::read(&self.cx.root)
