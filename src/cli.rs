@@ -346,7 +346,11 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
         }
         Command::Apply { yes, only, choices } => apply(cli, choices, only, *yes, false),
         Command::Resume { yes, choices } => apply(cli, choices, &[], *yes, true),
-        Command::Rollback { yes, from_backups: true, .. } => {
+        Command::Rollback {
+            yes,
+            from_backups: true,
+            ..
+        } => {
             let engine = open(cli, Options::default())?;
             engine.may_write()?;
             if !yes && !confirm("Put the .bak copies back over sendmail.mc and sendmail.cf?")? {
@@ -360,7 +364,9 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
             }
             Ok(0)
         }
-        Command::Rollback { yes, step, force, .. } => {
+        Command::Rollback {
+            yes, step, force, ..
+        } => {
             let engine = open(cli, Options::default())?;
             engine.may_write()?;
             let j = engine.journal().map_err(|e| e.to_string())?;

@@ -185,7 +185,9 @@ pub fn remove_file(path: &Path) -> io::Result<()> {
 pub fn move_aside(path: &Path, tag: &str) -> io::Result<PathBuf> {
     let dst = path.with_file_name(format!(
         "{}.{tag}",
-        path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+        path.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default()
     ));
     fault_point("before-move-aside");
     fs::rename(path, &dst).map_err(|e| ctx(e, "move aside", path))?;
