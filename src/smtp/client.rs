@@ -11,14 +11,14 @@
 //! of them in the server's replies is replaced by `***` before anything else sees the reply.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 
 use super::reply::{escape_bytes, Reply, ReplyBuilder, ReplyError, MAX_LINE};
 use super::secret::Secret;
@@ -423,8 +423,13 @@ impl Client {
         });
     }
 
+    /// A received line as the transcript shows it: secrets replaced, non-printable bytes
+    /// escaped, an over-long line cut.
     fn scrubbed_text(&self, bytes: &[u8]) -> String {
         let clean = scrub(bytes.to_vec(), &self.secrets);
+        if clean.len() > MAX_LINE + 1 {
+            return format!("{} [over-long line cut]", escape_bytes(&clean, 120));
+        }
         let clean = clean.strip_suffix(b"\r").unwrap_or(&clean);
         match std::str::from_utf8(clean) {
             Ok(s) if !s.chars().any(|c| c.is_control() && c != '\t') => s.to_owned(),
@@ -471,10 +476,7 @@ impl Client {
             }
             // +1: a CR may still precede the LF.
             if self.pending.len() > MAX_LINE + 1 {
-                let shown = format!(
-                    "{} [over-long line cut]",
-                    self.scrubbed_text(&self.pending[..120])
-                );
+                let shown = self.scrubbed_text(&self.pending);
                 self.record(Dir::Server, shown);
                 self.pending.clear();
                 return Err(SmtpError::Protocol {
@@ -559,7 +561,7 @@ impl Client {
         let line = Secret::new(format!("{wire}\r\n"));
         self.waiting_for = format!("the reply to {shown}");
         self.record(Dir::Client, shown.to_owned());
-        match self.stream.write_all(line.expose().as_bytes()) {
+        match self.write_all(line.expose().as_bytes()) {
             Ok(()) => Ok(()),
             Err(e) if is_timeout(&e) => Err(SmtpError::WriteTimeout {
                 command: shown.to_owned(),
@@ -582,6 +584,26 @@ impl Client {
                 detail: e.to_string(),
             }),
         }
+    }
+
+    /// `write_all` with `MSG_NOSIGNAL`: a server that closed the connection must give an error,
+    /// not a SIGPIPE that kills the process if the program restored the default handler.
+    /// `SO_SNDTIMEO` (the write timeout) bounds each send, the deadline the whole write.
+    fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        let deadline = Instant::now() + self.timeout;
+        let sock = SockRef::from(&self.stream);
+        while !buf.is_empty() {
+            if Instant::now() >= deadline {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            match sock.send_with_flags(buf, libc::MSG_NOSIGNAL) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => buf = &buf[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     fn send_and_read(&mut self, wire: &str, shown: &str) -> Result<Reply, SmtpError> {
