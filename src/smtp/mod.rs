@@ -14,11 +14,13 @@
 
 pub mod client;
 pub mod ehlo;
+pub mod probe;
 pub mod reply;
 pub mod secret;
 
 pub use client::{resolve, Client, Dir, SmtpError, TranscriptLine};
 pub use ehlo::Ehlo;
+pub use probe::{probe, Check, ProbeReport, Status};
 pub use reply::{parse_reply, parse_reply_line, Reply, ReplyError, MAX_LINE, MAX_LINES};
 pub use secret::Secret;
 
@@ -213,6 +215,15 @@ mod tests {
     fn target_formatting() {
         assert_eq!(format_target("::1", 25), "[::1]:25");
         assert_eq!(format_target("mailsrv", 25), "mailsrv:25");
+    }
+
+    #[test]
+    fn options_debug_hides_the_password() {
+        let mut o = ProbeOptions::new("mailsrv", 25);
+        o.password = Some(Secret::from("hunter2"));
+        let d = format!("{o:?}");
+        assert!(!d.contains("hunter2"), "{d}");
+        assert!(d.contains("Some(***)"), "{d}");
     }
 
     #[test]
