@@ -305,8 +305,11 @@ fn assert_no_data(f: &Fake) {
 fn timed_probe(o: &ProbeOptions, n: u32) -> ProbeReport {
     let start = Instant::now();
     let r = probe(o);
-    if std::env::var_os("SHOW_PROBE").is_some() {
-        eprintln!("{}\n{}", "=".repeat(70), r.to_text());
+    // SHOW_PROBE=text or =json with --nocapture prints every report, to read the wording.
+    match std::env::var("SHOW_PROBE").as_deref() {
+        Ok("json") => eprintln!("{}", serde_json::to_string_pretty(&r).unwrap()),
+        Ok(_) => eprintln!("{}\n{}", "=".repeat(70), r.to_text()),
+        Err(_) => {}
     }
     let took = start.elapsed();
     let bound = o.timeout * n + Duration::from_secs(3);

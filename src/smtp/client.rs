@@ -353,7 +353,7 @@ impl Client {
         })
     }
 
-    /// Resolve `host` and connect to the first of its addresses (at most [`MAX_ADDRESSES`]) that
+    /// Resolve `host` and connect to the first of its addresses (at most three) that
     /// answers. With a `source`, only addresses of its family are tried.
     pub fn connect_host(
         host: &str,

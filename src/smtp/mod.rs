@@ -7,7 +7,7 @@
 //! - [`reply`]: parsing replies (pure);
 //! - [`ehlo`]: what an EHLO reply advertises (pure);
 //! - [`client`]: a blocking client on std's `TcpStream` where every step has a bound;
-//! - [`probe`]: the test sequence, its checks, verdicts, report and exit code.
+//! - [`probe`](mod@probe): the test sequence, its checks, verdicts, report and exit code.
 //!
 //! What this module must never do: send `DATA` (no mail is ever sent), write a password or an
 //! AUTH payload anywhere (transcript, report, error text), or wait without a bound.
@@ -35,7 +35,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// accepting it is relaying. Nothing is ever sent to it (no DATA).
 pub const DEFAULT_RELAY_TO: &str = "relay-test@example.com";
 
-/// What [`probe`] does and to whom.
+/// What [`probe()`] does and to whom.
 #[derive(Debug, Clone)]
 pub struct ProbeOptions {
     pub host: String,
