@@ -1045,7 +1045,7 @@ fn ehlo_name_refused() {
 fn long_line_ending_in_newline_within_one_read_is_cut_too() {
     let addr = serve(1, |mut s, _| {
         let mut text = b"220 ".to_vec();
-        text.extend(std::iter::repeat_n(b'z', 6000));
+        text.extend_from_slice(&[b'z'; 6000]);
         text.extend_from_slice(b"\r\n");
         let _ = s.write_all(&text);
         thread::sleep(Duration::from_millis(500));

@@ -326,7 +326,7 @@ mod tests {
     #[test]
     fn long_line() {
         let mut text = b"250 ".to_vec();
-        text.extend(std::iter::repeat_n(b'a', MAX_LINE));
+        text.extend_from_slice(&vec![b'a'; MAX_LINE]);
         assert_eq!(parse_reply(&text), Err(ReplyError::LineTooLong));
     }
 
