@@ -125,6 +125,7 @@ pub struct StepReport {
     pub commands: Vec<PlannedCommand>,
     blocked: bool,
     skipped: bool,
+    pending: bool,
 }
 
 impl StepReport {
@@ -139,6 +140,7 @@ impl StepReport {
             commands: vec![],
             blocked: false,
             skipped: false,
+            pending: false,
         }
     }
 
@@ -175,6 +177,11 @@ impl StepReport {
     }
     pub fn skip(&mut self, m: impl Into<String>) {
         self.skipped = true;
+        self.add(Severity::Info, m.into(), None, None)
+    }
+    /// Something remains to be done that is neither a file nor a command (a live test).
+    pub fn pending(&mut self, m: impl Into<String>) {
+        self.pending = true;
         self.add(Severity::Info, m.into(), None, None)
     }
     pub fn command(&mut self, argv: Vec<String>, why: impl Into<String>) {
@@ -218,7 +225,7 @@ impl StepReport {
             Status::Skipped
         } else if self.blocked {
             Status::Blocked
-        } else if !self.changes.is_empty() || !self.commands.is_empty() {
+        } else if self.pending || !self.changes.is_empty() || !self.commands.is_empty() {
             Status::Pending
         } else {
             Status::Done
