@@ -49,7 +49,7 @@ fn live_steps_against_the_real_sendmail_in_a_namespace() {
         .as_nanos();
     let password = format!("e2e-{}-{nanos:x}", std::process::id());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/live.sh");
-    let mut child = Command::new("unshare")
+    let child = Command::new("unshare")
         .args([
             "--net",
             "--mount",
