@@ -233,7 +233,10 @@ pub fn disable_features(text: &str, features: &[String]) -> Result<McEdit, McErr
 /// Points every top-level ``include(`/abs')``/``sinclude(`/abs')`` at `ROOT/abs`, so that m4
 /// run on a configuration under `root` reads that root's cf tree and include files. For m4 runs
 /// only; never write the result back. Other lines, and includes with relative or unusual
-/// paths, are unchanged. `root` must not contain quotes or parentheses.
+/// paths or inside other macros, are unchanged. `root` must not contain quotes or parentheses.
+///
+/// A file whose [`McReport::includes`] has no `.../cf.m4` (FreeBSD's) is meant to be run after
+/// the cf tree: `m4 ROOT/usr/share/sendmail/cf/m4/cf.m4 file.mc`.
 pub fn rewrite_includes(text: &str, root: &str) -> String {
     let root = root.trim_end_matches('/');
     let m = model::Model::new(text);

@@ -516,12 +516,25 @@ impl<'a> Model<'a> {
 
         // The words the edits depend on, where m4 reads them but not as the head of a
         // top-level call: inside ifdef(...), a quoted string, or after a typo.
-        let heads: Vec<(usize, usize)> = self
-            .scan
-            .calls
-            .iter()
-            .map(|c| (c.start, c.args.first().map_or(c.end, |a| a.1)))
-            .collect();
+        // Accounted for: the name of any call, the name defined by define(`confAUTH_...'),
+        // the feature named by FEATURE(...), and calls already reported as dnl typos.
+        let mut heads: Vec<(usize, usize)> = Vec::new();
+        for c in &self.scan.calls {
+            if c.name.len() > 3 && c.name.starts_with("dnl") {
+                heads.push((c.start, c.end)); // reported above as a typo
+                continue;
+            }
+            heads.push((c.start, c.start + c.name.len()));
+            let first = self.arg(c, 0).unwrap_or_default();
+            let takes_first = match c.name.as_str() {
+                "define" => Setting::of_call("define", &first).is_some(),
+                "FEATURE" => true,
+                _ => false,
+            };
+            if let (true, Some(&a)) = (takes_first, c.args.first()) {
+                heads.push(a);
+            }
+        }
         let mut words: Vec<&str> = vec![
             "DAEMON_OPTIONS",
             "TRUST_AUTH_MECH",
@@ -543,8 +556,9 @@ impl<'a> Model<'a> {
                 let e = self.err(
                     self.doc.line_of(pos),
                     format!(
-                        "{word} appears here inside another macro call or a quoted string, so \
-                         I cannot tell whether sendmail will use it; put it on a line of its own"
+                        "{word} appears here other than in its own macro call (inside another \
+                         macro, a quoted string or an undefine), so I cannot tell whether \
+                         sendmail will use it; put it on a line of its own"
                     ),
                 );
                 self.problems.push(e);

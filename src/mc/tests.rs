@@ -544,7 +544,15 @@ fn listeners_inside_other_macros_are_refused() {
         with_listeners(&["ifdef(`X', `DAEMON_OPTIONS(`Port=smtp,Addr=127.0.0.1, Name=MTA')')dnl"]);
     let err = enable_auth(&text, &opts()).unwrap_err();
     assert_eq!(err.line, 5);
-    assert!(err.reason.contains("inside another macro"), "{err}");
+    assert!(err.reason.contains("inside another"), "{err}");
+    for line in [
+        "x(`DAEMON_OPTIONS(`Port=smtp')')dnl",
+        "undefine(`confAUTH_MECHANISMS')dnl",
+        "VERSIONID(`FEATURE(`promiscuous_relay')')dnl",
+    ] {
+        let err = enable_auth(&with_listeners(&[line]), &opts()).unwrap_err();
+        assert_eq!(err.line, 5, "{line}");
+    }
 }
 
 // ---- refusals ----------------------------------------------------------------------------
