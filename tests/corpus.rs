@@ -162,6 +162,49 @@ fn red_hat_style_files_with_the_placeholder_filled_in_build_with_m4() {
     m4.check(name, &edit.text).expect("m4 builds it");
 }
 
+/// Debian 12 after someone followed the HOWTO's step 4 literally: MTA-v4 commented out, so
+/// only the submission port is left (FACTS.md). The editor must bring port 25 back.
+#[test]
+fn debian12_with_the_howto_followed_literally_gets_port_25_back_in_m4() {
+    let m4 = M4Root::new();
+    let name = "debian12-8.17.1.9-default.mc";
+    let text = fs::read_to_string(Path::new(CORPUS).join(name)).expect("read Debian 12 mc");
+    if m4.root.is_some() {
+        // The check itself can fail: the unedited file has AUTH off and port 25 on loopback.
+        let err = m4
+            .check("debian12-unedited", &text)
+            .expect_err("unedited file must fail");
+        println!("{name} unedited: {err}");
+    }
+    let text = text.replace(
+        "\nDAEMON_OPTIONS(`Family=inet,  Name=MTA-v4",
+        "\ndnl DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4",
+    );
+    let edit = enable_auth(&text, &McOptions::default()).expect("editable");
+    let lines: Vec<usize> = edit.edits.iter().map(|e| e.line).collect();
+    println!("{name} (MTA-v4 commented out by hand): edits at {lines:?}");
+    assert_eq!(lines, vec![57, 101, 101, 101]);
+    check_edit(&text, &edit).expect("edit is exact and idempotent");
+    m4.check("debian12-literal-howto", &edit.text)
+        .expect("m4 builds it");
+    if m4.root.is_some() {
+        // And the listener checks can fail too.
+        let mta = "DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp')dnl";
+        let closed = edit.text.replace(mta, &format!("dnl {mta}"));
+        let err = m4
+            .check("debian12-closed", &closed)
+            .expect_err("no port 25 must fail");
+        assert!(err.contains("no listener on port 25"), "{err}");
+        let looped = edit
+            .text
+            .replace("Port=smtp')", "Port=smtp, Addr=127.0.0.1')");
+        let err = m4
+            .check("debian12-loopback", &looped)
+            .expect_err("loopback must fail");
+        assert!(err.contains("loopback"), "{err}");
+    }
+}
+
 fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
