@@ -25,7 +25,7 @@ mod model;
 mod shape;
 mod text;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Relay features the HOWTO's step 12 wants gone (FACTS.md, "Risky relay features").
@@ -42,7 +42,7 @@ pub const RISKY_FEATURES: &[&str] = &[
 
 /// What [`enable_auth`] writes: `confAUTH_OPTIONS` and the mechanisms of `TRUST_AUTH_MECH` and
 /// `confAUTH_MECHANISMS` (space-separated, in this order).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct McOptions {
     pub mechanisms: Vec<String>,
     /// `A` in the HOWTO.
@@ -63,7 +63,7 @@ impl Default for McOptions {
 /// One changed line. `before`/`after` are the line's text without its line ending.
 /// A replaced line has both; an inserted line has only `after` and is inserted before the
 /// original line `line` (all inserted lines before the same line share its number).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Edit {
     /// 1-based, in the original text.
     pub line: usize,
@@ -72,7 +72,7 @@ pub struct Edit {
     pub why: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct McEdit {
     /// The whole new file.
     pub text: String,
@@ -82,7 +82,7 @@ pub struct McEdit {
 }
 
 /// Why a file (or a line of it) cannot be edited safely.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct McError {
     /// 1-based; 0 when the problem is not on a line (bad options, empty file).
     pub line: usize,
@@ -111,7 +111,7 @@ impl fmt::Display for McError {
 impl std::error::Error for McError {}
 
 /// Where one of the three AUTH settings is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AuthLine {
     Absent,
     /// Behind `dnl` (1-based line).
@@ -127,7 +127,7 @@ pub enum AuthLine {
 
 /// A `DAEMON_OPTIONS` line, active or behind `dnl`. Keys are read by their first letter, as
 /// sendmail does (`M=Ea` is `Modifiers`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listener {
     pub line: usize,
     pub active: bool,
@@ -139,14 +139,14 @@ pub struct Listener {
     pub modifiers: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RiskyFeature {
     pub line: usize,
     pub feature: String,
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct McReport {
     pub auth_options: AuthLine,
     pub trust_auth_mech: AuthLine,
