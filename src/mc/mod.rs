@@ -94,12 +94,13 @@ pub struct McError {
 
 impl fmt::Display for McError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The caller puts the file's path in front: "/etc/mail/sendmail.mc: line 27: ...".
         if self.line == 0 {
-            write!(f, "sendmail.mc: {}", self.reason)
+            write!(f, "{}", self.reason)
         } else {
             write!(
                 f,
-                "sendmail.mc line {}: {} (the line reads: {})",
+                "line {}: {} (the line reads: {})",
                 self.line,
                 self.reason,
                 text::shorten(&self.text, 160)

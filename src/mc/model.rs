@@ -292,8 +292,9 @@ impl<'a> Model<'a> {
             && self.doc.body[self.doc.lines[l].start..pos]
                 .trim()
                 .is_empty();
-        let after_include = after_cf.map_or(true, |cf| l > cf);
-        if at_start && after_include && self.mailer_line.map_or(true, |m| l < m) {
+        let after_include = !matches!(after_cf, Some(cf) if l <= cf);
+        let earlier = !matches!(self.mailer_line, Some(m) if m <= l);
+        if at_start && after_include && earlier {
             self.mailer_line = Some(l);
         }
     }
