@@ -203,14 +203,7 @@ fn plan_auth(m: &Model, options: &str, mechanisms: &str, plan: &mut Plan) -> Res
             if same_value(setting, &c.value, want) {
                 continue;
             }
-            let site = c.site.clone().map_err(|r| m.err(c.line, r))?;
-            let content = m.content(c.line);
-            let new = format!(
-                "{}{}{}",
-                &content[..site.indent],
-                setting.canonical(want),
-                dnl_tail(&content[site.call_end..])
-            );
+            let new = rewritten(m, c, setting, want)?;
             plan.warnings.push(format!(
                 "line {}: {} was `{}`; replaced with `{}`",
                 c.line + 1,
@@ -234,14 +227,7 @@ fn plan_auth(m: &Model, options: &str, mechanisms: &str, plan: &mut Plan) -> Res
             .find(|c| c.site.is_ok())
             .or_else(|| cands.first());
         if let Some(c) = commented {
-            let site = c.site.clone().map_err(|r| m.err(c.line, r))?;
-            let content = m.content(c.line);
-            let new = format!(
-                "{}{}{}",
-                &content[..site.indent],
-                setting.canonical(want),
-                dnl_tail(&content[site.call_end..])
-            );
+            let new = rewritten(m, c, setting, want)?;
             let was = if same_value(setting, &c.value, want) {
                 String::new()
             } else {
@@ -303,6 +289,19 @@ fn plan_auth(m: &Model, options: &str, mechanisms: &str, plan: &mut Plan) -> Res
         ));
     }
     Ok(())
+}
+
+/// The candidate's line with the HOWTO's call and `want` in place of the old call (and of a
+/// leading `dnl`), keeping the indentation and what follows the call.
+fn rewritten(m: &Model, c: &Candidate, setting: Setting, want: &str) -> Result<String, McError> {
+    let site = c.site.clone().map_err(|r| m.err(c.line, r))?;
+    let content = m.content(c.line);
+    Ok(format!(
+        "{}{}{}",
+        &content[..site.indent],
+        setting.canonical(want),
+        dnl_tail(&content[site.call_end..])
+    ))
 }
 
 /// HOWTO step 4, by intent: port 25 must accept connections from the network (FACTS.md).
