@@ -227,8 +227,21 @@ pub fn action_for(m: &Model, k: &KeyEvent) -> Option<Action> {
         .map(|b| b.action)
 }
 
-/// The footer: the live keys with what they do here.
-pub fn footer(m: &Model) -> Vec<(&'static str, String)> {
+/// How much the footer needs an entry (0 most); a narrow footer drops the highest first.
+fn priority(a: Action) -> u8 {
+    match a {
+        Action::Quit | Action::Continue | Action::Yes | Action::No | Action::Force => 0,
+        Action::Help => 1,
+        Action::Toggle => 2,
+        Action::Up | Action::Down => 3,
+        Action::RollbackScreen => 4,
+        Action::SwitchFocus => 5,
+        Action::PageUp | Action::PageDown => 6,
+    }
+}
+
+/// The footer: the live keys with what they do here, and how much each is needed.
+pub fn footer(m: &Model) -> Vec<(&'static str, String, u8)> {
     live(m)
         .into_iter()
         .filter(|b| b.footer)
@@ -258,7 +271,7 @@ pub fn footer(m: &Model) -> Vec<(&'static str, String)> {
                 Action::Help => "help".into(),
                 Action::Quit => "quit".into(),
             };
-            (b.shown, what)
+            (b.shown, what, priority(b.action))
         })
         .collect()
 }

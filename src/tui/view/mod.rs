@@ -7,7 +7,7 @@
 mod help;
 mod popup;
 mod rollback;
-mod step;
+pub mod step;
 mod summary;
 mod welcome;
 
@@ -355,9 +355,9 @@ fn draw_status(m: &Model, f: &mut Frame, area: Rect) {
     let t = theme(m);
     let line = if let Some(b) = &m.busy {
         let what = match &b.kind {
-            BusyKind::Checking => format!("⏳ {}…", b.what),
-            BusyKind::Applying(id) => format!("⏳ applying {id}: {}…", b.what),
-            BusyKind::RollingBack => format!("⏳ {}…", b.what),
+            BusyKind::Checking => format!("» {}…", b.what),
+            BusyKind::Applying(id) => format!("» applying {id}: {}…", b.what),
+            BusyKind::RollingBack => format!("» {}…", b.what),
         };
         let what = if m.quit_when_idle {
             format!("{what} (quitting when this step is done)")
@@ -375,24 +375,40 @@ fn draw_status(m: &Model, f: &mut Frame, area: Rect) {
 
 fn draw_footer(m: &Model, f: &mut Frame, area: Rect) {
     let t = theme(m);
-    let mut spans = vec![];
-    let items = keys::footer(m);
-    let mut i = 0;
-    while i < items.len() {
-        // Keys that do the same thing here share one entry ("↑/k ↓/j move").
-        let mut shown = items[i].0.to_string();
-        let what = items[i].1.clone();
-        while i + 1 < items.len() && items[i + 1].1 == what {
-            i += 1;
-            shown.push(' ');
-            shown.push_str(items[i].0);
+    // Keys that do the same thing here share one entry ("↑k ↓j move").
+    let mut groups: Vec<(String, String, u8)> = vec![];
+    for (shown, what, prio) in keys::footer(m) {
+        match groups.last_mut() {
+            Some(g) if g.1 == what => {
+                g.0.push(' ');
+                g.0.push_str(shown);
+            }
+            _ => groups.push((shown.to_string(), what, prio)),
         }
+    }
+    // On a narrow terminal the least needed entries go first (the help lists them all);
+    // whatever is shown works.
+    let width = |g: &[(String, String, u8)]| -> usize {
+        g.iter()
+            .map(|(k, w, _)| k.chars().count() + w.chars().count() + 2)
+            .sum()
+    };
+    while width(&groups) > area.width as usize && groups.len() > 1 {
+        let worst = groups
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, g)| (g.2, *i))
+            .map(|(i, _)| i)
+            .unwrap();
+        groups.remove(worst);
+    }
+    let mut spans = vec![];
+    for (shown, what, _) in groups {
         spans.push(Span::styled(
             shown,
             t.bold().add_modifier(Modifier::REVERSED),
         ));
         spans.push(Span::raw(format!(" {what} ")));
-        i += 1;
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }

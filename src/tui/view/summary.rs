@@ -83,7 +83,7 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
                     f.severity != crate::engine::step::Severity::Info || r.status == Status::Skipped
                 })
                 .map(|f| m.info.served(&f.message))
-                .unwrap_or_default();
+                .unwrap_or_else(|| format!("{} (not applied yet)", r.title));
             format!("{} ({}): {why}", r.id, r.status.as_str())
         })
         .collect();
