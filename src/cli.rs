@@ -101,11 +101,47 @@ pub enum Command {
         /// Restore even over files changed since the wizard wrote them
         #[arg(long)]
         force: bool,
+        /// Put the .bak copies back over sendmail.mc and sendmail.cf, without the journal
+        #[arg(long, conflicts_with = "step")]
+        from_backups: bool,
     },
     /// Show the journal: runs, steps, files, backups
     Status,
+    /// Test a server like the HOWTO's "from another machine": EHLO, AUTH, relay refused without
+    /// AUTH and accepted with it. Never sends mail (no DATA). Exit 0 all met, 2 one failed, 1 error
+    Probe(ProbeArgs),
     /// Open the wizard on a temporary copy of the demo root (Red Hat 9 before the HOWTO)
     Demo,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ProbeArgs {
+    /// HOST[:PORT] (port 25 by default; [::1]:25 for IPv6)
+    pub target: String,
+    /// Try AUTH PLAIN and AUTH LOGIN as this user
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Read the password from this environment variable (never from the command line)
+    #[arg(long, value_name = "VAR", conflicts_with = "password_fd")]
+    pub password_env: Option<String>,
+    /// Read the password from this open file descriptor (e.g. 3 with `3<file`)
+    #[arg(long, value_name = "N")]
+    pub password_fd: Option<i32>,
+    /// Recipient outside this server's domains for the relay tests
+    #[arg(long, value_name = "ADDR", default_value = crate::smtp::DEFAULT_RELAY_TO)]
+    pub relay_to: String,
+    /// MAIL FROM of the relay tests (default: the null sender <>)
+    #[arg(long, value_name = "ADDR", default_value = "")]
+    pub from: String,
+    /// Connect from this local address (127.0.0.1 always relays: use 127.0.0.2 on the server itself)
+    #[arg(long, value_name = "ADDR")]
+    pub source_ip: Option<std::net::IpAddr>,
+    /// Connect and per-reply timeout
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Name to send with EHLO (default: this machine's host name)
+    #[arg(long, value_name = "NAME")]
+    pub ehlo_name: Option<String>,
 }
 
 impl Choices {
@@ -345,7 +381,27 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
         }
         Command::Apply { yes, only, choices } => apply(cli, choices, only, *yes, false),
         Command::Resume { yes, choices } => apply(cli, choices, &[], *yes, true),
-        Command::Rollback { yes, step, force } => {
+        Command::Rollback {
+            yes,
+            from_backups: true,
+            ..
+        } => {
+            let engine = open(cli, Options::default())?;
+            engine.may_write()?;
+            if !yes && !confirm("Put the .bak copies back over sendmail.mc and sendmail.cf?")? {
+                return Err("nothing was changed".into());
+            }
+            let msgs = engine.restore_from_backups(&mut |_| {})?;
+            if json {
+                println!("{}", serde_json::json!({ "restored": msgs }));
+            } else {
+                msgs.iter().for_each(|m| println!("{m}"));
+            }
+            Ok(0)
+        }
+        Command::Rollback {
+            yes, step, force, ..
+        } => {
             let engine = open(cli, Options::default())?;
             engine.may_write()?;
             let j = engine.journal().map_err(|e| e.to_string())?;
@@ -395,8 +451,82 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
             Ok(0)
         }
         Command::Status => status(cli),
+        Command::Probe(a) => probe(cli, a),
         Command::Demo => Err("`demo` opens the terminal wizard (handled by main)".into()),
     }
+}
+
+/// Reads a password without echo from the terminal (/dev/tty).
+fn read_password_tty(prompt: &str) -> Result<String, String> {
+    use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|_| "no terminal to ask for the password: give --password-env VAR or --password-fd N (never the password itself on the command line)".to_string())?;
+    let old = tcgetattr(&tty).map_err(|e| format!("cannot read the terminal settings: {e}"))?;
+    let mut quiet = old.clone();
+    quiet.local_flags.remove(LocalFlags::ECHO);
+    quiet.local_flags.insert(LocalFlags::ECHONL);
+    tcsetattr(&tty, SetArg::TCSANOW, &quiet).map_err(|e| e.to_string())?;
+    let mut w = &tty;
+    let _ = write!(w, "{prompt}");
+    let _ = w.flush();
+    let mut line = String::new();
+    let res = std::io::BufRead::read_line(&mut std::io::BufReader::new(&tty), &mut line);
+    let _ = tcsetattr(&tty, SetArg::TCSANOW, &old);
+    res.map_err(|e| e.to_string())?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
+    let mut o = crate::smtp::ProbeOptions::for_target(&a.target)?;
+    if !(a.timeout > 0.0 && a.timeout <= 3600.0) {
+        return Err(format!(
+            "--timeout {} must be between 0 and 3600 seconds",
+            a.timeout
+        ));
+    }
+    o.timeout = std::time::Duration::from_secs_f64(a.timeout);
+    o.relay_to = a.relay_to.clone();
+    o.from = a.from.clone();
+    o.source_ip = a.source_ip;
+    if let Some(n) = &a.ehlo_name {
+        o.ehlo_name = n.clone();
+    }
+    if let Some(u) = &a.user {
+        o.user = Some(u.clone());
+        let pw = if let Some(var) = &a.password_env {
+            std::env::var(var)
+                .map_err(|_| format!("--password-env {var}: no such environment variable"))?
+        } else if let Some(fd) = a.password_fd {
+            use std::io::Read;
+            use std::os::fd::FromRawFd;
+            if fd < 0 || nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err() {
+                return Err(format!(
+                    "--password-fd {fd}: that file descriptor is not open"
+                ));
+            }
+            let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
+            let mut s = String::new();
+            f.read_to_string(&mut s)
+                .map_err(|e| format!("--password-fd {fd}: {e}"))?;
+            s.lines().next().unwrap_or("").to_string()
+        } else {
+            read_password_tty(&format!("password for {u}: "))?
+        };
+        o.password = Some(crate::smtp::Secret::new(pw));
+    }
+    let rep = crate::smtp::probe(&o);
+    if cli.format == Format::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rep).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", rep.to_text());
+    }
+    Ok(rep.exit_code())
 }
 
 fn apply(

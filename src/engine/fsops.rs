@@ -180,6 +180,21 @@ pub fn remove_file(path: &Path) -> io::Result<()> {
     sync_dir(path.parent().unwrap_or(Path::new("/")))
 }
 
+/// Moves an unusable file aside (`NAME.unusable-TIME`) so a fresh one can take its place;
+/// returns the new name. Used for a journal that cannot be read.
+pub fn move_aside(path: &Path, tag: &str) -> io::Result<PathBuf> {
+    let dst = path.with_file_name(format!(
+        "{}.{tag}",
+        path.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default()
+    ));
+    fault_point("before-move-aside");
+    fs::rename(path, &dst).map_err(|e| ctx(e, "move aside", path))?;
+    sync_dir(path.parent().unwrap_or(Path::new("/")))?;
+    Ok(dst)
+}
+
 /// Creates a directory (and its parents) with the given mode for the last component.
 pub fn ensure_dir(path: &Path, mode: u32) -> io::Result<()> {
     if !path.is_dir() {

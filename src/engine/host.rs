@@ -202,3 +202,164 @@ mod tests {
         assert!(e.contains("not installed"));
     }
 }
+
+/// Asking the running system about processes and sockets (for the live steps). Reads /proc only.
+pub mod live {
+    use std::path::Path;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    /// A listening TCP socket.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Listener {
+        pub addr: String,
+        pub port: u16,
+        pub loopback: bool,
+    }
+
+    fn parse_v4(hex: &str) -> Option<(String, bool)> {
+        let n = u32::from_str_radix(hex, 16).ok()?;
+        let b = n.to_le_bytes();
+        Some((format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3]), b[0] == 127))
+    }
+
+    fn parse_v6(hex: &str) -> Option<(String, bool)> {
+        if hex.len() != 32 {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        for w in 0..4 {
+            let n = u32::from_str_radix(&hex[w * 8..w * 8 + 8], 16).ok()?;
+            bytes[w * 4..w * 4 + 4].copy_from_slice(&n.to_le_bytes());
+        }
+        let ip = std::net::Ipv6Addr::from(bytes);
+        let lo = ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback());
+        Some((ip.to_string(), lo))
+    }
+
+    /// Listening sockets from the text of /proc/net/tcp or /proc/net/tcp6.
+    pub fn parse_proc_net_tcp(text: &str, v6: bool) -> Vec<Listener> {
+        text.lines()
+            .skip(1)
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                if f.len() < 4 || f[3] != "0A" {
+                    return None;
+                }
+                let (a, p) = f[1].split_once(':')?;
+                let port = u16::from_str_radix(p, 16).ok()?;
+                let (addr, loopback) = if v6 { parse_v6(a)? } else { parse_v4(a)? };
+                Some(Listener {
+                    addr,
+                    port,
+                    loopback,
+                })
+            })
+            .collect()
+    }
+
+    pub fn listeners(port: u16) -> Vec<Listener> {
+        let mut v = vec![];
+        for (f, six) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+            if let Ok(t) = std::fs::read_to_string(f) {
+                v.extend(
+                    parse_proc_net_tcp(&t, six)
+                        .into_iter()
+                        .filter(|l| l.port == port),
+                );
+            }
+        }
+        v
+    }
+
+    pub fn pid_alive(pid: i32) -> bool {
+        pid > 0 && Path::new(&format!("/proc/{pid}")).exists()
+    }
+
+    pub fn read_pidfile(path: &Path) -> Option<i32> {
+        std::fs::read_to_string(path)
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Pids whose /proc/PID/comm is one of `names`.
+    pub fn find_processes(names: &[String]) -> Vec<i32> {
+        let mut v = vec![];
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            if let Ok(c) = std::fs::read_to_string(e.path().join("comm")) {
+                if names.iter().any(|n| n == c.trim()) {
+                    v.push(pid);
+                }
+            }
+        }
+        v.sort();
+        v
+    }
+
+    /// When a process started (from /proc/PID/stat and the boot time).
+    pub fn start_time(pid: i32) -> Option<SystemTime> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let after = &stat[stat.rfind(')')? + 2..];
+        let ticks: u64 = after.split_whitespace().nth(19)?.parse().ok()?;
+        let btime: u64 = std::fs::read_to_string("/proc/stat")
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))?;
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        Some(UNIX_EPOCH + Duration::from_secs(btime) + Duration::from_millis(ticks * 1000 / hz))
+    }
+
+    /// Whether PID 1 is systemd (then `systemctl` is the way to restart services).
+    pub fn systemd_is_init() -> bool {
+        std::fs::read_to_string("/proc/1/comm")
+            .map(|c| c.trim() == "systemd")
+            .unwrap_or(false)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn proc_net_tcp_is_read_like_ss() {
+            let v4 = "  sl  local_address rem_address   st\n   0: 0100007F:0019 00000000:0000 0A 0\n   1: 00000000:0019 00000000:0000 0A 0\n   2: 0100007F:024B 00000000:0000 0A 0\n   3: 0100007F:0019 0200007F:D431 01 0\n";
+            let l = parse_proc_net_tcp(v4, false);
+            assert_eq!(l.len(), 3);
+            assert_eq!(
+                l[0],
+                Listener {
+                    addr: "127.0.0.1".into(),
+                    port: 25,
+                    loopback: true
+                }
+            );
+            assert_eq!(
+                l[1],
+                Listener {
+                    addr: "0.0.0.0".into(),
+                    port: 25,
+                    loopback: false
+                }
+            );
+            let v6 = "  sl  local_address\n   0: 00000000000000000000000001000000:0019 00000000000000000000000000000000:0000 0A 0\n   1: 00000000000000000000000000000000:0019 00000000000000000000000000000000:0000 0A 0\n";
+            let l = parse_proc_net_tcp(v6, true);
+            assert_eq!(l[0].addr, "::1");
+            assert!(l[0].loopback);
+            assert_eq!(l[1].addr, "::");
+            assert!(!l[1].loopback);
+        }
+
+        #[test]
+        fn our_own_process_has_a_start_time() {
+            let t = start_time(std::process::id() as i32).unwrap();
+            assert!(t <= SystemTime::now() + Duration::from_secs(1));
+            assert!(pid_alive(std::process::id() as i32));
+        }
+    }
+}

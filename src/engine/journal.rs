@@ -352,6 +352,20 @@ impl Journal {
         why: &str,
         validate: Option<fsops::Validator<'_>>,
     ) -> Result<(), JournalError> {
+        self.write_file_as(target, content, new_meta, None, why, validate)
+    }
+
+    /// [`Journal::write_file`], where `exact` (when given) sets mode, owner and mtime even on a
+    /// file that exists (restoring a `.bak` puts back the original's attributes too).
+    pub fn write_file_as(
+        &mut self,
+        target: &str,
+        content: &[u8],
+        new_meta: Option<WriteMeta>,
+        exact: Option<WriteMeta>,
+        why: &str,
+        validate: Option<fsops::Validator<'_>>,
+    ) -> Result<(), JournalError> {
         let res = self.root.resolve(target)?;
         let real = res.real.clone();
         let before = match fs::read(&real) {
@@ -368,7 +382,7 @@ impl Journal {
         let meta = fsops::meta_of(&real)?;
         let sha_after = fsops::sha256_hex(content);
         let sha_before = before.as_deref().map(fsops::sha256_hex);
-        if sha_before.as_deref() == Some(sha_after.as_str()) {
+        if sha_before.as_deref() == Some(sha_after.as_str()) && exact.is_none() {
             return Ok(());
         }
         let run_id = self
@@ -420,6 +434,7 @@ impl Journal {
         self.persist()?;
         // A replaced file keeps its mode and owner; a new one gets what the plan says.
         let wm = match (meta, new_meta) {
+            _ if exact.is_some() => exact.unwrap(),
             (Some(m), _) => WriteMeta {
                 mode: m.mode,
                 owner: Some((m.uid, m.gid)),

@@ -42,6 +42,8 @@ pub struct ApplySummary {
     pub commands: Vec<String>,
     pub unchanged: Vec<String>,
     pub skipped: Vec<String>,
+    /// What live steps reported (transcripts, verdicts).
+    pub notes: Vec<String>,
 }
 
 impl Engine {
@@ -193,6 +195,41 @@ impl Engine {
             }
             on(Event::StepStarted(s.id()));
             j.begin_step(s.id()).map_err(|e| e.to_string())?;
+            if s.is_live() {
+                let mut log = vec![];
+                let res = s.run(&self.cx, on, &mut log);
+                for c in log {
+                    sum.commands.push(c.argv.join(" "));
+                    j.record_command(c.argv, c.status, c.stderr)
+                        .map_err(|e| e.to_string())?;
+                }
+                match res {
+                    Ok(notes) => {
+                        sum.notes.extend(notes);
+                        j.end_step(None).map_err(|e| e.to_string())?;
+                        sum.applied.push(s.id().into());
+                        on(Event::StepFinished(s.id(), Status::Done));
+                        continue;
+                    }
+                    Err(e) if s.rolls_back_on_failure() => {
+                        j.end_step(Some(format!("failed: {e}")))
+                            .map_err(|e| e.to_string())?;
+                        let undo = self.roll_back_run_and_restart(&mut j, on);
+                        on(Event::StepFinished(s.id(), Status::Error));
+                        return Err(format!(
+                            "step {} failed: {e}
+{undo}",
+                            s.id()
+                        ));
+                    }
+                    Err(e) => {
+                        j.end_step(Some(format!("failed: {e}")))
+                            .map_err(|e| e.to_string())?;
+                        on(Event::StepFinished(s.id(), Status::Error));
+                        return Err(format!("step {} failed: {e}", s.id()));
+                    }
+                }
+            }
             let res = self.apply_report(&mut j, &r, &mut sum, on);
             if let Err(e) = res {
                 // Undo this step's partial work now; the journal would do it on the next start
@@ -264,6 +301,61 @@ impl Engine {
         Ok(())
     }
 
+    /// certbot's "roll back and restart": undoes every step of the current run, newest first,
+    /// restarts sendmail on the old configuration and checks that it came back. Returns a
+    /// report of all of it for the user.
+    fn roll_back_run_and_restart(&self, j: &mut Journal, on: &mut dyn FnMut(Event)) -> String {
+        let mut out = vec!["Rolling back every change of this run:".to_string()];
+        let ri = j.data.runs.len() - 1;
+        let idx: Vec<usize> = (0..j.data.runs[ri].steps.len())
+            .rev()
+            .filter(|&si| {
+                j.data.runs[ri].steps[si].state == StepState::Done
+                    || j.data.runs[ri].steps[si].state == StepState::InProgress
+            })
+            .collect();
+        for si in idx {
+            let id = j.data.runs[ri].steps[si].id.clone();
+            match j.undo_step(ri, si, false) {
+                Ok(did) => {
+                    for d in &did {
+                        on(Event::Restored(d.clone()));
+                    }
+                    out.push(format!(
+                        "  rolled back {id}{}",
+                        if did.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", did.join("; "))
+                        }
+                    ));
+                }
+                Err(e) => out.push(format!("  could not roll back {id}: {e}")),
+            }
+        }
+        let _ = j.finish_run();
+        let mut log = vec![];
+        match crate::steps::live::restart_and_verify(&self.cx, false, on, &mut log) {
+            Ok(notes) => {
+                out.push("Restarted sendmail on the old configuration:".into());
+                out.extend(notes.into_iter().map(|n| format!("  {n}")));
+            }
+            Err(e) => out.push(format!(
+                "Restarting sendmail on the old configuration FAILED too: {e}"
+            )),
+        }
+        for c in log {
+            out.push(format!(
+                "  ran `{}` (exit {})",
+                c.argv.join(" "),
+                c.status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "none".into())
+            ));
+        }
+        out.join("\n")
+    }
+
     /// Rolls back every applied step (or one), newest first, from the journal alone.
     pub fn rollback(
         &self,
@@ -287,8 +379,10 @@ impl Engine {
             }]);
         }
         let mut msgs = Vec::new();
+        let mut restart_again = false;
         for (r, s) in targets {
             let id = j.data.runs[r].steps[s].id.clone();
+            restart_again |= id == "restart";
             let did = j.undo_step(r, s, force).map_err(|e| match e {
                 JournalError::Conflict { .. } => format!("rollback of step {id} stopped: {e}"),
                 _ => e.to_string(),
@@ -307,6 +401,109 @@ impl Engine {
             .all(|r| r.steps.iter().all(|s| s.state != StepState::Done));
         if all_back {
             j.finish_run().map_err(|e| e.to_string())?;
+        }
+        // The wizard restarted sendmail on the new files; the old ones need a restart as well.
+        if restart_again && self.cx.root.is_host() {
+            let mut log = vec![];
+            let res = crate::steps::live::restart_and_verify(&self.cx, false, on, &mut log);
+            for c in &log {
+                msgs.push(format!(
+                    "ran `{}` (exit {})",
+                    c.argv.join(" "),
+                    c.status
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "none".into())
+                ));
+            }
+            match res {
+                Ok(n) => msgs.extend(n),
+                Err(e) => {
+                    return Err(format!(
+                        "files restored, but restarting sendmail on them failed: {e}"
+                    ))
+                }
+            }
+        }
+        Ok(msgs)
+    }
+
+    /// `rollback --from-backups`: puts the HOWTO's `.bak` copies back over sendmail.mc and
+    /// sendmail.cf without needing the journal (it may be corrupt or gone). A journal that
+    /// cannot be read is moved aside first; the restore itself is journaled like any change.
+    pub fn restore_from_backups(&self, on: &mut dyn FnMut(Event)) -> Result<Vec<String>, String> {
+        self.may_write()?;
+        let p = self.profile().ok_or("no profile: the system was not recognised, so the wizard does not know which files have .bak copies (give --profile)")?;
+        let mut msgs = vec![];
+        let jp = journal::journal_path(&self.cx.root);
+        if let Err(e) = Journal::read(&self.cx.root) {
+            if matches!(
+                e,
+                JournalError::Corrupt { .. } | JournalError::NewerVersion { .. }
+            ) && jp.exists()
+            {
+                let tag = format!(
+                    "unusable-{}",
+                    journal::now_rfc3339().replace([':', '-'], "")
+                );
+                let moved = fsops::move_aside(&jp, &tag).map_err(|e| e.to_string())?;
+                msgs.push(format!(
+                    "moved the unusable journal aside to {}",
+                    moved.display()
+                ));
+            }
+        }
+        let mut j = Journal::open(&self.cx.root).map_err(|e| e.to_string())?;
+        j.begin_run(&format!("{} (rollback --from-backups)", p.id))
+            .map_err(|e| e.to_string())?;
+        j.begin_step("restore-backups").map_err(|e| e.to_string())?;
+        let mut files = vec![p.sendmail.mc.clone()];
+        files.extend(p.sendmail.cf.iter().cloned());
+        for f in files {
+            let bak = format!("{f}.bak");
+            let real_bak = self.cx.root.resolve(&bak).map_err(|e| e.to_string())?.real;
+            let Ok(content) = std::fs::read(&real_bak) else {
+                continue;
+            };
+            let m = fsops::meta_of(&real_bak)
+                .map_err(|e| e.to_string())?
+                .ok_or("backup vanished")?;
+            let cur = self.cx.root.read(&f).map_err(|e| e.to_string())?;
+            if cur.as_deref() == Some(content.as_slice()) {
+                msgs.push(format!(
+                    "{} already equals its .bak",
+                    self.cx.root.display(&f)
+                ));
+                continue;
+            }
+            on(Event::Writing(self.cx.root.display(&f)));
+            let wm = fsops::WriteMeta {
+                mode: m.mode,
+                owner: Some((m.uid, m.gid)),
+                mtime: Some(m.modified()),
+            };
+            j.write_file_as(
+                &f,
+                &content,
+                None,
+                Some(wm),
+                &format!("restored from {bak}"),
+                None,
+            )
+            .map_err(|e| e.to_string())?;
+            msgs.push(format!(
+                "restored {} from {}",
+                self.cx.root.display(&f),
+                self.cx.root.display(&bak)
+            ));
+            on(Event::Restored(format!(
+                "restored {}",
+                self.cx.root.display(&f)
+            )));
+        }
+        j.end_step_unchanged().map_err(|e| e.to_string())?;
+        j.finish_run().map_err(|e| e.to_string())?;
+        if msgs.is_empty() {
+            msgs.push("no .bak file found: nothing restored".into());
         }
         Ok(msgs)
     }

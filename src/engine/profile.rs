@@ -161,6 +161,12 @@ pub struct Service {
     /// A command that replaces the systemctl/service/init.d search, if the distribution needs one.
     #[serde(default)]
     pub restart_command: Option<Vec<String>>,
+    /// Where the daemon writes its pid (first line).
+    #[serde(default)]
+    pub pid_files: Vec<String>,
+    /// Process names (`/proc/PID/comm`) of the daemon, when no pid file says.
+    #[serde(default)]
+    pub process_names: Vec<String>,
 }
 
 #[derive(Debug)]

@@ -125,6 +125,7 @@ pub struct StepReport {
     pub commands: Vec<PlannedCommand>,
     blocked: bool,
     skipped: bool,
+    pending: bool,
 }
 
 impl StepReport {
@@ -139,6 +140,7 @@ impl StepReport {
             commands: vec![],
             blocked: false,
             skipped: false,
+            pending: false,
         }
     }
 
@@ -175,6 +177,11 @@ impl StepReport {
     }
     pub fn skip(&mut self, m: impl Into<String>) {
         self.skipped = true;
+        self.add(Severity::Info, m.into(), None, None)
+    }
+    /// Something remains to be done that is neither a file nor a command (a live test).
+    pub fn pending(&mut self, m: impl Into<String>) {
+        self.pending = true;
         self.add(Severity::Info, m.into(), None, None)
     }
     pub fn command(&mut self, argv: Vec<String>, why: impl Into<String>) {
@@ -218,7 +225,7 @@ impl StepReport {
             Status::Skipped
         } else if self.blocked {
             Status::Blocked
-        } else if !self.changes.is_empty() || !self.commands.is_empty() {
+        } else if self.pending || !self.changes.is_empty() || !self.commands.is_empty() {
             Status::Pending
         } else {
             Status::Done
@@ -300,6 +307,14 @@ impl<'a> View<'a> {
         self.read(target).map(|o| o.is_some()).unwrap_or(false)
     }
 
+    /// Whether an earlier step plans to change this file (plan mode).
+    pub fn planned(&self, target: &str) -> bool {
+        self.root
+            .resolve(target)
+            .map(|r| self.overlay.contains_key(&r.target))
+            .unwrap_or(false)
+    }
+
     /// Makes later steps see a planned change.
     pub fn plan(&mut self, c: &Change) {
         self.overlay.insert(c.path.clone(), c.after.clone());
@@ -315,4 +330,23 @@ pub trait Step: Send + Sync {
     /// Read-only: what is there, what is wrong, and what apply would change. Never fails:
     /// problems are findings.
     fn check(&self, cx: &Context, view: &View) -> StepReport;
+    /// Live steps (restart, ehlo) act on the running server instead of writing files: when
+    /// applied after a `pending` check, the engine calls `run`. Every command run is recorded
+    /// in `log` (it goes into the journal). `Err` fails the step.
+    fn is_live(&self) -> bool {
+        false
+    }
+    fn run(
+        &self,
+        _cx: &Context,
+        _on: &mut dyn FnMut(super::Event),
+        _log: &mut Vec<super::journal::CommandRecord>,
+    ) -> Result<Vec<String>, String> {
+        Ok(vec![])
+    }
+    /// Whether a failure of `run` rolls back the whole run and restarts the old configuration
+    /// (certbot's "roll back and restart").
+    fn rolls_back_on_failure(&self) -> bool {
+        false
+    }
 }

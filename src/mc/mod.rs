@@ -1,7 +1,34 @@
-//! Interface stub: the m4-aware editor is being written on the `mc` branch and replaces this
-//! file. Every function refuses, so nothing can be edited by the stub.
-use serde::Serialize;
+//! An m4-aware line model of sendmail.mc, and the edits of the Sendmail SMTP AUTH HOWTO that
+//! touch it: step 3 (the three AUTH lines), step 4 (port 25 open to the network) and step 12
+//! (commenting out FEATUREs that loosen relaying).
+//!
+//! Pure functions on text: this module never reads or writes a file and never runs a process.
+//! The caller reads the file (decoding lossily if it must), writes [`McEdit::text`] back, and
+//! runs m4 (with [`rewrite_includes`] when the configuration lives under another root).
+//!
+//! What it promises:
+//! - Every line not named in [`McEdit::edits`] is written back byte for byte: its own line
+//!   ending (CRLF stays CRLF), a UTF-8 BOM, a last line without a newline.
+//! - The edits are idempotent: running [`enable_auth`] on its own output changes nothing
+//!   (it checks this before it answers).
+//! - It refuses rather than guesses ([`McError`] names the line and says why): unbalanced
+//!   quotes, `dnlTRUST_AUTH_MECH(`-style typos (the HOWTO's own step 3 has them), template
+//!   placeholders (`@@PATH@@`), HTML escapes (`&lt;`), smart quotes, settings hidden inside
+//!   other macros, two active definitions of the same setting.
+//!
+//! The file is read the way GNU m4 reads it (see `lex.rs`): in particular, `#` stops being a
+//! comment once the cf tree's `cf.m4` is included (its `cfhead.m4` runs `changecom()`).
 
+mod edit;
+mod lex;
+mod model;
+mod shape;
+mod text;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Relay features the HOWTO's step 12 wants gone (FACTS.md, "Risky relay features").
 pub const RISKY_FEATURES: &[&str] = &[
     "accept_unresolvable_domains",
     "relay_based_on_MX",
@@ -13,37 +40,95 @@ pub const RISKY_FEATURES: &[&str] = &[
     "relay_mail_from",
 ];
 
-#[derive(Debug, Clone)]
+/// What [`enable_auth`] writes: `confAUTH_OPTIONS` and the mechanisms of `TRUST_AUTH_MECH` and
+/// `confAUTH_MECHANISMS` (space-separated, in this order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct McOptions {
     pub mechanisms: Vec<String>,
+    /// `A` in the HOWTO.
     pub auth_options: String,
 }
-#[derive(Debug, Clone, Serialize)]
+
+impl Default for McOptions {
+    /// The HOWTO's values: `A` and `LOGIN PLAIN` (the only mechanisms that work with saslauthd,
+    /// FACTS.md).
+    fn default() -> Self {
+        McOptions {
+            mechanisms: vec!["LOGIN".into(), "PLAIN".into()],
+            auth_options: "A".into(),
+        }
+    }
+}
+
+/// One changed line. `before`/`after` are the line's text without its line ending.
+/// A replaced line has both; an inserted line has only `after` and is inserted before the
+/// original line `line` (all inserted lines before the same line share its number).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Edit {
+    /// 1-based, in the original text.
     pub line: usize,
     pub before: Option<String>,
     pub after: Option<String>,
     pub why: String,
 }
-#[derive(Debug, Clone, Serialize)]
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct McEdit {
+    /// The whole new file.
     pub text: String,
+    /// In line order; empty when there was nothing to do (then `text` equals the input).
     pub edits: Vec<Edit>,
     pub warnings: Vec<String>,
 }
-#[derive(Debug, Clone, PartialEq, Serialize)]
+
+/// Why a file (or a line of it) cannot be edited safely.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct McError {
+    /// 1-based; 0 when the problem is not on a line (bad options, empty file).
     pub line: usize,
+    /// The line as it is in the file, without its line ending.
     pub text: String,
+    /// A sentence for the sysadmin: what is wrong and what to do.
     pub reason: String,
 }
-impl std::fmt::Display for McError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {} ({})", self.line, self.reason, self.text)
+
+impl fmt::Display for McError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The caller puts the file's path in front: "/etc/mail/sendmail.mc: line 27: ...".
+        if self.line == 0 {
+            write!(f, "{}", self.reason)
+        } else {
+            write!(
+                f,
+                "line {}: {} (the line reads: {})",
+                self.line,
+                self.reason,
+                text::shorten(&self.text, 160)
+            )
+        }
     }
 }
+
 impl std::error::Error for McError {}
-#[derive(Debug, Clone, Serialize)]
+
+/// Where one of the three AUTH settings is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthLine {
+    Absent,
+    /// Behind `dnl` (1-based line).
+    Commented {
+        line: usize,
+        value: String,
+    },
+    Active {
+        line: usize,
+        value: String,
+    },
+}
+
+/// A `DAEMON_OPTIONS` line, active or behind `dnl`. Keys are read by their first letter, as
+/// sendmail does (`M=Ea` is `Modifiers`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listener {
     pub line: usize,
     pub active: bool,
@@ -54,56 +139,138 @@ pub struct Listener {
     pub family: Option<String>,
     pub modifiers: Option<String>,
 }
-#[derive(Debug, Clone, Serialize)]
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RiskyFeature {
     pub line: usize,
     pub feature: String,
     pub text: String,
 }
-#[derive(Debug, Clone, Serialize)]
-pub enum AuthLine {
-    Absent,
-    Commented { line: usize, value: String },
-    Active { line: usize, value: String },
-}
-#[derive(Debug, Clone, Serialize)]
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct McReport {
     pub auth_options: AuthLine,
     pub trust_auth_mech: AuthLine,
     pub auth_mechanisms: AuthLine,
     pub listeners: Vec<Listener>,
+    /// Active ones only.
     pub risky_features: Vec<RiskyFeature>,
+    /// Active `include`/`sinclude` lines (1-based) and the path as m4 sees it.
     pub includes: Vec<(usize, String)>,
+    /// Most lines end in CRLF.
     pub crlf: bool,
     pub bom: bool,
+    /// Lines that cannot be understood safely; [`enable_auth`] refuses while there are any.
     pub problems: Vec<McError>,
 }
-pub fn analyse(_text: &str) -> McReport {
+
+/// Reads the file. Never fails and never panics, whatever the input.
+pub fn analyse(text: &str) -> McReport {
+    let m = model::Model::new(text);
+    let auth = |setting: model::Setting| {
+        let cands = &m.auth[setting as usize];
+        if let Some(c) = cands.iter().rev().find(|c| c.active) {
+            AuthLine::Active {
+                line: c.line + 1,
+                value: c.value.clone(),
+            }
+        } else if let Some(c) = cands.iter().find(|c| c.site.is_ok()).or(cands.first()) {
+            AuthLine::Commented {
+                line: c.line + 1,
+                value: c.value.clone(),
+            }
+        } else {
+            AuthLine::Absent
+        }
+    };
+    let mut listeners: Vec<Listener> = m
+        .listeners
+        .iter()
+        .map(|l| Listener {
+            line: l.line + 1,
+            active: l.active,
+            text: m.content(l.line).to_string(),
+            name: l.get('n').map(str::to_string),
+            port: l.get('p').map(str::to_string),
+            addr: l.get('a').map(str::to_string),
+            family: l.get('f').map(str::to_string),
+            modifiers: l.get('m').map(str::to_string),
+        })
+        .collect();
+    listeners.sort_by_key(|l| l.line);
     McReport {
-        auth_options: AuthLine::Absent,
-        trust_auth_mech: AuthLine::Absent,
-        auth_mechanisms: AuthLine::Absent,
-        listeners: vec![],
-        risky_features: vec![],
-        includes: vec![],
-        crlf: false,
-        bom: false,
-        problems: vec![],
+        auth_options: auth(model::Setting::Options),
+        trust_auth_mech: auth(model::Setting::Trust),
+        auth_mechanisms: auth(model::Setting::Mechanisms),
+        listeners,
+        risky_features: m
+            .features
+            .iter()
+            .filter(|f| RISKY_FEATURES.contains(&f.feature.as_str()))
+            .map(|f| RiskyFeature {
+                line: f.line + 1,
+                feature: f.feature.clone(),
+                text: m.content(f.line).to_string(),
+            })
+            .collect(),
+        includes: m.includes.iter().map(|(l, p)| (l + 1, p.clone())).collect(),
+        crlf: m.doc.crlf(),
+        bom: m.doc.bom,
+        problems: m.problems.clone(),
     }
 }
-fn stub() -> McError {
-    McError {
-        line: 0,
-        text: String::new(),
-        reason: "the mc editor is not built yet".into(),
+
+/// HOWTO steps 3 and 4: the three AUTH lines active with `opts`, and port 25 reachable from
+/// the network. Refuses (and changes nothing) when [`analyse`] finds any problem.
+pub fn enable_auth(text: &str, opts: &McOptions) -> Result<McEdit, McError> {
+    edit::enable_auth(text, opts)
+}
+
+/// HOWTO step 12: puts `dnl ` in front of the active `FEATURE(...)` lines named in `features`.
+pub fn disable_features(text: &str, features: &[String]) -> Result<McEdit, McError> {
+    edit::disable_features(text, features)
+}
+
+/// Points every top-level ``include(`/abs')``/``sinclude(`/abs')`` at `ROOT/abs`, so that m4
+/// run on a configuration under `root` reads that root's cf tree and include files. For m4 runs
+/// only; never write the result back. Other lines, and includes with relative or unusual
+/// paths or inside other macros, are unchanged. `root` must not contain quotes or parentheses.
+///
+/// A file whose [`McReport::includes`] has no `.../cf.m4` (FreeBSD's) is meant to be run after
+/// the cf tree: `m4 ROOT/usr/share/sendmail/cf/m4/cf.m4 file.mc`.
+pub fn rewrite_includes(text: &str, root: &str) -> String {
+    let root = root.trim_end_matches('/');
+    let m = model::Model::new(text);
+    let body = m.doc.body;
+    let mut out = String::with_capacity(text.len() + 128);
+    if m.doc.bom {
+        out.push(text::BOM);
     }
+    let mut from = 0;
+    for c in &m.scan.calls {
+        if c.name != "include" && c.name != "sinclude" {
+            continue;
+        }
+        let Some(&(a, z)) = c.args.first() else {
+            continue;
+        };
+        let raw = &body[a..z];
+        let lead = raw.len() - raw.trim_start().len();
+        let rest = &raw[lead..];
+        let path_at = if rest.starts_with("`/") {
+            a + lead + 1
+        } else if rest.starts_with('/') {
+            a + lead
+        } else {
+            continue;
+        };
+        out.push_str(&body[from..path_at]);
+        out.push_str(root);
+        from = path_at;
+    }
+    out.push_str(&body[from..]);
+    out
 }
-pub fn enable_auth(_text: &str, _opts: &McOptions) -> Result<McEdit, McError> {
-    Err(stub())
-}
-pub fn disable_features(_text: &str, _features: &[String]) -> Result<McEdit, McError> {
-    Err(stub())
-}
-pub fn rewrite_includes(text: &str, _root: &str) -> String {
-    text.to_string()
-}
+
+#[cfg(test)]
+mod tests;

@@ -26,7 +26,7 @@ impl Step for Backup {
             r.block("no profile: the system was not recognised", None);
             return r.finish();
         };
-        let ours: Vec<String> = Journal::read(&cx.root)
+        let written: Vec<(String, bool)> = Journal::read(&cx.root)
             .map(|j| {
                 j.data
                     .runs
@@ -34,10 +34,11 @@ impl Step for Backup {
                     .flat_map(|run| run.steps.iter())
                     .flat_map(|s| s.files.iter())
                     .filter(|f| f.state == FileState::Written)
-                    .map(|f| f.path.clone())
+                    .map(|f| (f.path.clone(), f.existed))
                     .collect()
             })
             .unwrap_or_default();
+        let ours: Vec<String> = written.iter().map(|(p, _)| p.clone()).collect();
         let mut files = vec![p.sendmail.mc.clone()];
         files.extend(p.sendmail.cf.iter().cloned());
         for f in files {
@@ -56,6 +57,14 @@ impl Step for Backup {
                     continue;
                 }
             };
+            // A file the wizard created (the HOWTO's second sendmail.cf) has no original.
+            if written.iter().any(|(p, existed)| p == &f && !existed) {
+                r.info(format!(
+                    "{} was created by the wizard; there is no original to back up",
+                    cx.root.display(&f)
+                ));
+                continue;
+            }
             let bak = format!("{f}.bak");
             match view.read(&bak) {
                 Ok(Some(b)) if b == cur => r.info(format!("{} already holds a copy of {}", cx.root.display(&bak), cx.root.display(&f))),

@@ -1,10 +1,160 @@
-//! HOWTO steps 8 and 9 (restart, EHLO test) act on the running server. They are listed so the
-//! plan shows the whole HOWTO, and report `skipped` until the live steps are built.
+//! HOWTO steps 8 and 9 act on the running server: `restart` (validated, verified, and rolled
+//! back with a restart of the old configuration when anything fails) and `ehlo` (the HOWTO's
+//! `telnet mailsrv 25` / `ehlo localhost`, done by the wizard's own bounded SMTP client).
+//!
+//! With `--root` both are skipped: a fixture run never runs a service command against the
+//! machine it runs on.
 
+use crate::engine::host::{self, live};
+use crate::engine::journal::{now_rfc3339, CommandRecord};
 use crate::engine::step::{Context, Step, StepReport, View};
+use crate::engine::Event;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 pub struct Restart;
 pub struct Ehlo;
+
+/// How long a restarted daemon gets to come up listening.
+pub const POST_CHECK: Duration = Duration::from_secs(20);
+
+fn service_command(cx: &Context, name: &str, action: &str) -> Result<Vec<String>, String> {
+    if live::systemd_is_init() && host::find_tool("systemctl").is_some() {
+        let v = if action == "start" {
+            vec!["systemctl", "enable", "--now", name]
+        } else {
+            vec!["systemctl", action, name]
+        };
+        return Ok(v.into_iter().map(String::from).collect());
+    }
+    if host::find_tool("service").is_some() {
+        return Ok(vec!["service".into(), name.into(), action.into()]);
+    }
+    let init = format!("/etc/init.d/{name}");
+    if Path::new(&init).exists() {
+        return Ok(vec![init, action.into()]);
+    }
+    let _ = cx;
+    Err(format!("no way to {action} {name}: neither systemctl (systemd is not PID 1 here), `service`, nor /etc/init.d/{name} exists"))
+}
+
+/// The command that restarts sendmail here: the profile's, else systemctl where systemd is
+/// PID 1, else `service`, else the init script.
+pub fn restart_command(cx: &Context) -> Result<Vec<String>, String> {
+    let p = cx.profile.as_ref().ok_or("no profile")?;
+    match &p.service.restart_command {
+        Some(c) if !c.is_empty() => Ok(c.clone()),
+        _ => service_command(cx, &p.service.name, "restart"),
+    }
+}
+
+fn run_logged(
+    argv: &[String],
+    timeout: Duration,
+    log: &mut Vec<CommandRecord>,
+) -> Result<host::ToolOutput, String> {
+    let out = host::run_tool(&argv[0], &argv[1..], None, timeout);
+    match &out {
+        Ok(o) => log.push(CommandRecord {
+            argv: argv.to_vec(),
+            status: o.status,
+            stderr: o.stderr.clone(),
+            at: now_rfc3339(),
+        }),
+        Err(e) => log.push(CommandRecord {
+            argv: argv.to_vec(),
+            status: None,
+            stderr: e.clone(),
+            at: now_rfc3339(),
+        }),
+    }
+    out
+}
+
+/// The running sendmail's pid: from the profile's pid files, else by process name.
+pub fn daemon_pid(cx: &Context) -> Option<i32> {
+    let p = cx.profile.as_ref()?;
+    p.service
+        .pid_files
+        .iter()
+        .filter_map(|f| live::read_pidfile(Path::new(f)))
+        .find(|pid| live::pid_alive(*pid))
+        .or_else(|| {
+            live::find_processes(&p.service.process_names)
+                .first()
+                .copied()
+        })
+}
+
+fn saslauthd_running() -> bool {
+    !live::find_processes(&["saslauthd".to_string()]).is_empty()
+}
+
+fn describe_listeners(l: &[live::Listener]) -> String {
+    if l.is_empty() {
+        "nothing".into()
+    } else {
+        l.iter()
+            .map(|x| format!("{}:{}", x.addr, x.port))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Restarts sendmail and checks, within [`POST_CHECK`], that it runs and listens on port 25
+/// (not only on loopback when `expect_network`).
+pub fn restart_and_verify(
+    cx: &Context,
+    expect_network: bool,
+    on: &mut dyn FnMut(Event),
+    log: &mut Vec<CommandRecord>,
+) -> Result<Vec<String>, String> {
+    let cmd = restart_command(cx)?;
+    on(Event::Running(cmd.join(" ")));
+    let out = run_logged(&cmd, Duration::from_secs(120), log)?;
+    if !out.success() {
+        return Err(format!("the restart command failed: {}", out.describe()));
+    }
+    let mut notes = vec![format!("`{}` exited 0", cmd.join(" "))];
+    let start = Instant::now();
+    loop {
+        let pid = daemon_pid(cx);
+        let l = live::listeners(25);
+        let ok = pid.is_some()
+            && if expect_network {
+                l.iter().any(|x| !x.loopback)
+            } else {
+                !l.is_empty()
+            };
+        if ok {
+            notes.push(format!(
+                "sendmail is running (pid {}) and listening on port 25 at {} ({:.1} s after the restart)",
+                pid.unwrap(),
+                describe_listeners(&l),
+                start.elapsed().as_secs_f64()
+            ));
+            return Ok(notes);
+        }
+        if start.elapsed() > POST_CHECK {
+            let why = match pid {
+                None => "sendmail is not running".to_string(),
+                Some(p) if l.is_empty() => {
+                    format!("sendmail (pid {p}) is not listening on port 25")
+                }
+                Some(p) => format!(
+                    "sendmail (pid {p}) listens on port 25 only at {} (loopback)",
+                    describe_listeners(&l)
+                ),
+            };
+            return Err(format!(
+                "{} s after `{}`: {why}",
+                POST_CHECK.as_secs(),
+                cmd.join(" ")
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
 
 impl Step for Restart {
     fn id(&self) -> &'static str {
@@ -16,18 +166,200 @@ impl Step for Restart {
     fn howto(&self) -> &'static str {
         "HOWTO step 8: service sendmail restart"
     }
-    fn check(&self, cx: &Context, _view: &View) -> StepReport {
+    fn is_live(&self) -> bool {
+        true
+    }
+    fn rolls_back_on_failure(&self) -> bool {
+        true
+    }
+    fn check(&self, cx: &Context, view: &View) -> StepReport {
         let mut r = StepReport::new(self);
-        let name = cx
-            .profile
-            .as_ref()
-            .map(|p| p.service.name.as_str())
-            .unwrap_or("sendmail");
-        r.skip(format!(
-            "not built yet: restart sendmail yourself after apply (`service {name} restart`)"
-        ));
+        if !cx.root.is_host() {
+            r.skip("working on a --root tree: the wizard never restarts a service from a fixture or copy");
+            return r.finish();
+        }
+        let Some(p) = &cx.profile else {
+            r.block("no profile: the system was not recognised", None);
+            return r.finish();
+        };
+        let cmd = match restart_command(cx) {
+            Ok(c) => c,
+            Err(e) => {
+                r.error(None, e, None);
+                return r.finish();
+            }
+        };
+        let sasl_conf = p.sasl.search_order.iter().find(|f| view.exists(f)).cloned();
+        let watched: Vec<String> = p
+            .sendmail
+            .cf
+            .iter()
+            .take(1)
+            .cloned()
+            .chain(sasl_conf)
+            .chain(p.saslauthd.as_ref().map(|s| s.defaults_file.clone()))
+            .collect();
+        let mut reasons = vec![];
+        for f in &watched {
+            if view.planned(f) {
+                reasons.push(format!("{f} is changed by an earlier step"));
+            }
+        }
+        match daemon_pid(cx) {
+            None => reasons.push("sendmail is not running".into()),
+            Some(pid) => {
+                let started = live::start_time(pid);
+                for f in watched.iter().take(2) {
+                    let m = cx
+                        .root
+                        .resolve(f)
+                        .ok()
+                        .and_then(|x| std::fs::metadata(&x.real).ok())
+                        .and_then(|m| m.modified().ok());
+                    if let (Some(s), Some(m)) = (started, m) {
+                        if m > s {
+                            reasons.push(format!("{f} was modified after the running sendmail (pid {pid}) started: it still uses the old settings"));
+                        }
+                    }
+                }
+                if reasons.is_empty() {
+                    r.info(format!(
+                        "sendmail (pid {pid}) started after its configuration was last changed"
+                    ));
+                }
+            }
+        }
+        if p.saslauthd.is_some() {
+            if saslauthd_running() {
+                r.info("saslauthd is running");
+            } else {
+                match service_command(
+                    cx,
+                    p.saslauthd
+                        .as_ref()
+                        .map(|s| s.service.as_str())
+                        .unwrap_or("saslauthd"),
+                    "start",
+                ) {
+                    Ok(c) => r.command(c, "saslauthd checks the passwords and is not running"),
+                    Err(e) => r.warn(
+                        None,
+                        format!("saslauthd is not running and cannot be started: {e}"),
+                        None,
+                    ),
+                }
+            }
+        }
+        let l = live::listeners(25);
+        r.info(format!("port 25 listeners now: {}", describe_listeners(&l)));
+        if !reasons.is_empty() {
+            r.info(format!("restart needed: {}", reasons.join("; ")));
+            r.command(cmd, "HOWTO step 8: restart sendmail; the installed sendmail.cf is validated first, and if the daemon does not come back listening on port 25 every change of this run is rolled back and the old configuration restarted");
+        }
         r.finish()
     }
+    fn run(
+        &self,
+        cx: &Context,
+        on: &mut dyn FnMut(Event),
+        log: &mut Vec<CommandRecord>,
+    ) -> Result<Vec<String>, String> {
+        let p = cx.profile.as_ref().ok_or("no profile")?;
+        let mut notes = vec![];
+        let cf = cx.root.join(&p.sendmail.cf[0]);
+        match &cx.can_validate {
+            Ok(()) => {
+                super::sendmail_cf::validate(cx, &cf).map_err(|e| {
+                    format!("the installed {} does not validate: {e}", p.sendmail.cf[0])
+                })?;
+                notes.push(format!(
+                    "{} validates (sendmail -C {} -bv root)",
+                    p.sendmail.cf[0], p.sendmail.cf[0]
+                ));
+            }
+            Err(why) => notes.push(format!("validation skipped: {why}")),
+        }
+        if let Some(sd) = &p.saslauthd {
+            if !saslauthd_running() {
+                let c = service_command(cx, &sd.service, "start")?;
+                on(Event::Running(c.join(" ")));
+                let out = run_logged(&c, Duration::from_secs(60), log)?;
+                if !out.success() {
+                    return Err(format!(
+                        "saslauthd could not be started: {}",
+                        out.describe()
+                    ));
+                }
+                let t = Instant::now();
+                while !saslauthd_running() {
+                    if t.elapsed() > Duration::from_secs(10) {
+                        return Err(format!(
+                            "`{}` exited 0 but no saslauthd process is running 10 s later",
+                            c.join(" ")
+                        ));
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                notes.push(format!("started saslauthd (`{}`)", c.join(" ")));
+            }
+        }
+        notes.extend(restart_and_verify(cx, true, on, log)?);
+        Ok(notes)
+    }
+}
+
+/// The local EHLO test: what the running server advertises on port 25.
+pub fn local_ehlo(cx: &Context, timeout: Duration) -> crate::smtp::ProbeReport {
+    let mut o = crate::smtp::ProbeOptions::new("127.0.0.1", 25);
+    o.skip_relay_denial = true;
+    o.timeout = timeout;
+    let _ = cx;
+    crate::smtp::probe(&o)
+}
+
+/// Whether the report shows AUTH with every mechanism the wizard configured.
+fn auth_ok(cx: &Context, rep: &crate::smtp::ProbeReport) -> Result<String, String> {
+    let want = cx.mechanisms();
+    match &rep.auth_mechanisms {
+        None => Err("the server does not advertise AUTH".into()),
+        Some(have) => {
+            let missing: Vec<&String> = want
+                .iter()
+                .filter(|m| !have.iter().any(|h| h.eq_ignore_ascii_case(m)))
+                .collect();
+            if missing.is_empty() {
+                Ok(format!("250-AUTH {}", have.join(" ")))
+            } else {
+                Err(format!(
+                    "the server advertises AUTH {} but not {}",
+                    have.join(" "),
+                    missing
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ))
+            }
+        }
+    }
+}
+
+fn transcript(rep: &crate::smtp::ProbeReport) -> String {
+    rep.transcript
+        .iter()
+        .map(|l| {
+            format!(
+                "{} {}",
+                if l.dir == crate::smtp::client::Dir::Client {
+                    ">>>"
+                } else {
+                    "<<<"
+                },
+                l.text
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Step for Ehlo {
@@ -40,9 +372,64 @@ impl Step for Ehlo {
     fn howto(&self) -> &'static str {
         "HOWTO step 9: telnet mailsrv 25, ehlo localhost, look for 250-AUTH"
     }
-    fn check(&self, _cx: &Context, _view: &View) -> StepReport {
+    fn is_live(&self) -> bool {
+        true
+    }
+    fn check(&self, cx: &Context, view: &View) -> StepReport {
         let mut r = StepReport::new(self);
-        r.skip("not built yet: test with `swaks --server HOST --auth-user USER` or `telnet HOST 25` and `ehlo localhost`");
+        if !cx.root.is_host() {
+            r.skip("working on a --root tree: there is no server to talk to (use `smtpauth-wizard probe HOST` against a real one)");
+            return r.finish();
+        }
+        let Some(p) = &cx.profile else {
+            r.block("no profile: the system was not recognised", None);
+            return r.finish();
+        };
+        r.info("connections from 127.0.0.1 always relay (Connect:127 RELAY and sendmail's own rule), so this local test cannot show that relaying is refused: run `smtpauth-wizard probe HOST --source-ip 127.0.0.2` here, or `smtpauth-wizard probe HOST` from another machine, as the HOWTO says");
+        if view.planned(&p.sendmail.cf[0]) {
+            r.pending("EHLO is tested after sendmail has been restarted on the new sendmail.cf");
+            return r.finish();
+        }
+        let rep = local_ehlo(cx, Duration::from_secs(5));
+        match auth_ok(cx, &rep) {
+            Ok(line) => r.info(format!("127.0.0.1:25 answers EHLO with {line}")),
+            Err(e) => {
+                r.pending(format!(
+                    "{e}; tested again when applied (after the restart)"
+                ));
+                for v in &rep.verdicts {
+                    r.info(v.clone());
+                }
+                if let Some(err) = &rep.error {
+                    r.info(err.clone());
+                }
+            }
+        }
         r.finish()
+    }
+    fn run(
+        &self,
+        cx: &Context,
+        on: &mut dyn FnMut(Event),
+        _log: &mut Vec<CommandRecord>,
+    ) -> Result<Vec<String>, String> {
+        on(Event::Running("EHLO 127.0.0.1:25".into()));
+        let rep = local_ehlo(cx, Duration::from_secs(10));
+        let t = transcript(&rep);
+        match auth_ok(cx, &rep) {
+            Ok(line) => {
+                let mut notes = vec![format!("EHLO test: {line}\n{t}")];
+                notes.extend(rep.verdicts.iter().cloned());
+                Ok(notes)
+            }
+            Err(e) => {
+                let mut v = vec![e];
+                if let Some(err) = &rep.error {
+                    v.push(err.clone());
+                }
+                v.extend(rep.verdicts.iter().cloned());
+                Err(format!("{}\n{t}", v.join("\n")))
+            }
+        }
     }
 }

@@ -91,7 +91,7 @@ fn shell_var(text: &str, key: &str) -> Option<String> {
         .filter_map(|l| l.split_once('='))
         .filter(|(k, _)| k.trim() == key)
         .map(|(_, v)| v.trim().to_string())
-        .last()
+        .next_back()
 }
 
 impl Step for Sasl {
@@ -155,7 +155,7 @@ impl Step for Sasl {
             .filter_map(kv)
             .filter(|(k, _)| k == "pwcheck_method")
             .map(|(_, v)| v)
-            .last();
+            .next_back();
         match current.as_deref() {
             Some(v) if v == p.sasl.pwcheck_method => {
                 r.info_at(&path, format!("pwcheck_method is {v}"))
@@ -183,7 +183,7 @@ impl Step for Sasl {
             .filter_map(kv)
             .filter(|(k, _)| k == "mech_list")
             .map(|(_, v)| v)
-            .last();
+            .next_back();
         if let Some(ml) = mech_list {
             let have: Vec<String> = ml
                 .split_whitespace()

@@ -148,12 +148,15 @@ fn walk(root: &Path, dir: &Path, m: &mut BTreeMap<String, Entry>) {
         if md.file_type().is_symlink() {
             m.insert(rel, Entry::Link(fs::read_link(&p).unwrap()));
         } else if md.is_dir() {
-            m.insert(
-                rel.clone(),
-                Entry::Dir {
-                    mode: md.mode() & 0o7777,
-                },
-            );
+            // The journal's parents (var, var/lib) may be created for it; they hold nothing of ours.
+            if rel != "var" && rel != "var/lib" {
+                m.insert(
+                    rel.clone(),
+                    Entry::Dir {
+                        mode: md.mode() & 0o7777,
+                    },
+                );
+            }
             walk(root, &p, m);
         } else {
             m.insert(

@@ -1,0 +1,735 @@
+//! Everything the edits and the report need to know about one sendmail.mc, read once: the
+//! lines, the m4 scan, which lines m4 reads as macros, the AUTH lines, the listeners, the
+//! FEATUREs, the includes, and the problems that make an edit unsafe.
+
+use super::lex::{self, in_spans, strictly_inside, unquote_once, Call, Issue, Scan};
+use super::shape::{parse_call, LineCall};
+use super::text::{indent_len, is_name_char, Doc};
+use super::{McError, RISKY_FEATURES};
+
+/// The three settings of HOWTO step 3, in the order the HOWTO lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Setting {
+    Options,
+    Trust,
+    Mechanisms,
+}
+
+pub(crate) const SETTINGS: [Setting; 3] = [Setting::Options, Setting::Trust, Setting::Mechanisms];
+
+impl Setting {
+    pub fn label(self) -> &'static str {
+        match self {
+            Setting::Options => "confAUTH_OPTIONS",
+            Setting::Trust => "TRUST_AUTH_MECH",
+            Setting::Mechanisms => "confAUTH_MECHANISMS",
+        }
+    }
+
+    /// The macro call as the HOWTO writes it, without the trailing `dnl`.
+    pub fn canonical(self, value: &str) -> String {
+        match self {
+            Setting::Trust => format!("TRUST_AUTH_MECH(`{value}')"),
+            _ => format!("define(`{}', `{value}')", self.label()),
+        }
+    }
+
+    /// Which setting a call sets, and the index of the argument holding the value.
+    fn of_call(name: &str, first_arg: &str) -> Option<(Setting, usize)> {
+        match (name, first_arg.trim()) {
+            ("TRUST_AUTH_MECH", _) => Some((Setting::Trust, 0)),
+            ("define", "confAUTH_OPTIONS") => Some((Setting::Options, 1)),
+            ("define", "confAUTH_MECHANISMS") => Some((Setting::Mechanisms, 1)),
+            _ => None,
+        }
+    }
+}
+
+/// Where on its line a call sits, in byte offsets of the line's content.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Site {
+    pub indent: usize,
+    pub call_start: usize,
+    pub call_end: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    pub line: usize,
+    pub active: bool,
+    pub value: String,
+    /// Where to rewrite, or why this line cannot be rewritten safely.
+    pub site: Result<Site, String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Field {
+    pub key: String,
+    pub value: String,
+    /// Range of `Key=Value` in the line's content.
+    pub start: usize,
+    pub end: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ListenerLine {
+    pub line: usize,
+    pub active: bool,
+    pub fields: Vec<Field>,
+    /// Range of the option string inside the quotes, in the line's content.
+    pub inner: (usize, usize),
+    pub site: Result<Site, String>,
+}
+
+impl ListenerLine {
+    pub fn get(&self, first: char) -> Option<&str> {
+        // sendmail reads only the first letter of each key (daemon.c), so `M=` is `Modifiers=`.
+        self.fields
+            .iter()
+            .rev()
+            .find(|f| f.key.chars().next().map(|c| c.to_ascii_lowercase()) == Some(first))
+            .map(|f| f.value.as_str())
+    }
+
+    /// Port 25: `Port=smtp`, `Port=25`, or no Port at all (sendmail's default is smtp).
+    pub fn port25(&self) -> bool {
+        match self.get('p') {
+            None => true,
+            Some(p) => p.eq_ignore_ascii_case("smtp") || p == "25",
+        }
+    }
+
+    pub fn loopback(&self) -> bool {
+        self.get('a').is_some_and(is_loopback)
+    }
+
+    pub fn inet6(&self) -> bool {
+        self.get('f')
+            .is_some_and(|f| f.eq_ignore_ascii_case("inet6"))
+    }
+}
+
+pub(crate) fn is_loopback(addr: &str) -> bool {
+    let a = addr
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    let a = a.strip_prefix("ipv6:").unwrap_or(&a);
+    a.starts_with("127.") || a == "::1" || a == "0:0:0:0:0:0:0:1" || a == "localhost"
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct FeatureLine {
+    pub line: usize,
+    pub feature: String,
+    pub site: Result<Site, String>,
+}
+
+pub(crate) struct Model<'a> {
+    pub doc: Doc<'a>,
+    pub scan: Scan,
+    /// The line starts where m4 reads macros (not inside a quote or a call's arguments).
+    pub top: Vec<bool>,
+    /// The line's first token is a `dnl` that m4 acts on.
+    pub dnl_line: Vec<bool>,
+    pub problems: Vec<McError>,
+    pub auth: [Vec<Candidate>; 3],
+    pub listeners: Vec<ListenerLine>,
+    pub features: Vec<FeatureLine>,
+    pub includes: Vec<(usize, String)>,
+    /// First line, after the cf.m4 include, that starts with `MAILER_DEFINITIONS` or `MAILER(`.
+    pub mailer_line: Option<usize>,
+    /// The line that includes cf.m4, if the file does.
+    pub cf_line: Option<usize>,
+}
+
+impl<'a> Model<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let doc = Doc::new(text);
+        let mut scan = lex::scan(doc.body, true);
+        if scan.cf_include.is_none() {
+            // No include of cf.m4: the file is run after it (`m4 cf.m4 file.mc`, FreeBSD),
+            // so cfhead.m4's changecom() is already in force on the first line.
+            scan = lex::scan(doc.body, false);
+        }
+        let n = doc.lines.len();
+        let top: Vec<bool> = doc
+            .lines
+            .iter()
+            .map(|l| !strictly_inside(&scan.opaque, l.start))
+            .collect();
+        let mut dnl_line = vec![false; n];
+        for &p in &scan.dnl_heads {
+            let l = doc.line_of(p);
+            if top[l] && doc.body[doc.lines[l].start..p].trim().is_empty() {
+                dnl_line[l] = true;
+            }
+        }
+        let mut m = Model {
+            doc,
+            scan,
+            top,
+            dnl_line,
+            problems: Vec::new(),
+            auth: [Vec::new(), Vec::new(), Vec::new()],
+            listeners: Vec::new(),
+            features: Vec::new(),
+            includes: Vec::new(),
+            mailer_line: None,
+            cf_line: None,
+        };
+        m.read_calls();
+        m.read_commented();
+        m.find_problems();
+        m.problems.sort_by_key(|p| p.line);
+        m.problems
+            .dedup_by(|a, b| a.line == b.line && a.reason == b.reason);
+        m
+    }
+
+    pub fn content(&self, line: usize) -> &'a str {
+        self.doc.content(line)
+    }
+
+    pub fn err(&self, line: usize, reason: impl Into<String>) -> McError {
+        McError {
+            line: line + 1,
+            text: self.content(line).to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    fn arg(&self, c: &Call, k: usize) -> Option<String> {
+        c.args
+            .get(k)
+            .map(|&(a, z)| unquote_once(&self.doc.body[a..z]))
+    }
+
+    /// Where a top-level call sits, when the call is alone at the start of one line.
+    fn active_site(&self, c: &Call) -> Result<(usize, Site, LineCall<'a>), String> {
+        let l = self.doc.line_of(c.start);
+        let line = self.doc.lines[l];
+        let content = self.content(l);
+        let indent = indent_len(content);
+        if c.start != line.start + indent {
+            return Err(format!(
+                "{}(...) does not start this line; I only change lines that hold one macro call",
+                c.name
+            ));
+        }
+        let last = self.doc.line_of(c.end.saturating_sub(1));
+        if last != l {
+            return Err(format!(
+                "{}(...) does not end on this line: its quotes or parentheses do not balance \
+                 here, so m4 reads on to line {}; I only change calls that fit on one line",
+                c.name,
+                last + 1
+            ));
+        }
+        match parse_call(&content[indent..]) {
+            Some(lc) if line.start + indent + lc.end == c.end => Ok((
+                l,
+                Site {
+                    indent,
+                    call_start: indent,
+                    call_end: indent + lc.end,
+                },
+                lc,
+            )),
+            _ => Err(format!(
+                "I cannot read {}(...) on this line on its own (odd quoting)",
+                c.name
+            )),
+        }
+    }
+
+    fn read_calls(&mut self) {
+        let calls = std::mem::take(&mut self.scan.calls);
+        let after_cf = self
+            .scan
+            .cf_include
+            .map(|k| self.doc.line_of(calls[k].start));
+        self.cf_line = after_cf;
+        for c in &calls {
+            let first = self.arg(c, 0).unwrap_or_default();
+            let line = self.doc.line_of(c.start);
+            if let Some((setting, k)) = Setting::of_call(&c.name, &first) {
+                let value = self.arg(c, k).unwrap_or_default();
+                let site = self.active_site(c).map(|(_, s, _)| s);
+                self.auth[setting as usize].push(Candidate {
+                    line,
+                    active: true,
+                    value: value.trim().to_string(),
+                    site,
+                });
+            }
+            match c.name.as_str() {
+                "DAEMON_OPTIONS" => self.read_active_listener(c, line),
+                "FEATURE" => self.features.push(FeatureLine {
+                    line,
+                    feature: first.trim().to_string(),
+                    site: self.active_site(c).map(|(_, s, _)| s),
+                }),
+                "include" | "sinclude" => self.includes.push((line, first.trim().to_string())),
+                "MAILER" => self.note_mailer(c.start, after_cf),
+                _ => {}
+            }
+        }
+        let words = std::mem::take(&mut self.scan.words);
+        for w in &words {
+            if w.name == "MAILER_DEFINITIONS" {
+                self.note_mailer(w.start, after_cf);
+            }
+        }
+        self.scan.words = words;
+        self.scan.calls = calls;
+    }
+
+    fn note_mailer(&mut self, pos: usize, after_cf: Option<usize>) {
+        let l = self.doc.line_of(pos);
+        let at_start = self.top[l]
+            && self.doc.body[self.doc.lines[l].start..pos]
+                .trim()
+                .is_empty();
+        let after_include = !matches!(after_cf, Some(cf) if l <= cf);
+        let earlier = !matches!(self.mailer_line, Some(m) if m <= l);
+        if at_start && after_include && earlier {
+            self.mailer_line = Some(l);
+        }
+    }
+
+    fn read_active_listener(&mut self, c: &Call, line: usize) {
+        let site = self.active_site(c);
+        let parsed = site.and_then(|(l, site, lc)| {
+            let content = self.content(l);
+            let inner = listener_inner(&lc)?;
+            let off = site.call_start;
+            Ok((site, (inner.0 + off, inner.1 + off), content))
+        });
+        match parsed {
+            Ok((site, inner, content)) => self.listeners.push(ListenerLine {
+                line,
+                active: true,
+                fields: fields(content, inner),
+                inner,
+                site: Ok(site),
+            }),
+            Err(reason) => {
+                let e = self.err(
+                    line,
+                    format!("I cannot read this DAEMON_OPTIONS line: {reason}"),
+                );
+                self.problems.push(e);
+            }
+        }
+    }
+
+    /// Lines that start with `dnl ` followed by one of the calls we care about.
+    fn read_commented(&mut self) {
+        for l in 0..self.doc.lines.len() {
+            if !self.dnl_line[l] {
+                continue;
+            }
+            let content = self.content(l);
+            let indent = indent_len(content);
+            if !content[indent..].starts_with("dnl") {
+                continue; // other blanks (a vertical tab, a lone CR) before dnl: leave alone
+            }
+            let after = &content[indent + 3..];
+            let rest = after.trim_start_matches([' ', '\t']);
+            if rest.len() == after.len() {
+                continue; // `dnl#`, or `dnl` alone: prose, not a disabled macro
+            }
+            let call_start = content.len() - rest.len();
+            let parsed = parse_call(rest);
+            let site = parsed.as_ref().map(|lc| Site {
+                indent,
+                call_start,
+                call_end: call_start + lc.end,
+            });
+            match (&parsed, site) {
+                (Some(lc), Some(site)) => {
+                    let value = |k: usize| {
+                        lc.args
+                            .get(k)
+                            .map(|a| unquote_once(&rest[a.start..a.end]).trim().to_string())
+                    };
+                    let first = value(0).unwrap_or_default();
+                    if let Some((setting, k)) = Setting::of_call(lc.name, &first) {
+                        let tail = &content[site.call_end..];
+                        let site = if !super::shape::inert_tail(tail) {
+                            Err("the text after the macro on this commented-out line would \
+                                 also become active"
+                                .to_string())
+                        } else if setting == Setting::Trust && self.cf_line.is_some_and(|cf| l < cf)
+                        {
+                            Err(
+                                "this commented-out TRUST_AUTH_MECH comes before the include \
+                                 of cf.m4, where m4 does not know TRUST_AUTH_MECH yet"
+                                    .to_string(),
+                            )
+                        } else {
+                            Ok(site)
+                        };
+                        self.auth[setting as usize].push(Candidate {
+                            line: l,
+                            active: false,
+                            value: value(k).unwrap_or_default(),
+                            site,
+                        });
+                    }
+                    if lc.name == "DAEMON_OPTIONS" {
+                        if let Ok(inner) = listener_inner(lc) {
+                            let inner = (inner.0 + call_start, inner.1 + call_start);
+                            self.listeners.push(ListenerLine {
+                                line: l,
+                                active: false,
+                                fields: fields(content, inner),
+                                inner,
+                                site: Ok(site),
+                            });
+                        }
+                    }
+                }
+                _ => {
+                    let setting = if rest.starts_with("TRUST_AUTH_MECH(") {
+                        Some(Setting::Trust)
+                    } else if rest.starts_with("define(") && has_word(rest, "confAUTH_OPTIONS") {
+                        Some(Setting::Options)
+                    } else if rest.starts_with("define(") && has_word(rest, "confAUTH_MECHANISMS") {
+                        Some(Setting::Mechanisms)
+                    } else {
+                        None
+                    };
+                    if let Some(setting) = setting {
+                        self.auth[setting as usize].push(Candidate {
+                            line: l,
+                            active: false,
+                            value: String::new(),
+                            site: Err("the quotes or parentheses of this commented-out line do \
+                                       not balance, so removing its dnl would break m4"
+                                .to_string()),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn find_problems(&mut self) {
+        let body = self.doc.body;
+        let issues = std::mem::take(&mut self.scan.issues);
+        for (pos, issue) in &issues {
+            let l = self.doc.line_of(*pos);
+            let reason = match issue {
+                Issue::UnclosedQuote => "the ` quote opened on this line is never closed by a '; \
+                     m4 stops with \"end of file in string\" and leaves a truncated sendmail.cf"
+                    .to_string(),
+                Issue::UnclosedCall(name) => format!(
+                    "the ( after {name} on this line is never closed; m4 reads the rest of the \
+                     file as its arguments (and stops with \"end of file in argument list\")"
+                ),
+                Issue::StrayCloseQuote(name) => format!(
+                    "the arguments of {name}(...) contain a ' that closes no quote: m4 opens \
+                     quotes only with a backquote (`), so it takes this ' as a plain character \
+                     and the line does not do what it says; write `name' instead of 'name'"
+                ),
+                Issue::ChangesSyntax(name) => format!(
+                    "this file uses {name}, which changes how m4 reads quotes, comments or \
+                     words; I only understand sendmail.mc files with m4's standard quotes"
+                ),
+                Issue::MultiLineQuote => {
+                    let opaque = &self.scan.opaque;
+                    let k = opaque.partition_point(|s| s.0 < *pos);
+                    let end = opaque.get(k).filter(|s| s.0 == *pos).map_or(*pos, |s| s.1);
+                    format!(
+                        "a quoted string starts on this line, outside any macro call, and runs \
+                         to line {}; m4 copies those lines into sendmail.cf as plain text \
+                         instead of reading them as macros (a stray ` is the usual cause)",
+                        self.doc.line_of(end.saturating_sub(1)) + 1
+                    )
+                }
+            };
+            let e = self.err(l, reason);
+            self.problems.push(e);
+        }
+        self.scan.issues = issues;
+
+        // `dnlTRUST_AUTH_MECH(`, `dnldefine(` (both in the HOWTO's own step 3).
+        let mut typos: Vec<(usize, String)> = self
+            .scan
+            .calls
+            .iter()
+            .map(|c| (c.start, c.name.clone()))
+            .chain(self.scan.words.iter().map(|w| (w.start, w.name.clone())))
+            .filter(|(_, n)| n.len() > 3 && n.starts_with("dnl"))
+            .collect();
+        typos.sort();
+        for (pos, word) in typos {
+            let l = self.doc.line_of(pos);
+            let e = self.err(
+                l,
+                format!(
+                    "m4 reads `{word}` as one unknown word, not as dnl followed by {}: the line is \
+                     neither a comment nor an active macro, and m4 copies it into sendmail.cf, \
+                     which sendmail rejects; put a space after dnl to keep it commented out, or \
+                     remove dnl to activate it",
+                    &word[3..]
+                ),
+            );
+            self.problems.push(e);
+        }
+
+        // Text m4 reads (everything but comments): placeholders, HTML escapes, smart quotes.
+        let defined: Vec<String> = self
+            .scan
+            .calls
+            .iter()
+            .filter(|c| c.name == "define")
+            .filter_map(|c| self.arg(c, 0))
+            .map(|s| s.trim().to_string())
+            .collect();
+        let mut found: Vec<(usize, String)> = Vec::new();
+        let mut from = 0;
+        let spans = self.scan.comments.clone();
+        for &(cs, ce) in spans
+            .iter()
+            .chain(std::iter::once(&(body.len(), body.len())))
+        {
+            if cs > from {
+                scan_text(body, from, cs, &defined, &mut found);
+            }
+            from = from.max(ce);
+        }
+        for (pos, reason) in found {
+            let e = self.err(self.doc.line_of(pos), reason);
+            self.problems.push(e);
+        }
+        if let Some(pos) = body.find('\u{fffd}') {
+            let e = self.err(
+                self.doc.line_of(pos),
+                "this file has bytes that are not valid UTF-8 (shown as \u{fffd}); rewriting it \
+                 would change them, so fix or remove them first",
+            );
+            self.problems.push(e);
+        }
+
+        // The words the edits depend on, where m4 reads them but not as the head of a
+        // top-level call: inside ifdef(...), a quoted string, or after a typo.
+        // Accounted for: the name of any call, the name defined by define(`confAUTH_...'),
+        // the feature named by FEATURE(...), and calls already reported as dnl typos.
+        let mut heads: Vec<(usize, usize)> = Vec::new();
+        for c in &self.scan.calls {
+            if c.name.len() > 3 && c.name.starts_with("dnl") {
+                heads.push((c.start, c.end)); // reported above as a typo
+                continue;
+            }
+            heads.push((c.start, c.start + c.name.len()));
+            let first = self.arg(c, 0).unwrap_or_default();
+            let takes_first = match c.name.as_str() {
+                "define" => Setting::of_call("define", &first).is_some(),
+                "FEATURE" => true,
+                _ => false,
+            };
+            if let (true, Some(&a)) = (takes_first, c.args.first()) {
+                heads.push(a);
+            }
+        }
+        let mut words: Vec<&str> = vec![
+            "DAEMON_OPTIONS",
+            "TRUST_AUTH_MECH",
+            "confAUTH_OPTIONS",
+            "confAUTH_MECHANISMS",
+        ];
+        words.extend(RISKY_FEATURES.iter().copied());
+        for word in words {
+            for (pos, _) in body.match_indices(word) {
+                let before_ok = pos == 0 || !is_name_char(body.as_bytes()[pos - 1]);
+                let after = pos + word.len();
+                let after_ok = after >= body.len() || !is_name_char(body.as_bytes()[after]);
+                if !before_ok || !after_ok || in_spans(&self.scan.comments, pos) {
+                    continue;
+                }
+                if in_spans(&heads, pos) {
+                    continue;
+                }
+                let e = self.err(
+                    self.doc.line_of(pos),
+                    format!(
+                        "{word} appears here other than in its own macro call (inside another \
+                         macro, a quoted string or an undefine), so I cannot tell whether \
+                         sendmail will use it; put it on a line of its own"
+                    ),
+                );
+                self.problems.push(e);
+            }
+        }
+    }
+}
+
+/// The option string of `DAEMON_OPTIONS(`...')`: its range inside the call text.
+fn listener_inner(lc: &LineCall) -> Result<(usize, usize), String> {
+    match lc.args.as_slice() {
+        [a] => a
+            .inner
+            .ok_or_else(|| "its argument is not one quoted string".to_string()),
+        _ => Err(format!(
+            "its options are not quoted, so m4 splits them at the commas into {} arguments and \
+             sendmail gets only the first; quote them: DAEMON_OPTIONS(`Port=smtp, Name=MTA')",
+            lc.args.len()
+        )),
+    }
+}
+
+fn fields(content: &str, inner: (usize, usize)) -> Vec<Field> {
+    let mut out = Vec::new();
+    let mut start = inner.0;
+    let s = &content[inner.0..inner.1];
+    for piece in s.split(',') {
+        let lead = piece.len() - piece.trim_start().len();
+        let t = piece.trim();
+        let a = start + lead;
+        let (key, value) = match t.split_once('=') {
+            Some((k, v)) => (k.trim().to_string(), v.trim().to_string()),
+            None => (t.to_string(), String::new()),
+        };
+        out.push(Field {
+            key,
+            value,
+            start: a,
+            end: a + t.len(),
+        });
+        start += piece.len() + 1;
+    }
+    out
+}
+
+fn has_word(s: &str, word: &str) -> bool {
+    s.match_indices(word).any(|(p, _)| {
+        let after = p + word.len();
+        (p == 0 || !is_name_char(s.as_bytes()[p - 1]))
+            && (after >= s.len() || !is_name_char(s.as_bytes()[after]))
+    })
+}
+
+const HTML_ESCAPES: &[(&str, &str)] = &[
+    ("&lt;", "<"),
+    ("&gt;", ">"),
+    ("&amp;", "&"),
+    ("&quot;", "\""),
+    ("&apos;", "'"),
+    ("&nbsp;", "a space"),
+    ("&#", "the character"),
+];
+
+/// Finds placeholders, HTML escapes and typographic quotes in `body[from..to]`.
+fn scan_text(
+    body: &str,
+    from: usize,
+    to: usize,
+    defined: &[String],
+    out: &mut Vec<(usize, String)>,
+) {
+    let seg = &body[from..to];
+    let b = seg.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'&' {
+            for (esc, ch) in HTML_ESCAPES {
+                if seg[i..].starts_with(esc) {
+                    let shown = if *esc == "&#" {
+                        let end = b[i..]
+                            .iter()
+                            .take(12)
+                            .position(|&c| c == b';')
+                            .map_or(2, |e| e + 1);
+                        if end == 2 {
+                            break;
+                        }
+                        &seg[i..i + end]
+                    } else {
+                        esc
+                    };
+                    out.push((
+                        from + i,
+                        format!(
+                            "contains the HTML escape {shown} where m4 needs {ch} itself; the file \
+                             seems to have been copied from a web page, which can also mangle \
+                             quotes; replace the escapes first"
+                        ),
+                    ));
+                    break;
+                }
+            }
+        } else if let Some(len) = placeholder_at(seg, i, defined) {
+            let p = &seg[i..i + len];
+            out.push((
+                from + i,
+                format!(
+                    "contains the placeholder {p}: this looks like a template that a packaging \
+                     or deployment script fills in, not a finished sendmail.mc; fill it in (or \
+                     edit the generated file) first"
+                ),
+            ));
+            i += len;
+            continue;
+        } else if c >= 0x80 {
+            let ch = seg[i..].chars().next().unwrap_or('\u{fffd}');
+            if matches!(
+                ch,
+                '\u{2018}' | '\u{2019}' | '\u{201c}' | '\u{201d}' | '\u{b4}' | '\u{2032}'
+            ) {
+                out.push((
+                    from + i,
+                    format!(
+                        "contains the typographic quote {ch}; m4 only understands the backquote \
+                         (`) to open a quote and the apostrophe (') to close it"
+                    ),
+                ));
+            }
+            i += ch.len_utf8();
+            continue;
+        }
+        i += 1;
+    }
+}
+
+/// Length of a placeholder starting at `i`: `@@NAME@@`, `%%NAME%%`, `{{ name }}`, or a whole
+/// word `__NAME__` in capitals that the file does not define itself.
+fn placeholder_at(seg: &str, i: usize, defined: &[String]) -> Option<usize> {
+    let b = seg.as_bytes();
+    let rest = &seg[i..];
+    for delim in ["@@", "%%"] {
+        if let Some(inner) = rest.strip_prefix(delim) {
+            let n = inner.bytes().take_while(|&c| is_name_char(c)).count();
+            if n > 0 && inner[n..].starts_with(delim) {
+                return Some(n + 4);
+            }
+        }
+    }
+    if rest.starts_with("{{") {
+        let window = &b[i + 2..b.len().min(i + 66)];
+        if let Some(end) = window.windows(2).position(|w| w == b"}}") {
+            if !window[..end].contains(&b'\n') {
+                return Some(end + 4);
+            }
+        }
+    }
+    if rest.starts_with("__") && (i == 0 || !is_name_char(b[i - 1])) {
+        let n = rest.bytes().take_while(|&c| is_name_char(c)).count();
+        let word = &rest[..n];
+        let inner = word.strip_prefix("__").and_then(|w| w.strip_suffix("__"));
+        if let Some(inner) = inner {
+            if inner.len() > 1
+                && inner.starts_with(|c: char| c.is_ascii_uppercase())
+                && !inner.bytes().any(|c| c.is_ascii_lowercase())
+                && !defined.iter().any(|d| d == word)
+            {
+                return Some(n);
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# End-to-end test of the live steps against Debian's real sendmail, saslauthd and swaks.
+#
+# Runs inside `unshare --net --mount --uts --pid --fork --mount-proc` (started by tests/e2e.rs):
+# a private network with only lo, a private /run, and bind-mounted copies of every file the
+# wizard or this test may change, so the machine's real /etc/mail is never touched. Traffic
+# goes only to 127.0.0.0/8. Every daemon started here is stopped by its pid at the end (and
+# the pid namespace takes anything left with it).
+#
+# Usage: live.sh WORKDIR BINARY   (the throwaway user's password comes in $E2E_PASSWORD)
+set -euo pipefail
+W=$1
+BIN=$2
+: "${E2E_PASSWORD:?}"
+SMTP_USER=smtptest
+
+fail() { echo "E2E-FAIL: $*"; exit 1; }
+say() { echo "== $*"; }
+pidfile=/run/sendmail/mta/sendmail.pid
+
+cleanup() {
+  for f in /run/sendmail/mta/sendmail.pid /run/saslauthd/saslauthd.pid; do
+    [ -f "$f" ] && kill "$(head -n1 "$f")" 2>/dev/null || true
+  done
+  [ -n "${DUMMY_PID:-}" ] && kill "$DUMMY_PID" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+say "isolating: loopback only, host name mailsrv, private /run and copies of /etc/mail"
+ip link set lo up
+hostname mailsrv
+mount -t tmpfs tmpfs /run
+mkdir -p /run/saslauthd /run/sendmail/mta /run/lock
+printf '127.0.0.1\tmailsrv.example.test mailsrv localhost\n127.0.0.2\tclient.example.test client\n' > "$W/hosts"
+mount --bind "$W/hosts" /etc/hosts
+private() { # private copy of a file or directory, bind-mounted over the original
+  local name
+  name=$(echo "$1" | tr / _)
+  cp -a "$1" "$W/$name"
+  mount --bind "$W/$name" "$1"
+}
+for p in /etc/mail /etc/default/saslauthd /etc/pam.d /etc/passwd /etc/shadow /etc/group /var/lib/sendmail /var/spool/mqueue /var/spool/mqueue-client; do
+  [ -e "$p" ] && private "$p"
+done
+mkdir -p "$W/state"
+mount --bind "$W/state" /var/lib/smtpauth-wizard
+
+say "a throwaway user $SMTP_USER (in the private passwd/shadow only)"
+echo "$SMTP_USER:x:4999:4999:e2e:/nonexistent:/usr/sbin/nologin" >> /etc/passwd
+echo "$SMTP_USER:x:4999:" >> /etc/group
+hash=$(printf '%s' "$E2E_PASSWORD" | openssl passwd -6 -stdin)
+echo "$SMTP_USER:$hash:19000:0:99999:7:::" >> /etc/shadow
+
+say "127.0.0.2 must not relay through Debian's Connect:127 RELAY (FACTS.md)"
+printf 'Connect:127.0.0.2\t\tOK\n' >> /etc/mail/access
+makemap hash /etc/mail/access < /etc/mail/access
+
+say "the server as the HOWTO finds it: loopback only"
+/etc/init.d/sendmail start >/dev/null
+sleep 0.5
+pid0=$(head -n1 $pidfile)
+grep -q ' 0100007F:0019 00000000:0000 0A' /proc/net/tcp || fail "sendmail is not listening on 127.0.0.1:25 before the wizard"
+cp -a /etc/mail "$W/orig-mail"
+cp -a /etc/default/saslauthd "$W/orig-saslauthd"
+snap() { (cd "$1" && find . -type f -printf '%p %m %u %g %T@\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+snap "$W/orig-mail" > "$W/orig.snap"
+
+say "smtpauth-wizard apply --yes"
+"$BIN" apply --yes 2>&1 | tee "$W/apply.out" || fail "apply failed"
+pid1=$(head -n1 $pidfile)
+[ "$pid1" != "$pid0" ] || fail "sendmail was not restarted by the wizard (pid $pid0)"
+grep -q 'restart' "$W/apply.out" || fail "apply did not report the restart"
+
+say "EHLO from 127.0.0.2 now advertises LOGIN and PLAIN"
+swaks --server 127.0.0.1 --local-interface 127.0.0.2 --quit-after EHLO > "$W/ehlo.out" 2>&1 || true
+cat "$W/ehlo.out"
+grep -Eq '250-AUTH .*LOGIN' "$W/ehlo.out" && grep -Eq '250-AUTH .*PLAIN' "$W/ehlo.out" || fail "EHLO does not advertise LOGIN PLAIN"
+
+for mech in PLAIN LOGIN; do
+  say "swaks AUTH $mech from 127.0.0.2 relays (235, then 250 for an external RCPT)"
+  swaks --server 127.0.0.1 --local-interface 127.0.0.2 --from '' --to relay-test@example.com \
+    --auth "$mech" --auth-user "$SMTP_USER" --auth-password "$E2E_PASSWORD" --quit-after RCPT > "$W/auth-$mech.out" 2>&1 || true
+  grep -v 'AUTH\|334\|^ -> [A-Za-z0-9+/=]*$' "$W/auth-$mech.out" | sed -n '1,40p'
+  grep -q '235 2.0.0 OK Authenticated' "$W/auth-$mech.out" || fail "AUTH $mech was not accepted"
+  grep -Eq '<~  250 2.1.5 .*Recipient ok' "$W/auth-$mech.out" || fail "authenticated relay ($mech) was not accepted"
+done
+
+say "without AUTH the external RCPT is refused with 550 5.7.1"
+swaks --server 127.0.0.1 --local-interface 127.0.0.2 --from '' --to relay-test@example.com --quit-after RCPT > "$W/noauth.out" 2>&1 || true
+cat "$W/noauth.out"
+grep -q '550 5.7.1 .*Relaying denied. Proper authentication required.' "$W/noauth.out" || fail "relaying without AUTH was not refused"
+
+say "smtpauth-wizard probe agrees with swaks"
+set +e
+"$BIN" probe 127.0.0.1:25 --source-ip 127.0.0.2 --user "$SMTP_USER" --password-env E2E_PASSWORD --format json > "$W/probe.json"
+rc=$?
+"$BIN" probe 127.0.0.1:25 --source-ip 127.0.0.2 --user "$SMTP_USER" --password-env E2E_PASSWORD
+set -e
+[ "$rc" = 0 ] || fail "probe exited $rc"
+python3 - "$W/probe.json" <<'PY' || fail "probe report disagrees with swaks"
+import json, sys
+r = json.load(open(sys.argv[1]))
+st = {c["id"]: c["status"] for c in r["checks"]}
+assert "LOGIN" in r["auth_mechanisms"] and "PLAIN" in r["auth_mechanisms"], r["auth_mechanisms"]
+for k in ["relay-denied", "auth-plain", "auth-login", "relay-authenticated-plain", "relay-authenticated-login"]:
+    assert st.get(k) == "pass", (k, st)
+print("probe checks:", st)
+PY
+if grep -rqF "$E2E_PASSWORD" "$W/probe.json" /etc/mail /var/lib/smtpauth-wizard "$W/apply.out"; then fail "the password appears in a file"; fi
+
+say "smtpauth-wizard rollback --yes"
+"$BIN" rollback --yes 2>&1 | tee "$W/rollback.out" || fail "rollback failed"
+pid2=$(head -n1 $pidfile)
+[ "$pid2" != "$pid1" ] || fail "sendmail was not restarted on the old configuration"
+snap /etc/mail > "$W/back.snap"
+diff "$W/orig.snap" "$W/back.snap" || fail "rollback did not restore /etc/mail byte-identical (content, mode, owner, mtime)"
+cmp /etc/default/saslauthd "$W/orig-saslauthd" || fail "/etc/default/saslauthd was not restored"
+sleep 0.5
+grep -q ' 00000000:0019 00000000:0000 0A' /proc/net/tcp && fail "after rollback sendmail still listens beyond loopback"
+swaks --server 127.0.0.1 --quit-after EHLO > "$W/ehlo-old.out" 2>&1 || true
+grep -q '250-AUTH DIGEST-MD5 CRAM-MD5$' "$W/ehlo-old.out" || { cat "$W/ehlo-old.out"; fail "after rollback EHLO is not the old one"; }
+
+say "failure path: port 25 is taken on 127.0.0.2, so the new wildcard listener cannot bind"
+python3 -c 'import socket,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.2",25)); s.listen(5)
+time.sleep(300)' &
+DUMMY_PID=$!
+sleep 0.5
+set +e
+"$BIN" apply --yes > "$W/apply-fail.out" 2>&1
+rc=$?
+set -e
+cat "$W/apply-fail.out"
+[ "$rc" = 1 ] || fail "apply should fail when sendmail cannot listen (exit $rc)"
+grep -q 'Rolling back every change of this run' "$W/apply-fail.out" || fail "restart did not roll back by itself"
+grep -q 'Restarted sendmail on the old configuration' "$W/apply-fail.out" || fail "the old configuration was not restarted"
+snap /etc/mail > "$W/back2.snap"
+diff "$W/orig.snap" "$W/back2.snap" || fail "files differ after the automatic rollback"
+swaks --server 127.0.0.1 --quit-after EHLO > "$W/ehlo-old2.out" 2>&1 || true
+grep -q '250-AUTH DIGEST-MD5 CRAM-MD5$' "$W/ehlo-old2.out" || { cat "$W/ehlo-old2.out"; fail "the server does not answer on the old configuration"; }
+kill "$DUMMY_PID"; wait "$DUMMY_PID" 2>/dev/null || true; DUMMY_PID=
+
+echo "E2E-OK"
