@@ -25,11 +25,12 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
     }
     for a in s.journal.applied.iter().rev() {
         for f in a.files.iter().rev() {
+            let new = if f.saved.is_none() { " (new)" } else { "" };
             out.extend(para(
-                &format!("{} ({})", f.path, m.info.served(&f.why)),
+                &format!("{}{new}", f.path),
                 width,
-                &format!("  {:<14}", a.id),
-                "                ",
+                &format!("  {:<15}", a.id),
+                "                 ",
                 d,
             ));
         }
@@ -37,8 +38,8 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
             out.extend(para(
                 &format!("ran `{c}`"),
                 width,
-                &format!("  {:<14}", a.id),
-                "                ",
+                &format!("  {:<15}", a.id),
+                "                 ",
                 d,
             ));
         }
