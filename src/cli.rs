@@ -611,6 +611,9 @@ fn apply(
         if !sum.skipped.is_empty() {
             println!("skipped: {}", sum.skipped.join(", "));
         }
+        for n in &sum.notes {
+            println!("{n}");
+        }
     }
     Ok(0)
 }

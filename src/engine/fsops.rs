@@ -88,7 +88,16 @@ pub struct WriteMeta {
 pub type Validator<'a> = &'a dyn Fn(&Path) -> Result<(), String>;
 
 fn ctx(e: io::Error, what: &str, path: &Path) -> io::Error {
-    io::Error::new(e.kind(), format!("cannot {what} {}: {e}", path.display()))
+    let hint = match e.raw_os_error() {
+        Some(libc::EBUSY) => " (a file bind-mounted on its own, as containers do, cannot be replaced atomically; mount its directory instead)",
+        Some(libc::ENOSPC) => " (the file system is full; nothing was half-written)",
+        Some(libc::EROFS) => " (the file system is mounted read-only)",
+        _ => "",
+    };
+    io::Error::new(
+        e.kind(),
+        format!("cannot {what} {}: {e}{hint}", path.display()),
+    )
 }
 
 /// Atomically replaces (or creates) `path` with `content`.

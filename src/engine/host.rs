@@ -214,6 +214,8 @@ pub mod live {
         pub addr: String,
         pub port: u16,
         pub loopback: bool,
+        /// The socket's inode, to tell which process owns it.
+        pub inode: u64,
     }
 
     fn parse_v4(hex: &str) -> Option<(String, bool)> {
@@ -248,10 +250,12 @@ pub mod live {
                 let (a, p) = f[1].split_once(':')?;
                 let port = u16::from_str_radix(p, 16).ok()?;
                 let (addr, loopback) = if v6 { parse_v6(a)? } else { parse_v4(a)? };
+                let inode = f.get(9).and_then(|i| i.parse().ok()).unwrap_or(0);
                 Some(Listener {
                     addr,
                     port,
                     loopback,
+                    inode,
                 })
             })
             .collect()
@@ -269,6 +273,20 @@ pub mod live {
             }
         }
         v
+    }
+
+    /// Socket inodes a process holds open (`/proc/PID/fd/* -> socket:[INODE]`).
+    pub fn socket_inodes(pid: i32) -> Vec<u64> {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read_link(e.path()).ok())
+            .filter_map(|l| {
+                let l = l.to_string_lossy().to_string();
+                l.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+            })
+            .collect()
     }
 
     pub fn pid_alive(pid: i32) -> bool {
@@ -336,7 +354,8 @@ pub mod live {
                 Listener {
                     addr: "127.0.0.1".into(),
                     port: 25,
-                    loopback: true
+                    loopback: true,
+                    inode: 0
                 }
             );
             assert_eq!(
@@ -344,7 +363,8 @@ pub mod live {
                 Listener {
                     addr: "0.0.0.0".into(),
                     port: 25,
-                    loopback: false
+                    loopback: false,
+                    inode: 0
                 }
             );
             let v6 = "  sl  local_address\n   0: 00000000000000000000000001000000:0019 00000000000000000000000000000000:0000 0A 0\n   1: 00000000000000000000000000000000:0019 00000000000000000000000000000000:0000 0A 0\n";

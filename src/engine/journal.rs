@@ -458,6 +458,77 @@ impl Journal {
         Ok(())
     }
 
+    /// Records a change that a command made by itself (a service script regenerating files),
+    /// given the file as it was before the command ran, so rollback can restore it too.
+    pub fn record_side_effect(
+        &mut self,
+        target: &str,
+        before: Option<(Vec<u8>, Meta)>,
+        why: &str,
+    ) -> Result<bool, JournalError> {
+        let res = self.root.resolve(target)?;
+        let now = match fs::read(&res.real) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        let meta_now = fsops::meta_of(&res.real)?;
+        if let Some((b, m)) = &before {
+            if *b == now && Some(*m) == meta_now {
+                return Ok(false);
+            }
+        }
+        let run_id = self
+            .data
+            .runs
+            .last()
+            .map(|r| r.id.clone())
+            .unwrap_or_default();
+        let n = self
+            .data
+            .runs
+            .last()
+            .map(|r| r.steps.iter().map(|s| s.files.len()).sum::<usize>())
+            .unwrap_or(0);
+        let saved = match &before {
+            Some((b, _)) => {
+                let rel = format!(
+                    "saved/{run_id}/{:03}-{}",
+                    n + 1,
+                    res.target.trim_start_matches('/').replace('/', "_")
+                );
+                let p = self.dir.join(&rel);
+                fsops::ensure_dir(&self.dir.join("saved"), 0o700)?;
+                fsops::ensure_dir(p.parent().unwrap(), 0o700)?;
+                fsops::replace_file(
+                    &p,
+                    b,
+                    WriteMeta {
+                        mode: 0o600,
+                        owner: None,
+                        mtime: None,
+                    },
+                    None,
+                )?;
+                Some(rel)
+            }
+            None => None,
+        };
+        self.current_step().files.push(FileRecord {
+            path: res.target,
+            via_links: res.via_links,
+            existed: before.is_some(),
+            saved,
+            meta: before.as_ref().map(|(_, m)| *m),
+            sha_before: before.as_ref().map(|(b, _)| fsops::sha256_hex(b)),
+            sha_after: fsops::sha256_hex(&now),
+            state: FileState::Written,
+            why: why.to_string(),
+        });
+        self.persist()?;
+        Ok(true)
+    }
+
     /// Undoes one step record (by run index and step index). Returns what it did, for the user.
     pub fn undo_step(
         &mut self,

@@ -16,6 +16,9 @@ use serde::Serialize;
 use std::path::Path;
 use step::{Context, Options, Status, Step, StepReport, View};
 
+/// A file's content and attributes before a command may rewrite it.
+type Snapshot = (Vec<u8>, fsops::Meta);
+
 /// Progress while applying or rolling back, for a UI to show.
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -196,12 +199,21 @@ impl Engine {
             on(Event::StepStarted(s.id()));
             j.begin_step(s.id()).map_err(|e| e.to_string())?;
             if s.is_live() {
+                let watch = self.watch_regenerated();
                 let mut log = vec![];
                 let res = s.run(&self.cx, on, &mut log);
                 for c in log {
                     sum.commands.push(c.argv.join(" "));
                     j.record_command(c.argv, c.status, c.stderr)
                         .map_err(|e| e.to_string())?;
+                }
+                for (f, before) in watch {
+                    let why = "rewritten by the restart command itself";
+                    if j.record_side_effect(&f, before, why)
+                        .map_err(|e| e.to_string())?
+                    {
+                        sum.files.push(self.cx.root.display(&f));
+                    }
                 }
                 match res {
                     Ok(notes) => {
@@ -261,6 +273,25 @@ impl Engine {
         }
         j.finish_run().map_err(|e| e.to_string())?;
         Ok(sum)
+    }
+
+    /// The files the profile says a restart may regenerate, as they are now.
+    fn watch_regenerated(&self) -> Vec<(String, Option<Snapshot>)> {
+        let Some(p) = self.profile() else {
+            return vec![];
+        };
+        p.service
+            .regenerated
+            .iter()
+            .map(|f| {
+                let before = self.cx.root.resolve(f).ok().and_then(|r| {
+                    let b = std::fs::read(&r.real).ok()?;
+                    let m = fsops::meta_of(&r.real).ok()??;
+                    Some((b, m))
+                });
+                (f.clone(), before)
+            })
+            .collect()
     }
 
     fn apply_report(

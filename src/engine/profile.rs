@@ -167,6 +167,10 @@ pub struct Service {
     /// Process names (`/proc/PID/comm`) of the daemon, when no pid file says.
     #[serde(default)]
     pub process_names: Vec<String>,
+    /// Files the restart command may rewrite by itself (Debian's init script runs `make` in
+    /// /etc/mail): the journal records their change so rollback restores them too.
+    #[serde(default)]
+    pub regenerated: Vec<String>,
 }
 
 #[derive(Debug)]

@@ -101,8 +101,17 @@ fn describe_listeners(l: &[live::Listener]) -> String {
     }
 }
 
-/// Restarts sendmail and checks, within [`POST_CHECK`], that it runs and listens on port 25
-/// (not only on loopback when `expect_network`).
+/// Port-25 listening sockets held by this process (the daemon's own, not someone else's).
+fn owned_listeners(pid: i32) -> Vec<live::Listener> {
+    let mine = live::socket_inodes(pid);
+    live::listeners(25)
+        .into_iter()
+        .filter(|l| mine.contains(&l.inode))
+        .collect()
+}
+
+/// Restarts sendmail and checks, within [`POST_CHECK`], that a new daemon runs and that its own
+/// sockets listen on port 25 (not only on loopback when `expect_network`).
 pub fn restart_and_verify(
     cx: &Context,
     expect_network: bool,
@@ -110,6 +119,7 @@ pub fn restart_and_verify(
     log: &mut Vec<CommandRecord>,
 ) -> Result<Vec<String>, String> {
     let cmd = restart_command(cx)?;
+    let old_pid = daemon_pid(cx);
     on(Event::Running(cmd.join(" ")));
     let out = run_logged(&cmd, Duration::from_secs(120), log)?;
     if !out.success() {
@@ -118,33 +128,30 @@ pub fn restart_and_verify(
     let mut notes = vec![format!("`{}` exited 0", cmd.join(" "))];
     let start = Instant::now();
     loop {
-        let pid = daemon_pid(cx);
-        let l = live::listeners(25);
-        let ok = pid.is_some()
-            && if expect_network {
-                l.iter().any(|x| !x.loopback)
-            } else {
-                !l.is_empty()
-            };
-        if ok {
+        let pid = daemon_pid(cx).filter(|p| Some(*p) != old_pid);
+        let l = pid.map(owned_listeners).unwrap_or_default();
+        let ok = if expect_network {
+            l.iter().any(|x| !x.loopback)
+        } else {
+            !l.is_empty()
+        };
+        if let (true, Some(p)) = (ok, pid) {
             notes.push(format!(
-                "sendmail is running (pid {}) and listening on port 25 at {} ({:.1} s after the restart)",
-                pid.unwrap(),
+                "sendmail is running (pid {p}) and listening on port 25 at {} ({:.1} s after the restart)",
                 describe_listeners(&l),
                 start.elapsed().as_secs_f64()
             ));
             return Ok(notes);
         }
         if start.elapsed() > POST_CHECK {
+            let others = live::listeners(25);
             let why = match pid {
-                None => "sendmail is not running".to_string(),
-                Some(p) if l.is_empty() => {
-                    format!("sendmail (pid {p}) is not listening on port 25")
-                }
-                Some(p) => format!(
-                    "sendmail (pid {p}) listens on port 25 only at {} (loopback)",
-                    describe_listeners(&l)
+                None => "no new sendmail daemon is running".to_string(),
+                Some(p) if l.is_empty() => format!(
+                    "sendmail (pid {p}) is not listening on port 25 (listening there: {}; look in the mail log for \"opendaemonsocket\" or \"cannot bind\")",
+                    describe_listeners(&others)
                 ),
+                Some(p) => format!("sendmail (pid {p}) listens on port 25 only at {} (loopback)", describe_listeners(&l)),
             };
             return Err(format!(
                 "{} s after `{}`: {why}",

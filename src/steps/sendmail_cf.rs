@@ -38,9 +38,33 @@ pub fn regenerate(
     };
     let dir = cx.root.join(mc_path);
     let dir = dir.parent().filter(|d| d.is_dir()).map(Path::to_path_buf);
+    // An mc that does not include cf.m4 itself (FreeBSD's: its Makefile runs
+    // `m4 cf.m4 freebsd.mc`) gets the profile's cf.m4 in front, as its Makefile would.
+    let includes_cf = mc::analyse(mc_text)
+        .includes
+        .iter()
+        .any(|(_, p)| p.ends_with("/cf.m4"));
+    let mut args = vec![];
+    if !includes_cf {
+        let p = cx
+            .profile
+            .as_ref()
+            .map(|p| p.sendmail.cf_m4.clone())
+            .unwrap_or_default();
+        let cf_m4 = cx.root.join(&p);
+        if !cf_m4.exists() {
+            return Err(format!(
+                "{} does not include cf.m4 and the cf tree is not at {}: install sendmail-cf",
+                cx.root.display(mc_path),
+                cf_m4.display()
+            ));
+        }
+        args.push(cf_m4.display().to_string());
+        args.push("-".to_string());
+    }
     let out = host::run_in(
         &m4,
-        &[],
+        &args,
         Some(text.as_bytes()),
         cx.opts.tool_timeout,
         dir.as_deref(),
@@ -69,6 +93,17 @@ pub fn regenerate(
             ));
         }
         return Err(msg);
+    }
+    // m4 happily copies text it does not understand: make sure this is a sendmail.cf at all.
+    let has_version = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .any(|l| l.len() > 1 && l[0] == b'V' && l[1].is_ascii_digit());
+    if !has_version {
+        return Err(format!(
+            "m4 ran on {} but its output is not a sendmail.cf (no `V` version line): does the mc include cf.m4?",
+            cx.root.display(mc_path)
+        ));
     }
     Ok((out.stdout, warnings))
 }
