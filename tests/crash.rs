@@ -229,12 +229,12 @@ fn a_crash_at_any_write_is_resumed_or_rolled_back_with_nothing_lost() {
 
         // Crash at every point of rollback itself, then roll back again.
         let t = fixture(name);
-        let original = snapshot(t.path());
         assert_eq!(run_env(t.path(), &["apply", "--yes"], &[]).code, Some(0));
         let rb_points = count_points(t.path(), &["rollback", "--yes"]);
         let failures = Mutex::new(Vec::<String>::new());
         parallel(rb_points, |n| {
             let t = fixture(name);
+            let original = snapshot(t.path());
             assert_eq!(run_env(t.path(), &["apply", "--yes"], &[]).code, Some(0));
             let r = run_env(
                 t.path(),

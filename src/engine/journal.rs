@@ -417,40 +417,9 @@ impl Journal {
         if sha_before.as_deref() == Some(sha_after.as_str()) && exact.is_none() {
             return Ok(());
         }
-        let run_id = self
-            .data
-            .runs
-            .last()
-            .map(|r| r.id.clone())
-            .unwrap_or_default();
-        let n = self
-            .data
-            .runs
-            .last()
-            .map(|r| r.steps.iter().map(|s| s.files.len()).sum::<usize>())
-            .unwrap_or(0);
-        let saved = if let Some(b) = &before {
-            let rel = format!(
-                "saved/{run_id}/{:03}-{}",
-                n + 1,
-                res.target.trim_start_matches('/').replace('/', "_")
-            );
-            let p = self.dir.join(&rel);
-            fsops::ensure_dir(&self.dir.join("saved"), 0o700)?;
-            fsops::ensure_dir(p.parent().unwrap(), 0o700)?;
-            fsops::replace_file(
-                &p,
-                b,
-                WriteMeta {
-                    mode: 0o600,
-                    owner: None,
-                    mtime: None,
-                },
-                None,
-            )?;
-            Some(rel)
-        } else {
-            None
+        let saved = match &before {
+            Some(b) => Some(self.save_original(&res.target, b)?),
+            None => None,
         };
         self.current_step().files.push(FileRecord {
             path: res.target.clone(),
@@ -506,6 +475,31 @@ impl Journal {
         Ok(())
     }
 
+    /// Keeps a copy of a file's original content in the journal directory (0600), named after
+    /// the run and its place in it; returns its name relative to the journal directory.
+    fn save_original(&self, target: &str, content: &[u8]) -> io::Result<String> {
+        let run = self.data.runs.last();
+        let run_id = run.map(|r| r.id.clone()).unwrap_or_default();
+        let n: usize = run
+            .map(|r| r.steps.iter().map(|s| s.files.len()).sum())
+            .unwrap_or(0);
+        let rel = format!(
+            "saved/{run_id}/{:03}-{}",
+            n + 1,
+            target.trim_start_matches('/').replace('/', "_")
+        );
+        let p = self.dir.join(&rel);
+        fsops::ensure_dir(&self.dir.join("saved"), 0o700)?;
+        fsops::ensure_dir(p.parent().unwrap(), 0o700)?;
+        let wm = WriteMeta {
+            mode: 0o600,
+            owner: None,
+            mtime: None,
+        };
+        fsops::replace_file(&p, content, wm, None)?;
+        Ok(rel)
+    }
+
     /// Records a change that a command made by itself (a service script regenerating files),
     /// given the file as it was before the command ran, so rollback can restore it too.
     pub fn record_side_effect(
@@ -526,40 +520,8 @@ impl Journal {
                 return Ok(false);
             }
         }
-        let run_id = self
-            .data
-            .runs
-            .last()
-            .map(|r| r.id.clone())
-            .unwrap_or_default();
-        let n = self
-            .data
-            .runs
-            .last()
-            .map(|r| r.steps.iter().map(|s| s.files.len()).sum::<usize>())
-            .unwrap_or(0);
         let saved = match &before {
-            Some((b, _)) => {
-                let rel = format!(
-                    "saved/{run_id}/{:03}-{}",
-                    n + 1,
-                    res.target.trim_start_matches('/').replace('/', "_")
-                );
-                let p = self.dir.join(&rel);
-                fsops::ensure_dir(&self.dir.join("saved"), 0o700)?;
-                fsops::ensure_dir(p.parent().unwrap(), 0o700)?;
-                fsops::replace_file(
-                    &p,
-                    b,
-                    WriteMeta {
-                        mode: 0o600,
-                        owner: None,
-                        mtime: None,
-                    },
-                    None,
-                )?;
-                Some(rel)
-            }
+            Some((b, _)) => Some(self.save_original(&res.target, b)?),
             None => None,
         };
         self.current_step().files.push(FileRecord {

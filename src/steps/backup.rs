@@ -22,8 +22,7 @@ impl Step for Backup {
     }
     fn check(&self, cx: &Context, view: &View) -> StepReport {
         let mut r = StepReport::new(self);
-        let Some(p) = &cx.profile else {
-            r.block("no profile: the system was not recognised", None);
+        let Some(p) = super::profile_or_block(cx, &mut r) else {
             return r.finish();
         };
         let written: Vec<(String, bool)> = Journal::read(&cx.root)

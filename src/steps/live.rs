@@ -185,8 +185,7 @@ impl Step for Restart {
             r.skip("working on a --root tree: the wizard never restarts a service from a fixture or copy");
             return r.finish();
         }
-        let Some(p) = &cx.profile else {
-            r.block("no profile: the system was not recognised", None);
+        let Some(p) = super::profile_or_block(cx, &mut r) else {
             return r.finish();
         };
         let cmd = match restart_command(cx) {
@@ -388,8 +387,7 @@ impl Step for Ehlo {
             r.skip("working on a --root tree: there is no server to talk to (use `smtpauth-wizard probe HOST` against a real one)");
             return r.finish();
         }
-        let Some(p) = &cx.profile else {
-            r.block("no profile: the system was not recognised", None);
+        let Some(p) = super::profile_or_block(cx, &mut r) else {
             return r.finish();
         };
         r.info("connections from 127.0.0.1 always relay (Connect:127 RELAY and sendmail's own rule), so this local test cannot show that relaying is refused: run `smtpauth-wizard probe HOST --source-ip 127.0.0.2` here, or `smtpauth-wizard probe HOST` from another machine, as the HOWTO says");

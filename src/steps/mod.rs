@@ -63,3 +63,17 @@ pub fn read_text(view: &crate::engine::step::View, target: &str) -> Result<Optio
         Err(e) => Err(e.to_string()),
     }
 }
+
+/// The profile, or a `blocked` finding when the system was not recognised (the os step says why).
+pub fn profile_or_block<'a>(
+    cx: &'a crate::engine::step::Context,
+    r: &mut crate::engine::step::StepReport,
+) -> Option<&'a crate::engine::profile::Profile> {
+    if cx.profile.is_none() {
+        r.block(
+            "no profile: the system was not recognised (see the os step)",
+            None,
+        );
+    }
+    cx.profile.as_ref()
+}

@@ -39,8 +39,7 @@ impl Step for Pam {
     }
     fn check(&self, cx: &Context, view: &View) -> StepReport {
         let mut r = StepReport::new(self);
-        let Some(p) = &cx.profile else {
-            r.block("no profile: the system was not recognised", None);
+        let Some(p) = super::profile_or_block(cx, &mut r) else {
             return r.finish();
         };
         let path = &p.pam.path;

@@ -242,8 +242,7 @@ impl Step for SendmailCf {
     }
     fn check(&self, cx: &Context, view: &View) -> StepReport {
         let mut r = StepReport::new(self);
-        let Some(p) = &cx.profile else {
-            r.block("no profile: the system was not recognised", None);
+        let Some(p) = super::profile_or_block(cx, &mut r) else {
             return r.finish();
         };
         match read_text(view, &p.sendmail.mc) {
