@@ -108,7 +108,14 @@ impl Step for Packages {
         if !missing.is_empty() {
             let mut cmd = p.packages.install_command.clone();
             cmd.extend(missing.iter().cloned());
-            if cx.root.is_host() {
+            if cx.root.is_host() && !cx.opts.install_packages {
+                r.warn(
+                    None,
+                    format!("missing packages: {}", missing.join(" ")),
+                    Some(format!("install them yourself: {}", cmd.join(" "))),
+                );
+                r.skip("answers: install_packages: false: the wizard installs nothing");
+            } else if cx.root.is_host() {
                 r.command(
                     cmd,
                     "install the missing packages (runs only when you confirm apply)",
