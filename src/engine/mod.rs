@@ -61,6 +61,13 @@ impl Engine {
     ) -> Result<Engine, String> {
         let root = Root::new(root_dir).map_err(|e| e.to_string())?;
         let (profile, profile_reason) = match profile_file {
+            // `--profile debian` (or `profile: debian` in an answers file) names a built-in
+            // profile, unless a file of that name exists.
+            Some(f) if !f.exists() && profile::builtin(&f.to_string_lossy()).is_some() => {
+                let p = profile::builtin(&f.to_string_lossy());
+                let why = format!("built-in profile {} (chosen, not detected)", f.display());
+                (p, why)
+            }
             Some(f) => {
                 let text = std::fs::read_to_string(f)
                     .map_err(|e| format!("cannot read profile {}: {e}", f.display()))?;
