@@ -638,10 +638,10 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
             }
             Ok(0)
         }
-        Command::Status => status(cli),
-        Command::Probe(a) => probe(cli, a),
         Command::Answers { example, file } => answers(cli, *example, file.as_deref()),
         Command::Generate { what } => generate(cli, what),
+        Command::Status => status(cli),
+        Command::Probe(a) => probe(cli, a),
     }
 }
 
