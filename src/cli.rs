@@ -9,6 +9,8 @@
 //! With `--format json` everything printed on stdout is one JSON object, errors included
 //! (`{"error": "..."}`); the shapes are documented in README and checked by tests/json_shape.rs.
 
+pub mod answers;
+
 use crate::engine::journal::{FileState, Journal};
 use crate::engine::step::{Options, Severity, Status, StepReport};
 use crate::engine::{Engine, Event};
@@ -192,8 +194,8 @@ impl Choices {
     /// given on the command line over it.
     fn resolve(&self, cli_profile: Option<&PathBuf>) -> Result<(Options, Option<PathBuf>), String> {
         let a = match &self.answers {
-            Some(f) => crate::answers::load(f)?,
-            None => crate::answers::Answers::default(),
+            Some(f) => answers::load(f)?,
+            None => answers::Answers::default(),
         };
         let d = Options::default();
         let opts = Options {
@@ -670,7 +672,7 @@ fn read_password_tty(prompt: &str) -> Result<String, String> {
 
 fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
     let pa = match &a.answers {
-        Some(f) => crate::answers::load(f)?.probe.unwrap_or_default(),
+        Some(f) => answers::load(f)?.probe.unwrap_or_default(),
         None => Default::default(),
     };
     let target = a.target.clone().or(pa.target).ok_or(
@@ -937,17 +939,14 @@ fn answers(cli: &Cli, example: bool, file: Option<&std::path::Path>) -> Result<u
     let json = cli.format == Format::Json;
     if example {
         if json {
-            println!(
-                "{}",
-                serde_json::json!({ "example": crate::answers::EXAMPLE })
-            );
+            println!("{}", serde_json::json!({ "example": answers::EXAMPLE }));
         } else {
-            print!("{}", crate::answers::EXAMPLE);
+            print!("{}", answers::EXAMPLE);
         }
         return Ok(0);
     }
     let f = file.ok_or("give an answers FILE to check, or --example")?;
-    let a = crate::answers::load(f)?;
+    let a = answers::load(f)?;
     if json {
         println!(
             "{}",

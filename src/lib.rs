@@ -3,7 +3,6 @@
 //! Sendmail SMTP AUTH HOWTO, safely and reversibly.
 //!
 //! [`engine`] has no UI code; [`cli`] is one face over it (the TUI is the other).
-pub mod answers;
 pub mod cli;
 pub mod engine;
 pub mod mc;

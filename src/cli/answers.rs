@@ -1,7 +1,8 @@
 //! The answers file (`--answers FILE`): every choice the wizard can ask, as YAML, so a fleet
 //! can be configured without anyone at a terminal. It is front-end input like the command-line
-//! flags: this module only parses and checks it; the CLI merges it with the flags (flags win)
-//! into the engine's [`Options`](crate::engine::step::Options). It never writes anything.
+//! flags (hence under `cli`; the TUI may read one too): this module only parses and checks it;
+//! the CLI merges it with the flags (flags win) into the engine's
+//! [`Options`](crate::engine::step::Options). It never writes anything.
 //!
 //! Unknown keys and wrong types are errors that name the key and the line (`deny_unknown_fields`
 //! and serde_yaml's locations), so a typo such as `restrat: false` can never silently mean "the
@@ -13,7 +14,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 /// The documented template that `smtpauth-wizard answers --example` prints.
-pub const EXAMPLE: &str = include_str!("../assets/answers.example.yaml");
+pub const EXAMPLE: &str = include_str!("../../assets/answers.example.yaml");
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
