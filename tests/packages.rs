@@ -126,6 +126,13 @@ fn the_deb_installs_runs_and_removes_cleanly_and_the_rpm_has_the_same_files() {
         assert!(listed.lines().any(|l| l == *f), "dpkg -L lacks {f}");
     }
 
+    // The TUI's `smtpauth-wizard demo` copies its demo root from here when installed.
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-root");
+    let demo_mc = "/usr/share/smtpauth-wizard/demo-root/etc/mail/sendmail.mc";
+    if demo.is_dir() {
+        assert!(Path::new(demo_mc).is_file(), "{demo_mc} is not installed");
+    }
+
     let o = Command::new("/usr/bin/smtpauth-wizard")
         .arg("--version")
         .output()
@@ -186,6 +193,12 @@ fn the_deb_installs_runs_and_removes_cleanly_and_the_rpm_has_the_same_files() {
         assert!(
             files.lines().any(|l| l == *f),
             "the rpm lacks {f}:\n{files}"
+        );
+    }
+    if demo.is_dir() {
+        assert!(
+            files.lines().any(|l| l == demo_mc),
+            "the rpm lacks {demo_mc}"
         );
     }
 }
