@@ -1,11 +1,31 @@
-use smtpauth_wizard::cli;
+use smtpauth_wizard::cli::{self, Command};
+use smtpauth_wizard::engine::step::Options;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::parse();
-    if cli.command.is_none() {
-        eprintln!("smtpauth-wizard: the terminal wizard is not built yet; use `check`, `plan`, `apply`, `rollback` or `status` (see --help)");
-        return ExitCode::from(1);
+    let root = match cli.command {
+        None => cli.root.clone().unwrap_or_else(|| PathBuf::from("/")),
+        Some(Command::Demo) => match smtpauth_wizard::tui::demo::prepare() {
+            Ok((dir, notes)) => {
+                for n in notes {
+                    eprintln!("{n}");
+                }
+                dir
+            }
+            Err(e) => {
+                eprintln!("smtpauth-wizard: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        Some(_) => return cli::run(cli),
+    };
+    match smtpauth_wizard::tui::run(root, cli.profile.clone(), Options::default()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("smtpauth-wizard: {e:#}");
+            ExitCode::from(1)
+        }
     }
-    cli::run(cli)
 }

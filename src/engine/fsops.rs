@@ -239,6 +239,25 @@ pub fn append_line(path: &Path, line: &str, mode: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// Removes a directory the wizard created, if it is empty. `Ok(false)` when it is gone already
+/// or holds something (then it is not ours to remove).
+pub fn remove_dir_if_empty(path: &Path) -> io::Result<bool> {
+    fault_point("before-rmdir");
+    match fs::remove_dir(path) {
+        Ok(()) => {
+            sync_dir(path.parent().unwrap_or(Path::new("/")))?;
+            Ok(true)
+        }
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound
+                || e.kind() == io::ErrorKind::DirectoryNotEmpty =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(ctx(e, "remove directory", path)),
+    }
+}
+
 /// Creates a directory (and its parents) with the given mode for the last component.
 pub fn ensure_dir(path: &Path, mode: u32) -> io::Result<()> {
     if !path.is_dir() {

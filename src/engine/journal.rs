@@ -79,6 +79,10 @@ pub struct StepRecord {
     pub commands: Vec<CommandRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Directories the step created (served paths, outermost first); rollback removes them
+    /// again when they are empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub created_dirs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -215,13 +219,40 @@ impl Journal {
             })?;
         let file = dir.join("journal.yaml");
         let data = load(&file)?;
-        Ok(Journal {
+        let j = Journal {
             data,
             dir,
             file,
             root: root.clone(),
             _lock: Some(lock),
-        })
+        };
+        j.sweep_temporaries()?;
+        Ok(j)
+    }
+
+    /// Removes temporary files a crash left behind (`.smtpauth-wizard.*`) in the journal's
+    /// directories and in the directory of every file the journal names. Only we create such
+    /// names, and we hold the lock, so none of them belongs to a write in progress.
+    fn sweep_temporaries(&self) -> io::Result<()> {
+        let mut dirs: Vec<PathBuf> = vec![self.dir.clone(), self.dir.join("saved")];
+        for r in &self.data.runs {
+            dirs.push(self.dir.join("saved").join(&r.id));
+            for s in &r.steps {
+                for f in &s.files {
+                    if let Some(p) = self.root.join(&f.path).parent() {
+                        dirs.push(p.to_path_buf());
+                    }
+                }
+            }
+        }
+        dirs.sort();
+        dirs.dedup();
+        for d in dirs {
+            for t in fsops::stray_temporaries(&d) {
+                fsops::remove_file(&t)?;
+            }
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &std::path::Path {
@@ -303,6 +334,7 @@ impl Journal {
             files: vec![],
             commands: vec![],
             note: None,
+            created_dirs: vec![],
         });
         self.persist()
     }
@@ -447,9 +479,25 @@ impl Journal {
                 mtime: None,
             },
         };
-        if let Some(p) = real.parent() {
-            if !p.is_dir() {
-                fsops::ensure_dir(p, 0o755)?;
+        // Missing parent directories are journaled before they are made, so rollback can
+        // take them away again.
+        let mut missing = vec![];
+        let mut d = std::path::Path::new(&res.target).parent();
+        while let Some(p) = d {
+            if p == std::path::Path::new("/") || self.root.join(&p.display().to_string()).is_dir() {
+                break;
+            }
+            missing.push(p.display().to_string());
+            d = p.parent();
+        }
+        if !missing.is_empty() {
+            missing.reverse();
+            self.current_step()
+                .created_dirs
+                .extend(missing.iter().cloned());
+            self.persist()?;
+            for m in &missing {
+                fsops::ensure_dir(&self.root.join(m), 0o755)?;
             }
         }
         fsops::replace_file(&real, content, wm, validate)?;
@@ -600,6 +648,15 @@ impl Journal {
             }
             self.data.runs[run].steps[step].files[i].state = FileState::RolledBack;
             self.persist()?;
+        }
+        let dirs = self.data.runs[run].steps[step].created_dirs.clone();
+        for d in dirs.iter().rev() {
+            if fsops::remove_dir_if_empty(&self.root.join(d))? {
+                done.push(format!(
+                    "removed the empty directory {} (created by the wizard)",
+                    self.root.display(d)
+                ));
+            }
         }
         let s = &mut self.data.runs[run].steps[step];
         s.state = StepState::RolledBack;

@@ -342,7 +342,10 @@ impl Engine {
             sum.applied.push(s.id().into());
             on(Event::StepFinished(s.id(), Status::Done));
         }
-        j.finish_run().map_err(|e| e.to_string())?;
+        // A run is finished when every step was considered; `--only` leaves it open for the rest.
+        if only.is_empty() {
+            j.finish_run().map_err(|e| e.to_string())?;
+        }
         Ok(sum)
     }
 

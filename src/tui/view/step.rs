@@ -1,0 +1,224 @@
+//! A step's screen: what the check found (plain words, served-system paths), the HOWTO's own
+//! warnings where they belong, the step's choices, the plan as a coloured unified diff, and the
+//! result of the last apply (with the failing tool's stderr).
+
+use super::{choice_lines, finding_mark, heading, para, theme, Theme};
+use crate::engine::step::{Severity, Status, StepReport};
+use crate::tui::model::{Model, MECHS_DEFAULT};
+use ratatui::style::Style;
+use ratatui::text::Line;
+
+/// HOWTO step 3's warning, for the sendmail-mc screen.
+pub const DIRECTED_QUOTES: &str = "Those are directed quotes (HOWTO step 3): not single quotes, double quotes or smart quotes. The left one is the backtick (`), the right one the apostrophe ('). Edit sendmail.mc by hand only with that in mind: a wrong quote makes m4 swallow the rest of the file.";
+
+/// HOWTO step 4, said at the DAEMON_OPTIONS change.
+pub const LOOPBACK_NOTE: &str = "↑ HOWTO step 4: this is the line that tells Sendmail to listen only on loopback (Addr=127.0.0.1), so it accepts no connection from anywhere else. It is commented out with dnl rather than deleted, so you can see what was done and turn it back on.";
+
+fn status_line(m: &Model, i: usize, r: &StepReport) -> String {
+    match r.status {
+        Status::Done => "done: nothing to change".into(),
+        Status::Skipped => "skipped here".into(),
+        Status::Pending => match m.apply_blocker(i) {
+            None => "pending: Enter applies it (asks first)".into(),
+            Some(why) => format!("pending: {why}"),
+        },
+        Status::Blocked => "blocked: see below".into(),
+        Status::Error => "error: this step cannot be applied until this is fixed".into(),
+    }
+}
+
+/// Is this diff line the one that turns the loopback-only listener off (or removes it)?
+pub fn is_loopback_line(l: &str) -> bool {
+    let t = l.replace(' ', "");
+    t.contains("DAEMON_OPTIONS")
+        && (t.contains("Addr=127.0.0.1") || t.contains("Addr=::1") || t.contains("Addr=localhost"))
+        && ((l.starts_with('+') && t[1..].starts_with("dnl"))
+            || (l.starts_with('-') && !t[1..].starts_with("dnl")))
+}
+
+/// A unified diff as coloured lines, cut (not wrapped) at the panel's width so `+`/`-` stay
+/// in the first column; with the loopback note after the DAEMON_OPTIONS change.
+pub fn diff_lines(t: &Theme, diff: &str, width: usize, annotate: bool) -> Vec<Line<'static>> {
+    let mut out = vec![];
+    let mut noted = false;
+    for l in diff.lines() {
+        let style = if l.starts_with("+++") || l.starts_with("---") {
+            t.bold()
+        } else if l.starts_with('+') {
+            t.added()
+        } else if l.starts_with('-') {
+            t.removed()
+        } else if l.starts_with("@@") {
+            t.hunk()
+        } else {
+            Style::default()
+        };
+        let shown: String = l.replace('\t', "    ").chars().take(width).collect();
+        out.push(Line::styled(shown, style));
+        if annotate && !noted && is_loopback_line(l) && l.starts_with('+') {
+            out.extend(para(LOOPBACK_NOTE, width, "", "  ", t.warn()));
+            noted = true;
+        }
+    }
+    if annotate && !noted && diff.lines().any(is_loopback_line) {
+        out.extend(para(LOOPBACK_NOTE, width, "", "  ", t.warn()));
+    }
+    out
+}
+
+fn mech_consequence(m: &Model) -> String {
+    let howto = !m
+        .mechanisms()
+        .iter()
+        .map(String::as_str)
+        .eq(MECHS_DEFAULT.iter().copied());
+    let check = &m.info.password_check;
+    if howto {
+        format!("With DIGEST-MD5 and CRAM-MD5 advertised, mail clients pick the strongest mechanism offered; passwords here are checked by {check}, which can verify only LOGIN and PLAIN, so those logins fail (\"cmusaslsecretCRAM-MD5 not found in sasldb\") unless every user is also put in sasldb with saslpasswd2.")
+    } else {
+        format!("LOGIN and PLAIN are the mechanisms {check} can verify against the system passwords. They send the password base64-encoded, not encrypted: offer them over STARTTLS or a network you trust. The HOWTO's list adds DIGEST-MD5 and CRAM-MD5, which need passwords in sasldb.")
+    }
+}
+
+pub fn lines(m: &Model, i: usize, width: usize) -> Vec<Line<'static>> {
+    let t = theme(m);
+    let Some(r) = m.reports().get(i) else {
+        return vec![];
+    };
+    let mut out: Vec<Line<'static>> = vec![];
+    out.extend(para(r.title, width, "", "", t.bold()));
+    out.extend(para(r.howto, width, "", "", t.dim()));
+    out.extend(para(
+        &status_line(m, i, r),
+        width,
+        "Status: ",
+        "  ",
+        t.status(r.status),
+    ));
+
+    if let Some(res) = m.results.get(r.id) {
+        out.push(Line::raw(""));
+        if res.ok {
+            out.push(Line::styled(
+                "Applied".to_string(),
+                t.ok().add_modifier(ratatui::style::Modifier::BOLD),
+            ));
+        } else {
+            out.push(Line::styled(
+                "Apply failed; nothing of this step is left half-done".to_string(),
+                t.error(),
+            ));
+        }
+        for l in &res.lines {
+            out.extend(para(
+                l,
+                width,
+                "  ",
+                "    ",
+                if res.ok {
+                    Style::default()
+                } else {
+                    t.removed()
+                },
+            ));
+        }
+        if res.ok {
+            out.extend(para(
+                &format!(
+                    "originals are kept in {}/saved/; r shows the rollback screen",
+                    m.info.journal_dir
+                ),
+                width,
+                "  ",
+                "    ",
+                t.dim(),
+            ));
+        }
+    }
+
+    out.push(Line::raw(""));
+    out.push(heading(&t, "What the check found"));
+    if r.findings.is_empty() {
+        out.push(Line::raw("  nothing to report"));
+    }
+    for f in &r.findings {
+        let style = match f.severity {
+            Severity::Info => Style::default(),
+            Severity::Warning => t.warn(),
+            Severity::Error => t.error(),
+        };
+        let msg = m.info.served(&f.message);
+        let msg = match &f.path {
+            Some(p) if !msg.contains(p.as_str()) => format!("{p}: {msg}"),
+            _ => msg,
+        };
+        out.extend(para(
+            &msg,
+            width,
+            &format!("  {}", finding_mark(f.severity)),
+            "    ",
+            style,
+        ));
+        if let Some(fix) = &f.fix {
+            out.extend(para(
+                &m.info.served(fix),
+                width,
+                "    fix: ",
+                "         ",
+                t.dim(),
+            ));
+        }
+    }
+
+    if r.id == "sendmail-mc" {
+        out.push(Line::raw(""));
+        out.push(heading(&t, "From the HOWTO"));
+        out.extend(para(DIRECTED_QUOTES, width, "  ! ", "    ", t.warn()));
+    }
+
+    let choices = m.choices();
+    if !choices.is_empty() {
+        out.push(Line::raw(""));
+        out.push(heading(
+            &t,
+            match r.id {
+                "sendmail-mc" => "Mechanisms to advertise (Tab, then Space)",
+                "relay-access" => "Relay entries to disable (Tab, then Space)",
+                "relay-features" => "FEATUREs to disable (Tab, then Space)",
+                _ => "Choices (Tab, then Space)",
+            },
+        ));
+        out.extend(choice_lines(m, &choices, width));
+        if r.id == "sendmail-mc" {
+            out.extend(para(&mech_consequence(m), width, "  ", "  ", t.dim()));
+        }
+        if r.id == "relay-access" {
+            out.extend(para("An entry you keep still lets those clients relay without a password; everything else beyond localhost is commented out and access.db rebuilt.", width, "  ", "  ", t.dim()));
+        }
+    }
+
+    if !r.changes.is_empty() || !r.commands.is_empty() {
+        out.push(Line::raw(""));
+        out.push(heading(&t, "The plan"));
+        for c in &r.changes {
+            out.extend(para(
+                &format!("{} ({})", c.path, m.info.served(&c.why)),
+                width,
+                "writes ",
+                "  ",
+                t.bold(),
+            ));
+            out.extend(diff_lines(&t, &c.diff(), width, r.id == "sendmail-mc"));
+        }
+        for c in &r.commands {
+            out.extend(para(
+                &format!("`{}` ({})", c.argv.join(" "), c.why),
+                width,
+                "runs ",
+                "  ",
+                t.bold(),
+            ));
+        }
+    }
+    out
+}

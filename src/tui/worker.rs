@@ -1,0 +1,274 @@
+//! The worker thread: it owns the [`Engine`] and does everything slow or that touches the
+//! system (checking every step runs m4 and makemap; applying writes through the journal;
+//! rolling back restores from it). It reports back as [`Msg`]s over the same channel the keys
+//! arrive on, so the screen keeps answering while it works.
+//!
+//! A job is never interrupted: quitting waits for the job that writes to return, which is a
+//! step boundary (the TUI applies one step per job), so the process never exits in the middle
+//! of a journaled write.
+
+use super::model::{AppliedFile, AppliedStep, Cmd, Info, JournalView, Msg, RelayChoice, Snapshot};
+use crate::engine::journal::{FileState, Journal, StepState, JOURNAL_DIR};
+use crate::engine::{Engine, Event};
+use std::sync::mpsc::{Receiver, Sender};
+use std::thread::JoinHandle;
+
+/// What the model needs to know before the first check: read from the engine directly.
+pub fn info(engine: &Engine) -> Info {
+    let root = engine.root();
+    let p = engine.profile();
+    Info {
+        root: root.dir().display().to_string(),
+        root_arg: if root.is_host() {
+            String::new()
+        } else {
+            format!("--root {} ", root.dir().display())
+        },
+        profile: p.map(|p| (p.id.clone(), p.name.clone())),
+        profile_reason: engine.cx.profile_reason.clone(),
+        euid: crate::engine::host::euid(),
+        may_write: engine.may_write(),
+        password_check: p
+            .map(|p| p.auth.password_check.clone())
+            .unwrap_or_else(|| "saslauthd".into()),
+        default_mechanisms: p
+            .map(|p| p.auth.default_mechanisms.clone())
+            .unwrap_or_else(|| vec!["LOGIN".into(), "PLAIN".into()]),
+        service: p
+            .map(|p| p.service.name.clone())
+            .unwrap_or_else(|| "sendmail".into()),
+        journal_dir: JOURNAL_DIR.to_string(),
+        steps: engine
+            .step_ids()
+            .into_iter()
+            .map(|id| {
+                let s = engine.step(id).expect("listed");
+                (id.to_string(), s.title().to_string(), s.howto().to_string())
+            })
+            .collect(),
+        color: true,
+    }
+}
+
+/// Everything the screens show, read from the system: every step checked in order (the same
+/// `plan` the command line prints), the journal, and what the choices act on.
+pub fn snapshot(engine: &Engine) -> Snapshot {
+    let reports = engine.plan();
+    let root = engine.root();
+    let journal = journal_view(engine);
+    let mut relay = vec![];
+    let mut features = vec![];
+    let mut extra_domains = vec![];
+    if let Some(p) = engine.profile() {
+        if let Ok(Some(b)) = root.read(&p.relay.access) {
+            let text = String::from_utf8_lossy(&b);
+            relay = crate::steps::relay_access::relay_entries(&text)
+                .into_iter()
+                .filter(|(_, k, _)| !crate::steps::relay_access::is_local(k))
+                .map(|(line, key, text)| RelayChoice { key, line, text })
+                .collect();
+        }
+        if let Ok(Some(b)) = root.read(&p.sendmail.mc) {
+            features = crate::mc::analyse(&String::from_utf8_lossy(&b))
+                .risky_features
+                .into_iter()
+                .map(|f| (f.feature, f.line))
+                .collect();
+            features.dedup_by(|a, b| a.0 == b.0);
+        }
+        // The relay-domains step names each domain it would prune in a warning on that file.
+        if let Some(r) = reports.iter().find(|r| r.id == "relay-domains") {
+            extra_domains = r
+                .findings
+                .iter()
+                .filter(|f| f.fix.as_deref().is_some_and(|x| x.contains("prune")))
+                .filter_map(|f| f.message.split_whitespace().next().map(str::to_string))
+                .collect();
+        }
+    }
+    let server_name = server_name(engine);
+    Snapshot {
+        reports,
+        journal,
+        relay,
+        features,
+        extra_domains,
+        server_name,
+    }
+}
+
+fn server_name(engine: &Engine) -> String {
+    let root = engine.root();
+    let name = if root.is_host() {
+        crate::engine::host::hostname()
+    } else {
+        root.read("/etc/hostname")
+            .ok()
+            .flatten()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "this server".into())
+    };
+    let hosts = root
+        .read("/etc/hosts")
+        .ok()
+        .flatten()
+        .map(|b| String::from_utf8_lossy(&b).to_string())
+        .unwrap_or_default();
+    crate::engine::host::qualified_name(&name, &hosts).unwrap_or(name)
+}
+
+pub fn journal_view(engine: &Engine) -> JournalView {
+    let root = engine.root();
+    let path = root.display(&format!("{JOURNAL_DIR}/journal.yaml"));
+    let j = match Journal::read(root) {
+        Ok(j) => j,
+        Err(e) => {
+            return JournalView {
+                error: Some(e.to_string()),
+                path,
+                ..Default::default()
+            }
+        }
+    };
+    let changed = j.changed_since_written();
+    let applied = j
+        .applied_newest_first()
+        .into_iter()
+        .map(|(r, s)| {
+            let run = &j.data.runs[r];
+            let st = &run.steps[s];
+            AppliedStep {
+                id: st.id.clone(),
+                run: run.id.clone(),
+                started: st.started.clone(),
+                files: st
+                    .files
+                    .iter()
+                    .rev()
+                    .filter(|f| f.state != FileState::RolledBack)
+                    .map(|f| AppliedFile {
+                        path: f.path.clone(),
+                        saved: f.saved.as_ref().map(|rel| format!("{JOURNAL_DIR}/{rel}")),
+                        changed_since: f.state == FileState::Written && changed.contains(&f.path),
+                        why: f.why.clone(),
+                    })
+                    .collect(),
+                commands: st.commands.iter().map(|c| c.argv.join(" ")).collect(),
+            }
+        })
+        .collect();
+    let interrupted = j
+        .data
+        .runs
+        .iter()
+        .flat_map(|r| r.steps.iter())
+        .filter(|s| s.state == StepState::InProgress)
+        .map(|s| s.id.clone())
+        .collect();
+    JournalView {
+        error: None,
+        path,
+        open_run: j.open_run().is_some(),
+        interrupted,
+        applied,
+    }
+}
+
+/// A message with the root directory taken off, naming the served system's paths.
+fn served(engine: &Engine, s: &str) -> String {
+    let root = engine.root();
+    if root.is_host() {
+        s.to_string()
+    } else {
+        s.replace(&format!("{}/", root.dir().display()), "/")
+    }
+}
+
+fn event_text(engine: &Engine, e: &Event) -> String {
+    let served = |s: &str| served(engine, s);
+    match e {
+        Event::Recovered(m) => format!("recovered: {}", served(m)),
+        Event::StepStarted(id) => format!("applying {id}"),
+        Event::Writing(p) => format!("writing {}", served(p)),
+        Event::Running(c) => format!("running {}", served(c)),
+        Event::StepFinished(id, st) => format!("{id}: {}", st.as_str()),
+        Event::Restored(m) => served(m),
+    }
+}
+
+/// Runs one job; every answer goes to `tx`.
+fn run_job(engine: &mut Engine, cmd: Cmd, tx: &Sender<Msg>) {
+    match cmd {
+        Cmd::Check(opts) => {
+            engine.cx.opts = opts;
+            let _ = tx.send(Msg::Checked(Box::new(snapshot(engine))));
+        }
+        Cmd::Apply { step, opts } => {
+            engine.cx.opts = opts;
+            let mut log = vec![];
+            let result = {
+                let eng: &Engine = engine;
+                let mut on = |e: Event| {
+                    let t = event_text(eng, &e);
+                    let _ = tx.send(Msg::Progress(t.clone()));
+                    match &e {
+                        Event::Writing(p) => log.push(format!("wrote {}", served(eng, p))),
+                        Event::Running(c) => log.push(format!("ran {}", served(eng, c))),
+                        Event::StepStarted(_) | Event::StepFinished(..) => {}
+                        _ => log.push(t),
+                    }
+                };
+                eng.apply(std::slice::from_ref(&step), &mut on)
+            };
+            let result = result.map(|sum| {
+                if sum.applied.is_empty() {
+                    log.push("nothing to change: the step was already done".into());
+                }
+                log
+            });
+            let _ = tx.send(Msg::Applied { step, result });
+            let _ = tx.send(Msg::Checked(Box::new(snapshot(engine))));
+        }
+        Cmd::Rollback { step, force } => {
+            let result = {
+                let eng: &Engine = engine;
+                let mut on = |e: Event| {
+                    let _ = tx.send(Msg::Progress(event_text(eng, &e)));
+                };
+                eng.rollback(step.as_deref(), force, &mut on)
+            };
+            let result = result.map(|v| v.into_iter().map(|l| served(engine, &l)).collect());
+            let _ = tx.send(Msg::RolledBack { result });
+            let _ = tx.send(Msg::Checked(Box::new(snapshot(engine))));
+        }
+        Cmd::Quit => {}
+    }
+}
+
+/// Starts the worker. It stops when `jobs` is closed or a `Cmd::Quit` arrives. A panic inside a
+/// job is caught and reported as [`Msg::WorkerFailed`], so the loop can end cleanly.
+pub fn spawn(mut engine: Engine, jobs: Receiver<Cmd>, tx: Sender<Msg>) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("smtpauth-worker".into())
+        .spawn(move || {
+            while let Ok(cmd) = jobs.recv() {
+                if cmd == Cmd::Quit {
+                    break;
+                }
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run_job(&mut engine, cmd, &tx)
+                }));
+                if let Err(p) = r {
+                    let what = p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "a panic".into());
+                    let _ = tx.send(Msg::WorkerFailed(what));
+                    break;
+                }
+            }
+        })
+        .expect("spawn the worker thread")
+}

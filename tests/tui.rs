@@ -1,0 +1,722 @@
+//! The terminal wizard without a terminal: `update` driven as a plain function (message in,
+//! model and command out), and every screen drawn on ratatui's TestBackend at 80x24 and
+//! compared with insta snapshots, on private copies of the fixture roots.
+//!
+//! After a deliberate change of a screen: `INSTA_UPDATE=always cargo test --test tui`, then
+//! read the diff of tests/snapshots/ before committing it.
+
+mod common;
+use common::*;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use ratatui::Terminal;
+use smtpauth_wizard::engine::step::{Options, Status, StepReport};
+use smtpauth_wizard::engine::Engine;
+use smtpauth_wizard::tui::keys;
+use smtpauth_wizard::tui::model::*;
+use smtpauth_wizard::tui::{view, worker};
+use std::path::Path;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+fn ctrl(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+/// A model on a synthetic check: every step with the given status, nothing on disk.
+fn synthetic(statuses: &[(&str, Status)]) -> Model {
+    let steps = smtpauth_wizard::steps::all();
+    let reports: Vec<StepReport> = steps
+        .iter()
+        .map(|s| {
+            let mut r = StepReport::new(s.as_ref());
+            r.status = statuses
+                .iter()
+                .find(|(id, _)| *id == s.id())
+                .map(|(_, st)| *st)
+                .unwrap_or(Status::Done);
+            r
+        })
+        .collect();
+    let info = Info {
+        root: "/srv/root".into(),
+        root_arg: "--root /srv/root ".into(),
+        profile: Some(("redhat-legacy".into(), "Red Hat Linux 7.x-9".into())),
+        profile_reason: "detected".into(),
+        euid: 0,
+        may_write: Ok(()),
+        password_check: "saslauthd".into(),
+        default_mechanisms: vec!["LOGIN".into(), "PLAIN".into()],
+        service: "sendmail".into(),
+        journal_dir: "/var/lib/smtpauth-wizard".into(),
+        steps: steps
+            .iter()
+            .map(|s| (s.id().into(), s.title().into(), s.howto().into()))
+            .collect(),
+        color: false,
+    };
+    let mut m = Model::new(info, Options::default(), (80, 24));
+    let snap = Snapshot {
+        reports,
+        journal: JournalView::default(),
+        relay: vec![RelayChoice {
+            key: "192.168.0".into(),
+            line: 10,
+            text: "192.168.0\tRELAY".into(),
+        }],
+        features: vec![],
+        extra_domains: vec![],
+        server_name: "mailsrv.example.com".into(),
+    };
+    assert_eq!(update(&mut m, Msg::Checked(Box::new(snap))), None);
+    m
+}
+
+fn snap_mut(m: &mut Model) -> &mut Snapshot {
+    m.snap.as_mut().unwrap()
+}
+
+fn idx(m: &Model, id: &str) -> usize {
+    m.step_index(id).unwrap()
+}
+
+fn applied(id: &str) -> AppliedStep {
+    AppliedStep {
+        id: id.into(),
+        run: "run".into(),
+        started: "2026-01-01T00:00:00Z".into(),
+        files: vec![AppliedFile {
+            path: format!("/etc/{id}"),
+            saved: Some(format!("/var/lib/smtpauth-wizard/saved/run/001-{id}")),
+            changed_since: false,
+            why: "test".into(),
+        }],
+        commands: vec![],
+    }
+}
+
+/// A model on a real fixture: the engine checks it exactly as the worker would.
+struct Live {
+    _dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+    engine: Engine,
+    m: Model,
+}
+
+fn live(name: &str) -> Live {
+    let dir = fixture(name);
+    let root = dir.path().canonicalize().unwrap();
+    let engine = Engine::new(&root, None, Options::default()).unwrap();
+    let mut info = worker::info(&engine);
+    info.color = false;
+    let mut m = Model::new(info, Options::default(), (80, 24));
+    update(&mut m, Msg::Checked(Box::new(worker::snapshot(&engine))));
+    Live {
+        _dir: dir,
+        root,
+        engine,
+        m,
+    }
+}
+
+impl Live {
+    /// Feeds a command to the engine the way the worker does, and the answers to the model.
+    fn run(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Apply { step, opts } => {
+                self.engine.cx.opts = opts;
+                let result = self
+                    .engine
+                    .apply(std::slice::from_ref(&step), &mut |_| {})
+                    .map(|s| s.files);
+                update(&mut self.m, Msg::Applied { step, result });
+            }
+            Cmd::Rollback { step, force } => {
+                let result = self.engine.rollback(step.as_deref(), force, &mut |_| {});
+                update(&mut self.m, Msg::RolledBack { result });
+            }
+            Cmd::Check(opts) => self.engine.cx.opts = opts,
+            Cmd::Quit => return,
+        }
+        let s = worker::snapshot(&self.engine);
+        update(&mut self.m, Msg::Checked(Box::new(s)));
+    }
+
+    /// Sends messages; runs every command they produce.
+    fn feed(&mut self, msgs: Vec<Msg>) {
+        for msg in msgs {
+            if let Some(cmd) = update(&mut self.m, msg) {
+                self.run(cmd);
+            }
+        }
+    }
+
+    /// A fresh start of the wizard on the same root (quit and run again).
+    fn restart(&mut self) {
+        self.engine = Engine::new(&self.root, None, Options::default()).unwrap();
+        let mut info = worker::info(&self.engine);
+        info.color = false;
+        self.m = Model::new(info, Options::default(), (80, 24));
+        update(
+            &mut self.m,
+            Msg::Checked(Box::new(worker::snapshot(&self.engine))),
+        );
+    }
+}
+
+/// The screen as text, with the temporary root, dates and run ids replaced by stable names.
+fn render(m: &Model, root: Option<&Path>) -> String {
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| view::draw(m, f)).unwrap();
+    scrub(&t.backend().to_string(), root)
+}
+
+fn scrub(s: &str, root: Option<&Path>) -> String {
+    let mut s = s.to_string();
+    if let Some(r) = root {
+        s = s.replace(&r.display().to_string(), "[ROOT]");
+    }
+    // Dates (2026-11-26T15:01:02Z) and run ids (20261126T150102Z-1234), without a regex crate.
+    let b: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let digits = |from: usize, n: usize| {
+        (from..from + n).all(|k| b.get(k).is_some_and(|c| c.is_ascii_digit()))
+    };
+    while i < b.len() {
+        if digits(i, 4)
+            && b.get(i + 4) == Some(&'-')
+            && digits(i + 5, 2)
+            && b.get(i + 7) == Some(&'-')
+            && digits(i + 8, 2)
+            && b.get(i + 10) == Some(&'T')
+        {
+            out.push_str("[DATE]");
+            i += 20;
+            continue;
+        }
+        if digits(i, 8)
+            && b.get(i + 8) == Some(&'T')
+            && digits(i + 9, 6)
+            && b.get(i + 15) == Some(&'Z')
+        {
+            out.push_str("[RUN]");
+            i += 16;
+            while b.get(i).is_some_and(|c| *c == '-' || c.is_ascii_digit()) {
+                i += 1;
+            }
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// update, as plain functions
+
+#[test]
+fn a_key_that_does_nothing_changes_nothing_and_causes_no_redraw() {
+    let mut m = synthetic(&[("backup", Status::Pending)]);
+    let rev = m.rev;
+    assert_eq!(update(&mut m, key('x')), None);
+    assert_eq!(
+        update(&mut m, key('y')),
+        None,
+        "y means nothing without a question"
+    );
+    assert_eq!(m.rev, rev);
+    update(&mut m, key('j'));
+    assert!(m.rev > rev, "a move is a change");
+}
+
+#[test]
+fn enter_asks_before_applying_and_only_y_applies() {
+    let mut m = synthetic(&[("backup", Status::Pending)]);
+    assert_eq!(m.screen, Screen::Welcome);
+    update(&mut m, code(KeyCode::Enter));
+    assert_eq!(
+        m.screen,
+        Screen::Step(idx(&m, "backup")),
+        "Enter goes to the first step to do"
+    );
+    assert_eq!(update(&mut m, code(KeyCode::Enter)), None);
+    assert!(matches!(
+        m.popup,
+        Some(Popup::Confirm(Confirm::Apply { .. }))
+    ));
+    assert_eq!(update(&mut m, key('n')), None);
+    assert_eq!(m.popup, None);
+    update(&mut m, code(KeyCode::Enter));
+    let cmd = update(&mut m, key('y'));
+    assert_eq!(
+        cmd,
+        Some(Cmd::Apply {
+            step: "backup".into(),
+            opts: Options::default()
+        })
+    );
+    assert!(m.busy.as_ref().unwrap().writing());
+    assert_eq!(m.continue_label(), None, "no Enter while a step is written");
+}
+
+#[test]
+fn steps_are_applied_in_the_howtos_order() {
+    let mut m = synthetic(&[("backup", Status::Pending), ("sasl", Status::Pending)]);
+    let sasl = idx(&m, "sasl");
+    while m.screen != Screen::Step(sasl) {
+        update(&mut m, key('j'));
+    }
+    assert!(m
+        .apply_blocker(sasl)
+        .unwrap()
+        .contains("backup comes first"));
+    assert_eq!(update(&mut m, code(KeyCode::Enter)), None);
+    assert_eq!(m.popup, None, "no apply out of order");
+    assert_eq!(
+        m.screen,
+        Screen::Step(idx(&m, "backup")),
+        "Enter leads to the step before"
+    );
+    assert!(m.flash.as_deref().unwrap().contains("backup comes first"));
+}
+
+#[test]
+fn a_step_in_error_cannot_be_applied_and_says_why() {
+    let mut m = synthetic(&[("sendmail-mc", Status::Error)]);
+    let i = idx(&m, "sendmail-mc");
+    snap_mut(&mut m).reports[i].error(None, "line 3: unclosed quote", None);
+    update(&mut m, code(KeyCode::Enter));
+    assert_eq!(m.screen, Screen::Step(i));
+    assert_eq!(m.continue_label(), None);
+    assert_eq!(keys::action_for(&m, &KeyEvent::from(KeyCode::Enter)), None);
+}
+
+#[test]
+fn quit_while_writing_asks_and_waits_for_the_step_to_finish() {
+    let mut m = synthetic(&[("backup", Status::Pending)]);
+    update(&mut m, code(KeyCode::Enter));
+    update(&mut m, code(KeyCode::Enter));
+    update(&mut m, key('y'));
+    assert_eq!(update(&mut m, key('q')), None);
+    assert_eq!(m.popup, Some(Popup::QuitWhileBusy));
+    assert_eq!(update(&mut m, key('n')), None);
+    assert_eq!(m.popup, None);
+    assert_eq!(update(&mut m, ctrl('c')), None, "Ctrl-C is like q");
+    assert_eq!(m.popup, Some(Popup::QuitWhileBusy));
+    assert_eq!(
+        update(&mut m, key('y')),
+        None,
+        "not in the middle of a write"
+    );
+    assert!(m.quit_when_idle);
+    assert_eq!(
+        update(
+            &mut m,
+            Msg::Progress("writing /etc/mail/sendmail.mc.bak".into())
+        ),
+        None
+    );
+    let cmd = update(
+        &mut m,
+        Msg::Applied {
+            step: "backup".into(),
+            result: Ok(vec![]),
+        },
+    );
+    assert_eq!(cmd, Some(Cmd::Quit), "quits at the step boundary");
+    assert_eq!(m.exit, Some(0));
+}
+
+#[test]
+fn sigterm_waits_for_the_write_then_quits_without_asking() {
+    let mut m = synthetic(&[("backup", Status::Pending)]);
+    update(&mut m, code(KeyCode::Enter));
+    update(&mut m, code(KeyCode::Enter));
+    update(&mut m, key('y'));
+    assert_eq!(update(&mut m, Msg::Signal(15)), None);
+    assert_eq!(m.exit, None);
+    let cmd = update(
+        &mut m,
+        Msg::Applied {
+            step: "backup".into(),
+            result: Err("m4 failed".into()),
+        },
+    );
+    assert_eq!(cmd, Some(Cmd::Quit));
+    assert_eq!(m.exit, Some(143));
+}
+
+#[test]
+fn q_esc_and_ctrl_c_quit_at_once_when_nothing_is_written() {
+    for msg in [key('q'), code(KeyCode::Esc), ctrl('c'), Msg::Signal(15)] {
+        let mut m = synthetic(&[]);
+        assert_eq!(update(&mut m, msg), Some(Cmd::Quit));
+    }
+    // While only reading (a check), quitting is safe too.
+    let mut m = synthetic(&[("relay-access", Status::Pending)]);
+    m.screen = Screen::Step(idx(&m, "relay-access"));
+    m.focus = Focus::Choices;
+    assert!(matches!(update(&mut m, key(' ')), Some(Cmd::Check(_))));
+    assert_eq!(update(&mut m, key('q')), Some(Cmd::Quit));
+}
+
+#[test]
+fn esc_closes_the_help_and_a_question_before_it_means_quit() {
+    let mut m = synthetic(&[("backup", Status::Pending)]);
+    update(&mut m, key('?'));
+    assert_eq!(m.popup, Some(Popup::Help));
+    assert_eq!(update(&mut m, code(KeyCode::Esc)), None);
+    assert_eq!(m.popup, None);
+    update(&mut m, code(KeyCode::Enter));
+    update(&mut m, code(KeyCode::Enter));
+    assert_eq!(update(&mut m, code(KeyCode::Esc)), None);
+    assert_eq!(m.popup, None);
+}
+
+#[test]
+fn the_footer_shows_exactly_the_keys_that_act() {
+    let mut m = synthetic(&[
+        ("backup", Status::Pending),
+        ("relay-access", Status::Pending),
+    ]);
+    update(&mut m, code(KeyCode::Enter));
+    update(&mut m, code(KeyCode::Enter));
+    // In the confirmation: y and n act, Enter and j do not, and the footer says so.
+    let f: Vec<&str> = keys::footer(&m).iter().map(|(k, _, _)| *k).collect();
+    assert!(
+        f.contains(&"y") && f.contains(&"n/Esc") && !f.contains(&"Enter"),
+        "{f:?}"
+    );
+    assert!(keys::action_for(&m, &KeyEvent::from(KeyCode::Enter)).is_none());
+    assert!(keys::action_for(&m, &KeyEvent::from(KeyCode::Char('j'))).is_none());
+    // Every live binding's keys trigger its action, and nothing else triggers anything.
+    update(&mut m, key('n'));
+    let live: Vec<_> = keys::live(&m);
+    for b in &live {
+        for k in b.keys {
+            let ev = match *k {
+                keys::Key::Code(c) => KeyEvent::from(c),
+                keys::Key::Char(c) => KeyEvent::from(KeyCode::Char(c)),
+                keys::Key::Ctrl(c) => KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL),
+            };
+            assert!(
+                keys::action_for(&m, &ev).is_some(),
+                "{} does nothing",
+                b.shown
+            );
+        }
+    }
+    assert!(!keys::footer(&m).iter().any(|(k, _, _)| *k == "y"));
+}
+
+#[test]
+fn choices_change_the_options_and_check_again() {
+    let mut m = synthetic(&[("sendmail-mc", Status::Pending)]);
+    m.screen = Screen::Step(idx(&m, "sendmail-mc"));
+    assert_eq!(m.choices().len(), 2);
+    assert!(m.choices()[0].selected, "LOGIN PLAIN is the default");
+    update(&mut m, code(KeyCode::Tab));
+    assert_eq!(m.focus, Focus::Choices);
+    update(&mut m, key('j'));
+    let cmd = update(&mut m, key(' '));
+    let Some(Cmd::Check(o)) = cmd else {
+        panic!("{cmd:?}")
+    };
+    assert_eq!(
+        o.mechanisms.unwrap(),
+        ["DIGEST-MD5", "CRAM-MD5", "LOGIN", "PLAIN"]
+    );
+    assert!(m.choices()[1].selected);
+    update(&mut m, key('k'));
+    let Some(Cmd::Check(o)) = update(&mut m, key(' ')) else {
+        panic!()
+    };
+    assert_eq!(o.mechanisms, None, "back to the profile's default");
+
+    let mut m = synthetic(&[("relay-access", Status::Pending)]);
+    m.screen = Screen::Step(idx(&m, "relay-access"));
+    assert!(
+        m.choices()[0].selected,
+        "every RELAY beyond localhost is disabled by default"
+    );
+    update(&mut m, code(KeyCode::Tab));
+    let Some(Cmd::Check(o)) = update(&mut m, key(' ')) else {
+        panic!()
+    };
+    assert_eq!(o.keep_relay, ["192.168.0"]);
+    assert!(!m.choices()[0].selected);
+}
+
+#[test]
+fn an_unfinished_run_offers_resume_at_the_right_step() {
+    let mut m = synthetic(&[("sasl", Status::Pending), ("relay-access", Status::Pending)]);
+    assert_eq!(m.resume_at(), None, "nothing applied: no resume");
+    snap_mut(&mut m).journal.applied = vec![applied("pam"), applied("backup")];
+    assert_eq!(m.resume_at(), Some(idx(&m, "sasl")));
+    assert!(m.choices()[0].label.contains("Resume at step 8 (sasl)"));
+    // Resume
+    m.focus = Focus::Choices;
+    update(&mut m, code(KeyCode::Enter));
+    assert_eq!(m.screen, Screen::Step(idx(&m, "sasl")));
+}
+
+#[test]
+fn start_over_rolls_everything_back_then_begins_at_the_first_step() {
+    let mut m = synthetic(&[("sasl", Status::Pending)]);
+    snap_mut(&mut m).journal.applied = vec![applied("backup")];
+    // a fresh start on this journal lands on the choice
+    let s = m.snap.clone().unwrap();
+    let mut m = Model::new(m.info.clone(), Options::default(), (80, 24));
+    update(&mut m, Msg::Checked(Box::new(s.clone())));
+    assert_eq!(m.screen, Screen::Welcome);
+    assert_eq!(m.focus, Focus::Choices);
+    update(&mut m, key('j'));
+    update(&mut m, key('j'));
+    assert_eq!(m.continue_label(), Some("start over"));
+    update(&mut m, code(KeyCode::Enter));
+    assert!(matches!(
+        m.popup,
+        Some(Popup::Confirm(Confirm::StartOver { .. }))
+    ));
+    assert_eq!(
+        update(&mut m, key('y')),
+        Some(Cmd::Rollback {
+            step: None,
+            force: false
+        })
+    );
+    update(
+        &mut m,
+        Msg::RolledBack {
+            result: Ok(vec!["restored /etc/backup".into()]),
+        },
+    );
+    let mut s2 = s;
+    s2.journal.applied.clear();
+    for r in &mut s2.reports {
+        if r.id == "backup" {
+            r.status = Status::Pending;
+        }
+    }
+    update(&mut m, Msg::Checked(Box::new(s2)));
+    assert_eq!(
+        m.screen,
+        Screen::Step(3),
+        "begins again at the first step to do (backup)"
+    );
+}
+
+#[test]
+fn rollback_screen_offers_all_or_one_step_and_force_only_when_a_file_changed() {
+    let mut m = synthetic(&[]);
+    snap_mut(&mut m).journal.applied = vec![applied("sasl"), applied("backup")];
+    update(&mut m, key('r'));
+    assert_eq!(m.screen, Screen::Rollback);
+    assert_eq!(m.choices().len(), 3);
+    update(&mut m, code(KeyCode::Enter));
+    assert!(matches!(
+        &m.popup,
+        Some(Popup::Confirm(Confirm::Rollback { step: None, .. }))
+    ));
+    assert!(!m.confirm_can_force());
+    update(&mut m, key('n'));
+    update(&mut m, key('j'));
+    snap_mut(&mut m).journal.applied[0].files[0].changed_since = true;
+    update(&mut m, code(KeyCode::Enter));
+    assert!(m.confirm_can_force());
+    assert_eq!(
+        update(&mut m, key('f')),
+        Some(Cmd::Rollback {
+            step: Some("sasl".into()),
+            force: true
+        })
+    );
+    update(
+        &mut m,
+        Msg::RolledBack {
+            result: Err("/etc/sasl changed since".into()),
+        },
+    );
+    assert!(!m.rollback_result.as_ref().unwrap().ok);
+    assert_eq!(m.screen, Screen::Rollback);
+    m.busy = None;
+    update(&mut m, key('r'));
+    assert_eq!(m.screen, Screen::Welcome, "r again goes back");
+}
+
+#[test]
+fn resize_is_a_message_and_scrolling_stays_inside_the_screen() {
+    let mut m = synthetic(&[]);
+    update(&mut m, Msg::Resize(100, 40));
+    assert_eq!(m.size, (100, 40));
+    for _ in 0..50 {
+        update(&mut m, code(KeyCode::PageDown));
+    }
+    assert!(m.scroll <= view::max_scroll(&m));
+    update(&mut m, Msg::Resize(200, 60));
+    assert_eq!(m.scroll, view::max_scroll(&m));
+    for size in [(80, 24), (40, 12), (20, 8), (200, 60)] {
+        let mut t = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
+        update(&mut m, Msg::Resize(size.0, size.1));
+        t.draw(|f| view::draw(&m, f)).unwrap();
+    }
+}
+
+#[test]
+fn the_loopback_line_is_pointed_out_in_the_mc_diff() {
+    let d = "--- a/etc/mail/sendmail.mc\n+++ b/etc/mail/sendmail.mc\n@@ -1,2 +1,2 @@\n-DAEMON_OPTIONS(`Port=smtp,Addr=127.0.0.1, Name=MTA')dnl\n+dnl DAEMON_OPTIONS(`Port=smtp,Addr=127.0.0.1, Name=MTA')dnl\n";
+    let t = view::Theme { color: false };
+    let lines: Vec<String> = view::step::diff_lines(&t, d, 56, true)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("+dnl DAEMON"))
+        .unwrap();
+    assert!(
+        lines[at + 1].contains("this is the line that tells Sendmail to"),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn no_color_leaves_no_colour_and_colour_marks_the_diff() {
+    let mut lv = live("redhat9");
+    lv.feed(vec![code(KeyCode::Enter)]); // backup, a diff
+    for color in [false, true] {
+        lv.m.info.color = color;
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| view::draw(&lv.m, f)).unwrap();
+        let buf = t.backend().buffer();
+        let coloured = buf
+            .content
+            .iter()
+            .filter(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+            .count();
+        if color {
+            assert!(
+                buf.content.iter().any(|c| c.fg == Color::Green),
+                "added lines are green"
+            );
+        } else {
+            assert_eq!(coloured, 0, "NO_COLOR: not one coloured cell");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every screen at 80x24 on a fixture root
+
+#[test]
+fn screens_of_a_first_run_on_red_hat_9() {
+    need_tools!();
+    let mut lv = live("redhat9");
+    let r = lv.root.clone();
+    insta::assert_snapshot!("welcome", render(&lv.m, Some(&r)));
+    lv.feed(vec![code(KeyCode::Enter)]);
+    insta::assert_snapshot!("step_backup", render(&lv.m, Some(&r)));
+    lv.feed(vec![code(KeyCode::PageDown)]);
+    insta::assert_snapshot!("step_backup_scrolled", render(&lv.m, Some(&r)));
+    lv.feed(vec![code(KeyCode::Enter)]);
+    insta::assert_snapshot!("confirm_apply_backup", render(&lv.m, Some(&r)));
+    // The progress indicator, as the worker reports it.
+    let cmd = update(&mut lv.m, key('y'));
+    update(
+        &mut lv.m,
+        Msg::Progress("writing /etc/mail/sendmail.cf.bak".into()),
+    );
+    insta::assert_snapshot!("applying_backup", render(&lv.m, Some(&r)));
+    lv.run(cmd.unwrap());
+    insta::assert_snapshot!("step_backup_applied", render(&lv.m, Some(&r)));
+    lv.feed(vec![code(KeyCode::Enter)]);
+    insta::assert_snapshot!("step_sendmail_mc", render(&lv.m, Some(&r)));
+    lv.feed(vec![code(KeyCode::PageDown)]);
+    insta::assert_snapshot!("step_sendmail_mc_scrolled", render(&lv.m, Some(&r)));
+    lv.feed(vec![key('?')]);
+    insta::assert_snapshot!("help", render(&lv.m, Some(&r)));
+    lv.feed(vec![key('?')]);
+    for _ in 0..3 {
+        lv.feed(vec![key('j')]);
+    }
+    assert_eq!(lv.m.current_step_id(), Some("sasl"));
+    insta::assert_snapshot!("step_sasl", render(&lv.m, Some(&r)));
+    lv.feed(vec![key('j'), code(KeyCode::Tab)]);
+    assert_eq!(lv.m.current_step_id(), Some("relay-access"));
+    insta::assert_snapshot!("step_relay_access_choices", render(&lv.m, Some(&r)));
+    lv.feed(vec![key('j'), key('j'), key('j'), key('j'), key('j')]);
+}
+
+#[test]
+fn screens_of_an_unfinished_run_rollback_and_summary() {
+    need_tools!();
+    let mut lv = live("redhat9");
+    let r = lv.root.clone();
+    lv.feed(vec![code(KeyCode::Enter), code(KeyCode::Enter), key('y')]);
+    assert_eq!(lv.m.status(3), Some(Status::Done));
+    lv.restart();
+    insta::assert_snapshot!("welcome_resume", render(&lv.m, Some(&r)));
+    // A file changed behind the wizard's back is flagged on the rollback screen.
+    std::fs::write(r.join("etc/mail/sendmail.mc.bak"), "edited by hand\n").unwrap();
+    lv.restart();
+    lv.feed(vec![key('r')]);
+    insta::assert_snapshot!("rollback", render(&lv.m, Some(&r)));
+    lv.feed(vec![code(KeyCode::Enter)]);
+    insta::assert_snapshot!("confirm_rollback_all", render(&lv.m, Some(&r)));
+    lv.feed(vec![key('y')]);
+    insta::assert_snapshot!("rollback_stopped", render(&lv.m, Some(&r)));
+    lv.feed(vec![key('r')]);
+    assert_eq!(
+        lv.m.focus,
+        Focus::Choices,
+        "the resume choice has the focus"
+    );
+    lv.feed(vec![code(KeyCode::Tab)]);
+    lv.feed((0..16).map(|_| key('j')).collect());
+    assert_eq!(lv.m.screen, Screen::Summary);
+    insta::assert_snapshot!("summary", render(&lv.m, Some(&r)));
+}
+
+#[test]
+fn a_failed_tool_shows_its_stderr_on_the_step() {
+    let mut m = synthetic(&[("sendmail-cf", Status::Pending)]);
+    let i = idx(&m, "sendmail-cf");
+    m.screen = Screen::Step(i);
+    update(
+        &mut m,
+        Msg::Applied {
+            step: "sendmail-cf".into(),
+            result: Err("step sendmail-cf failed: the new sendmail.cf failed validation, so it was not installed: `/usr/sbin/sendmail -C /etc/mail/.tmp -bv root` (exit status 70): /etc/mail/.tmp: line 12: unknown configuration line \"Q\"\nUndone: restored /srv/root/etc/mail/sendmail.cf".into()),
+        },
+    );
+    m.busy = None;
+    let s = render(&m, None);
+    assert!(s.contains("Apply failed"), "{s}");
+    assert!(s.contains("line 12: unknown"), "{s}");
+    assert!(
+        s.contains("restored /etc/mail/sendmail.cf"),
+        "root stripped: {s}"
+    );
+    insta::assert_snapshot!("step_failed", s);
+    // and the quit question while a step is written
+    update(&mut m, code(KeyCode::Enter));
+    update(&mut m, code(KeyCode::Enter));
+    update(&mut m, key('y'));
+    update(
+        &mut m,
+        Msg::Progress("running m4 /etc/mail/sendmail.mc".into()),
+    );
+    update(&mut m, key('q'));
+    insta::assert_snapshot!("quit_while_busy", render(&m, None));
+}
