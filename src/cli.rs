@@ -3,7 +3,13 @@
 //! there is no terminal to ask.
 //!
 //! Exit codes (stable): `check`/`plan`: 0 nothing to do, 2 changes pending, 1 error (terraform's
-//! -detailed-exitcode convention); everything else: 0 success, 1 error.
+//! -detailed-exitcode convention); everything else: 0 success, 1 error. A command line that does
+//! not parse is an error too (1, not clap's 2, which automation would read as "pending").
+//!
+//! With `--format json` everything printed on stdout is one JSON object, errors included
+//! (`{"error": "..."}`); the shapes are documented in README and checked by tests/json_shape.rs.
+
+pub mod answers;
 
 use crate::engine::journal::{FileState, Journal};
 use crate::engine::step::{Options, Severity, Status, StepReport};
@@ -17,20 +23,32 @@ use std::process::ExitCode;
 const EXIT_HELP: &str = "Exit codes: check and plan: 0 nothing to do, 2 changes pending, 1 error. \
 Other commands: 0 success, 1 error.";
 
+const LONG_EXIT_HELP: &str = "Exit codes: check and plan: 0 nothing to do, 2 changes pending, 1 error. \
+probe: 0 every expectation met, 2 one failed, 1 error. Other commands: 0 success, 1 error.
+
+Files: /var/lib/smtpauth-wizard/journal.yaml (the write-ahead journal and saved originals), \
+/var/log/smtpauth-wizard.log (one audit line per apply and rollback, also sent to syslog), \
+the .bak copies next to sendmail.mc and sendmail.cf. With --root DIR every path is under DIR.
+
+Environment: NO_COLOR (any non-empty value) turns colours off.
+
+Unattended use: `smtpauth-wizard answers --example` prints a documented answers file for --answers.";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "smtpauth-wizard",
     version,
     about = "Set up Sendmail SMTP AUTH the way the Sendmail SMTP AUTH HOWTO says, safely and reversibly",
     long_about = "Takes a Sendmail server from \"listens on loopback only, relays for nobody\" to \"accepts mail from the network and demands SMTP AUTH before relaying\".\n\nWithout a command it opens the terminal wizard. Every change is shown as a diff, backed up, journaled before it happens, written atomically and reversible with `rollback`.",
-    after_help = EXIT_HELP
+    after_help = EXIT_HELP,
+    after_long_help = LONG_EXIT_HELP
 )]
 pub struct Cli {
     /// Work on the tree under DIR instead of / (fixture trees, copies; never restarts services)
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// Use this distribution profile (YAML) instead of detecting one
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Use this distribution profile (a YAML file, or a built-in id: redhat-legacy, rhel, debian) instead of detecting one
+    #[arg(long, global = true, value_name = "FILE|ID")]
     pub profile: Option<PathBuf>,
     /// Output format
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
@@ -47,6 +65,9 @@ pub enum Format {
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Choices {
+    /// Take every choice from this YAML answers file (`answers --example` prints one); flags given here override it
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
     /// SASL mechanisms to advertise (default "LOGIN PLAIN": the only ones a PAM/saslauthd password check can verify)
     #[arg(long, value_name = "\"LOGIN PLAIN\"")]
     pub mechanisms: Option<String>,
@@ -107,6 +128,21 @@ pub enum Command {
     },
     /// Show the journal: runs, steps, files, backups
     Status,
+    /// Print a documented answers file (--example), or check one and print what it sets
+    #[command(arg_required_else_help = true)]
+    Answers {
+        /// Print the documented template (it parses as it is)
+        #[arg(long, conflicts_with = "file")]
+        example: bool,
+        /// An answers file to check
+        file: Option<PathBuf>,
+    },
+    /// Write the man pages or the shell completions (bash, zsh, fish) into DIR (for packaging)
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: GenerateWhat,
+    },
     /// Test a server like the HOWTO's "from another machine": EHLO, AUTH, relay refused without
     /// AUTH and accepted with it. Never sends mail (no DATA). Exit 0 all met, 2 one failed, 1 error
     Probe(ProbeArgs),
@@ -114,10 +150,21 @@ pub enum Command {
     Demo,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum GenerateWhat {
+    /// smtpauth-wizard.8 and one page per command (smtpauth-wizard-check.8, ...)
+    Man { dir: PathBuf },
+    /// smtpauth-wizard.bash, _smtpauth-wizard (zsh), smtpauth-wizard.fish
+    Completions { dir: PathBuf },
+}
+
 #[derive(clap::Args, Debug)]
 pub struct ProbeArgs {
-    /// HOST[:PORT] (port 25 by default; [::1]:25 for IPv6)
-    pub target: String,
+    /// HOST[:PORT] (port 25 by default; [::1]:25 for IPv6); may come from the answers file
+    pub target: Option<String>,
+    /// Take the probe settings (target, user, password_env, relay_to, from, source_ip) from this answers file; flags override it
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
     /// Try AUTH PLAIN and AUTH LOGIN as this user
     #[arg(long)]
     pub user: Option<String>,
@@ -127,12 +174,12 @@ pub struct ProbeArgs {
     /// Read the password from this open file descriptor (e.g. 3 with `3<file`)
     #[arg(long, value_name = "N")]
     pub password_fd: Option<i32>,
-    /// Recipient outside this server's domains for the relay tests
-    #[arg(long, value_name = "ADDR", default_value = crate::smtp::DEFAULT_RELAY_TO)]
-    pub relay_to: String,
+    /// Recipient outside this server's domains for the relay tests [default: relay-test@example.com]
+    #[arg(long, value_name = "ADDR")]
+    pub relay_to: Option<String>,
     /// MAIL FROM of the relay tests (default: the null sender <>)
-    #[arg(long, value_name = "ADDR", default_value = "")]
-    pub from: String,
+    #[arg(long, value_name = "ADDR")]
+    pub from: Option<String>,
     /// Connect from this local address (127.0.0.1 always relays: use 127.0.0.2 on the server itself)
     #[arg(long, value_name = "ADDR")]
     pub source_ip: Option<std::net::IpAddr>,
@@ -145,17 +192,97 @@ pub struct ProbeArgs {
 }
 
 impl Choices {
-    fn options(&self) -> Options {
-        Options {
-            mechanisms: self.mechanisms.as_ref().map(|m| {
-                m.split_whitespace()
-                    .map(|s| s.to_ascii_uppercase())
-                    .collect()
-            }),
-            keep_relay: self.keep_relay.clone(),
-            keep_features: self.keep_feature.clone(),
-            prune_relay_domains: self.prune_relay_domains,
-            ..Options::default()
+    /// The engine's options and the profile to use: the answers file first, then every flag
+    /// given on the command line over it.
+    fn resolve(&self, cli_profile: Option<&PathBuf>) -> Result<(Options, Option<PathBuf>), String> {
+        let a = match &self.answers {
+            Some(f) => answers::load(f)?,
+            None => answers::Answers::default(),
+        };
+        let d = Options::default();
+        let opts = Options {
+            mechanisms: match &self.mechanisms {
+                Some(m) => Some(
+                    m.split_whitespace()
+                        .map(|s| s.to_ascii_uppercase())
+                        .collect(),
+                ),
+                None => a.mechanisms.clone(),
+            },
+            keep_relay: if self.keep_relay.is_empty() {
+                a.keep_relay.clone().unwrap_or_default()
+            } else {
+                self.keep_relay.clone()
+            },
+            keep_features: if self.keep_feature.is_empty() {
+                a.keep_features.clone().unwrap_or_default()
+            } else {
+                self.keep_feature.clone()
+            },
+            prune_relay_domains: self.prune_relay_domains
+                || a.prune_relay_domains.unwrap_or(d.prune_relay_domains),
+            install_packages: a.install_packages.unwrap_or(d.install_packages),
+            restart: a.restart.unwrap_or(d.restart),
+            ..d
+        };
+        let profile = match (cli_profile, &self.answers) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(f)) => a.profile_path(f),
+            (None, None) => None,
+        };
+        Ok((opts, profile))
+    }
+}
+
+/// `0.1.0 (profiles: redhat-legacy, rhel, debian)`: what `--version` prints after the name.
+pub fn long_version() -> String {
+    format!(
+        "{} (profiles: {})",
+        env!("CARGO_PKG_VERSION"),
+        crate::engine::profile::builtin_ids().join(", ")
+    )
+}
+
+/// The clap command with the long version: what `--version`, the man pages and the completions
+/// are made from.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    // Leaked once per process: clap keeps a &'static str without its `string` feature.
+    let v: &'static str = Box::leak(long_version().into_boxed_str());
+    Cli::command().version(v)
+}
+
+/// Whether the raw arguments ask for JSON (`--format json` / `--format=json`), for errors that
+/// happen before (or while) the command line parses.
+fn wants_json(args: &[std::ffi::OsString]) -> bool {
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--format=json" || (a == "--format" && args.get(i + 1).is_some_and(|n| n == "json"))
+    })
+}
+
+/// Parses the process's command line. `--help` and `--version` print and exit 0; a command line
+/// that does not parse prints the error (as `{"error": ...}` with `--format json`) and exits 1.
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let res = command()
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    match res {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                e.exit();
+            }
+            if wants_json(&args) {
+                let msg = e.render().to_string();
+                let msg = msg.trim().trim_start_matches("error: ");
+                println!("{}", serde_json::json!({ "error": msg }));
+            } else {
+                let _ = e.print();
+            }
+            std::process::exit(1);
         }
     }
 }
@@ -180,6 +307,8 @@ struct JsonStep<'a> {
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
+    /// One line for automation to show (an Ansible task's failure message).
+    message: String,
     root: String,
     profile: Option<String>,
     profile_reason: &'a str,
@@ -208,6 +337,7 @@ fn to_json(engine: &Engine, reports: &[StepReport]) -> String {
         })
         .collect();
     let rep = JsonReport {
+        message: summary(reports),
         root: engine.root().dir().display().to_string(),
         profile: engine.profile().map(|p| p.id.clone()),
         profile_reason: &engine.cx.profile_reason,
@@ -307,6 +437,45 @@ fn text_report(engine: &Engine, reports: &[StepReport], diffs: bool) -> String {
     o
 }
 
+/// One line: what check found, in the terms of its exit code.
+fn summary(reports: &[StepReport]) -> String {
+    let ids = |st: Status| -> Vec<&str> {
+        reports
+            .iter()
+            .filter(|r| r.status == st)
+            .map(|r| r.id)
+            .collect()
+    };
+    let errors: Vec<String> = reports
+        .iter()
+        .filter(|r| r.status == Status::Error)
+        .map(|r| {
+            let why: Vec<&str> = r
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .map(|f| f.message.as_str())
+                .collect();
+            format!("{}: {}", r.id, why.join("; "))
+        })
+        .collect();
+    if !errors.is_empty() {
+        return format!("error in {}", errors.join(" | "));
+    }
+    let (pending, blocked) = (ids(Status::Pending), ids(Status::Blocked));
+    if pending.is_empty() && blocked.is_empty() {
+        return "nothing to do: every step is done".into();
+    }
+    let mut v = vec![];
+    if !pending.is_empty() {
+        v.push(format!("pending: {}", pending.join(", ")));
+    }
+    if !blocked.is_empty() {
+        v.push(format!("blocked: {}", blocked.join(", ")));
+    }
+    v.join("; ")
+}
+
 fn plan_exit(reports: &[StepReport]) -> u8 {
     if reports.iter().any(|r| r.status == Status::Error) {
         1
@@ -334,9 +503,9 @@ fn confirm(question: &str) -> Result<bool, String> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
-fn open(cli: &Cli, opts: Options) -> Result<Engine, String> {
+fn open(cli: &Cli, opts: Options, profile: Option<&std::path::Path>) -> Result<Engine, String> {
     let root = cli.root.clone().unwrap_or_else(|| PathBuf::from("/"));
-    Engine::new(&root, cli.profile.as_deref(), opts)
+    Engine::new(&root, profile, opts)
 }
 
 fn print_event(e: Event) {
@@ -370,7 +539,8 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
     match cli.command.as_ref().expect("TUI handled by main") {
         Command::Check { choices } | Command::Plan { choices } => {
             let diffs = matches!(cli.command, Some(Command::Plan { .. }));
-            let engine = open(cli, choices.options())?;
+            let (opts, profile) = choices.resolve(cli.profile.as_ref())?;
+            let engine = open(cli, opts, profile.as_deref())?;
             let reports = engine.plan();
             if json {
                 println!("{}", to_json(&engine, &reports));
@@ -386,14 +556,23 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
             from_backups: true,
             ..
         } => {
-            let engine = open(cli, Options::default())?;
+            let engine = open(cli, Options::default(), cli.profile.as_deref())?;
             engine.may_write()?;
             if !yes && !confirm("Put the .bak copies back over sendmail.mc and sendmail.cf?")? {
                 return Err("nothing was changed".into());
             }
             let msgs = engine.restore_from_backups(&mut |_| {})?;
             if json {
-                println!("{}", serde_json::json!({ "restored": msgs }));
+                let n = msgs.iter().filter(|m| m.starts_with("restored ")).count();
+                let message = if n > 0 {
+                    format!("restored {n} file(s) from their .bak copies")
+                } else {
+                    msgs.first().cloned().unwrap_or_default()
+                };
+                println!(
+                    "{}",
+                    serde_json::json!({ "changed": n > 0, "message": message, "restored": msgs })
+                );
             } else {
                 msgs.iter().for_each(|m| println!("{m}"));
             }
@@ -402,7 +581,7 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
         Command::Rollback {
             yes, step, force, ..
         } => {
-            let engine = open(cli, Options::default())?;
+            let engine = open(cli, Options::default(), cli.profile.as_deref())?;
             engine.may_write()?;
             let j = engine.journal().map_err(|e| e.to_string())?;
             let applied = j.applied_newest_first();
@@ -439,17 +618,32 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                 }
             })?;
             if json {
-                println!("{}", serde_json::json!({ "rolled_back": msgs }));
-            } else {
-                for m in msgs
+                let steps: Vec<&str> = msgs
                     .iter()
-                    .filter(|m| m.starts_with("nothing") || m.starts_with("rolled back"))
-                {
+                    .filter_map(|m| m.strip_prefix("rolled back step "))
+                    .collect();
+                let message = if steps.is_empty() {
+                    msgs.first().cloned().unwrap_or_default()
+                } else {
+                    format!("rolled back {}", steps.join(", "))
+                };
+                println!(
+                    "{}",
+                    serde_json::json!({ "changed": !steps.is_empty(), "message": message, "rolled_back": msgs })
+                );
+            } else {
+                for m in msgs.iter().filter(|m| {
+                    m.starts_with("nothing")
+                        || m.starts_with("rolled back")
+                        || m.starts_with("warning:")
+                }) {
                     println!("{m}");
                 }
             }
             Ok(0)
         }
+        Command::Answers { example, file } => answers(cli, *example, file.as_deref()),
+        Command::Generate { what } => generate(cli, what),
         Command::Status => status(cli),
         Command::Probe(a) => probe(cli, a),
         Command::Demo => Err("`demo` opens the terminal wizard (handled by main)".into()),
@@ -480,7 +674,14 @@ fn read_password_tty(prompt: &str) -> Result<String, String> {
 }
 
 fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
-    let mut o = crate::smtp::ProbeOptions::for_target(&a.target)?;
+    let pa = match &a.answers {
+        Some(f) => answers::load(f)?.probe.unwrap_or_default(),
+        None => Default::default(),
+    };
+    let target = a.target.clone().or(pa.target).ok_or(
+        "probe needs a target: HOST[:PORT] on the command line or `probe: target:` in the answers file",
+    )?;
+    let mut o = crate::smtp::ProbeOptions::for_target(&target)?;
     if !(a.timeout > 0.0 && a.timeout <= 3600.0) {
         return Err(format!(
             "--timeout {} must be between 0 and 3600 seconds",
@@ -488,15 +689,25 @@ fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
         ));
     }
     o.timeout = std::time::Duration::from_secs_f64(a.timeout);
-    o.relay_to = a.relay_to.clone();
-    o.from = a.from.clone();
-    o.source_ip = a.source_ip;
+    o.relay_to = a
+        .relay_to
+        .clone()
+        .or(pa.relay_to)
+        .unwrap_or_else(|| crate::smtp::DEFAULT_RELAY_TO.to_string());
+    o.from = a.from.clone().or(pa.from).unwrap_or_default();
+    o.source_ip = a.source_ip.or(pa.source_ip);
     if let Some(n) = &a.ehlo_name {
         o.ehlo_name = n.clone();
     }
-    if let Some(u) = &a.user {
+    // A password source given on the command line wins over the answers file's variable.
+    let password_env = if a.password_fd.is_some() {
+        a.password_env.clone()
+    } else {
+        a.password_env.clone().or(pa.password_env)
+    };
+    if let Some(u) = a.user.clone().or(pa.user) {
         o.user = Some(u.clone());
-        let pw = if let Some(var) = &a.password_env {
+        let pw = if let Some(var) = &password_env {
             std::env::var(var)
                 .map_err(|_| format!("--password-env {var}: no such environment variable"))?
         } else if let Some(fd) = a.password_fd {
@@ -537,7 +748,8 @@ fn apply(
     resume: bool,
 ) -> Result<u8, String> {
     let json = cli.format == Format::Json;
-    let engine = open(cli, choices.options())?;
+    let (opts, profile) = choices.resolve(cli.profile.as_ref())?;
+    let engine = open(cli, opts, profile.as_deref())?;
     engine.may_write()?;
     if resume {
         let j = engine.journal().map_err(|e| e.to_string())?;
@@ -552,7 +764,7 @@ fn apply(
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({ "resumed": false, "message": msg })
+                    serde_json::json!({ "changed": false, "resumed": false, "message": msg, "summary": null })
                 );
             } else {
                 println!("{msg}");
@@ -571,7 +783,7 @@ fn apply(
         if json {
             println!(
                 "{}",
-                serde_json::json!({ "changed": false, "message": msg })
+                serde_json::json!({ "changed": false, "message": msg, "summary": null })
             );
         } else {
             println!("{msg}");
@@ -590,9 +802,14 @@ fn apply(
         }
     })?;
     if json {
+        let msg = if sum.applied.is_empty() {
+            "nothing to do: every step is already done".to_string()
+        } else {
+            format!("applied: {}", sum.applied.join(", "))
+        };
         println!(
             "{}",
-            serde_json::json!({ "changed": !sum.files.is_empty() || !sum.commands.is_empty(), "summary": sum })
+            serde_json::json!({ "changed": !sum.files.is_empty() || !sum.commands.is_empty(), "message": msg, "summary": sum })
         );
     } else {
         if sum.applied.is_empty() {
@@ -620,7 +837,7 @@ fn apply(
 
 fn status(cli: &Cli) -> Result<u8, String> {
     let json = cli.format == Format::Json;
-    let engine = open(cli, Options::default())?;
+    let engine = open(cli, Options::default(), cli.profile.as_deref())?;
     let path = crate::engine::journal::journal_path(engine.root());
     let j = match Journal::read(engine.root()) {
         Ok(j) => j,
@@ -718,4 +935,99 @@ fn backups(engine: &Engine) -> Vec<String> {
         .filter(|b| engine.root().exists(b))
         .map(|b| engine.root().display(&b))
         .collect()
+}
+
+/// `answers --example` prints the template; `answers FILE` checks a file and shows what it sets.
+fn answers(cli: &Cli, example: bool, file: Option<&std::path::Path>) -> Result<u8, String> {
+    let json = cli.format == Format::Json;
+    if example {
+        if json {
+            println!("{}", serde_json::json!({ "example": answers::EXAMPLE }));
+        } else {
+            print!("{}", answers::EXAMPLE);
+        }
+        return Ok(0);
+    }
+    let f = file.ok_or("give an answers FILE to check, or --example")?;
+    let a = answers::load(f)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "file": f.display().to_string(),
+                "valid": true,
+                "answers": a,
+            }))
+            .map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("{}: valid; it sets:", f.display());
+        let y = serde_yaml::to_string(&a).map_err(|e| e.to_string())?;
+        for l in y.lines().filter(|l| !l.ends_with(": null")) {
+            println!("  {l}");
+        }
+    }
+    Ok(0)
+}
+
+/// Writes the man pages or the completions (for packaging; see .ci/package). Goes through
+/// fsops like every other write: each file is replaced atomically.
+fn generate(cli: &Cli, what: &GenerateWhat) -> Result<u8, String> {
+    use crate::engine::fsops;
+    let mut files: Vec<(PathBuf, Vec<u8>)> = vec![];
+    let mut cmd = command();
+    let dir = match what {
+        GenerateWhat::Man { dir } => {
+            // `help` is clap's own; the pages say what it would.
+            cmd = cmd.disable_help_subcommand(true);
+            cmd.build();
+            let page = |c: clap::Command| -> Result<(String, Vec<u8>), String> {
+                let m = clap_mangen::Man::new(c)
+                    .section("8")
+                    .source(concat!("smtpauth-wizard ", env!("CARGO_PKG_VERSION")))
+                    .manual("System Administration");
+                let mut buf = vec![];
+                m.render(&mut buf).map_err(|e| e.to_string())?;
+                Ok((m.get_filename(), buf))
+            };
+            let (n, b) = page(cmd.clone())?;
+            files.push((dir.join(n), b));
+            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+                let (n, b) = page(sub.clone())?;
+                files.push((dir.join(n), b));
+            }
+            dir
+        }
+        GenerateWhat::Completions { dir } => {
+            use clap_complete::{Generator, Shell};
+            cmd.build();
+            for sh in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+                let mut buf = vec![];
+                clap_complete::generate(sh, &mut cmd, "smtpauth-wizard", &mut buf);
+                files.push((dir.join(sh.file_name("smtpauth-wizard")), buf));
+            }
+            dir
+        }
+    };
+    fsops::ensure_dir(dir, 0o755).map_err(|e| e.to_string())?;
+    for (p, b) in &files {
+        fsops::replace_file(
+            p,
+            b,
+            fsops::WriteMeta {
+                mode: 0o644,
+                owner: None,
+                mtime: None,
+            },
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
+    if cli.format == Format::Json {
+        println!("{}", serde_json::json!({ "files": names }));
+    } else {
+        names.iter().for_each(|n| println!("wrote {n}"));
+    }
+    Ok(0)
 }

@@ -1,11 +1,10 @@
-use clap::Parser;
-use smtpauth_wizard::cli::{self, Cli, Command};
+use smtpauth_wizard::cli::{self, Command};
 use smtpauth_wizard::engine::step::Options;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     let root = match cli.command {
         None => cli.root.clone().unwrap_or_else(|| PathBuf::from("/")),
         Some(Command::Demo) => match smtpauth_wizard::tui::demo::prepare() {

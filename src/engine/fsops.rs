@@ -204,6 +204,41 @@ pub fn move_aside(path: &Path, tag: &str) -> io::Result<PathBuf> {
     Ok(dst)
 }
 
+/// Appends one line to a log file (the audit log): `O_APPEND|O_CREAT|O_NOFOLLOW`, created with
+/// `mode`, one `write` of the whole line so concurrent writers never interleave inside it, then
+/// fsync (and the directory's fsync when the file was new). The parent directory is created
+/// (0755) when missing. A newline inside `line` becomes a space: one event, one line.
+pub fn append_line(path: &Path, line: &str, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    if !dir.is_dir() {
+        ensure_dir(dir, 0o755)?;
+    }
+    let mut text: String = line
+        .trim_end_matches(['\n', '\r'])
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .collect();
+    text.push('\n');
+    let existed = fs::symlink_metadata(path).is_ok();
+    fault_point("before-append");
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(mode)
+        // A link planted at the log's name must not redirect a root-owned write.
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| ctx(e, "open for appending", path))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| ctx(e, "append to", path))?;
+    f.sync_all().map_err(|e| ctx(e, "flush", path))?;
+    if !existed {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
 /// Removes a directory the wizard created, if it is empty. `Ok(false)` when it is gone already
 /// or holds something (then it is not ours to remove).
 pub fn remove_dir_if_empty(path: &Path) -> io::Result<bool> {
@@ -328,6 +363,24 @@ mod tests {
         assert!(e.to_string().contains("sendmail -bv said no"));
         assert_eq!(fs::read(&p).unwrap(), b"old");
         assert!(stray_temporaries(t.path()).is_empty());
+    }
+
+    #[test]
+    fn append_line_creates_with_the_mode_and_appends_whole_lines() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("var/log/smtpauth-wizard.log");
+        append_line(&p, "first", 0o640).unwrap();
+        append_line(&p, "second\nstill second\n", 0o600).unwrap();
+        assert_eq!(
+            fs::read_to_string(&p).unwrap(),
+            "first\nsecond still second\n"
+        );
+        // The mode is the creator's; a later append does not change it.
+        assert_eq!(meta_of(&p).unwrap().unwrap().mode, 0o640);
+        let l = t.path().join("link.log");
+        std::os::unix::fs::symlink(&p, &l).unwrap();
+        assert!(append_line(&l, "x", 0o640).is_err(), "followed a symlink");
+        assert_eq!(fs::read_to_string(&p).unwrap().lines().count(), 2);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! argument parsing; the CLI and the TUI are two thin faces over [`Engine`], so they can never
 //! disagree about the plan.
 
+pub mod audit;
 pub mod fsops;
 pub mod host;
 pub mod journal;
@@ -38,6 +39,8 @@ pub struct Engine {
 /// The outcome of `apply`.
 #[derive(Debug, Default, Serialize)]
 pub struct ApplySummary {
+    /// The journal run this apply belongs to (a resumed run keeps its id).
+    pub run: Option<String>,
     pub recovered: Vec<String>,
     /// Steps that changed something.
     pub applied: Vec<String>,
@@ -58,6 +61,13 @@ impl Engine {
     ) -> Result<Engine, String> {
         let root = Root::new(root_dir).map_err(|e| e.to_string())?;
         let (profile, profile_reason) = match profile_file {
+            // `--profile debian` (or `profile: debian` in an answers file) names a built-in
+            // profile, unless a file of that name exists.
+            Some(f) if !f.exists() && profile::builtin(&f.to_string_lossy()).is_some() => {
+                let p = profile::builtin(&f.to_string_lossy());
+                let why = format!("built-in profile {} (chosen, not detected)", f.display());
+                (p, why)
+            }
             Some(f) => {
                 let text = std::fs::read_to_string(f)
                     .map_err(|e| format!("cannot read profile {}: {e}", f.display()))?;
@@ -135,12 +145,72 @@ impl Engine {
 
     /// Applies the steps in order (all, or those in `only`), journaling every change first.
     /// Stops at the first step that is blocked or in error; a later `apply`/`resume` continues.
+    /// Every apply that got as far as the journal leaves one line in the audit log.
     pub fn apply(
         &self,
         only: &[String],
         on: &mut dyn FnMut(Event),
     ) -> Result<ApplySummary, String> {
         self.may_write()?;
+        let mut at = None;
+        let mut res = self.apply_journaled(only, on, &mut at);
+        if let Some((run, first_step)) = at {
+            let mut rec = self.audit_of_run(&run, first_step);
+            rec.action = "apply".into();
+            rec.result = match &res {
+                Ok(sum) if sum.applied.is_empty() => Ok("nothing to do".into()),
+                Ok(sum) => Ok(format!("applied {}", sum.applied.join(","))),
+                Err(e) => Err(e.clone()),
+            };
+            let problems = rec.write(&self.cx.root);
+            if let Ok(sum) = &mut res {
+                sum.run = Some(run);
+                sum.notes
+                    .extend(problems.into_iter().map(|p| format!("warning: {p}")));
+            }
+        }
+        res
+    }
+
+    /// What the audit line of an apply names: the steps of `run` from `first_step` on (earlier
+    /// ones belong to the invocation that a `resume` continues), their files, the `.bak` copies
+    /// among them and the journal's saved originals.
+    fn audit_of_run(&self, run: &str, first_step: usize) -> audit::Record {
+        let mut rec = audit::Record {
+            runs: vec![run.to_string()],
+            ..Default::default()
+        };
+        let Ok(j) = Journal::read(&self.cx.root) else {
+            return rec;
+        };
+        let Some(r) = j.data.runs.iter().find(|r| r.id == run) else {
+            return rec;
+        };
+        for st in r.steps.iter().skip(first_step) {
+            rec.steps.push(st.id.clone());
+            for f in &st.files {
+                if f.state == journal::FileState::Intended {
+                    continue;
+                }
+                if st.id == "backup" {
+                    rec.backups.push(f.path.clone());
+                } else {
+                    rec.files.push(f.path.clone());
+                }
+                if let Some(sv) = &f.saved {
+                    rec.saved.push(format!("{}/{sv}", journal::JOURNAL_DIR));
+                }
+            }
+        }
+        rec
+    }
+
+    fn apply_journaled(
+        &self,
+        only: &[String],
+        on: &mut dyn FnMut(Event),
+        at: &mut Option<(String, usize)>,
+    ) -> Result<ApplySummary, String> {
         for id in only {
             if self.step(id).is_none() {
                 return Err(format!(
@@ -161,7 +231,8 @@ impl Engine {
         for m in &sum.recovered {
             on(Event::Recovered(m.clone()));
         }
-        j.begin_run(&profile_id).map_err(|e| e.to_string())?;
+        let run = j.begin_run(&profile_id).map_err(|e| e.to_string())?;
+        *at = Some((run, j.data.runs.last().map_or(0, |r| r.steps.len())));
         let view = View::new(&self.cx.root);
         for s in &self.steps {
             if !only.is_empty() && !only.iter().any(|o| o == s.id()) {
@@ -412,6 +483,54 @@ impl Engine {
                 None => "nothing to roll back: the journal has no applied change".to_string(),
             }]);
         }
+        let mut rec = audit::Record {
+            action: "rollback".into(),
+            ..Default::default()
+        };
+        for &(r, s) in &targets {
+            let (run, st) = (&j.data.runs[r], &j.data.runs[r].steps[s]);
+            if !rec.runs.contains(&run.id) {
+                rec.runs.push(run.id.clone());
+            }
+            rec.steps.push(st.id.clone());
+            for f in st.files.iter().rev() {
+                if f.state == journal::FileState::RolledBack {
+                    continue;
+                }
+                if st.id == "backup" {
+                    rec.backups.push(f.path.clone());
+                } else {
+                    rec.files.push(f.path.clone());
+                }
+                if let Some(sv) = &f.saved {
+                    rec.saved.push(format!("{}/{sv}", journal::JOURNAL_DIR));
+                }
+            }
+        }
+        let res = self.roll_back_targets(&mut j, targets, force, on);
+        rec.result = match &res {
+            Ok(m) => Ok(format!(
+                "{} step(s) rolled back",
+                m.iter()
+                    .filter(|m| m.starts_with("rolled back step"))
+                    .count()
+            )),
+            Err(e) => Err(e.clone()),
+        };
+        let problems = rec.write(&self.cx.root);
+        res.map(|mut m| {
+            m.extend(problems.into_iter().map(|p| format!("warning: {p}")));
+            m
+        })
+    }
+
+    fn roll_back_targets(
+        &self,
+        j: &mut Journal,
+        targets: Vec<(usize, usize)>,
+        force: bool,
+        on: &mut dyn FnMut(Event),
+    ) -> Result<Vec<String>, String> {
         let mut msgs = Vec::new();
         let mut restart_again = false;
         for (r, s) in targets {
@@ -466,6 +585,29 @@ impl Engine {
     /// cannot be read is moved aside first; the restore itself is journaled like any change.
     pub fn restore_from_backups(&self, on: &mut dyn FnMut(Event)) -> Result<Vec<String>, String> {
         self.may_write()?;
+        let mut rec = audit::Record {
+            action: "rollback --from-backups".into(),
+            steps: vec!["restore-backups".into()],
+            ..Default::default()
+        };
+        let res = self.restore_backups_journaled(on, &mut rec);
+        rec.result = match &res {
+            Ok(_) if rec.files.is_empty() => Ok("nothing restored".into()),
+            Ok(_) => Ok(format!("{} file(s) restored", rec.files.len())),
+            Err(e) => Err(e.clone()),
+        };
+        let problems = rec.write(&self.cx.root);
+        res.map(|mut m| {
+            m.extend(problems.into_iter().map(|p| format!("warning: {p}")));
+            m
+        })
+    }
+
+    fn restore_backups_journaled(
+        &self,
+        on: &mut dyn FnMut(Event),
+        rec: &mut audit::Record,
+    ) -> Result<Vec<String>, String> {
         let p = self.profile().ok_or("no profile: the system was not recognised, so the wizard does not know which files have .bak copies (give --profile)")?;
         let mut msgs = vec![];
         let jp = journal::journal_path(&self.cx.root);
@@ -487,8 +629,10 @@ impl Engine {
             }
         }
         let mut j = Journal::open(&self.cx.root).map_err(|e| e.to_string())?;
-        j.begin_run(&format!("{} (rollback --from-backups)", p.id))
+        let run = j
+            .begin_run(&format!("{} (rollback --from-backups)", p.id))
             .map_err(|e| e.to_string())?;
+        rec.runs.push(run);
         j.begin_step("restore-backups").map_err(|e| e.to_string())?;
         let mut files = vec![p.sendmail.mc.clone()];
         files.extend(p.sendmail.cf.iter().cloned());
@@ -524,6 +668,8 @@ impl Engine {
                 None,
             )
             .map_err(|e| e.to_string())?;
+            rec.files.push(f.clone());
+            rec.backups.push(bak.clone());
             msgs.push(format!(
                 "restored {} from {}",
                 self.cx.root.display(&f),

@@ -211,6 +211,11 @@ pub fn builtin(id: &str) -> Option<Profile> {
     })
 }
 
+/// The built-in profile ids, in detection order (`--version` lists them).
+pub fn builtin_ids() -> Vec<&'static str> {
+    BUILTIN.iter().map(|(n, _)| *n).collect()
+}
+
 pub fn builtins() -> Vec<Profile> {
     BUILTIN.iter().map(|(n, _)| builtin(n).unwrap()).collect()
 }

@@ -245,6 +245,12 @@ pub struct Options {
     pub keep_features: Vec<String>,
     /// Remove relay-domains entries that are not local host names.
     pub prune_relay_domains: bool,
+    /// Whether the packages step may run the install command (answers `install_packages`);
+    /// when false, missing packages are a finding with the command to run.
+    pub install_packages: bool,
+    /// Whether the restart step may restart sendmail (answers `restart`); when false the
+    /// restart and EHLO steps are skipped.
+    pub restart: bool,
     pub tool_timeout: Duration,
 }
 
@@ -255,6 +261,8 @@ impl Default for Options {
             keep_relay: vec![],
             keep_features: vec![],
             prune_relay_domains: false,
+            install_packages: true,
+            restart: true,
             tool_timeout: super::host::TOOL_TIMEOUT,
         }
     }

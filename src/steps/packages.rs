@@ -66,6 +66,35 @@ fn query(cx: &Context, manager: PackageManager, name: &str) -> Result<Option<Str
     }
 }
 
+/// What to do about missing packages: plan the install command (on the served system, when
+/// allowed), or say which command to run.
+fn offer_install(
+    r: &mut StepReport,
+    missing: &[String],
+    cmd: Vec<String>,
+    host: bool,
+    allowed: bool,
+) {
+    if host && !allowed {
+        r.warn(
+            None,
+            format!("missing packages: {}", missing.join(" ")),
+            Some(format!("install them yourself: {}", cmd.join(" "))),
+        );
+        r.skip("answers: install_packages: false: the wizard installs nothing");
+    } else if host {
+        r.command(
+            cmd,
+            "install the missing packages (runs only when you confirm apply)",
+        );
+    } else {
+        r.skip(format!(
+            "packages are never installed into a --root tree; on the served system run: {}",
+            cmd.join(" ")
+        ));
+    }
+}
+
 impl Step for Packages {
     fn id(&self) -> &'static str {
         "packages"
@@ -107,18 +136,64 @@ impl Step for Packages {
         if !missing.is_empty() {
             let mut cmd = p.packages.install_command.clone();
             cmd.extend(missing.iter().cloned());
-            if cx.root.is_host() {
-                r.command(
-                    cmd,
-                    "install the missing packages (runs only when you confirm apply)",
-                );
-            } else {
-                r.skip(format!(
-                    "packages are never installed into a --root tree; on the served system run: {}",
-                    cmd.join(" ")
-                ));
-            }
+            offer_install(
+                &mut r,
+                &missing,
+                cmd,
+                cx.root.is_host(),
+                cx.opts.install_packages,
+            );
         }
         r.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::step::{Severity, Status};
+
+    fn cmd() -> Vec<String> {
+        ["apt-get", "install", "-y", "sasl2-bin"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    #[test]
+    fn install_packages_false_reports_the_command_instead_of_planning_it() {
+        let mut r = StepReport::new(&Packages);
+        offer_install(&mut r, &["sasl2-bin".into()], cmd(), true, false);
+        let r = r.finish();
+        assert_eq!(r.status, Status::Skipped);
+        assert!(r.commands.is_empty());
+        let w = r
+            .findings
+            .iter()
+            .find(|f| f.severity == Severity::Warning)
+            .unwrap();
+        assert_eq!(
+            w.fix.as_deref(),
+            Some("install them yourself: apt-get install -y sasl2-bin")
+        );
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.message.contains("answers: install_packages: false")));
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.message == "missing packages: sasl2-bin"));
+    }
+
+    #[test]
+    fn by_default_the_command_is_planned_on_the_served_system_only() {
+        let mut r = StepReport::new(&Packages);
+        offer_install(&mut r, &["sasl2-bin".into()], cmd(), true, true);
+        let r = r.finish();
+        assert_eq!(r.status, Status::Pending);
+        assert_eq!(r.commands[0].argv, cmd());
+        let mut r = StepReport::new(&Packages);
+        offer_install(&mut r, &["sasl2-bin".into()], cmd(), false, true);
+        assert_eq!(r.finish().status, Status::Skipped);
     }
 }

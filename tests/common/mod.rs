@@ -141,15 +141,20 @@ fn walk(root: &Path, dir: &Path, m: &mut BTreeMap<String, Entry>) {
     for e in fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
         let rel = p.strip_prefix(root).unwrap().display().to_string();
-        if rel == "var/lib/smtpauth-wizard" || rel.starts_with("usr/share/sendmail") {
+        // The wizard's own journal and audit log are not part of the served system's state.
+        if rel == "var/lib/smtpauth-wizard"
+            || rel == "var/log/smtpauth-wizard.log"
+            || rel.starts_with("usr/share/sendmail")
+        {
             continue;
         }
         let md = fs::symlink_metadata(&p).unwrap();
         if md.file_type().is_symlink() {
             m.insert(rel, Entry::Link(fs::read_link(&p).unwrap()));
         } else if md.is_dir() {
-            // The journal's parents (var, var/lib) may be created for it; they hold nothing of ours.
-            if rel != "var" && rel != "var/lib" {
+            // The journal's and the audit log's parents (var, var/lib, var/log) may be created
+            // for them; they hold nothing of ours.
+            if rel != "var" && rel != "var/lib" && rel != "var/log" {
                 m.insert(
                     rel.clone(),
                     Entry::Dir {

@@ -44,6 +44,9 @@ for p in /etc/mail /etc/default /etc/cron.d /etc/pam.d /etc/passwd /etc/shadow /
 done
 mkdir -p "$W/state"
 mount --bind "$W/state" /var/lib/smtpauth-wizard
+# The audit log goes to /var/log/smtpauth-wizard.log: a private /var/log keeps it off the host.
+mkdir -p "$W/log"
+mount --bind "$W/log" /var/log
 
 say "a throwaway user $SMTP_USER (in the private passwd/shadow only)"
 echo "$SMTP_USER:x:4999:4999:e2e:/nonexistent:/usr/sbin/nologin" >> /etc/passwd
@@ -134,6 +137,11 @@ cat "$W/apply-fail.out"
 [ "$rc" = 1 ] || fail "apply should fail when sendmail cannot listen (exit $rc)"
 grep -q 'Rolling back every change of this run' "$W/apply-fail.out" || fail "restart did not roll back by itself"
 grep -q 'Restarted sendmail on the old configuration' "$W/apply-fail.out" || fail "the old configuration was not restarted"
+say "the audit log has the apply, the rollback and the failed apply"
+cat /var/log/smtpauth-wizard.log
+grep -q ' apply result=ok .*steps=backup,.*restart' /var/log/smtpauth-wizard.log || fail "no audit line for the apply"
+grep -q ' rollback result=ok ' /var/log/smtpauth-wizard.log || fail "no audit line for the rollback"
+grep -q ' apply result=failed ' /var/log/smtpauth-wizard.log || fail "no audit line for the failed apply"
 snap /etc/mail > "$W/back2.snap"
 diff "$W/orig.snap" "$W/back2.snap" || fail "files differ after the automatic rollback"
 swaks --server 127.0.0.1 --quit-after EHLO > "$W/ehlo-old2.out" 2>&1 || true

@@ -1,0 +1,225 @@
+//! The audit trail: one line per `apply`, `rollback` and `rollback --from-backups` in
+//! `ROOT/var/log/smtpauth-wizard.log` (0640, appended through [`fsops::append_line`], the only
+//! writer), and the same line to syslog when a syslog socket exists.
+//!
+//! The journal says how to undo a change; the audit log says who changed what and when, in a
+//! place admins and log shippers already read, and it is never rewritten (the journal is).
+//!
+//! Syslog: one datagram to `/dev/log` (with `--root DIR`: `DIR/dev/log`, so fixture runs never
+//! reach the machine's own log), facility `mail` (the admin watching the mail log for "Relaying
+//! denied", HOWTO step 13, sees the configuration change beside its effects), severity `notice`,
+//! or `err` for a failure. The format is RFC 3164 as glibc's syslog(3) sends it to the local
+//! socket: `<PRI>Mmm dd hh:mm:ss TAG[PID]: MSG`, without the HOSTNAME field, which the local
+//! daemon adds (journald and rsyslog both expect it so). No crate needed: std's UnixDatagram.
+//!
+//! Failing to write the audit line never undoes or fails the change it describes: the caller
+//! reports it as a warning.
+
+use super::fsops;
+use super::root::Root;
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the audit log lives inside the root.
+pub const LOG_FILE: &str = "/var/log/smtpauth-wizard.log";
+/// The syslog socket inside the root (the host's own when the root is `/`).
+pub const SYSLOG_SOCKET: &str = "/dev/log";
+const FACILITY_MAIL: u8 = 2;
+const SEVERITY_ERR: u8 = 3;
+const SEVERITY_NOTICE: u8 = 5;
+
+/// One audited event.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// `apply`, `rollback`, `rollback --from-backups`.
+    pub action: String,
+    /// Journal run ids involved.
+    pub runs: Vec<String>,
+    pub steps: Vec<String>,
+    /// Files written, restored or removed (served-system paths).
+    pub files: Vec<String>,
+    /// The HOWTO's `.bak` copies made (apply) or restored from (`--from-backups`).
+    pub backups: Vec<String>,
+    /// The journal's saved originals (what rollback restores from).
+    pub saved: Vec<String>,
+    /// `Ok(summary)` or `Err(reason)`.
+    pub result: Result<String, String>,
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Record {
+            action: String::new(),
+            runs: vec![],
+            steps: vec![],
+            files: vec![],
+            backups: vec![],
+            saved: vec![],
+            result: Ok(String::new()),
+        }
+    }
+}
+
+fn list(v: &[String]) -> String {
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join(",")
+    }
+}
+
+/// A value safe for a `key=value` line: quoted when it has spaces or quotes, one line.
+fn quote(s: &str) -> String {
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if s.is_empty() || s.contains([' ', '"', '=']) {
+        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        s
+    }
+}
+
+impl Record {
+    /// The message, without time stamp: `apply result=ok run=... steps=... files=...`.
+    pub fn message(&self) -> String {
+        let (result, detail) = match &self.result {
+            Ok(d) => ("ok", d),
+            Err(e) => ("failed", e),
+        };
+        let user = nix::unistd::getuid().as_raw();
+        let login = std::env::var("SUDO_USER")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(|s| format!(" sudo_user={}", quote(&s)))
+            .unwrap_or_default();
+        format!(
+            "{} result={result} runs={} steps={} files={} backups={} saved={} uid={user}{login} detail={}",
+            quote(&self.action),
+            list(&self.runs),
+            list(&self.steps),
+            list(&self.files),
+            list(&self.backups),
+            list(&self.saved),
+            quote(detail)
+        )
+    }
+
+    /// Appends the line to `ROOT/var/log/smtpauth-wizard.log` and sends it to syslog.
+    /// Returns what could not be done, for the caller to show as warnings.
+    pub fn write(&self, root: &Root) -> Vec<String> {
+        let msg = self.message();
+        let mut problems = vec![];
+        let path = root.join(LOG_FILE);
+        let line = format!(
+            "{} smtpauth-wizard[{}]: {msg}",
+            super::journal::now_rfc3339(),
+            std::process::id()
+        );
+        if let Err(e) = fsops::append_line(&path, &line, 0o640) {
+            problems.push(format!("audit log: {e}"));
+        }
+        let sock = socket_path(root);
+        if sock.exists() {
+            let sev = if self.result.is_ok() {
+                SEVERITY_NOTICE
+            } else {
+                SEVERITY_ERR
+            };
+            if let Err(e) = send_syslog(&sock, sev, &msg) {
+                problems.push(format!("syslog ({}): {e}", sock.display()));
+            }
+        }
+        problems
+    }
+}
+
+fn socket_path(root: &Root) -> PathBuf {
+    root.join(SYSLOG_SOCKET)
+}
+
+/// `Mmm dd hh:mm:ss` in local time (RFC 3164's TIMESTAMP, day padded with a space).
+fn rfc3164_time() -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as libc::time_t;
+    // SAFETY: localtime_r writes only into the tm we own.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let ok = unsafe { !libc::localtime_r(&now, &mut tm).is_null() };
+    if !ok {
+        return "Jan  1 00:00:00".into();
+    }
+    format!(
+        "{} {:>2} {:02}:{:02}:{:02}",
+        MONTHS[tm.tm_mon.clamp(0, 11) as usize],
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec
+    )
+}
+
+/// The datagram for `msg` at `severity` (facility mail).
+pub fn syslog_datagram(severity: u8, msg: &str) -> String {
+    let pri = FACILITY_MAIL * 8 + severity;
+    // Syslog daemons cut long datagrams; 8 KiB is far more than a line of paths needs.
+    let msg: String = msg.chars().take(8000).collect();
+    format!(
+        "<{pri}>{} smtpauth-wizard[{}]: {msg}",
+        rfc3164_time(),
+        std::process::id()
+    )
+}
+
+fn send_syslog(sock: &std::path::Path, severity: u8, msg: &str) -> std::io::Result<()> {
+    let s = UnixDatagram::unbound()?;
+    // A stuck syslog daemon must not hang an apply that has already succeeded.
+    s.set_write_timeout(Some(Duration::from_secs(2)))?;
+    s.send_to(syslog_datagram(severity, msg).as_bytes(), sock)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_says_what_which_files_and_the_result() {
+        let r = Record {
+            action: "apply".into(),
+            runs: vec!["20260101T000000Z-1".into()],
+            steps: vec!["backup".into(), "sendmail-mc".into()],
+            files: vec!["/etc/mail/sendmail.mc".into()],
+            backups: vec!["/etc/mail/sendmail.mc.bak".into()],
+            saved: vec![],
+            result: Err("step x failed: \"quoted\"\nsecond line".into()),
+        };
+        let m = r.message();
+        assert!(m.starts_with("apply result=failed runs=20260101T000000Z-1 steps=backup,sendmail-mc files=/etc/mail/sendmail.mc backups=/etc/mail/sendmail.mc.bak saved=- uid="), "{m}");
+        assert!(
+            m.ends_with(r#"detail="step x failed: \"quoted\" second line""#),
+            "{m}"
+        );
+        assert!(!m.contains('\n'));
+    }
+
+    #[test]
+    fn the_datagram_is_rfc3164_as_glibc_sends_it() {
+        let d = syslog_datagram(SEVERITY_NOTICE, "apply result=ok");
+        assert!(d.starts_with("<21>"), "{d}");
+        // <21>Mmm dd hh:mm:ss smtpauth-wizard[PID]: msg
+        let ts = &d[4..19];
+        assert_eq!(ts.len(), 15, "{d}");
+        assert_eq!(&ts[3..4], " ");
+        assert_eq!(&ts[9..10], ":");
+        assert!(d[19..].starts_with(" smtpauth-wizard["), "{d}");
+        assert!(d.ends_with("]: apply result=ok"), "{d}");
+        assert!(syslog_datagram(SEVERITY_ERR, "x").starts_with("<19>"));
+    }
+}
