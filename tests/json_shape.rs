@@ -137,6 +137,7 @@ fn status_shape() -> Value {
                 "files": [file],
                 "commands": [{ "argv": ["string"], "status": "number|null", "stderr": "string", "at": "string" }],
                 "note?": "string",
+                "created_dirs?": ["string"],
             }],
         }],
         "changed_since_written": ["string"],
