@@ -574,10 +574,13 @@ fn scan_file(sc: &mut Scanner, file: &File, path: &Path) -> Result<(), ReportErr
             });
         }
         drop(done_tx);
-        // Moved in, so that the workers see both channels close before the scope joins them.
-        let (free, done_rx) = (free, done_rx);
+        // Moved in, so that it closes (and so do `free`'s senders) when this closure returns,
+        // early or not: the workers then stop before the scope joins them.
+        let done_rx = done_rx;
+        // Chunks that arrived before their turn (at most two per worker).
         let mut waiting: Vec<(usize, io::Result<Chunk>)> = Vec::new();
-        for next in 0.. {
+        let mut next = 0;
+        loop {
             let r = loop {
                 if let Some(i) = waiting.iter().position(|(i, _)| *i == next) {
                     break waiting.swap_remove(i).1;
@@ -590,12 +593,13 @@ fn scan_file(sc: &mut Scanner, file: &File, path: &Path) -> Result<(), ReportErr
             let c = r.map_err(|e| read_error(path, false, e))?;
             sc.feed_prescanned(&c.buf[..c.len], &c.pre);
             if c.len < CHUNK {
-                // Chunks after a short one may hold what was appended meanwhile, with a gap.
+                // The end of the file. Later chunks may hold what was appended meanwhile, after
+                // a gap: leave them.
                 return Ok(());
             }
             let _ = free[next % workers].send(c);
+            next += 1;
         }
-        Ok(())
     })
 }
 

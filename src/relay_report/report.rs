@@ -313,7 +313,8 @@ impl ClientStat {
         if !self.users_tried.is_empty() {
             let _ = writeln!(o, "    users tried: {}", self.users_tried.join(", "));
         }
-        let _ = writeln!(o, "    -> {} ({})", self.hint, self.basis);
+        let _ = writeln!(o, "    -> {}", self.hint);
+        let _ = writeln!(o, "       because {}", self.basis);
     }
 }
 

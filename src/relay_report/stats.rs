@@ -549,7 +549,7 @@ fn hint(a: &ClientAgg, logins: Option<&LoginAgg>) -> (Verdict, String, String) {
             Verdict::WrongPassword,
             "looks like one of your own users with a wrong or old password in one of their mail clients".into(),
             format!(
-                "{} failed, but the same address also logged in successfully {}{who}",
+                "logins failed {}, but the same address also logged in successfully {}{who}",
                 times(a.auth_failed),
                 times(ok)
             ),
@@ -590,7 +590,7 @@ fn hint(a: &ClientAgg, logins: Option<&LoginAgg>) -> (Verdict, String, String) {
         );
     }
     let spread = format!(
-        "{} different recipient{} in {} domain{}, {} different sender{}",
+        "{} recipient{} in {} domain{}, {} sender{}",
         at_least(a.recipients.len()),
         if a.recipients.len() == 1 { "" } else { "s" },
         at_least(a.rcpt_domains.len()),
@@ -610,7 +610,7 @@ fn hint(a: &ClientAgg, logins: Option<&LoginAgg>) -> (Verdict, String, String) {
         return (
             Verdict::Stranger,
             "looks like a stranger probing for an open relay".into(),
-            format!("never logged in; {spread}"),
+            format!("it never logged in, and tried {spread}"),
         );
     }
     if a.days >= 2 {
@@ -624,9 +624,8 @@ fn hint(a: &ClientAgg, logins: Option<&LoginAgg>) -> (Verdict, String, String) {
         Verdict::Unclear,
         "not enough to tell: look the address up (host, whois) before deciding".into(),
         format!(
-            "{} denial{}, never logged in; {spread}",
-            a.relay_denied,
-            if a.relay_denied == 1 { "" } else { "s" }
+            "it was refused {} and never logged in ({spread})",
+            times(a.relay_denied)
         ),
     )
 }
