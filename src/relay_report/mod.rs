@@ -535,17 +535,18 @@ struct Chunk {
 /// Feeds a regular file to the scanner, as it is when each chunk is read. Worker threads (one
 /// per core, at most four) each read every n-th chunk with `pread` and prescan it (count lines,
 /// find and classify the rare lines: the stateless bulk of the work); this thread feeds the
-/// chunks in order. Each worker owns two buffers, which bounds memory and how far the workers
-/// run ahead.
+/// chunks in order. Each worker owns a few buffers, which bounds memory (1 MiB per worker) and
+/// how far the workers run ahead.
 fn scan_file(sc: &mut Scanner, file: &File, path: &Path) -> Result<(), ReportError> {
+    const BUFFERS: usize = 4;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let (done_tx, done_rx) = mpsc::channel::<(usize, io::Result<Chunk>)>();
     let prescanners: Vec<_> = (0..workers).map(|_| sc.prescanner()).collect();
     std::thread::scope(|s| {
         let mut free = Vec::with_capacity(workers);
         for (w, mut prescanner) in prescanners.into_iter().enumerate() {
-            let (free_tx, free_rx) = mpsc::sync_channel::<Chunk>(2);
-            for _ in 0..2 {
+            let (free_tx, free_rx) = mpsc::sync_channel::<Chunk>(BUFFERS);
+            for _ in 0..BUFFERS {
                 free_tx
                     .send(Chunk {
                         buf: vec![0u8; CHUNK],
@@ -577,7 +578,7 @@ fn scan_file(sc: &mut Scanner, file: &File, path: &Path) -> Result<(), ReportErr
         // Moved in, so that it closes (and so do `free`'s senders) when this closure returns,
         // early or not: the workers then stop before the scope joins them.
         let done_rx = done_rx;
-        // Chunks that arrived before their turn (at most two per worker).
+        // Chunks that arrived before their turn (at most BUFFERS per worker).
         let mut waiting: Vec<(usize, io::Result<Chunk>)> = Vec::new();
         let mut next = 0;
         loop {

@@ -1,9 +1,10 @@
 //! The streaming scanner: bytes in, aggregates out, in constant memory.
 //!
 //! A mail log is mostly lines the report does not care about, so the fast path never splits a
-//! chunk into lines. It searches the chunk for the rare needles ([`Classifier::NEEDLES`]) with
-//! `memmem`, finds the line boundaries around each hit only, and classifies those lines. This
-//! part ([`Prescanner`]) is stateless, so for a large file it runs on several threads at once.
+//! chunk into lines. One pass over the chunk counts its newlines and finds the rare needles
+//! ([`Classifier::NEEDLES`], see `find`); only around each hit does it look for the line
+//! boundaries, and classify that line. This part ([`Prescanner`]) is stateless, so for a large
+//! file it runs on several threads at once.
 //! The ordered part ([`Scanner`]) applies the events in log order, completes lines that span two
 //! chunks, and finds the one frequent kind of line that matters: `QID: from=<sender>`, the
 //! sender of a refused message, logged when its transaction ends. That search is done per
