@@ -986,3 +986,36 @@ fn follow_stops_when_asked_and_reports_missing_logs() {
     .unwrap_err();
     assert!(e.to_string().contains("gone.log"), "{e}");
 }
+
+#[test]
+fn pipes_and_gzip_without_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    // gzip is recognised by its bytes, not its name (`logrotate` with `compressext` unset, or a
+    // copied file).
+    let packed = dir.path().join("mail.log.old");
+    fs::write(&packed, gzip(REAL_LOG.as_bytes())).unwrap();
+    let r = report_files(&ReportOptions {
+        logs: vec![packed],
+        ..opts()
+    })
+    .unwrap();
+    assert_eq!((r.lines_read, r.relay_denied), (35, 1));
+
+    // A pipe (`--log <(journalctl -u sendmail)`): read front to back, plain and gzipped.
+    for data in [REAL_LOG.as_bytes().to_vec(), gzip(REAL_LOG.as_bytes())] {
+        let fifo = dir.path().join("pipe");
+        let _ = fs::remove_file(&fifo);
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::write(fifo, data).unwrap())
+        };
+        let r = report_files(&ReportOptions {
+            logs: vec![fifo],
+            ..opts()
+        })
+        .unwrap();
+        writer.join().unwrap();
+        assert_eq!((r.lines_read, r.relay_denied, r.auth_ok), (35, 1, 2));
+    }
+}
