@@ -228,6 +228,34 @@ fn scenario() -> String {
             "mum@example.org",
         ),
     );
+    // Two days too, but a different sender each time: a client would not change it.
+    let prober = "[198.51.100.41]";
+    add(
+        &mut log,
+        reject(
+            "Nov 24 09:00:00",
+            "6AOB0000g0003",
+            prober,
+            "mum@example.org",
+        ),
+    );
+    add(
+        &mut log,
+        from("Nov 24 09:00:01", "6AOB0000g0003", "x1@example.biz", prober),
+    );
+    add(
+        &mut log,
+        reject(
+            "Nov 25 09:00:00",
+            "6APB0000g0004",
+            prober,
+            "mum@example.org",
+        ),
+    );
+    add(
+        &mut log,
+        from("Nov 25 09:00:01", "6APB0000g0004", "x2@example.biz", prober),
+    );
     // Once, nothing else known. And a refusal without the AUTH suffix (no TRUST_AUTH_MECH).
     add(&mut log, "Nov 25 13:00:00 mailsrv sm-mta[2004]: 6APB0000h0001: ruleset=check_rcpt, arg1=<a@example.net>, relay=[198.51.100.50], reject=550 5.7.1 <a@example.net>... Relaying denied\n".into());
     // Another server refusing us: not step 13's business.
@@ -293,7 +321,7 @@ fn embedded_copy_is_the_corpus_file() {
 #[test]
 fn hints_tell_the_kinds_of_client_apart() {
     let r = scan(&scenario_opts(), scenario().as_bytes());
-    assert_eq!(r.relay_denied, 1 + 1 + 1 + 6 + 2 + 1);
+    assert_eq!(r.relay_denied, 1 + 1 + 1 + 6 + 2 + 2 + 1);
     assert_eq!(r.relay_denied_without_auth, 1);
     assert_eq!(r.auth_failed, 5);
     assert_eq!(r.auth_ok, 1);
@@ -343,6 +371,10 @@ fn hints_tell_the_kinds_of_client_apart() {
     assert_eq!(steady.verdict, Verdict::OwnUser);
     assert_eq!(steady.days_seen, 2);
     assert!(steady.hint.starts_with("may be"));
+
+    let prober = client(&r, "198.51.100.41");
+    assert_eq!((prober.days_seen, prober.sender_count), (2, 2));
+    assert_eq!(prober.verdict, Verdict::Unclear);
 
     let once = client(&r, "198.51.100.50");
     assert_eq!(once.verdict, Verdict::Unclear);
@@ -403,7 +435,7 @@ fn any_chunking_gives_the_same_report() {
         .as_bytes(),
     );
     let whole = json(&scan(&o, &log));
-    assert_eq!(whole["relay_denied"], 1 + 1 + 1 + 6 + 2 + 1 + 2);
+    assert_eq!(whole["relay_denied"], 1 + 1 + 1 + 6 + 2 + 2 + 1 + 2);
 
     let mut sc = Scanner::new(&o);
     for b in &log {

@@ -613,11 +613,17 @@ fn hint(a: &ClientAgg, logins: Option<&LoginAgg>) -> (Verdict, String, String) {
             format!("it never logged in, and tried {spread}"),
         );
     }
-    if a.days >= 2 {
+    // A mail client retries and comes back with the same sender; a prober varies it.
+    if a.days >= 2 && a.sender_set.len() <= 1 && a.rcpt_domains.len() <= 2 {
         return (
             Verdict::OwnUser,
-            "may be one of your own users who has not turned on SMTP AUTH in the mail client".into(),
-            format!("it comes back on {} different days with the same few recipients ({spread}); never logged in, so check", a.days),
+            "may be one of your own users who has not turned on SMTP AUTH in the mail client"
+                .into(),
+            format!(
+                "it comes back on {} different days, with one sender and few recipients \
+                 ({spread}); it never logged in, so check",
+                a.days
+            ),
         );
     }
     (
