@@ -1051,3 +1051,69 @@ fn pipes_and_gzip_without_the_name() {
         assert_eq!((r.lines_read, r.relay_denied, r.auth_ok), (35, 1, 2));
     }
 }
+
+#[test]
+fn follow_keeps_two_logs_lines_apart() {
+    // Two live logs (a profile may name mail.log and maillog), one caught mid-line.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("mail.log"), dir.path().join("maillog"));
+    let la = reject(
+        "Nov 26 14:00:00",
+        "6AQE0000a0001",
+        "[45.6.7.1]",
+        "a@example.org",
+    );
+    let lb = reject(
+        "Nov 26 14:00:01",
+        "6AQE0000b0001",
+        "[45.6.7.2]",
+        "b@example.org",
+    );
+    fs::write(&a, &la[..50]).unwrap();
+    fs::write(&b, "").unwrap();
+    let o = ReportOptions {
+        logs: vec![a.clone(), b.clone()],
+        ..opts()
+    };
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(150));
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&b)
+            .unwrap()
+            .write_all(lb.as_bytes())
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&a)
+            .unwrap()
+            .write_all(&la.as_bytes()[50..])
+            .unwrap();
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = None;
+    follow(
+        &o,
+        |r| {
+            last = Some(r.clone());
+            r.relay_denied < 2 && Instant::now() < deadline
+        },
+        Duration::from_millis(20),
+    )
+    .unwrap();
+    writer.join().unwrap();
+    let r = last.unwrap();
+    assert_eq!((r.relay_denied, r.lines_read, r.undated), (2, 2, 0));
+    // Joined, the first half of a's line would lend its stamp to b's, and a's second half
+    // would have none.
+    let stamp = |ip| client(&r, ip).first_seen.clone();
+    assert_eq!(
+        stamp("45.6.7.1").as_deref(),
+        Some("2026-11-26T14:00:00+00:00")
+    );
+    assert_eq!(
+        stamp("45.6.7.2").as_deref(),
+        Some("2026-11-26T14:00:01+00:00")
+    );
+}

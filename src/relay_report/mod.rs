@@ -8,9 +8,10 @@
 //! an open relay. It only reads: it never changes the system and never touches sendmail.
 //!
 //! Logs can be large (gigabytes on a busy server), so the scan streams in constant memory:
-//! large chunks, `memmem` for the rare lines that matter (see [`scan`]), and aggregates capped at
-//! [`MAX_TRACKED`] entries. The stateless part of the scan (reading, counting lines, finding
-//! the rare needles) runs on one thread per core; the rest, in order, on the calling thread.
+//! large chunks, one vectorised pass per chunk that counts lines and finds the few that matter
+//! without splitting the rest, and aggregates capped at [`MAX_TRACKED`] entries. The stateless
+//! part (reading, counting, finding and classifying lines) runs on one thread per core; the
+//! rest, in log order, on the calling thread. See [`Scanner`].
 mod find;
 mod line;
 mod report;
@@ -65,7 +66,7 @@ impl Default for ReportOptions {
     }
 }
 
-/// Why the logs could not be read. Every variant names the file.
+/// Why the logs could not be read. Every variant but `NoLogs` names the file.
 #[derive(Debug)]
 pub enum ReportError {
     /// No log given and none found.
@@ -276,6 +277,7 @@ pub fn follow(
         }
     }
     let stdin = (opts.stdin || opts.logs.iter().any(|p| is_stdin(p))).then(spawn_stdin_reader);
+    let mut stdin_lines = Lines::default();
     if !on_update(&sc.snapshot()) {
         return Ok(());
     }
@@ -296,7 +298,7 @@ pub fn follow(
                         }),
                     };
                     match msg {
-                        Ok(Ok(chunk)) => sc.feed(&chunk),
+                        Ok(Ok(chunk)) => stdin_lines.feed(&mut sc, &chunk),
                         Ok(Err(e)) => {
                             return Err(ReportError::Unreadable {
                                 path: "-".into(),
@@ -318,7 +320,7 @@ pub fn follow(
             t.poll(&mut sc, &mut buf)?;
         }
         if stdin_done {
-            sc.end_input();
+            stdin_lines.end(&mut sc);
         }
         if !on_update(&sc.snapshot()) || (stdin_done && live.is_empty()) {
             return Ok(());
@@ -618,12 +620,67 @@ fn read_at_full(f: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     Ok(n)
 }
 
+/// Feeds one of several inputs that are read in turns (`follow`) to their shared scanner in
+/// whole lines only, so that one input's unfinished last line is never joined to another's.
+#[derive(Default)]
+struct Lines {
+    partial: Vec<u8>,
+    /// Inside a line longer than the scanner would look at: drop it, count it.
+    skipping: bool,
+}
+
+impl Lines {
+    fn feed(&mut self, sc: &mut Scanner, bytes: &[u8]) {
+        let Some(last) = memchr::memrchr(b'\n', bytes) else {
+            return self.keep(bytes);
+        };
+        let (mut complete, rest) = bytes.split_at(last + 1);
+        if self.skipping {
+            let end = memchr::memchr(b'\n', complete).expect("there is one");
+            complete = &complete[end + 1..];
+            self.skipping = false;
+            sc.feed(b"\n");
+        } else if !self.partial.is_empty() {
+            sc.feed(&self.partial);
+            self.partial.clear();
+        }
+        sc.feed(complete);
+        self.keep(rest);
+    }
+
+    fn keep(&mut self, bytes: &[u8]) {
+        if self.skipping {
+            return;
+        }
+        if self.partial.len() + bytes.len() > scan::MAX_LINE {
+            self.partial.clear();
+            self.skipping = true;
+        } else {
+            self.partial.extend_from_slice(bytes);
+        }
+    }
+
+    /// The input ended (rotated, truncated, closed): its last line counts even without a
+    /// newline.
+    fn end(&mut self, sc: &mut Scanner) {
+        if self.skipping {
+            sc.feed(b"\n");
+        } else if !self.partial.is_empty() {
+            sc.feed(&self.partial);
+            sc.end_input();
+        }
+        self.partial.clear();
+        self.skipping = false;
+    }
+}
+
 /// A live log being followed.
 struct Tail {
     path: PathBuf,
     file: File,
     id: (u64, u64),
     pos: u64,
+    lines: Lines,
 }
 
 impl Tail {
@@ -635,6 +692,7 @@ impl Tail {
             file,
             id: (m.dev(), m.ino()),
             pos: 0,
+            lines: Lines::default(),
         })
     }
 
@@ -644,7 +702,7 @@ impl Tail {
                 Ok(0) => return Ok(()),
                 Ok(n) => {
                     self.pos += n as u64;
-                    sc.feed(&buf[..n]);
+                    self.lines.feed(sc, &buf[..n]);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(read_error(&self.path, false, e)),
@@ -665,7 +723,7 @@ impl Tail {
             // Rotated: finish the old file (the writer may have added a last line), then
             // start the new one from its beginning.
             self.read_new(sc, buf)?;
-            sc.end_input();
+            self.lines.end(sc);
             match File::open(&self.path) {
                 Ok(f) => {
                     let m = f.metadata().map_err(|e| open_error(&self.path, e))?;
@@ -679,7 +737,7 @@ impl Tail {
             self.read_new(sc, buf)?;
         } else if m.len() < self.pos {
             // Truncated in place (copytruncate): what is there now is new.
-            sc.end_input();
+            self.lines.end(sc);
             self.file
                 .seek(SeekFrom::Start(0))
                 .map_err(|e| read_error(&self.path, false, e))?;
