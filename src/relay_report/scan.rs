@@ -209,6 +209,8 @@ pub struct Scanner {
 }
 
 impl Scanner {
+    /// A scanner with `opts`' clock, `--since` cutoff and local domains (`logs` and `stdin`
+    /// are the caller's business).
     pub fn new(opts: &ReportOptions) -> Scanner {
         let zone = opts.utc_offset.map_or(Zone::Local, Zone::Fixed);
         Scanner {
@@ -290,6 +292,7 @@ impl Scanner {
             .report(&self.pre.clock, self.lines_read, self.cutoff)
     }
 
+    /// How much bounded state the scanner holds now.
     pub fn tracked(&self) -> Tracked {
         Tracked {
             clients: self.stats.tracked_clients(),
