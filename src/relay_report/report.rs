@@ -1,0 +1,337 @@
+//! The relay report: what was found, per client, sender and user, and how to read it.
+use super::stats::at_least;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// The result of reading the logs. Lists are sorted, most significant first.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    /// Every line read, whether it mattered or not (also those before `--since`).
+    pub lines_read: u64,
+    /// `reject=550 5.7.1 ... Relaying denied` lines: this server refused to relay.
+    pub relay_denied: u64,
+    /// Of those, the ones without "Proper authentication required.": the running sendmail.cf
+    /// has no `TRUST_AUTH_MECH` (not regenerated, not restarted, or still `dnl`).
+    pub relay_denied_without_auth: u64,
+    /// sendmail `AUTH failure` lines: failed SMTP AUTH logins.
+    pub auth_failed: u64,
+    /// `AUTH=server` lines: successful SMTP AUTH logins.
+    pub auth_ok: u64,
+    /// saslauthd `auth failure` lines for service smtp (no client address in them; usually in
+    /// auth.log, and doubling sendmail's own `AUTH failure` line when both logs are read).
+    pub saslauthd_failed: u64,
+    /// The `--since` cutoff, if any.
+    pub since: Option<String>,
+    /// Events older than the cutoff, not counted above.
+    pub skipped_before_since: u64,
+    /// Events without a timestamp this program understands (counted, never skipped).
+    pub undated: u64,
+    pub first_event: Option<String>,
+    pub last_event: Option<String>,
+    /// Clients refused relaying or failing to log in, most denials first.
+    pub clients: Vec<ClientStat>,
+    /// Envelope senders of refused mail, most denials first.
+    pub senders: Vec<SenderStat>,
+    /// User names of failed logins, most failures first.
+    pub users: Vec<UserStat>,
+    /// Why logins failed, with what it usually means.
+    pub auth_failure_reasons: Vec<ReasonStat>,
+    /// What fell beyond the caps on tracked clients, senders and users (memory stays bounded).
+    pub untracked: Untracked,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ClientStat {
+    /// The name sendmail logged (last seen); `None` for `relay=[1.2.3.4]`.
+    pub host: Option<String>,
+    pub ip: Option<String>,
+    /// sendmail said `(may be forged)`: reverse and forward DNS disagree.
+    pub may_be_forged: bool,
+    pub relay_denied: u64,
+    pub auth_failed: u64,
+    /// Successful SMTP AUTH logins from the same address.
+    pub logins_ok: u64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    /// Distinct days (UTC) with a denial or a failed login.
+    pub days_seen: u32,
+    /// Distinct recipients of refused mail (counting stops at 32).
+    pub recipients: u32,
+    /// Distinct recipient domains (counting stops at 32).
+    pub recipient_domains: u32,
+    /// Envelope senders of refused mail (the first few).
+    pub senders: Vec<String>,
+    /// Distinct senders (counting stops at 32).
+    pub sender_count: u32,
+    /// User names tried in failed logins (the first few).
+    pub users_tried: Vec<String>,
+    pub verdict: Verdict,
+    /// What this client probably is, in words.
+    pub hint: String,
+    /// The facts the hint rests on.
+    pub basis: String,
+}
+
+/// The short form of [`ClientStat::hint`].
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// One of your own users whose mail client does not use SMTP AUTH.
+    OwnUser,
+    /// Someone whose mail client uses SMTP AUTH with a wrong password.
+    WrongPassword,
+    /// Someone probing for an open relay or guessing passwords.
+    Stranger,
+    /// Not enough to tell.
+    #[default]
+    Unclear,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct SenderStat {
+    pub sender: String,
+    pub relay_denied: u64,
+    /// Distinct client addresses that used it (counting stops at 32).
+    pub clients: u32,
+    /// The sender's domain is one of your domains (`local_domains`).
+    pub own_domain: bool,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct UserStat {
+    pub user: String,
+    /// sendmail `AUTH failure` lines naming this user.
+    pub auth_failed: u64,
+    /// saslauthd `auth failure` lines naming this user.
+    pub saslauthd_failed: u64,
+    /// Distinct client addresses (counting stops at 32).
+    pub clients: u32,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ReasonStat {
+    /// As sendmail wrote it, e.g. `authentication failure (-13)`.
+    pub reason: String,
+    pub count: u64,
+    /// What it usually means (DIAGNOSTICS.md), when known.
+    pub advice: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Untracked {
+    /// Denials from clients beyond the tracked ones (counted in the totals, not listed).
+    pub relay_denied: u64,
+    pub auth_failed: u64,
+    /// Successful logins from addresses beyond the tracked ones (not used for hints).
+    pub logins_ok: u64,
+    /// Denials whose sender could not be listed.
+    pub sender_relay_denied: u64,
+    /// Failed logins whose user could not be listed.
+    pub user_failures: u64,
+}
+
+/// How many clients, senders and users the text form lists.
+const TEXT_ROWS: usize = 20;
+
+impl Report {
+    /// A report for a person: totals, the clients with hints, senders, users and what to do.
+    pub fn to_text(&self) -> String {
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "Relay report (HOWTO step 13: check for \"Relaying denied\" errors)"
+        );
+        let _ = write!(o, "  {} lines read", self.lines_read);
+        match (&self.first_event, &self.last_event) {
+            (Some(a), Some(b)) => {
+                let _ = writeln!(o, "; events from {a} to {b}");
+            }
+            _ => o.push('\n'),
+        }
+        if let Some(since) = &self.since {
+            let _ = writeln!(
+                o,
+                "  since {since}: {} older events skipped",
+                self.skipped_before_since
+            );
+        }
+        let _ = writeln!(
+            o,
+            "  relaying denied: {}   failed SMTP AUTH logins: {}   successful logins: {}{}",
+            self.relay_denied,
+            self.auth_failed,
+            self.auth_ok,
+            if self.saslauthd_failed > 0 {
+                format!("   saslauthd failures: {}", self.saslauthd_failed)
+            } else {
+                String::new()
+            }
+        );
+        if self.relay_denied == 0 && self.auth_failed == 0 {
+            let _ = writeln!(
+                o,
+                "\nNo \"Relaying denied\" and no failed logins. Either every client authenticates, \
+                 or nobody has tried yet, or sendmail logs somewhere else (give the log with --log)."
+            );
+            if self.lines_read == 0 {
+                let _ = writeln!(o, "The logs were empty.");
+            }
+            return o;
+        }
+        if self.relay_denied_without_auth > 0 {
+            let _ = writeln!(
+                o,
+                "\n{} denials lack \"Proper authentication required.\": when they were logged the \
+                 running sendmail.cf had no TRUST_AUTH_MECH, so even clients that log in could not \
+                 relay. Regenerate sendmail.cf and restart sendmail.",
+                self.relay_denied_without_auth
+            );
+        }
+
+        if !self.clients.is_empty() {
+            let _ = writeln!(o, "\nClients (most denials first):");
+            for c in self.clients.iter().take(TEXT_ROWS) {
+                c.write_text(&mut o);
+            }
+            more(&mut o, self.clients.len());
+        }
+        if !self.senders.is_empty() {
+            let _ = writeln!(o, "\nSenders of refused mail:");
+            for s in self.senders.iter().take(TEXT_ROWS) {
+                let _ = writeln!(
+                    o,
+                    "  {}: {} denied, from {} client{}{}",
+                    if s.sender.is_empty() { "<>" } else { &s.sender },
+                    s.relay_denied,
+                    s.clients,
+                    plural(u64::from(s.clients)),
+                    if s.own_domain {
+                        " (one of your domains)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            more(&mut o, self.senders.len());
+        }
+        if !self.users.is_empty() {
+            let _ = writeln!(o, "\nUsers with failed logins:");
+            for u in self.users.iter().take(TEXT_ROWS) {
+                let _ = write!(o, "  {}: {} failed", u.user, u.auth_failed);
+                if u.saslauthd_failed > 0 {
+                    let _ = write!(o, " ({} in saslauthd's log)", u.saslauthd_failed);
+                }
+                let _ = writeln!(
+                    o,
+                    ", from {} address{}",
+                    u.clients,
+                    if u.clients == 1 { "" } else { "es" }
+                );
+            }
+            more(&mut o, self.users.len());
+        }
+        if !self.auth_failure_reasons.is_empty() {
+            let _ = writeln!(o, "\nWhy logins failed:");
+            for r in &self.auth_failure_reasons {
+                let _ = write!(o, "  {}: {}", r.reason, r.count);
+                if let Some(a) = &r.advice {
+                    let _ = write!(o, " ({a})");
+                }
+                o.push('\n');
+            }
+        }
+        let u = &self.untracked;
+        if u.relay_denied + u.auth_failed > 0 {
+            let _ = writeln!(
+                o,
+                "\n{} denials and {} failed logins came from clients beyond the {} tracked ones \
+                 (counted in the totals, not listed).",
+                u.relay_denied,
+                u.auth_failed,
+                super::stats::MAX_TRACKED
+            );
+        }
+        let _ = writeln!(
+            o,
+            "\nWhat to do: your own users must turn on SMTP authentication in their mail \
+             client (\"my outgoing server requires authentication\", same user name and \
+             password as for reading mail). Strangers need nothing: refusing them is the server \
+             doing its job. Hints are guesses from the log; check before you act."
+        );
+        o
+    }
+}
+
+impl ClientStat {
+    fn write_text(&self, o: &mut String) {
+        let name = match (&self.host, &self.ip) {
+            (Some(h), Some(ip)) => format!("{h} [{ip}]"),
+            (None, Some(ip)) => format!("[{ip}]"),
+            (Some(h), None) => h.clone(),
+            (None, None) => "unknown".into(),
+        };
+        let _ = write!(
+            o,
+            "  {name}{}: {} relaying denied, {} failed login{}, {} login{} OK",
+            if self.may_be_forged {
+                " (may be forged)"
+            } else {
+                ""
+            },
+            self.relay_denied,
+            self.auth_failed,
+            plural(self.auth_failed),
+            self.logins_ok,
+            plural(self.logins_ok),
+        );
+        if let (Some(a), Some(b)) = (&self.first_seen, &self.last_seen) {
+            let _ = write!(o, "; {a} .. {b}");
+        }
+        o.push('\n');
+        if self.relay_denied > 0 {
+            let _ = write!(
+                o,
+                "    {} recipient{} in {} domain{}",
+                at_least(self.recipients),
+                plural(u64::from(self.recipients)),
+                at_least(self.recipient_domains),
+                plural(u64::from(self.recipient_domains))
+            );
+            if !self.senders.is_empty() {
+                let _ = write!(
+                    o,
+                    "; sender{}: {}",
+                    plural(u64::from(self.sender_count)),
+                    self.senders.join(", ")
+                );
+                if self.sender_count as usize > self.senders.len() {
+                    let _ = write!(o, ", ... ({} in all)", at_least(self.sender_count));
+                }
+            }
+            o.push('\n');
+        }
+        if !self.users_tried.is_empty() {
+            let _ = writeln!(o, "    users tried: {}", self.users_tried.join(", "));
+        }
+        let _ = writeln!(o, "    -> {}", self.hint);
+        let _ = writeln!(o, "       because {}", self.basis);
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn more(o: &mut String, n: usize) {
+    if n > TEXT_ROWS {
+        let _ = writeln!(
+            o,
+            "  ... and {} more (--format json lists them all)",
+            n - TEXT_ROWS
+        );
+    }
+}

@@ -1,0 +1,501 @@
+//! The streaming scanner: bytes in, aggregates out, in constant memory.
+//!
+//! A mail log is mostly lines the report does not care about, so the fast path never splits a
+//! chunk into lines. One pass over the chunk counts its newlines and finds the rare needles
+//! ([`Classifier::NEEDLES`], see `find`); only around each hit does it look for the line
+//! boundaries, and classify that line. This part ([`Prescanner`]) is stateless, so for a large
+//! file it runs on several threads at once.
+//! The ordered part ([`Scanner`]) applies the events in log order, completes lines that span two
+//! chunks, and finds the one frequent kind of line that matters: `QID: from=<sender>`, the
+//! sender of a refused message, logged when its transaction ends. That search is done per
+//! pending queue id (`"QID: from=<"` is as rare as a needle gets); when many are pending at
+//! once, every `: from=<` line of the chunk is visited instead.
+//!
+//! The fast path only chooses which lines the classifier sees, and every line the classifier
+//! acts on is among them; a line that spans two chunks goes to the classifier whole. Feeding the
+//! same bytes in any chunking therefore gives the same report (the tests feed byte by byte).
+use super::find::Needles;
+use super::line::{span_of, Classifier, Event, EventOf, Span, FROM};
+use super::report::Report;
+use super::stats::{Client, Stats};
+use super::time::{epoch_secs, Clock, Zone};
+use super::ReportOptions;
+use memchr::memmem::Finder;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+
+/// Longer lines are not sendmail's (syslog truncates far below this) and are skipped whole, so a
+/// file without newlines cannot make the carry-over buffer grow.
+pub(crate) const MAX_LINE: usize = 64 * 1024;
+/// Refused transactions waiting for their `from=` line.
+const MAX_PENDING: usize = 10_000;
+/// A refused transaction whose `from=` line has not come within an hour (of log time, measured
+/// at later refusals) is given up: the log lost it, or was rotated in between.
+const PENDING_TTL: i64 = 3600;
+/// Up to this many pending queue ids are searched one by one; beyond, every `from=` line of
+/// the chunk is visited instead.
+const SMALL_PENDING: usize = 8;
+
+struct PendingReject {
+    client: Box<[u8]>,
+    /// Refused recipients in this transaction.
+    count: u64,
+    ts: Option<i64>,
+    seq: u64,
+}
+
+/// Queue ids of refused transactions whose sender is not known yet, oldest first.
+#[derive(Default)]
+struct Pending {
+    map: HashMap<Box<[u8]>, PendingReject>,
+    /// Insertion order; entries whose seq no longer matches the map are stale (already taken).
+    order: VecDeque<(Box<[u8]>, u64)>,
+    seq: u64,
+}
+
+impl Pending {
+    fn add(&mut self, qid: &[u8], client: &[u8], ts: Option<i64>) {
+        if let Some(p) = self.map.get_mut(qid) {
+            p.count += 1;
+            return;
+        }
+        while let Some((q, seq)) = self.order.front() {
+            let expired = match self.map.get(q) {
+                Some(p) if p.seq == *seq => {
+                    matches!((p.ts, ts), (Some(then), Some(now)) if then < now - PENDING_TTL)
+                }
+                _ => true, // stale
+            };
+            if !expired {
+                break;
+            }
+            self.pop_front();
+        }
+        self.seq += 1;
+        self.map.insert(
+            qid.into(),
+            PendingReject {
+                client: client.into(),
+                count: 1,
+                ts,
+                seq: self.seq,
+            },
+        );
+        self.order.push_back((qid.into(), self.seq));
+        while self.map.len() > MAX_PENDING {
+            self.pop_front();
+        }
+        if self.order.len() > 2 * MAX_PENDING {
+            let map = &self.map;
+            self.order
+                .retain(|(q, s)| map.get(q).is_some_and(|p| p.seq == *s));
+        }
+    }
+
+    fn pop_front(&mut self) {
+        if let Some((q, seq)) = self.order.pop_front() {
+            if self.map.get(&q).is_some_and(|p| p.seq == seq) {
+                self.map.remove(&q);
+            }
+        }
+    }
+
+    fn take(&mut self, qid: &[u8]) -> Option<PendingReject> {
+        self.map.remove(qid)
+    }
+}
+
+/// What the stateless part learns about a chunk.
+#[derive(Debug, Default)]
+pub(crate) struct Prescan {
+    newlines: u64,
+    first_newline: Option<usize>,
+    last_newline: Option<usize>,
+    /// The events of the lines with a needle hit that lie wholly between the first and the
+    /// last newline, in order.
+    found: Vec<Found>,
+    /// How many of them are refusals.
+    rejects: usize,
+    hits: Vec<usize>,
+}
+
+#[derive(Debug)]
+struct Found {
+    /// The line, without its newline, as offsets into the chunk.
+    line: Span,
+    ts: Option<i64>,
+    event: EventOf<Span>,
+}
+
+/// The stateless part of the scan: counting lines, finding and classifying the rare lines. A
+/// pure function of the chunk's bytes (given "now"), so it can run on any thread.
+#[derive(Clone)]
+pub(crate) struct Prescanner {
+    needles: Needles,
+    classifier: Classifier,
+    clock: Clock,
+}
+
+impl Prescanner {
+    pub(crate) fn prescan(&mut self, chunk: &[u8], out: &mut Prescan) {
+        out.hits.clear();
+        out.newlines = self.needles.scan(chunk, &mut out.hits);
+        out.first_newline = memchr::memchr(b'\n', chunk);
+        out.last_newline = memchr::memrchr(b'\n', chunk);
+        out.found.clear();
+        out.rejects = 0;
+        let (Some(first), Some(last)) = (out.first_newline, out.last_newline) else {
+            return;
+        };
+        // Lines before the first newline and after the last are the ordered part's business.
+        let hits = &out.hits[out.hits.partition_point(|&h| h <= first)..];
+        let hits = &hits[..hits.partition_point(|&h| h < last)];
+        let mut i = 0;
+        while i < hits.len() {
+            let h = hits[i];
+            let start = memchr::memrchr(b'\n', &chunk[..h]).map_or(0, |p| p + 1);
+            let end = h + memchr::memchr(b'\n', &chunk[h..=last]).expect("ends in a newline");
+            // All the hits in this line.
+            let n = hits[i..].partition_point(|&x| x < end);
+            let line_hits = &hits[i..i + n];
+            i += n;
+            let line = &chunk[start..end];
+            if line.len() > MAX_LINE {
+                continue;
+            }
+            let Some(event) = self.classifier.classify_hits(line, line_hits, start) else {
+                continue;
+            };
+            let ts = match event {
+                EventOf::From { .. } => None,
+                _ => self.clock.parse(line),
+            };
+            out.rejects += usize::from(matches!(event, EventOf::RelayDenied { .. }));
+            out.found.push(Found {
+                line: (start, end),
+                ts,
+                event: event.map(|f| span_of(f, chunk)),
+            });
+        }
+    }
+}
+
+/// How many entries the scanner's bounded maps hold (for tests and curiosity).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tracked {
+    pub clients: usize,
+    pub pending_senders: usize,
+    pub carry_bytes: usize,
+}
+
+/// Reads log bytes in chunks of any size and aggregates what matters for the relay report.
+pub struct Scanner {
+    /// The stateless part, for `feed` and for lines that span chunks; its clock is "the" clock.
+    pre: Prescanner,
+    cutoff: Option<i64>,
+    stats: Stats,
+    pending: Pending,
+    from: Finder<'static>,
+    /// The start of a line whose end has not been fed yet.
+    carry: Vec<u8>,
+    in_line: bool,
+    overlong: bool,
+    lines_read: u64,
+    // Scratch space, kept to avoid allocating per chunk.
+    prescan: Prescan,
+    searches: BinaryHeap<Reverse<(usize, usize)>>,
+    search_qids: Vec<Box<[u8]>>,
+    needle: Vec<u8>,
+}
+
+impl Scanner {
+    /// A scanner with `opts`' clock, `--since` cutoff and local domains (`logs` and `stdin`
+    /// are the caller's business).
+    pub fn new(opts: &ReportOptions) -> Scanner {
+        let zone = opts.utc_offset.map_or(Zone::Local, Zone::Fixed);
+        Scanner {
+            pre: Prescanner {
+                needles: Needles::new(&Classifier::NEEDLES),
+                classifier: Classifier::new(),
+                clock: Clock::new(zone, opts.now),
+            },
+            cutoff: opts
+                .since
+                .map(|d| epoch_secs(opts.now) - i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)),
+            stats: Stats::new(&opts.local_domains),
+            pending: Pending::default(),
+            from: Finder::new(FROM),
+            carry: Vec::new(),
+            in_line: false,
+            overlong: false,
+            lines_read: 0,
+            prescan: Prescan::default(),
+            searches: BinaryHeap::new(),
+            search_qids: Vec::new(),
+            needle: Vec::new(),
+        }
+    }
+
+    /// Feeds the next bytes of the input. Chunks may split lines anywhere.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        let mut pre = std::mem::take(&mut self.prescan);
+        self.pre.prescan(chunk, &mut pre);
+        self.feed_prescanned(chunk, &pre);
+        self.prescan = pre;
+    }
+
+    /// A copy of the stateless part, for another thread: [`Prescanner::prescan`] a chunk there,
+    /// then [`Scanner::feed_prescanned`] it here, in order.
+    pub(crate) fn prescanner(&self) -> Prescanner {
+        self.pre.clone()
+    }
+
+    /// [`Scanner::feed`] with the stateless part already done.
+    pub(crate) fn feed_prescanned(&mut self, chunk: &[u8], pre: &Prescan) {
+        if chunk.is_empty() {
+            return;
+        }
+        self.lines_read += pre.newlines;
+        let (Some(first), Some(last)) = (pre.first_newline, pre.last_newline) else {
+            return self.carry_extend(chunk);
+        };
+        // The first line ends a line begun earlier, or is a whole line: either way it goes to
+        // the classifier whole (the prescan left it out, not knowing which).
+        self.carry_extend(&chunk[..first]);
+        self.end_line();
+        if last > first {
+            self.scan_lines(chunk, first + 1, last + 1, pre);
+        }
+        if last + 1 < chunk.len() {
+            self.carry_extend(&chunk[last + 1..]);
+        }
+    }
+
+    /// Ends the current input: a last line without a newline counts as a line. Call it between
+    /// two files, so that one file's unterminated last line is not joined to the next file.
+    pub fn end_input(&mut self) {
+        if self.in_line {
+            self.lines_read += 1;
+            self.end_line();
+        }
+    }
+
+    /// The report of everything fed so far.
+    pub fn finish(mut self) -> Report {
+        self.end_input();
+        self.snapshot()
+    }
+
+    /// The report of the complete lines fed so far, without ending the input.
+    pub fn snapshot(&self) -> Report {
+        self.stats
+            .report(&self.pre.clock, self.lines_read, self.cutoff)
+    }
+
+    /// How much bounded state the scanner holds now.
+    pub fn tracked(&self) -> Tracked {
+        Tracked {
+            clients: self.stats.tracked_clients(),
+            pending_senders: self.pending.map.len(),
+            carry_bytes: self.carry.capacity(),
+        }
+    }
+
+    /// Moves "now" (year inference of classic stamps) without moving the `--since` cutoff.
+    pub(crate) fn set_now(&mut self, now: i64) {
+        self.pre.clock.set_now(now);
+    }
+
+    fn carry_extend(&mut self, b: &[u8]) {
+        self.in_line = true;
+        if self.overlong {
+            return;
+        }
+        if self.carry.len() + b.len() > MAX_LINE {
+            self.overlong = true;
+            self.carry.clear();
+        } else {
+            self.carry.extend_from_slice(b);
+        }
+    }
+
+    fn end_line(&mut self) {
+        let line = std::mem::take(&mut self.carry);
+        if !self.overlong {
+            self.process_line(&line);
+        }
+        self.carry = line;
+        self.carry.clear();
+        self.overlong = false;
+        self.in_line = false;
+    }
+
+    /// Acts on one line (without its newline). Returns the queue id of a refused transaction
+    /// that now waits for its sender.
+    fn process_line<'l>(&mut self, line: &'l [u8]) -> Option<&'l [u8]> {
+        let event = self.pre.classifier.classify(line)?;
+        let ts = match event {
+            EventOf::From { .. } => None,
+            _ => self.pre.clock.parse(line),
+        };
+        self.apply(event, ts)
+    }
+
+    /// Counts one event; returns the queue id of a refused transaction that now waits for its
+    /// sender.
+    fn apply<'l>(&mut self, event: Event<'l>, ts: Option<i64>) -> Option<&'l [u8]> {
+        if let EventOf::From { qid, sender } = event {
+            if let Some(p) = self.pending.take(qid) {
+                self.stats.sender(&p.client, sender, p.count);
+            }
+            return None;
+        }
+        if let (Some(cut), Some(t)) = (self.cutoff, ts) {
+            if t < cut {
+                self.stats.skipped_before_since += 1;
+                return None;
+            }
+        }
+        let client = |r: &super::line::Relay<&'l [u8]>| Client {
+            key: r.key(),
+            host: r.host,
+            ip: r.ip,
+            forged: r.forged,
+        };
+        match event {
+            EventOf::RelayDenied {
+                qid,
+                check_mail,
+                arg1,
+                relay,
+                auth_required,
+            } => {
+                let c = client(&relay);
+                let (recipient, sender) = if check_mail {
+                    (None, arg1)
+                } else {
+                    (arg1, None)
+                };
+                self.stats
+                    .relay_denied(ts, &c, recipient, sender, auth_required);
+                let qid = qid.filter(|_| !check_mail)?;
+                self.pending.add(qid, c.key, ts);
+                Some(qid)
+            }
+            EventOf::AuthFailed {
+                reason,
+                user,
+                relay,
+            } => {
+                self.stats.auth_failed(ts, &client(&relay), user, reason);
+                None
+            }
+            EventOf::AuthOk { relay, authid } => {
+                self.stats.auth_ok(ts, relay.key(), authid);
+                None
+            }
+            EventOf::SaslauthdFailed { user } => {
+                self.stats.saslauthd_failed(ts, user);
+                None
+            }
+            EventOf::From { .. } => None,
+        }
+    }
+
+    /// The ordered part over `chunk[start..end]`, which is whole lines, each ending in a
+    /// newline: the prescan's events, merged in log order with the `from=` lines of refused
+    /// transactions.
+    fn scan_lines(&mut self, chunk: &[u8], start: usize, end: usize, pre: &Prescan) {
+        let hay = &chunk[..end];
+        let mut searches = std::mem::take(&mut self.searches);
+        let mut qids = std::mem::take(&mut self.search_qids);
+        searches.clear();
+        qids.clear();
+        // A search hit: (position, index into `qids`, or BROAD for a from= line of the chunk).
+        const BROAD: usize = usize::MAX;
+
+        // Each refusal may add a pending queue id; past a handful, visiting every from= line of
+        // the chunk is cheaper than searching for each id.
+        let broad = self.pending.map.len() + pre.rejects > SMALL_PENDING;
+        if broad {
+            searches.extend(
+                self.from
+                    .find_iter(&hay[start..])
+                    .map(|p| Reverse((start + p, BROAD))),
+            );
+        } else {
+            qids.extend(self.pending.map.keys().cloned());
+            for (i, q) in qids.iter().enumerate() {
+                if let Some(p) = find_from(hay, start, q, &mut self.needle) {
+                    searches.push(Reverse((p, i)));
+                }
+            }
+        }
+
+        let mut found = pre.found.iter().peekable();
+        // hay[..done] has been handled; `done` is always at a line start.
+        let mut done = start;
+        loop {
+            let next_found = found.peek().map(|f| f.line.0);
+            let next_search = searches.peek().map(|r| r.0 .0);
+            let new_qid = match (next_found, next_search) {
+                (None, None) => break,
+                (Some(f), s) if s.map_or(true, |s| f <= s) => {
+                    let f = found.next().expect("peeked");
+                    if f.line.0 < done {
+                        continue;
+                    }
+                    done = f.line.1 + 1;
+                    self.apply(f.event.map(|(a, b)| &chunk[a..b]), f.ts)
+                }
+                _ => {
+                    let Reverse((pos, slot)) = searches.pop().expect("peeked");
+                    let mut new_qid = None;
+                    if pos >= done {
+                        let line_start =
+                            memchr::memrchr(b'\n', &hay[done..pos]).map_or(done, |p| done + p + 1);
+                        let line_end =
+                            pos + memchr::memchr(b'\n', &hay[pos..]).expect("ends in a newline");
+                        done = line_end + 1;
+                        let line = &hay[line_start..line_end];
+                        if line.len() <= MAX_LINE {
+                            new_qid = self.process_line(line);
+                        }
+                    }
+                    // If that line was not this id's from= line after all (or was handled
+                    // already), look further.
+                    if slot != BROAD && self.pending.map.contains_key(&qids[slot]) {
+                        if let Some(p) = find_from(hay, done, &qids[slot], &mut self.needle) {
+                            searches.push(Reverse((p, slot)));
+                        }
+                    }
+                    new_qid
+                }
+            };
+            if let Some(q) = new_qid.filter(|_| !broad) {
+                if let Some(p) = find_from(hay, done, q, &mut self.needle) {
+                    searches.push(Reverse((p, qids.len())));
+                }
+                qids.push(q.into());
+            }
+        }
+        self.searches = searches;
+        self.search_qids = qids;
+    }
+}
+
+/// The position of the next `"QID: from=<"` at or after `from` whose queue id starts a token.
+fn find_from(body: &[u8], from: usize, qid: &[u8], needle: &mut Vec<u8>) -> Option<usize> {
+    needle.clear();
+    needle.extend_from_slice(qid);
+    needle.extend_from_slice(FROM);
+    let mut at = from;
+    while at < body.len() {
+        let p = at + memchr::memmem::find(&body[at..], needle)?;
+        if p == 0 || matches!(body[p - 1], b' ' | b'\n') {
+            return Some(p);
+        }
+        at = p + 1;
+    }
+    None
+}

@@ -1,0 +1,685 @@
+//! Bounded aggregates of the events, and the hints drawn from them.
+//!
+//! Every map is capped at [`MAX_TRACKED`] entries: once full, events of new keys are counted in
+//! the totals and in [`Untracked`] but not listed, so memory stays bounded however large and
+//! hostile the log is (strangers choose their own addresses and recipients).
+use super::report::{ClientStat, ReasonStat, Report, SenderStat, Untracked, UserStat, Verdict};
+use super::time::Clock;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::IpAddr;
+
+/// The most clients, login addresses, senders and users tracked.
+pub const MAX_TRACKED: usize = 10_000;
+/// Distinct values counted per client or sender before counting stops.
+pub(crate) const SET_CAP: usize = 32;
+/// How many names (senders, users) a client keeps for display.
+const SHOWN: usize = 5;
+/// How many distinct failure reasons are kept.
+const MAX_REASONS: usize = 32;
+
+/// Counts distinct values up to [`SET_CAP`], keeping only their hashes.
+#[derive(Clone, Debug, Default)]
+struct Distinct(Vec<u64>);
+
+impl Distinct {
+    fn insert(&mut self, v: &[u8]) {
+        let mut h = DefaultHasher::new();
+        v.hash(&mut h);
+        let h = h.finish();
+        if self.0.len() < SET_CAP && !self.0.contains(&h) {
+            self.0.push(h);
+        }
+    }
+
+    fn len(&self) -> u32 {
+        self.0.len() as u32
+    }
+}
+
+/// The first few distinct names seen.
+#[derive(Clone, Debug, Default)]
+struct Shown(Vec<Box<str>>);
+
+impl Shown {
+    fn add(&mut self, v: &[u8]) {
+        if self.0.len() < SHOWN && !self.0.iter().any(|s| s.as_bytes() == v) {
+            self.0.push(text(v).into());
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct ClientAgg {
+    host: Option<Box<str>>,
+    ip: Option<Box<str>>,
+    forged: bool,
+    relay_denied: u64,
+    auth_failed: u64,
+    first: Option<i64>,
+    last: Option<i64>,
+    days: u32,
+    last_day: Option<i64>,
+    recipients: Distinct,
+    rcpt_domains: Distinct,
+    senders: Shown,
+    sender_set: Distinct,
+    /// A sender in one of the local domains, if any was seen.
+    own_sender: Option<Box<str>>,
+    users: Shown,
+    user_set: Distinct,
+}
+
+#[derive(Debug, Default)]
+struct LoginAgg {
+    count: u64,
+    users: Shown,
+}
+
+#[derive(Debug, Default)]
+struct SenderAgg {
+    relay_denied: u64,
+    clients: Distinct,
+}
+
+#[derive(Debug, Default)]
+struct UserAgg {
+    auth_failed: u64,
+    saslauthd_failed: u64,
+    clients: Distinct,
+}
+
+/// The client a relaying or login event came from.
+pub(crate) struct Client<'a> {
+    pub key: &'a [u8],
+    pub host: Option<&'a [u8]>,
+    pub ip: Option<&'a [u8]>,
+    pub forged: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    local_domains: Vec<String>,
+    relay_denied: u64,
+    relay_denied_without_auth: u64,
+    auth_failed: u64,
+    auth_ok: u64,
+    saslauthd_failed: u64,
+    pub(crate) skipped_before_since: u64,
+    undated: u64,
+    first: Option<i64>,
+    last: Option<i64>,
+    clients: Capped<ClientAgg>,
+    logins: Capped<LoginAgg>,
+    senders: Capped<SenderAgg>,
+    users: Capped<UserAgg>,
+    reasons: Vec<(Box<[u8]>, u64)>,
+    untracked: Untracked,
+}
+
+/// A map that stops taking new keys at [`MAX_TRACKED`]. (Values live in a Vec so that the
+/// common case, a key already present, costs one hash lookup.)
+#[derive(Debug)]
+struct Capped<V> {
+    index: HashMap<Box<[u8]>, usize, SeededFx>,
+    items: Vec<V>,
+}
+
+impl<V> Default for Capped<V> {
+    fn default() -> Self {
+        Capped {
+            index: HashMap::with_hasher(SeededFx::new()),
+            items: Vec::new(),
+        }
+    }
+}
+
+/// A fast multiplicative hash (FxHash's step) with a random per-process seed. SipHash, the
+/// default, was a visible cost at one lookup per login line; the seed keeps a hostile log from
+/// being prepared against it, and the maps are capped, which bounds the damage anyway.
+#[derive(Clone, Debug)]
+struct SeededFx(u64);
+
+impl SeededFx {
+    fn new() -> SeededFx {
+        SeededFx(std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64))
+    }
+}
+
+impl BuildHasher for SeededFx {
+    type Hasher = Fx;
+    fn build_hasher(&self) -> Fx {
+        Fx(self.0)
+    }
+}
+
+struct Fx(u64);
+
+impl Fx {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl<V: Default> Capped<V> {
+    /// The entry for `key`, created if there is room.
+    fn slot(&mut self, key: &[u8]) -> Option<&mut V> {
+        let i = match self.index.get(key) {
+            Some(&i) => i,
+            None if self.items.len() >= MAX_TRACKED => return None,
+            None => {
+                self.index.insert(key.into(), self.items.len());
+                self.items.push(V::default());
+                self.items.len() - 1
+            }
+        };
+        Some(&mut self.items[i])
+    }
+
+    fn get(&self, key: &[u8]) -> Option<&V> {
+        self.index.get(key).map(|&i| &self.items[i])
+    }
+
+    fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
+        self.index.get(key).map(|&i| &mut self.items[i])
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[u8], &V)> {
+        self.index.iter().map(|(k, &i)| (&k[..], &self.items[i]))
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+}
+
+fn text(v: &[u8]) -> String {
+    String::from_utf8_lossy(v).into_owned()
+}
+
+fn domain(addr: &[u8]) -> Option<Vec<u8>> {
+    let at = memchr::memrchr(b'@', addr)?;
+    Some(addr[at + 1..].to_ascii_lowercase())
+}
+
+impl Stats {
+    pub(crate) fn new(local_domains: &[String]) -> Stats {
+        Stats {
+            local_domains: local_domains
+                .iter()
+                .map(|d| d.to_ascii_lowercase())
+                .collect(),
+            ..Stats::default()
+        }
+    }
+
+    fn seen(&mut self, ts: Option<i64>) {
+        match ts {
+            Some(t) => {
+                self.first = Some(self.first.map_or(t, |f| f.min(t)));
+                self.last = Some(self.last.map_or(t, |l| l.max(t)));
+            }
+            None => self.undated += 1,
+        }
+    }
+
+    /// The tracked client, created and updated with this sighting; `None` beyond the cap.
+    fn client(&mut self, c: &Client<'_>, ts: Option<i64>) -> Option<&mut ClientAgg> {
+        let a = self.clients.slot(c.key)?;
+        if let Some(h) = c.host {
+            if a.host.as_deref().map(str::as_bytes) != Some(h) {
+                a.host = Some(text(h).into());
+            }
+        }
+        if a.ip.is_none() {
+            a.ip = c.ip.map(|ip| text(ip).into());
+        }
+        a.forged |= c.forged;
+        if let Some(t) = ts {
+            a.first = Some(a.first.map_or(t, |f| f.min(t)));
+            a.last = Some(a.last.map_or(t, |l| l.max(t)));
+            let day = t.div_euclid(86_400);
+            if a.last_day != Some(day) {
+                a.last_day = Some(day);
+                a.days += 1;
+            }
+        }
+        Some(a)
+    }
+
+    pub(crate) fn relay_denied(
+        &mut self,
+        ts: Option<i64>,
+        c: &Client<'_>,
+        recipient: Option<&[u8]>,
+        sender: Option<&[u8]>,
+        auth_required: bool,
+    ) {
+        self.seen(ts);
+        self.relay_denied += 1;
+        if !auth_required {
+            self.relay_denied_without_auth += 1;
+        }
+        match self.client(c, ts) {
+            Some(a) => {
+                a.relay_denied += 1;
+                if let Some(r) = recipient {
+                    a.recipients.insert(&r.to_ascii_lowercase());
+                    if let Some(d) = domain(r) {
+                        a.rcpt_domains.insert(&d);
+                    }
+                }
+            }
+            None => self.untracked.relay_denied += 1,
+        }
+        if let Some(s) = sender {
+            self.sender(c.key, s, 1);
+        }
+    }
+
+    /// The envelope sender of `n` refused recipients from client `key`.
+    pub(crate) fn sender(&mut self, key: &[u8], sender: &[u8], n: u64) {
+        let own =
+            domain(sender).is_some_and(|d| self.local_domains.iter().any(|l| l.as_bytes() == d));
+        if let Some(a) = self.clients.get_mut(key) {
+            a.senders.add(sender);
+            a.sender_set.insert(sender);
+            if own && a.own_sender.is_none() {
+                a.own_sender = Some(text(sender).into());
+            }
+        }
+        match self.senders.slot(sender) {
+            Some(s) => {
+                s.relay_denied += n;
+                s.clients.insert(key);
+            }
+            None => self.untracked.sender_relay_denied += n,
+        }
+    }
+
+    pub(crate) fn auth_failed(
+        &mut self,
+        ts: Option<i64>,
+        c: &Client<'_>,
+        user: Option<&[u8]>,
+        reason: &[u8],
+    ) {
+        self.seen(ts);
+        self.auth_failed += 1;
+        match self.client(c, ts) {
+            Some(a) => {
+                a.auth_failed += 1;
+                if let Some(u) = user {
+                    a.users.add(u);
+                    a.user_set.insert(u);
+                }
+            }
+            None => self.untracked.auth_failed += 1,
+        }
+        if let Some(u) = user {
+            match self.users.slot(u) {
+                Some(s) => {
+                    s.auth_failed += 1;
+                    s.clients.insert(c.key);
+                }
+                None => self.untracked.user_failures += 1,
+            }
+        }
+        if let Some(r) = self.reasons.iter_mut().find(|(r, _)| &r[..] == reason) {
+            r.1 += 1;
+        } else if self.reasons.len() < MAX_REASONS {
+            self.reasons.push((reason.into(), 1));
+        }
+    }
+
+    pub(crate) fn auth_ok(&mut self, ts: Option<i64>, key: &[u8], authid: Option<&[u8]>) {
+        self.seen(ts);
+        self.auth_ok += 1;
+        match self.logins.slot(key) {
+            Some(l) => {
+                l.count += 1;
+                if let Some(u) = authid {
+                    l.users.add(u);
+                }
+            }
+            None => self.untracked.logins_ok += 1,
+        }
+    }
+
+    pub(crate) fn saslauthd_failed(&mut self, ts: Option<i64>, user: &[u8]) {
+        self.seen(ts);
+        self.saslauthd_failed += 1;
+        match self.users.slot(user) {
+            Some(s) => s.saslauthd_failed += 1,
+            None => self.untracked.user_failures += 1,
+        }
+    }
+
+    pub(crate) fn tracked_clients(&self) -> usize {
+        self.clients.len()
+    }
+
+    pub(crate) fn report(&self, clock: &Clock, lines_read: u64, cutoff: Option<i64>) -> Report {
+        let fmt = |t: Option<i64>| t.map(|t| clock.format(t));
+        let mut clients: Vec<ClientStat> = self
+            .clients
+            .iter()
+            .map(|(key, a)| {
+                let logins = self.logins.get(key);
+                let (verdict, hint, basis) = hint(a, logins);
+                ClientStat {
+                    host: a.host.as_deref().map(String::from),
+                    ip: a.ip.as_deref().map(String::from),
+                    may_be_forged: a.forged,
+                    relay_denied: a.relay_denied,
+                    auth_failed: a.auth_failed,
+                    logins_ok: logins.map_or(0, |l| l.count),
+                    first_seen: fmt(a.first),
+                    last_seen: fmt(a.last),
+                    days_seen: a.days,
+                    recipients: a.recipients.len(),
+                    recipient_domains: a.rcpt_domains.len(),
+                    senders: a.senders.0.iter().map(|s| s.to_string()).collect(),
+                    sender_count: a.sender_set.len(),
+                    users_tried: a.users.0.iter().map(|s| s.to_string()).collect(),
+                    verdict,
+                    hint,
+                    basis,
+                }
+            })
+            .collect();
+        clients.sort_by(|a, b| {
+            (b.relay_denied, b.auth_failed)
+                .cmp(&(a.relay_denied, a.auth_failed))
+                .then_with(|| (&a.ip, &a.host).cmp(&(&b.ip, &b.host)))
+        });
+        let mut senders: Vec<SenderStat> = self
+            .senders
+            .iter()
+            .map(|(s, a)| SenderStat {
+                sender: text(s),
+                relay_denied: a.relay_denied,
+                clients: a.clients.len(),
+                own_domain: domain(s)
+                    .is_some_and(|d| self.local_domains.iter().any(|l| l.as_bytes() == d)),
+            })
+            .collect();
+        senders.sort_by(|a, b| {
+            b.relay_denied
+                .cmp(&a.relay_denied)
+                .then_with(|| a.sender.cmp(&b.sender))
+        });
+        let mut users: Vec<UserStat> = self
+            .users
+            .iter()
+            .map(|(u, a)| UserStat {
+                user: text(u),
+                auth_failed: a.auth_failed,
+                saslauthd_failed: a.saslauthd_failed,
+                clients: a.clients.len(),
+            })
+            .collect();
+        users.sort_by(|a, b| {
+            (b.auth_failed + b.saslauthd_failed)
+                .cmp(&(a.auth_failed + a.saslauthd_failed))
+                .then_with(|| a.user.cmp(&b.user))
+        });
+        let mut reasons: Vec<ReasonStat> = self
+            .reasons
+            .iter()
+            .map(|(r, n)| ReasonStat {
+                reason: text(r),
+                count: *n,
+                advice: advice(r).map(String::from),
+            })
+            .collect();
+        reasons.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
+        Report {
+            lines_read,
+            relay_denied: self.relay_denied,
+            relay_denied_without_auth: self.relay_denied_without_auth,
+            auth_failed: self.auth_failed,
+            auth_ok: self.auth_ok,
+            saslauthd_failed: self.saslauthd_failed,
+            since: fmt(cutoff),
+            skipped_before_since: self.skipped_before_since,
+            undated: self.undated,
+            first_event: fmt(self.first),
+            last_event: fmt(self.last),
+            clients,
+            senders,
+            users,
+            auth_failure_reasons: reasons,
+            untracked: self.untracked.clone(),
+        }
+    }
+}
+
+/// What the SASL code in sendmail's `AUTH failure` line usually means (DIAGNOSTICS.md).
+fn advice(reason: &[u8]) -> Option<&'static str> {
+    let has = |code: &[u8]| memchr::memmem::find(reason, code).is_some();
+    if has(b"(-13)") {
+        Some("wrong user name or password")
+    } else if has(b"(-1)") {
+        Some("saslauthd not running or its socket not found: start it (Debian: START=yes in /etc/default/saslauthd), check with testsaslauthd")
+    } else if has(b"(-4)") {
+        Some("pwcheck_method in Sendmail.conf is not one SASL v2 knows (the HOWTO's 'pam'): use 'pwcheck_method: saslauthd'")
+    } else if has(b"(-20)") {
+        Some("CRAM-MD5/DIGEST-MD5 offered but the passwords are in PAM, not sasldb: offer only LOGIN PLAIN")
+    } else {
+        None
+    }
+}
+
+/// Loopback, private (RFC 1918, unique local), link-local or carrier-grade NAT: your own network
+/// or your provider's, not the open internet.
+fn is_private(ip: &str) -> bool {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+        }
+        Ok(IpAddr::V6(v6)) => {
+            let s = v6.segments()[0];
+            v6.is_loopback() || (s & 0xfe00) == 0xfc00 || (s & 0xffc0) == 0xfe80
+        }
+        Err(_) => false,
+    }
+}
+
+const OWN_USER: &str =
+    "looks like one of your own users who has not turned on SMTP AUTH in the mail client";
+
+/// A simple, stated guess: the rules are tried in order, and the basis names the facts used.
+fn hint(a: &ClientAgg, logins: Option<&LoginAgg>) -> (Verdict, String, String) {
+    let times = |n: u64| {
+        if n == 1 {
+            "once".to_string()
+        } else {
+            format!("{n} times")
+        }
+    };
+    let users = |s: &Shown| s.0.join(", ");
+    let ok = logins.map_or(0, |l| l.count);
+    if ok > 0 {
+        let l = logins.expect("ok > 0");
+        let who = if l.users.0.is_empty() {
+            String::new()
+        } else {
+            format!(" (as {})", users(&l.users))
+        };
+        if a.relay_denied > 0 {
+            return (
+                Verdict::OwnUser,
+                OWN_USER.into(),
+                format!(
+                    "the same address also logged in successfully {}{who}",
+                    times(ok)
+                ),
+            );
+        }
+        return (
+            Verdict::WrongPassword,
+            "looks like one of your own users with a wrong or old password in one of their mail clients".into(),
+            format!(
+                "logins failed {}, but the same address also logged in successfully {}{who}",
+                times(a.auth_failed),
+                times(ok)
+            ),
+        );
+    }
+    if a.auth_failed > 0 {
+        if a.user_set.len() >= 3 {
+            return (
+                Verdict::Stranger,
+                "looks like a stranger guessing passwords".into(),
+                format!(
+                    "{} failed logins for {} different user names, never a successful one",
+                    a.auth_failed,
+                    a.user_set.len()
+                ),
+            );
+        }
+        let tried = if a.users.0.is_empty() {
+            String::new()
+        } else {
+            format!(" as {}", users(&a.users))
+        };
+        return (
+            Verdict::WrongPassword,
+            "looks like someone whose mail client has SMTP AUTH on, with a wrong password (or a stranger guessing one password)".into(),
+            format!(
+                "{} failed login{}{tried}, never a successful one from this address",
+                a.auth_failed,
+                if a.auth_failed == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    if let Some(ip) = a.ip.as_deref().filter(|ip| is_private(ip)) {
+        return (
+            Verdict::OwnUser,
+            OWN_USER.into(),
+            format!("{ip} is a loopback or private address, i.e. your own network"),
+        );
+    }
+    let spread = format!(
+        "{} recipient{} in {} domain{}, {} sender{}",
+        at_least(a.recipients.len()),
+        if a.recipients.len() == 1 { "" } else { "s" },
+        at_least(a.rcpt_domains.len()),
+        if a.rcpt_domains.len() == 1 { "" } else { "s" },
+        at_least(a.sender_set.len()),
+        if a.sender_set.len() == 1 { "" } else { "s" },
+    );
+    let many = a.recipients.len() >= 5 || a.rcpt_domains.len() >= 3 || a.sender_set.len() >= 3;
+    if let Some(s) = a.own_sender.as_deref().filter(|_| !many) {
+        return (
+            Verdict::OwnUser,
+            OWN_USER.into(),
+            format!("it sends as {s}, one of your domains, to few recipients ({spread}); never logged in"),
+        );
+    }
+    if many {
+        return (
+            Verdict::Stranger,
+            "looks like a stranger probing for an open relay".into(),
+            format!("it never logged in, and tried {spread}"),
+        );
+    }
+    // A mail client retries and comes back with the same sender; a prober varies it.
+    if a.days >= 2 && a.sender_set.len() <= 1 && a.rcpt_domains.len() <= 2 {
+        return (
+            Verdict::OwnUser,
+            "may be one of your own users who has not turned on SMTP AUTH in the mail client"
+                .into(),
+            format!(
+                "it comes back on {} different days, with one sender and few recipients \
+                 ({spread}); it never logged in, so check",
+                a.days
+            ),
+        );
+    }
+    (
+        Verdict::Unclear,
+        "not enough to tell: look the address up (host, whois) before deciding".into(),
+        format!(
+            "it was refused {} and never logged in ({spread})",
+            times(a.relay_denied)
+        ),
+    )
+}
+
+/// Distinct counts stop at [`SET_CAP`]; say so.
+pub(crate) fn at_least(n: u32) -> String {
+    if n as usize >= SET_CAP {
+        format!("{n}+")
+    } else {
+        n.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_addresses() {
+        for ip in [
+            "127.0.0.2",
+            "10.1.2.3",
+            "192.168.0.5",
+            "172.20.0.1",
+            "100.64.1.1",
+            "::1",
+            "fd00::5",
+            "fe80::1",
+        ] {
+            assert!(is_private(ip), "{ip}");
+        }
+        for ip in [
+            "45.1.2.3",
+            "198.51.100.7",
+            "2001:db8::1",
+            "client.example.test",
+        ] {
+            assert!(!is_private(ip), "{ip}");
+        }
+    }
+
+    #[test]
+    fn distinct_counting_stops_at_the_cap() {
+        let mut d = Distinct::default();
+        for i in 0..100u32 {
+            d.insert(&i.to_le_bytes());
+            d.insert(&i.to_le_bytes());
+        }
+        assert_eq!(d.len() as usize, SET_CAP);
+    }
+}

@@ -1,0 +1,322 @@
+//! Timestamps at the start of log lines, as seconds since the Unix epoch.
+//!
+//! Two formats occur: the classic syslog stamp `Nov 26 14:51:23` (rsyslog's default on Debian,
+//! RHEL's maillog, `journalctl`'s default output), which has no year and is in the machine's local
+//! time, and RFC 3339 (`2026-11-26T14:51:23.123456+00:00`, rsyslog's high-precision format;
+//! `journalctl -o short-iso` writes `+0000`). The year of a classic stamp is inferred from "now":
+//! a stamp that would lie more than a day in the future belongs to the previous year, which is
+//! what makes a December line read in January land in the right year.
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// How classic (year-less, zone-less) stamps are turned into absolute times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Zone {
+    /// A fixed offset, seconds east of UTC (tests; logs copied from another machine).
+    Fixed(i32),
+    /// The local time zone of this machine, via the C library (follows DST and `TZ`).
+    Local,
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+/// Parses stamps relative to a given "now".
+#[derive(Clone)]
+pub(crate) struct Clock {
+    zone: Zone,
+    now: i64,
+    now_year: i64,
+    /// Last classic conversion: (month, day, hour) → epoch of that hour this year and last
+    /// year. Lines come in order, so this one entry saves nearly every conversion (with
+    /// [`Zone::Local`] each costs a `mktime`, which stats /etc/localtime).
+    cache: Option<(HourKey, (i64, i64))>,
+}
+
+/// (month, day, hour) of a classic stamp.
+type HourKey = (u32, u32, u32);
+
+impl Clock {
+    pub(crate) fn new(zone: Zone, now: SystemTime) -> Clock {
+        let mut c = Clock {
+            zone,
+            now: 0,
+            now_year: 1970,
+            cache: None,
+        };
+        c.set_now(epoch_secs(now));
+        c
+    }
+
+    pub(crate) fn set_now(&mut self, now: i64) {
+        self.now = now;
+        self.now_year = self.civil(now).0;
+        self.cache = None;
+    }
+
+    /// The timestamp at the start of `line`, if it has one of the two formats.
+    pub(crate) fn parse(&mut self, line: &[u8]) -> Option<i64> {
+        match line.first()? {
+            b'0'..=b'9' => parse_rfc3339(line),
+            _ => self.parse_classic(line),
+        }
+    }
+
+    fn parse_classic(&mut self, line: &[u8]) -> Option<i64> {
+        if line.len() < 15 || line[3] != b' ' || line[6] != b' ' {
+            return None;
+        }
+        let month = MONTHS.iter().position(|m| m[..] == line[..3])? as u32 + 1;
+        // The day is space-padded ("Nov  6") by syslog, zero-padded by some others.
+        let day = match line[4] {
+            b' ' => digits(&line[5..6])?,
+            _ => digits(&line[4..6])?,
+        };
+        let (h, m, s) = hms(&line[7..15])?;
+        if !(1..=31).contains(&day) {
+            return None;
+        }
+        let key = (month, day, h);
+        let (this_year, last_year) = match self.cache {
+            Some((k, v)) if k == key => v,
+            _ => {
+                let v = (
+                    self.local_to_epoch(self.now_year, month, day, h)?,
+                    self.local_to_epoch(self.now_year - 1, month, day, h)?,
+                );
+                self.cache = Some((key, v));
+                v
+            }
+        };
+        let ms = i64::from(m * 60 + s);
+        if this_year + ms > self.now + 86_400 {
+            // In the future: the line was written last year (read in January, written in December).
+            return Some(last_year + ms);
+        }
+        Some(this_year + ms)
+    }
+
+    /// Epoch of `year-month-day hour:00:00` in this clock's zone.
+    fn local_to_epoch(&self, year: i64, month: u32, day: u32, hour: u32) -> Option<i64> {
+        match self.zone {
+            Zone::Fixed(off) => Some(
+                days_from_civil(year, month, day) * 86_400 + i64::from(hour) * 3600
+                    - i64::from(off),
+            ),
+            Zone::Local => local_mktime(year, month, day, hour),
+        }
+    }
+
+    /// (year, month, day, hour, minute, second, offset east of UTC) of `t` in this clock's zone.
+    fn broken_down(&self, t: i64) -> (i64, u32, u32, u32, u32, u32, i64) {
+        let off = match self.zone {
+            Zone::Fixed(off) => i64::from(off),
+            Zone::Local => local_offset(t),
+        };
+        let local = t + off;
+        let (y, mo, d) = civil_from_days(local.div_euclid(86_400));
+        let s = local.rem_euclid(86_400) as u32;
+        (y, mo, d, s / 3600, s / 60 % 60, s % 60, off)
+    }
+
+    fn civil(&self, t: i64) -> (i64, u32, u32) {
+        let (y, mo, d, ..) = self.broken_down(t);
+        (y, mo, d)
+    }
+
+    /// RFC 3339 in this clock's zone, e.g. `2026-11-26T14:08:55+00:00`.
+    pub(crate) fn format(&self, t: i64) -> String {
+        let (y, mo, d, h, mi, s, off) = self.broken_down(t);
+        let sign = if off < 0 { '-' } else { '+' };
+        let off = off.abs();
+        format!(
+            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{sign}{:02}:{:02}",
+            off / 3600,
+            off / 60 % 60
+        )
+    }
+}
+
+pub(crate) fn epoch_secs(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    let mut v = 0u32;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    Some(v)
+}
+
+/// `HH:MM:SS`
+fn hms(b: &[u8]) -> Option<(u32, u32, u32)> {
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let (h, m, s) = (digits(&b[0..2])?, digits(&b[3..5])?, digits(&b[6..8])?);
+    // 60 is a leap second.
+    (h < 24 && m < 60 && s <= 60).then_some((h, m, s))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|+HHMM)`; a space instead of `T` is accepted too.
+fn parse_rfc3339(line: &[u8]) -> Option<i64> {
+    if line.len() < 20 || line[4] != b'-' || line[7] != b'-' || !matches!(line[10], b'T' | b' ') {
+        return None;
+    }
+    let year = i64::from(digits(&line[0..4])?);
+    let month = digits(&line[5..7])?;
+    let day = digits(&line[8..10])?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let (h, m, s) = hms(&line[11..19])?;
+    let mut i = 19;
+    if line.get(i) == Some(&b'.') {
+        i += 1;
+        while line.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+    }
+    let off = match line.get(i)? {
+        b'Z' | b'z' => 0,
+        &sign @ (b'+' | b'-') => {
+            let rest = &line[i + 1..];
+            let (oh, om) = if rest.len() >= 5 && rest[2] == b':' {
+                (digits(&rest[0..2])?, digits(&rest[3..5])?)
+            } else if rest.len() >= 4 {
+                (digits(&rest[0..2])?, digits(&rest[2..4])?)
+            } else {
+                return None;
+            };
+            let off = i64::from(oh * 3600 + om * 60);
+            if sign == b'-' {
+                -off
+            } else {
+                off
+            }
+        }
+        _ => return None,
+    };
+    Some(days_from_civil(year, month, day) * 86_400 + i64::from(h * 3600 + m * 60 + s) - off)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The inverse of [`days_from_civil`].
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn local_mktime(year: i64, month: u32, day: u32, hour: u32) -> Option<i64> {
+    // SAFETY: `tm` is plain data; mktime only reads and normalises it.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    tm.tm_year = i32::try_from(year - 1900).ok()?;
+    tm.tm_mon = month as i32 - 1;
+    tm.tm_mday = day as i32;
+    tm.tm_hour = hour as i32;
+    // Let the C library decide whether DST applies at that time.
+    tm.tm_isdst = -1;
+    let t = unsafe { libc::mktime(&mut tm) };
+    (t != -1).then_some(t)
+}
+
+fn local_offset(t: i64) -> i64 {
+    let tt = t as libc::time_t;
+    // SAFETY: localtime_r writes only into `tm`.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    if unsafe { libc::localtime_r(&tt, &mut tm) }.is_null() {
+        return 0;
+    }
+    tm.tm_gmtoff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(t: i64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(t as u64)
+    }
+
+    #[test]
+    fn civil_round_trip() {
+        for z in [-800_000, -1, 0, 1, 11_016, 20_000, 20_513, 2_000_000] {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z);
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
+
+    #[test]
+    fn classic_stamp_in_fixed_zone() {
+        // 2026-11-26T15:00:00Z
+        let now = days_from_civil(2026, 11, 26) * 86_400 + 15 * 3600;
+        let mut c = Clock::new(Zone::Fixed(0), at(now));
+        let t = c.parse(b"Nov 26 14:08:55 mailsrv sm-mta[1]: x").unwrap();
+        assert_eq!(t, now - 3600 + 8 * 60 + 55);
+        assert_eq!(c.format(t), "2026-11-26T14:08:55+00:00");
+        // Space-padded day.
+        let t = c.parse(b"Nov  6 00:00:00 h x").unwrap();
+        assert_eq!(c.format(t), "2026-11-06T00:00:00+00:00");
+        // An offset east of UTC: local 14:08:55 at +02:00 is 12:08:55Z.
+        let mut c = Clock::new(Zone::Fixed(7200), at(now));
+        let t = c.parse(b"Nov 26 14:08:55 h x").unwrap();
+        assert_eq!(
+            t,
+            days_from_civil(2026, 11, 26) * 86_400 + 12 * 3600 + 8 * 60 + 55
+        );
+        assert_eq!(c.format(t), "2026-11-26T14:08:55+02:00");
+    }
+
+    #[test]
+    fn december_lines_read_in_january_are_last_year() {
+        let now = days_from_civil(2027, 1, 1) * 86_400 + 30 * 60; // 2027-01-01T00:30Z
+        let mut c = Clock::new(Zone::Fixed(0), at(now));
+        let dec = c.parse(b"Dec 31 23:59:59 h x").unwrap();
+        assert_eq!(c.format(dec), "2026-12-31T23:59:59+00:00");
+        let jan = c.parse(b"Jan  1 00:10:00 h x").unwrap();
+        assert_eq!(c.format(jan), "2027-01-01T00:10:00+00:00");
+        assert!(dec < jan);
+    }
+
+    #[test]
+    fn rfc3339_variants() {
+        let base = days_from_civil(2026, 11, 26) * 86_400 + 14 * 3600 + 51 * 60 + 23;
+        let mut c = Clock::new(Zone::Fixed(3600), at(base));
+        assert_eq!(c.parse(b"2026-11-26T14:51:23.123456+00:00 h x"), Some(base));
+        assert_eq!(c.parse(b"2026-11-26T14:51:23+0000 h x"), Some(base));
+        assert_eq!(c.parse(b"2026-11-26T14:51:23Z h x"), Some(base));
+        assert_eq!(c.parse(b"2026-11-26T15:51:23+01:00 h x"), Some(base));
+        assert_eq!(c.parse(b"2026-11-26T09:51:23.5-05:00 h x"), Some(base));
+        assert_eq!(c.parse(b"2026-11-26T14:51:23 h x"), None);
+        assert_eq!(c.parse(b"-- Boot 1234 --"), None);
+        assert_eq!(c.parse(b"Foo 26 14:51:23 h x"), None);
+    }
+}
