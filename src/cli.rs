@@ -148,6 +148,24 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Open the wizard on a temporary copy of the demo root (Red Hat 9 before the HOWTO)
     Demo,
+    /// HOWTO step 13: who is refused relaying ("Relaying denied") and who fails to log in,
+    /// grouped by client and sender, from the mail log and its rotated siblings
+    RelayReport(RelayReportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RelayReportArgs {
+    /// Mail log to read (repeatable; `-` reads standard input, e.g. `journalctl -u sendmail`).
+    /// Default: the profile's log (/var/log/mail.log or /var/log/maillog) and its rotated
+    /// siblings (.1, .2.gz, ...) under --root
+    #[arg(long = "log", value_name = "FILE")]
+    pub logs: Vec<PathBuf>,
+    /// Only events newer than this (e.g. 2d, 36h, 90m, 1w)
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Keep reading as the log grows, like `tail -F`, across rotation (Ctrl-C stops)
+    #[arg(long)]
+    pub follow: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -646,6 +664,7 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
         Command::Generate { what } => generate(cli, what),
         Command::Status => status(cli),
         Command::Probe(a) => probe(cli, a),
+        Command::RelayReport(a) => relay_report(cli, a),
         Command::Demo => Err("`demo` opens the terminal wizard (handled by main)".into()),
     }
 }
@@ -671,6 +690,69 @@ fn read_password_tty(prompt: &str) -> Result<String, String> {
     let _ = tcsetattr(&tty, SetArg::TCSANOW, &old);
     res.map_err(|e| e.to_string())?;
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
+    use crate::relay_report as rr;
+    let json = cli.format == Format::Json;
+    let root = cli.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    let mut opts = rr::ReportOptions::default();
+    if let Some(s) = &a.since {
+        opts.since = Some(rr::parse_duration(s).map_err(|e| format!("--since {s}: {e}"))?);
+    }
+    opts.stdin = a.logs.iter().any(|l| l.as_os_str() == "-");
+    opts.logs = a
+        .logs
+        .iter()
+        .filter(|l| l.as_os_str() != "-")
+        .cloned()
+        .collect();
+    if a.logs.is_empty() {
+        let profile_logs = Engine::new(&root, cli.profile.as_deref(), Options::default())
+            .ok()
+            .and_then(|e| e.profile().map(|p| p.mail_logs.clone()))
+            .unwrap_or_else(|| vec!["/var/log/mail.log".into(), "/var/log/maillog".into()]);
+        opts.logs = rr::default_logs(&root, &profile_logs);
+        if opts.logs.is_empty() {
+            return Err(format!(
+                "no mail log found ({} under {}): give one with --log FILE, or pipe `journalctl -u sendmail` into --log -",
+                profile_logs.join(", "),
+                root.display()
+            ));
+        }
+    }
+    opts.local_domains = rr::read_local_domains(&root);
+    if a.follow {
+        let mut last = u64::MAX;
+        rr::follow(
+            &opts,
+            |rep| {
+                if rep.lines_read != last {
+                    last = rep.lines_read;
+                    if json {
+                        println!("{}", serde_json::to_string(rep).unwrap_or_default());
+                    } else {
+                        println!("{}\n{}", "-".repeat(72), rep.to_text());
+                    }
+                    let _ = std::io::stdout().flush();
+                }
+                true
+            },
+            std::time::Duration::from_secs(1),
+        )
+        .map_err(|e| e.to_string())?;
+        return Ok(0);
+    }
+    let rep = rr::report_files(&opts).map_err(|e| e.to_string())?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rep).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", rep.to_text());
+    }
+    Ok(0)
 }
 
 fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
