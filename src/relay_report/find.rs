@@ -177,7 +177,7 @@ mod tests {
         // enough for the per-lane newline counters to be summed several times.
         let mut chunk = Vec::new();
         for i in 0..20_000usize {
-            chunk.extend(std::iter::repeat(b'x').take(i % 37));
+            chunk.extend(std::iter::repeat_n(b'x', i % 37));
             chunk.extend_from_slice(match i % 5 {
                 0 => b"Relaying denied",
                 1 => b"AUTH=server",

@@ -440,7 +440,7 @@ impl Scanner {
             let next_search = searches.peek().map(|r| r.0 .0);
             let new_qid = match (next_found, next_search) {
                 (None, None) => break,
-                (Some(f), s) if s.map_or(true, |s| f <= s) => {
+                (Some(f), s) if s.is_none_or(|s| f <= s) => {
                     let f = found.next().expect("peeked");
                     if f.line.0 < done {
                         continue;
