@@ -696,8 +696,15 @@ fn load(file: &std::path::Path) -> Result<JournalData, JournalError> {
             .into())
         }
     };
-    let path = file.display().to_string();
-    let text = String::from_utf8(text).map_err(|_| JournalError::Corrupt {
+    parse_journal(&file.display().to_string(), &text)
+}
+
+/// Parses the bytes of a journal file; `path` only names it in errors. Refuses (never panics
+/// on) anything that is not a journal this version can use: not UTF-8, not YAML, no `version`,
+/// a newer version, unknown keys. Split out of [`Journal::read`] so it can be fuzzed.
+pub fn parse_journal(path: &str, bytes: &[u8]) -> Result<JournalData, JournalError> {
+    let path = path.to_string();
+    let text = std::str::from_utf8(bytes).map_err(|_| JournalError::Corrupt {
         path: path.clone(),
         detail: "not UTF-8 text".into(),
     })?;
@@ -706,7 +713,7 @@ fn load(file: &std::path::Path) -> Result<JournalData, JournalError> {
     struct V {
         version: Option<u32>,
     }
-    let v: V = serde_yaml::from_str(&text).map_err(|e| JournalError::Corrupt {
+    let v: V = serde_yaml::from_str(text).map_err(|e| JournalError::Corrupt {
         path: path.clone(),
         detail: e.to_string(),
     })?;
@@ -722,7 +729,7 @@ fn load(file: &std::path::Path) -> Result<JournalData, JournalError> {
         }
         _ => {}
     }
-    serde_yaml::from_str(&text).map_err(|e| JournalError::Corrupt {
+    serde_yaml::from_str(text).map_err(|e| JournalError::Corrupt {
         path,
         detail: e.to_string(),
     })
