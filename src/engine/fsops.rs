@@ -88,15 +88,27 @@ pub struct WriteMeta {
 pub type Validator<'a> = &'a dyn Fn(&Path) -> Result<(), String>;
 
 fn ctx(e: io::Error, what: &str, path: &Path) -> io::Error {
-    let hint = match e.raw_os_error() {
-        Some(libc::EBUSY) => " (a file bind-mounted on its own, as containers do, cannot be replaced atomically; mount its directory instead)",
-        Some(libc::ENOSPC) => " (the file system is full; nothing was half-written)",
-        Some(libc::EROFS) => " (the file system is mounted read-only)",
+    // tempfile wraps the errors of creating and renaming its file in one of its own that ends
+    // in ` at path "DIR/.smtpauth-wizard.NAME.XXXXXX"` and hides the OS error number: the
+    // hint is found by the error's kind too, and the temporary name (noise: the target is
+    // named already, and the file is gone) is cut off.
+    let hint = match (e.raw_os_error(), e.kind()) {
+        (Some(libc::EBUSY), _) | (_, io::ErrorKind::ResourceBusy) => " (a file bind-mounted on its own, as containers do, cannot be replaced atomically; mount its directory instead)",
+        (Some(libc::ENOSPC), _) | (_, io::ErrorKind::StorageFull) => " (the file system is full; nothing was half-written)",
+        (Some(libc::EROFS), _) | (_, io::ErrorKind::ReadOnlyFilesystem) => " (the file system is mounted read-only)",
         _ => "",
+    };
+    let msg = e.to_string();
+    let msg = match msg.find(&format!(
+        " at path \"{}",
+        path.parent().unwrap_or(Path::new("/")).display()
+    )) {
+        Some(i) => &msg[..i],
+        None => &msg,
     };
     io::Error::new(
         e.kind(),
-        format!("cannot {what} {}: {e}{hint}", path.display()),
+        format!("cannot {what} {}: {msg}{hint}", path.display()),
     )
 }
 
@@ -132,7 +144,10 @@ pub fn replace_file(
         .prefix(&format!("{TMP_PREFIX}{name}."))
         .tempfile_in(dir)
         .map_err(|e| ctx(e, "create a temporary file for", path))?;
-    tmp.write_all(content).map_err(|e| ctx(e, "write", path))?;
+    // Through the File, not the NamedTempFile, whose errors carry the temporary name.
+    tmp.as_file_mut()
+        .write_all(content)
+        .map_err(|e| ctx(e, "write", path))?;
     fault_point("after-temp-write");
     let f = tmp.as_file();
     f.set_permissions(fs::Permissions::from_mode(meta.mode))
