@@ -231,6 +231,8 @@ impl Engine {
         for m in &sum.recovered {
             on(Event::Recovered(m.clone()));
         }
+        // Refused here, the run is never begun: nothing is written, not even the audit line.
+        self.preflight(only)?;
         let run = j.begin_run(&profile_id).map_err(|e| e.to_string())?;
         *at = Some((run, j.data.runs.last().map_or(0, |r| r.steps.len())));
         let view = View::new(&self.cx.root);
@@ -347,6 +349,40 @@ impl Engine {
             j.finish_run().map_err(|e| e.to_string())?;
         }
         Ok(sum)
+    }
+
+    /// Refuses before the first write when the plan already shows a step that cannot be applied.
+    /// Stopping only when the loop reaches that step would leave the steps before it applied: a
+    /// missing m4 or cf tree, or a sendmail.cf that is a link, would leave sendmail.mc edited
+    /// and sendmail.cf not regenerated, which is the half-configured server this program exists
+    /// to avoid. An error after a pending package installation is let through: installing the
+    /// packages may be what cures it (m4 and the cf tree are packages).
+    fn preflight(&self, only: &[String]) -> Result<(), String> {
+        let mut installs = false;
+        for r in self.plan() {
+            if !only.is_empty() && !only.iter().any(|o| o == r.id) {
+                continue;
+            }
+            match r.status {
+                Status::Blocked | Status::Error if !installs => {
+                    let why: Vec<String> = r
+                        .findings
+                        .iter()
+                        .filter(|f| f.severity != step::Severity::Info)
+                        .map(|f| f.message.clone())
+                        .collect();
+                    return Err(format!(
+                        "step {} is {}: {}\nNothing was changed: the plan cannot be carried out to the end, so no step was started. Fix this and run `apply` again (`plan` shows every step).",
+                        r.id,
+                        r.status.as_str(),
+                        why.join("; ")
+                    ));
+                }
+                Status::Pending if r.id == "packages" && !r.commands.is_empty() => installs = true,
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// The files the profile says a restart may regenerate, as they are now.
