@@ -19,6 +19,9 @@ use std::path::PathBuf;
 
 pub const JOURNAL_DIR: &str = "/var/lib/smtpauth-wizard";
 pub const JOURNAL_VERSION: u32 = 1;
+/// The journal's last line: this, then the sha256 of everything before it. A journal without
+/// it, or whose checksum does not match, is refused as damaged.
+const END_LINE: &str = "# end of journal, sha256 ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -265,9 +268,10 @@ impl Journal {
 
     fn persist(&self) -> io::Result<()> {
         let text = serde_yaml::to_string(&self.data).map_err(io::Error::other)?;
-        let text = format!(
+        let body = format!(
             "# smtpauth-wizard write-ahead journal. Do not edit: `smtpauth-wizard status` reads it.\n{text}"
         );
+        let text = format!("{body}{END_LINE}{}\n", fsops::sha256_hex(body.as_bytes()));
         fsops::replace_file(
             &self.file,
             text.as_bytes(),
@@ -704,35 +708,50 @@ fn load(file: &std::path::Path) -> Result<JournalData, JournalError> {
 /// a newer version, unknown keys. Split out of [`Journal::read`] so it can be fuzzed.
 pub fn parse_journal(path: &str, bytes: &[u8]) -> Result<JournalData, JournalError> {
     let path = path.to_string();
-    let text = std::str::from_utf8(bytes).map_err(|_| JournalError::Corrupt {
+    let corrupt = |detail: String| JournalError::Corrupt {
         path: path.clone(),
-        detail: "not UTF-8 text".into(),
-    })?;
+        detail,
+    };
+    let text = std::str::from_utf8(bytes).map_err(|_| corrupt("not UTF-8 text".into()))?;
     // Look at the version first so a newer journal gets the right message, not a parse error.
     #[derive(Deserialize)]
     struct V {
         version: Option<u32>,
     }
-    let v: V = serde_yaml::from_str(text).map_err(|e| JournalError::Corrupt {
-        path: path.clone(),
-        detail: e.to_string(),
-    })?;
-    match v.version {
-        Some(n) if n > JOURNAL_VERSION => {
-            return Err(JournalError::NewerVersion { path, found: n })
+    let v: Result<V, _> = serde_yaml::from_str(text);
+    if let Ok(V { version: Some(n) }) = v {
+        if n > JOURNAL_VERSION {
+            return Err(JournalError::NewerVersion { path, found: n });
         }
-        None => {
-            return Err(JournalError::Corrupt {
-                path,
-                detail: "no `version` key".into(),
-            })
-        }
-        _ => {}
     }
-    serde_yaml::from_str(text).map_err(|e| JournalError::Corrupt {
-        path,
-        detail: e.to_string(),
-    })
+    // The journal is only ever replaced whole (atomic rename), so a missing end line or a
+    // checksum that does not match is damage. Without this check a journal cut at a line end
+    // is still valid YAML that silently drops the records after the cut, and rollback would
+    // leave those changes in place believing there were none.
+    let last = text
+        .trim_end_matches('\n')
+        .rfind('\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let (body, end) = text.split_at(last);
+    let sum = end
+        .trim_end_matches('\n')
+        .strip_prefix(END_LINE)
+        .ok_or_else(|| {
+            corrupt("its end line is missing: the file was cut short or is not a journal".into())
+        })?;
+    if sum != fsops::sha256_hex(body.as_bytes()) {
+        return Err(corrupt(
+            "its checksum does not match its content: it was damaged or edited after it was written"
+                .into(),
+        ));
+    }
+    match v {
+        Err(e) => return Err(corrupt(e.to_string())),
+        Ok(V { version: None }) => return Err(corrupt("no `version` key".into())),
+        Ok(_) => {}
+    }
+    serde_yaml::from_str(body).map_err(|e| corrupt(e.to_string()))
 }
 
 /// UTC time as `2026-11-26T15:01:02Z`, without a date crate.
