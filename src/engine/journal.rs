@@ -267,11 +267,7 @@ impl Journal {
     }
 
     fn persist(&self) -> io::Result<()> {
-        let text = serde_yaml::to_string(&self.data).map_err(io::Error::other)?;
-        let body = format!(
-            "# smtpauth-wizard write-ahead journal. Do not edit: `smtpauth-wizard status` reads it.\n{text}"
-        );
-        let text = format!("{body}{END_LINE}{}\n", fsops::sha256_hex(body.as_bytes()));
+        let text = render_journal(&self.data)?;
         fsops::replace_file(
             &self.file,
             text.as_bytes(),
@@ -701,6 +697,20 @@ fn load(file: &std::path::Path) -> Result<JournalData, JournalError> {
         }
     };
     parse_journal(&file.display().to_string(), &text)
+}
+
+/// The journal file's text: a header comment, the YAML, and the end line.
+pub fn render_journal(data: &JournalData) -> io::Result<String> {
+    let text = serde_yaml::to_string(data).map_err(io::Error::other)?;
+    Ok(seal_journal(&format!(
+        "# smtpauth-wizard write-ahead journal. Do not edit: `smtpauth-wizard status` reads it.\n{text}"
+    )))
+}
+
+/// Appends the end line (the sha256 of `body`, which ends with a newline) that
+/// [`parse_journal`] demands.
+pub fn seal_journal(body: &str) -> String {
+    format!("{body}{END_LINE}{}\n", fsops::sha256_hex(body.as_bytes()))
 }
 
 /// Parses the bytes of a journal file; `path` only names it in errors. Refuses (never panics
