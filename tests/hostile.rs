@@ -40,10 +40,12 @@ macro_rules! skip {
     }};
 }
 
+/// Root is needed for mount namespaces, another user and chattr, and by every apply on a
+/// fixture copy: the profiles give the files the wizard creates to root (owner 0:0).
 macro_rules! need_root {
     () => {
         if nix::unistd::geteuid().as_raw() != 0 {
-            skip!("needs root (mount namespaces, another user, chattr)");
+            skip!("needs root (apply gives new files to root; namespaces, setpriv, chattr)");
         }
     };
 }
@@ -547,6 +549,7 @@ fn a_missing_m4_is_named_and_nothing_changes() {
 #[test]
 fn a_missing_cf_tree_is_named_and_nothing_changes() {
     need_tools!();
+    need_root!();
     for (name, cf) in [
         ("debian12", "usr/share/sendmail"),
         ("redhat9", "usr/share/sendmail-cf"),
@@ -576,6 +579,7 @@ fn a_missing_cf_tree_is_named_and_nothing_changes() {
 #[test]
 fn a_sendmail_cf_that_is_a_symlink_is_refused_naming_it() {
     need_tools!();
+    need_root!();
     let t = fixture("debian12");
     let cf = t.path().join("etc/mail/sendmail.cf");
     fs::rename(&cf, t.path().join("etc/mail/sendmail.cf.real")).unwrap();
@@ -604,6 +608,7 @@ fn a_sendmail_cf_that_is_a_symlink_is_refused_naming_it() {
 #[test]
 fn an_existing_bak_that_differs_is_kept_and_warned_about() {
     need_tools!();
+    need_root!();
     let t = fixture("debian12");
     let bak = t.path().join("etc/mail/sendmail.mc.bak");
     fs::write(&bak, "dnl an older sendmail.mc kept by the admin\n").unwrap();
@@ -638,6 +643,7 @@ fn an_existing_bak_that_differs_is_kept_and_warned_about() {
 #[test]
 fn a_crlf_sendmail_mc_stays_crlf() {
     need_tools!();
+    need_root!();
     let t = fixture("debian12");
     let mc = t.path().join("etc/mail/sendmail.mc");
     let lf = fs::read_to_string(&mc).unwrap();
@@ -662,6 +668,7 @@ fn a_crlf_sendmail_mc_stays_crlf() {
 #[test]
 fn unbalanced_quotes_are_refused_naming_the_line() {
     need_tools!();
+    need_root!();
     let t = fixture("debian12");
     let mc = t.path().join("etc/mail/sendmail.mc");
     let s = fs::read_to_string(&mc).unwrap().replace(
@@ -700,6 +707,7 @@ fn unbalanced_quotes_are_refused_naming_the_line() {
 #[test]
 fn planted_links_and_tmpdir_never_redirect_a_write() {
     need_tools!();
+    need_root!();
     let t = fixture("redhat9");
     let outside = tempfile::tempdir().unwrap();
     let victim = outside.path().join("victim");
@@ -792,6 +800,7 @@ fn planted_links_and_tmpdir_never_redirect_a_write() {
 #[test]
 fn modes_are_kept_and_the_journal_is_private() {
     need_tools!();
+    need_root!();
     let t = fixture("debian12");
     let mail = t.path().join("etc/mail");
     fs::set_permissions(mail.join("sendmail.mc"), fs::Permissions::from_mode(0o640)).unwrap();
@@ -925,6 +934,7 @@ fn unusable_journal_is_handled(
 #[test]
 fn a_corrupt_journal_is_refused_with_advice_and_backups_still_restore() {
     need_tools!();
+    need_root!();
     let (t, before) = applied("debian12");
     let jf = journal_file(t.path());
     let mut j = fs::read(&jf).unwrap();
@@ -938,6 +948,7 @@ fn a_corrupt_journal_is_refused_with_advice_and_backups_still_restore() {
 #[test]
 fn a_journal_from_a_newer_version_is_refused_with_advice() {
     need_tools!();
+    need_root!();
     let (t, before) = applied("debian12");
     let jf = journal_file(t.path());
     let j =
@@ -958,6 +969,7 @@ fn a_journal_from_a_newer_version_is_refused_with_advice() {
 #[test]
 fn a_truncated_journal_is_refused_with_advice_and_backups_still_restore() {
     need_tools!();
+    need_root!();
     let (t0, _) = applied("debian12");
     let full = fs::read_to_string(journal_file(t0.path())).unwrap();
     let cuts = [
@@ -988,6 +1000,7 @@ fn a_truncated_journal_is_refused_with_advice_and_backups_still_restore() {
 #[test]
 fn a_journal_cut_at_any_byte_never_loads_as_a_shorter_journal() {
     need_tools!();
+    need_root!();
     for name in FIXTURES {
         let (t, _) = applied(name);
         let full = fs::read(journal_file(t.path())).unwrap();
