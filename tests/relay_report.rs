@@ -1117,3 +1117,21 @@ fn follow_keeps_two_logs_lines_apart() {
         Some("2026-11-26T14:00:01+00:00")
     );
 }
+
+#[test]
+fn a_failed_login_then_many_recipients_is_a_stranger() {
+    let relay = "[45.7.7.7]";
+    let mut log = auth_failed("Nov 26 10:00:00", relay, "admin");
+    for i in 0..5 {
+        log.push_str(&reject(
+            "Nov 26 10:00:01",
+            &format!("6AQA0000z{i:04}"),
+            relay,
+            &format!("v{i}@example{i}.test"),
+        ));
+    }
+    let r = scan(&opts(), log.as_bytes());
+    let c = client(&r, "45.7.7.7");
+    assert_eq!(c.verdict, Verdict::Stranger);
+    assert!(c.basis.contains("5 recipients in 5 domains"), "{}", c.basis);
+}

@@ -37,11 +37,13 @@ impl Needles {
     /// Appends to `hits` the start of every needle occurrence in `chunk`, in order, and returns
     /// the number of newlines in it.
     pub(crate) fn scan(&self, chunk: &[u8], hits: &mut Vec<usize>) -> u64 {
-        #[cfg(target_arch = "x86_64")]
         if self.avx2 {
-            // SAFETY: `has_avx2` checked that this CPU has AVX2.
-            let (newlines, done) = unsafe { x86::scan(chunk, self.needles, hits) };
-            return newlines + self.scan_portable(chunk, done, hits);
+            #[cfg(target_arch = "x86_64")]
+            {
+                // SAFETY: `has_avx2` checked that this CPU has AVX2.
+                let (newlines, done) = unsafe { x86::scan(chunk, self.needles, hits) };
+                return newlines + self.scan_portable(chunk, done, hits);
+            }
         }
         self.scan_portable(chunk, 0, hits)
     }

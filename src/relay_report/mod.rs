@@ -28,7 +28,8 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Bytes per read. Large enough that per-read costs vanish, small enough to stay in cache.
@@ -534,34 +535,82 @@ struct Chunk {
     pre: scan::Prescan,
 }
 
+/// The buffers not in use, shared by the workers; closing it stops them.
+struct Pool {
+    free: Mutex<(Vec<Chunk>, bool)>,
+    ready: Condvar,
+}
+
+impl Pool {
+    /// A free buffer; `None` once closed.
+    fn take(&self) -> Option<Chunk> {
+        let mut g = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if g.1 {
+                return None;
+            }
+            if let Some(c) = g.0.pop() {
+                return Some(c);
+            }
+            g = self.ready.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn put(&self, c: Chunk) {
+        self.free
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .push(c);
+        self.ready.notify_one();
+    }
+
+    fn close(&self) {
+        self.free.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.ready.notify_all();
+    }
+}
+
+/// Closes the pool when the ordered loop ends, however it ends.
+struct CloseOnDrop<'a>(&'a Pool);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
 /// Feeds a regular file to the scanner, as it is when each chunk is read. Worker threads (one
-/// per core, at most four) each read every n-th chunk with `pread` and prescan it (count lines,
-/// find and classify the rare lines: the stateless bulk of the work); this thread feeds the
-/// chunks in order. Each worker owns a few buffers, which bounds memory (1 MiB per worker) and
-/// how far the workers run ahead.
+/// per core, at most four) take the next chunk number from a shared counter, read that chunk
+/// with `pread` and prescan it (count lines, find and classify the rare lines: the stateless
+/// bulk of the work); this thread feeds the chunks in order. Taking the next number, rather
+/// than every n-th, lets the others carry on when one worker is not scheduled (a busy machine).
+/// A shared pool of buffers bounds memory (1 MiB per worker) and how far the workers run ahead.
 fn scan_file(sc: &mut Scanner, file: &File, path: &Path) -> Result<(), ReportError> {
-    const BUFFERS: usize = 4;
+    const BUFFERS_PER_WORKER: usize = 4;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let pool = Pool {
+        free: Mutex::new((
+            (0..workers * BUFFERS_PER_WORKER)
+                .map(|_| Chunk {
+                    buf: vec![0u8; CHUNK],
+                    len: 0,
+                    pre: scan::Prescan::default(),
+                })
+                .collect(),
+            false,
+        )),
+        ready: Condvar::new(),
+    };
+    let counter = AtomicUsize::new(0);
     let (done_tx, done_rx) = mpsc::channel::<(usize, io::Result<Chunk>)>();
     let prescanners: Vec<_> = (0..workers).map(|_| sc.prescanner()).collect();
     std::thread::scope(|s| {
-        let mut free = Vec::with_capacity(workers);
-        for (w, mut prescanner) in prescanners.into_iter().enumerate() {
-            let (free_tx, free_rx) = mpsc::sync_channel::<Chunk>(BUFFERS);
-            for _ in 0..BUFFERS {
-                free_tx
-                    .send(Chunk {
-                        buf: vec![0u8; CHUNK],
-                        len: 0,
-                        pre: scan::Prescan::default(),
-                    })
-                    .expect("the channel has room");
-            }
-            free.push(free_tx);
-            let done_tx = done_tx.clone();
+        for mut prescanner in prescanners {
+            let (pool, counter, done_tx) = (&pool, &counter, done_tx.clone());
             s.spawn(move || {
-                let mut index = w;
-                while let Ok(mut c) = free_rx.recv() {
+                while let Some(mut c) = pool.take() {
+                    let index = counter.fetch_add(1, Ordering::Relaxed);
                     let r = read_at_full(file, &mut c.buf, (index * CHUNK) as u64).map(|n| {
                         c.len = n;
                         prescanner.prescan(&c.buf[..n], &mut c.pre);
@@ -572,15 +621,14 @@ fn scan_file(sc: &mut Scanner, file: &File, path: &Path) -> Result<(), ReportErr
                     if done_tx.send((index, r)).is_err() || last {
                         return;
                     }
-                    index += workers;
                 }
             });
         }
         drop(done_tx);
-        // Moved in, so that it closes (and so do `free`'s senders) when this closure returns,
-        // early or not: the workers then stop before the scope joins them.
+        let _close = CloseOnDrop(&pool);
+        // Moved in, so that it is dropped when this closure returns, early or not.
         let done_rx = done_rx;
-        // Chunks that arrived before their turn (at most BUFFERS per worker).
+        // Chunks that arrived before their turn (at most as many as there are buffers).
         let mut waiting: Vec<(usize, io::Result<Chunk>)> = Vec::new();
         let mut next = 0;
         loop {
@@ -600,7 +648,7 @@ fn scan_file(sc: &mut Scanner, file: &File, path: &Path) -> Result<(), ReportErr
                 // a gap: leave them.
                 return Ok(());
             }
-            let _ = free[next % workers].send(c);
+            pool.put(c);
             next += 1;
         }
     })

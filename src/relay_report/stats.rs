@@ -528,6 +528,17 @@ fn hint(a: &ClientAgg, logins: Option<&LoginAgg>) -> (Verdict, String, String) {
     };
     let users = |s: &Shown| s.0.join(", ");
     let ok = logins.map_or(0, |l| l.count);
+    let spread = format!(
+        "{} recipient{} in {} domain{}, {} sender{}",
+        at_least(a.recipients.len()),
+        if a.recipients.len() == 1 { "" } else { "s" },
+        at_least(a.rcpt_domains.len()),
+        if a.rcpt_domains.len() == 1 { "" } else { "s" },
+        at_least(a.sender_set.len()),
+        if a.sender_set.len() == 1 { "" } else { "s" },
+    );
+    let many = a.recipients.len() >= 5 || a.rcpt_domains.len() >= 3 || a.sender_set.len() >= 3;
+
     if ok > 0 {
         let l = logins.expect("ok > 0");
         let who = if l.users.0.is_empty() {
@@ -567,6 +578,17 @@ fn hint(a: &ClientAgg, logins: Option<&LoginAgg>) -> (Verdict, String, String) {
                 ),
             );
         }
+        if many {
+            return (
+                Verdict::Stranger,
+                "looks like a stranger probing for an open relay (and trying a password)".into(),
+                format!(
+                    "{} failed login{}, never a successful one, and it tried {spread}",
+                    a.auth_failed,
+                    if a.auth_failed == 1 { "" } else { "s" }
+                ),
+            );
+        }
         let tried = if a.users.0.is_empty() {
             String::new()
         } else {
@@ -589,16 +611,6 @@ fn hint(a: &ClientAgg, logins: Option<&LoginAgg>) -> (Verdict, String, String) {
             format!("{ip} is a loopback or private address, i.e. your own network"),
         );
     }
-    let spread = format!(
-        "{} recipient{} in {} domain{}, {} sender{}",
-        at_least(a.recipients.len()),
-        if a.recipients.len() == 1 { "" } else { "s" },
-        at_least(a.rcpt_domains.len()),
-        if a.rcpt_domains.len() == 1 { "" } else { "s" },
-        at_least(a.sender_set.len()),
-        if a.sender_set.len() == 1 { "" } else { "s" },
-    );
-    let many = a.recipients.len() >= 5 || a.rcpt_domains.len() >= 3 || a.sender_set.len() >= 3;
     if let Some(s) = a.own_sender.as_deref().filter(|_| !many) {
         return (
             Verdict::OwnUser,
