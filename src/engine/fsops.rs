@@ -307,6 +307,7 @@ pub fn stray_temporaries(dir: &Path) -> Vec<PathBuf> {
 
 /// A numbered point where a test may kill the process (cargo feature `fault-injection`).
 /// With the feature, `SMTPAUTH_WIZARD_CRASH_AT=N` sends SIGKILL to ourselves at the Nth point,
+/// `SMTPAUTH_WIZARD_PANIC_AT=N` panics there instead,
 /// and `SMTPAUTH_WIZARD_FAULT_COUNT=FILE` writes the number of points passed to FILE at each one.
 #[cfg(feature = "fault-injection")]
 pub fn fault_point(name: &str) {
@@ -315,6 +316,13 @@ pub fn fault_point(name: &str) {
     let n = N.fetch_add(1, Ordering::SeqCst) + 1;
     if let Ok(f) = std::env::var("SMTPAUTH_WIZARD_FAULT_COUNT") {
         let _ = fs::write(f, format!("{n}\n"));
+    }
+    // A panic instead of a kill: shows that a panic in the middle of a step leaves the terminal
+    // usable and the journal consistent.
+    if let Ok(at) = std::env::var("SMTPAUTH_WIZARD_PANIC_AT") {
+        if at.trim().parse::<usize>().ok() == Some(n) {
+            panic!("fault-injection: panic at point {n} ({name})");
+        }
     }
     if let Ok(at) = std::env::var("SMTPAUTH_WIZARD_CRASH_AT") {
         if at.trim().parse::<usize>().ok() == Some(n) {
