@@ -101,3 +101,47 @@ fn temporary_file_errors_named_the_vanished_temporary_file() {
         )
     );
 }
+
+/// A journal whose record of a file that existed had no attributes (`meta: null`), sealed with
+/// a valid end line, made rollback panic at `expect("existed implies meta")` half-way through
+/// undoing. Only a deliberate edit can produce one (the checksum catches damage), but a loader
+/// must refuse what its users would trip over. Found by reading undo_step while writing the
+/// journal fuzz target: the loader accepted any record shape; shown with the real binary.
+#[test]
+fn sealed_journal_without_the_originals_attributes_panicked_rollback() {
+    use smtpauth_wizard::engine::journal::seal_journal;
+    let t = tempfile::tempdir().unwrap();
+    let r = Root::new(t.path()).unwrap();
+    fs::create_dir_all(r.join("/etc/mail")).unwrap();
+    fs::write(r.join("/etc/mail/sendmail.mc"), "dnl original\n").unwrap();
+    let mut j = Journal::open(&r).unwrap();
+    j.begin_run("debian").unwrap();
+    j.begin_step("sendmail-mc").unwrap();
+    j.write_file("/etc/mail/sendmail.mc", b"dnl edited\n", None, "test", None)
+        .unwrap();
+    j.end_step(None).unwrap();
+    drop(j);
+    let text = fs::read_to_string(journal_path(&r)).unwrap();
+    let body = &text[..text.rfind("# end of journal").unwrap()];
+    // (records are list items under `files:`, their keys indented by six spaces)
+    let start = body.find("\n      meta:\n").expect("a meta block") + 1;
+    let end = start + body[start..].find("      sha_before:").unwrap();
+    let edited = format!("{}      meta: null\n{}", &body[..start], &body[end..]);
+    for (what, body) in [
+        ("meta", edited.clone()),
+        (
+            "saved",
+            body.replace("    saved: saved/", "    saved: ../../../etc/"),
+        ),
+        ("sha", body.replace("sha_after: ", "sha_after: é")),
+    ] {
+        let e = parse_journal("j", seal_journal(&body).as_bytes())
+            .err()
+            .unwrap_or_else(|| panic!("{what}: accepted"))
+            .to_string();
+        assert!(
+            e.contains("cannot be read") && e.contains("/etc/mail/sendmail.mc"),
+            "{what}: {e}"
+        );
+    }
+}

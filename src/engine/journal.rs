@@ -761,7 +761,40 @@ pub fn parse_journal(path: &str, bytes: &[u8]) -> Result<JournalData, JournalErr
         Ok(V { version: None }) => return Err(corrupt("no `version` key".into())),
         Ok(_) => {}
     }
-    serde_yaml::from_str(body).map_err(|e| corrupt(e.to_string()))
+    let data: JournalData = serde_yaml::from_str(body).map_err(|e| corrupt(e.to_string()))?;
+    check_records(&data).map_err(corrupt)?;
+    Ok(data)
+}
+
+/// What undo relies on without checking again: a file that existed has a saved copy, its
+/// attributes and its checksum; checksums are sha256 hex (they are cut for messages); saved
+/// copies stay inside the journal's directory.
+fn check_records(data: &JournalData) -> Result<(), String> {
+    let hex = |h: &str| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit());
+    for f in data
+        .runs
+        .iter()
+        .flat_map(|r| &r.steps)
+        .flat_map(|s| &s.files)
+    {
+        let bad = |why: &str| Err(format!("the record of {:?} {why}", f.path));
+        if f.existed && (f.saved.is_none() || f.meta.is_none() || f.sha_before.is_none()) {
+            return bad("says the file existed but lacks its saved copy, attributes or checksum");
+        }
+        if !hex(&f.sha_after) || f.sha_before.as_deref().is_some_and(|h| !hex(h)) {
+            return bad("has a checksum that is not sha256");
+        }
+        if let Some(sv) = &f.saved {
+            let p = std::path::Path::new(sv);
+            if !sv.starts_with("saved/")
+                || p.components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                return bad("names a saved copy outside the journal's saved/ directory");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// UTC time as `2026-11-26T15:01:02Z`, without a date crate.
