@@ -469,6 +469,13 @@ impl Journal {
                 fsops::ensure_dir(&self.root.join(m), 0o755)?;
             }
         }
+        // A user working on a tree of their own (`--root` without root privileges) cannot give
+        // files to root: the tree is a copy, so new files stay theirs instead of failing.
+        let wm = if !self.root.is_host() && !nix::unistd::geteuid().is_root() {
+            WriteMeta { owner: None, ..wm }
+        } else {
+            wm
+        };
         fsops::replace_file(&real, content, wm, validate)?;
         self.current_step().files.last_mut().unwrap().state = FileState::Written;
         self.persist()?;
