@@ -24,44 +24,33 @@ fn kv(line: &str) -> Option<(String, String)> {
 
 /// Sets `key` in a SASL config text, keeping every other byte; `sep` is `: ` or `:`.
 fn set_key(text: &str, key: &str, value: &str, sep: &str) -> String {
-    let eol = eol_of(text);
-    let mut out = String::new();
-    let mut done = false;
-    for l in lines_with_endings(text) {
-        match kv(l) {
-            Some((k, _)) if k == key && !done => {
-                let ending = if l.ends_with("\r\n") {
-                    "\r\n"
-                } else if l.ends_with('\n') {
-                    "\n"
-                } else {
-                    ""
-                };
-                out.push_str(&format!("{key}{sep}{value}{ending}"));
-                done = true;
-            }
-            Some((k, _)) if k == key => {} // a later duplicate would override ours: drop it
-            _ => out.push_str(l),
-        }
-    }
-    if !done {
-        if !out.is_empty() && !out.ends_with('\n') {
-            out.push_str(eol);
-        }
-        out.push_str(&format!("{key}{sep}{value}{eol}"));
-    }
-    out
+    set_line(
+        text,
+        |l| kv(l).is_some_and(|(k, _)| k == key),
+        &format!("{key}{sep}{value}"),
+    )
 }
 
 /// Sets `KEY=value` in a shell-style defaults file.
 fn set_shell_var(text: &str, key: &str, value: &str) -> String {
+    let is_key = |l: &str| {
+        let t = l.trim_start();
+        !t.starts_with('#') && t.split_once('=').is_some_and(|(k, _)| k.trim() == key)
+    };
+    set_line(text, is_key, &format!("{key}={value}"))
+}
+
+/// Replaces the first line that `is_key` matches with `line` (keeping that line's ending),
+/// drops later matches (they would override it), or appends `line` when none matches. Every
+/// other byte is kept.
+fn set_line(text: &str, is_key: impl Fn(&str) -> bool, line: &str) -> String {
     let eol = eol_of(text);
     let mut out = String::new();
     let mut done = false;
     for l in lines_with_endings(text) {
-        let t = l.trim_start();
-        let is_key = !t.starts_with('#') && t.split_once('=').is_some_and(|(k, _)| k.trim() == key);
-        if is_key && !done {
+        if !is_key(l) {
+            out.push_str(l);
+        } else if !done {
             let ending = if l.ends_with("\r\n") {
                 "\r\n"
             } else if l.ends_with('\n') {
@@ -69,17 +58,17 @@ fn set_shell_var(text: &str, key: &str, value: &str) -> String {
             } else {
                 ""
             };
-            out.push_str(&format!("{key}={value}{ending}"));
+            out.push_str(line);
+            out.push_str(ending);
             done = true;
-        } else if !is_key {
-            out.push_str(l);
         }
     }
     if !done {
         if !out.is_empty() && !out.ends_with('\n') {
             out.push_str(eol);
         }
-        out.push_str(&format!("{key}={value}{eol}"));
+        out.push_str(line);
+        out.push_str(eol);
     }
     out
 }
