@@ -983,20 +983,22 @@ fn a_journal_from_a_newer_version_is_refused_with_advice() {
 fn a_truncated_journal_is_refused_with_advice_and_backups_still_restore() {
     need_tools!();
     need_root!();
-    let (t0, _) = applied("debian12");
-    let full = fs::read_to_string(journal_file(t0.path())).unwrap();
-    let cuts = [
-        full.find("runs:").unwrap() + "runs:".len(),
-        full.find("  steps:").unwrap() + 4,
-        full.find("sha_after:").unwrap() + 20,
-        full.len() / 2,
-        full.len() - 7,
+    // Each case cuts its own journal: run ids and times make journals differ in length, so
+    // offsets taken from another run could land on the last byte or past the end.
+    let cuts: [fn(&str) -> usize; 6] = [
+        |j| j.find("runs:").unwrap() + "runs:".len(),
+        |j| j.find("  steps:").unwrap() + 4,
+        |j| j.find("sha_after:").unwrap() + 20,
+        |j| j.len() / 2,
+        |j| j.len() - 7,
+        // only the final newline gone
+        |j| j.len() - 1,
     ];
-    for (i, cut) in cuts.into_iter().enumerate() {
+    for (i, at) in cuts.into_iter().enumerate() {
         let (t, before) = applied("debian12");
         let jf = journal_file(t.path());
         let own = fs::read_to_string(&jf).unwrap();
-        let cut = cut.min(own.len() - 1);
+        let cut = at(&own);
         fs::write(&jf, &own.as_bytes()[..cut]).unwrap();
         unusable_journal_is_handled(
             t.path(),
@@ -1021,19 +1023,21 @@ fn a_journal_cut_at_any_byte_never_loads_as_a_shorter_journal() {
         let runs = serde_json::to_value(&whole.runs).unwrap();
         let mut accepted = vec![];
         for cut in 0..full.len() {
+            // Even a cut that loses only the last newline, and so would load the same runs,
+            // is refused: nothing but the writer's whole file is a journal.
             if let Ok(j) = parse_journal("journal.yaml", &full[..cut]) {
-                if serde_json::to_value(&j.runs).unwrap() != runs {
-                    accepted.push(cut);
-                }
+                let same = serde_json::to_value(&j.runs).unwrap() == runs;
+                accepted.push((cut, same));
             }
         }
         assert!(
             accepted.is_empty(),
-            "{name}: {} of {} cuts load as a different journal, e.g. at byte {}:\n{}",
+            "{name}: {} of {} cuts load (as the same runs: {}), e.g. at byte {}:\n{}",
             accepted.len(),
             full.len(),
-            accepted[0],
-            String::from_utf8_lossy(&full[..accepted[0]])
+            accepted[0].1,
+            accepted[0].0,
+            String::from_utf8_lossy(&full[..accepted[0].0])
         );
     }
 }

@@ -751,9 +751,12 @@ pub fn parse_journal(path: &str, bytes: &[u8]) -> Result<JournalData, JournalErr
         .map(|i| i + 1)
         .unwrap_or(0);
     let (body, end) = text.split_at(last);
+    // The writer ends the file with exactly one newline after the checksum; a file without it
+    // lost its last byte, and is refused like any other cut.
     let sum = end
-        .trim_end_matches('\n')
-        .strip_prefix(END_LINE)
+        .strip_suffix('\n')
+        .filter(|line| !line.ends_with('\n'))
+        .and_then(|line| line.strip_prefix(END_LINE))
         .ok_or_else(|| {
             corrupt("its end line is missing: the file was cut short or is not a journal".into())
         })?;
