@@ -63,6 +63,10 @@ fn synthetic(statuses: &[(&str, Status)]) -> Model {
             .map(|s| (s.id().into(), s.title().into(), s.howto().into()))
             .collect(),
         color: false,
+        mail_logs: vec![],
+        local_domains: vec![],
+        probe_target: "localhost:25".into(),
+        probe_timeout: std::time::Duration::from_secs(10),
     };
     let mut m = Model::new(info, Options::default(), (80, 24));
     let snap = Snapshot {
@@ -146,6 +150,8 @@ impl Live {
             }
             Cmd::Check(opts) => self.engine.cx.opts = opts,
             Cmd::Quit => return,
+            // Side work (probe, watch) is tested with its real threads below.
+            Cmd::Probe { .. } | Cmd::Watch { .. } | Cmd::StopWatch { .. } => return,
         }
         let s = worker::snapshot(&self.engine);
         update(&mut self.m, Msg::Checked(Box::new(s)));
@@ -683,7 +689,8 @@ fn screens_of_an_unfinished_run_rollback_and_summary() {
         "the resume choice has the focus"
     );
     lv.feed(vec![code(KeyCode::Tab)]);
-    lv.feed((0..16).map(|_| key('j')).collect());
+    // Welcome, 13 steps, then the Summary (Probe and Watch come after it).
+    lv.feed((0..14).map(|_| key('j')).collect());
     assert_eq!(lv.m.screen, Screen::Summary);
     insta::assert_snapshot!("summary", render(&lv.m, Some(&r)));
 }
@@ -719,4 +726,285 @@ fn a_failed_tool_shows_its_stderr_on_the_step() {
     );
     update(&mut m, key('q'));
     insta::assert_snapshot!("quit_while_busy", render(&m, None));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Probe and Watch screens, with their real threads (`side`)
+
+use smtpauth_wizard::tui::side::Side;
+use std::io::Write as _;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A hostile server on 127.0.0.1: every connection goes to `handler` on a thread of its own.
+fn hostile(handler: fn(std::net::TcpStream)) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            std::thread::spawn(move || handler(s));
+        }
+    });
+    addr
+}
+
+/// Moves the model to `screen` with the arrow keys, as a person would.
+fn go_to(m: &mut Model, screen: Screen) {
+    for _ in 0..40 {
+        if m.screen == screen {
+            return;
+        }
+        update(m, code(KeyCode::Down));
+    }
+    panic!("{screen:?} is not in the step list");
+}
+
+/// Types `target` into the Probe screen's target field and keeps it.
+fn type_target(m: &mut Model, target: &str) {
+    update(m, key('e'));
+    assert!(m.editing());
+    for _ in 0..40 {
+        update(m, code(KeyCode::Backspace));
+    }
+    // Letters that are commands elsewhere (q quits, j moves, r rollback) are text here.
+    for c in "qjr?".chars() {
+        assert_eq!(update(m, key(c)), None);
+    }
+    assert_eq!(m.probe.edit.as_deref(), Some("qjr?"));
+    assert_eq!(m.exit, None);
+    for _ in 0..4 {
+        update(m, code(KeyCode::Backspace));
+    }
+    for c in target.chars() {
+        update(m, key(c));
+    }
+    update(m, code(KeyCode::Enter));
+    assert!(!m.editing());
+    assert_eq!(m.probe.target, target);
+}
+
+/// A server that is silent, or whose greeting never ends, or that never reads: while it holds
+/// the probe, the wizard answers every key (help opens and closes, the list moves, the elapsed
+/// time advances with the ticks), and the probe ends within its timeout with a verdict on the
+/// screen.
+#[test]
+fn the_probe_screen_stays_responsive_while_a_hostile_server_holds_the_probe() {
+    let silent: fn(std::net::TcpStream) = |s| {
+        std::thread::sleep(Duration::from_secs(6));
+        drop(s);
+    };
+    let endless_greeting: fn(std::net::TcpStream) = |mut s| {
+        for _ in 0..60 {
+            if s.write_all(b"220-still greeting you\r\n").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let never_reads: fn(std::net::TcpStream) = |mut s| {
+        let _ = s.write_all(b"220 mailsrv ESMTP\r\n");
+        std::thread::sleep(Duration::from_secs(6));
+        drop(s);
+    };
+    for (name, handler, expect) in [
+        ("silent", silent, "timed out"),
+        ("endless greeting", endless_greeting, "timed out"),
+        ("never reads", never_reads, "timed out"),
+    ] {
+        let addr = hostile(handler);
+        let mut m = synthetic(&[]);
+        m.info.probe_timeout = Duration::from_secs(1);
+        go_to(&mut m, Screen::Probe);
+        type_target(&mut m, &addr.to_string());
+        let (tx, rx) = mpsc::channel();
+        let mut side = Side::new(tx);
+        let started = Instant::now();
+        let cmd = update(&mut m, code(KeyCode::Enter)).expect("Enter probes");
+        assert!(matches!(cmd, Cmd::Probe { .. }), "{cmd:?}");
+        assert!(side.run(cmd).is_none(), "the probe runs beside the worker");
+        assert!(m.probe.running.is_some());
+        // While it runs: keys act at once, and Enter does not start a second probe.
+        assert_eq!(update(&mut m, code(KeyCode::Enter)), None);
+        update(&mut m, key('?'));
+        assert_eq!(m.popup, Some(Popup::Help), "{name}");
+        update(&mut m, code(KeyCode::Esc));
+        assert_eq!(m.popup, None, "{name}");
+        let mut ticks = 0;
+        let report = loop {
+            match rx.recv_timeout(Duration::from_millis(250)) {
+                Ok(msg @ Msg::Probed { .. }) => {
+                    update(&mut m, msg);
+                    break m.probe.last.clone().unwrap().unwrap();
+                }
+                Ok(other) => panic!("{name}: unexpected {other:?}"),
+                Err(_) => {
+                    let rev = m.rev;
+                    update(&mut m, Msg::Tick);
+                    assert!(m.rev > rev, "{name}: a tick while probing redraws");
+                    ticks += 1;
+                    // Drawing while the probe runs shows what it waits for.
+                    let s = render(&m, None);
+                    assert!(s.contains(&format!("probing {addr}")), "{name}:\n{s}");
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(8),
+                "{name}: the probe did not end within its bounds"
+            );
+        };
+        assert!(ticks >= 2, "{name}: only {ticks} ticks while probing");
+        assert_eq!(report.exit_code(), 1, "{name}: {}", report.to_text());
+        assert!(
+            report.to_text().contains(expect),
+            "{name}: {}",
+            report.to_text()
+        );
+        assert_eq!(m.probe.running, None);
+        // A tick after the probe changes nothing (no redraw without cause).
+        let rev = m.rev;
+        update(&mut m, Msg::Tick);
+        assert_eq!(m.rev, rev);
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| view::draw(&m, f)).unwrap();
+        let s = t.backend().to_string();
+        assert!(
+            s.contains("Last result") && s.contains("error"),
+            "{name}:\n{s}"
+        );
+        assert!(
+            m.flash.as_deref().unwrap().contains("could not finish"),
+            "{name}"
+        );
+    }
+}
+
+/// A target that is not HOST[:PORT] is refused where it is typed, and never probed.
+#[test]
+fn a_malformed_probe_target_is_refused_where_it_is_typed() {
+    let mut m = synthetic(&[]);
+    go_to(&mut m, Screen::Probe);
+    update(&mut m, key('e'));
+    for c in "mail:notaport".chars() {
+        update(&mut m, key(c));
+    }
+    update(&mut m, code(KeyCode::Enter));
+    assert!(m.editing(), "still editing the bad target");
+    assert!(
+        m.flash.as_deref().unwrap().contains("port"),
+        "{:?}",
+        m.flash
+    );
+    update(&mut m, code(KeyCode::Esc));
+    assert!(!m.editing());
+    assert_eq!(m.probe.target, "localhost:25");
+}
+
+/// The Watch screen follows a log as it grows: each snapshot replaces the last, a stop ends the
+/// thread, and a snapshot from a watch that was stopped is ignored.
+#[test]
+fn the_watch_screen_follows_the_mail_log_live_and_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("maillog");
+    let deny = |n: u32| {
+        format!(
+            "Nov 26 10:00:0{n} mailsrv sendmail[10{n}]: 2AQA000{n}00000{n}: ruleset=check_rcpt, arg1=<x@elsewhere.example>, relay=[203.0.113.{n}], reject=550 5.7.1 <x@elsewhere.example>... Relaying denied. Proper authentication required.\n"
+        )
+    };
+    std::fs::write(&log, deny(1)).unwrap();
+    let mut m = synthetic(&[]);
+    m.info.mail_logs = vec![log.clone()];
+    // From the Summary, Enter is "watch for Relaying denied": the Watch screen, started.
+    go_to(&mut m, Screen::Summary);
+    let cmd = update(&mut m, code(KeyCode::Enter)).expect("Enter watches");
+    assert_eq!(m.screen, Screen::Watch);
+    let (tx, rx) = mpsc::channel();
+    let mut side = Side::new(tx);
+    let id = match &cmd {
+        Cmd::Watch { id, logs, .. } => {
+            assert_eq!(logs, &vec![log.clone()]);
+            *id
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(side.run(cmd).is_none());
+    // Snapshots until one has `n` refusals (a poll may fall between two appended lines).
+    let until = |m: &mut Model, n: u64| loop {
+        match rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a snapshot")
+        {
+            msg @ Msg::Watched { .. } => {
+                update(m, msg);
+                let r = m.watch.report.clone().unwrap();
+                assert!(r.relay_denied <= n, "{}", r.to_text());
+                if r.relay_denied == n {
+                    return r;
+                }
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    until(&mut m, 1);
+    assert_eq!(m.watch.updates, 1);
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    f.write_all(deny(2).as_bytes()).unwrap();
+    f.write_all(deny(3).as_bytes()).unwrap();
+    drop(f);
+    let r = until(&mut m, 3);
+    assert_eq!(r.clients.len(), 3);
+    assert!(m.watch.updates >= 2);
+    let s = render(&m, None);
+    assert!(
+        s.contains("following: ") && s.contains(" updates so far"),
+        "{s}"
+    );
+    assert!(s.contains("relaying denied: 3"), "{s}");
+    // Stop: the model forgets the watch at once; the thread ends at its next poll.
+    let cmd = update(&mut m, code(KeyCode::Enter)).expect("Enter stops");
+    assert_eq!(cmd, Cmd::StopWatch { id });
+    assert!(side.run(cmd).is_none());
+    match rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the watch ends")
+    {
+        msg @ Msg::WatchEnded { .. } => {
+            let rev = m.rev;
+            update(&mut m, msg);
+            assert_eq!(m.rev, rev, "an answer of a stopped watch is ignored");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let stale = Msg::Watched {
+        id,
+        report: Box::default(),
+    };
+    update(&mut m, stale);
+    assert_eq!(m.watch.report.as_ref().unwrap().relay_denied, 3);
+    assert!(render(&m, None).contains("stopped; Enter follows again"));
+}
+
+/// A log that cannot be read ends the watch with the file named on the screen.
+#[test]
+fn a_missing_mail_log_stops_the_watch_and_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("var/log/maillog");
+    let mut m = synthetic(&[]);
+    m.info.mail_logs = vec![log.clone()];
+    go_to(&mut m, Screen::Watch);
+    let (tx, rx) = mpsc::channel();
+    let mut side = Side::new(tx);
+    let cmd = update(&mut m, code(KeyCode::Enter)).unwrap();
+    assert!(side.run(cmd).is_none());
+    let msg = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(
+        matches!(msg, Msg::WatchEnded { error: Some(_), .. }),
+        "{msg:?}"
+    );
+    update(&mut m, msg);
+    assert_eq!(m.watch.running, None);
+    let e = m.watch.error.clone().unwrap();
+    assert!(e.contains(&log.display().to_string()), "{e}");
+    let s = render(&m, None);
+    assert!(s.contains("stopped:"), "{s}");
 }

@@ -344,6 +344,100 @@ fn sigterm_and_ctrl_c_restore_the_terminal() {
     );
 }
 
+/// The Watch and Probe screens in a real terminal. Watch follows the fixture's mail log and
+/// shows a refusal appended while it runs. Probe tests a server (a hostile one of this test's,
+/// on 127.0.0.1, that accepts and then says nothing): while the probe waits out its 10 s, the
+/// wizard keeps answering (the help opens and closes, the list moves away and back, the elapsed
+/// time counts up), and the probe then ends with its verdict on the screen.
+#[test]
+fn watch_follows_the_log_and_probe_stays_responsive_against_a_silent_server() {
+    need_tools!();
+    let Some(t) = Tmux::start("watch") else {
+        return;
+    };
+    let dir = fixture("debian12");
+    let root = dir.path().canonicalize().unwrap();
+    let log = root.join("var/log/mail.log");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    let deny = |n: u32| {
+        format!(
+            "Nov 26 10:00:0{n} mailsrv sm-mta[10{n}]: 2AQA000{n}00000{n}: ruleset=check_rcpt, arg1=<x@elsewhere.example>, relay=[203.0.113.{n}], reject=550 5.7.1 <x@elsewhere.example>... Relaying denied. Proper authentication required.\n"
+        )
+    };
+    std::fs::write(&log, deny(1)).unwrap();
+
+    // A server that accepts and never says a word; each connection is held 15 s.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_secs(15));
+                drop(s);
+            });
+        }
+    });
+
+    t.line(&wizard_line(&root));
+    t.wait_for(&["Welcome", "Enter start"]);
+    // Welcome, 13 steps, Summary, Probe, Watch.
+    for _ in 0..16 {
+        t.keys(&["Down"]);
+    }
+    t.wait_for(&["Watch · Relaying denied", "Enter watch"]);
+    t.keys(&["Enter"]);
+    t.wait_for(&["following: 1 update so far", "relaying denied: 1"]);
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::io::Write::write_all(&mut f, deny(2).as_bytes()).unwrap();
+    drop(f);
+    t.wait_for(&["following: 2 updates so far", "relaying denied: 2"]);
+    t.keys(&["Enter"]);
+    t.wait_for(&["stopped; Enter follows again"]);
+
+    t.keys(&["Up"]);
+    t.wait_for(&["Probe · EHLO, AUTH, relay test", "Target: localhost:25"]);
+    t.keys(&["e"]);
+    t.wait_for(&["Enter keep", "Esc cancel"]);
+    for _ in 0.."localhost:25".len() {
+        t.keys(&["BSpace"]);
+    }
+    t.tmux(&["send-keys", "-t", "w", "-l", &addr.to_string()]);
+    t.keys(&["Enter"]);
+    t.wait_for(&[&format!("Target: {addr}"), "Enter probe"]);
+    let started = Instant::now();
+    t.keys(&["Enter"]);
+    t.wait_for(&[&format!("probing {addr}")]);
+    // Responsive while the server holds the probe: help, then the step list, then back.
+    t.keys(&["?"]);
+    t.wait_for(&["Keys", "this help"]);
+    t.keys(&["Escape"]);
+    t.keys(&["Up"]);
+    t.wait_for(&["Summary", "Probe (running)"]);
+    t.keys(&["Down"]);
+    let s1 = t.wait_for(&[&format!("probing {addr}"), " s so far"]);
+    std::thread::sleep(Duration::from_millis(1200));
+    let s2 = t.wait_for(&[&format!("probing {addr}"), " s so far"]);
+    let elapsed = |s: &str| -> f64 {
+        let at = s.find(" s so far").unwrap();
+        s[..at].rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(
+        elapsed(&s2) > elapsed(&s1),
+        "the elapsed time does not count up:\n{s1}\n{s2}"
+    );
+    // Still probing after all those keys: they were answered while the probe waited.
+    let s = t.wait_for(&[&format!("Last result ({addr}): error"), "timed out"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "the probe took {:?}, beyond its bounds",
+        started.elapsed()
+    );
+    assert!(s.contains("greeting"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for(&["EXIT=0"]);
+    t.assert_cooked();
+}
+
 /// A panic in the middle of a step (the fault-injection build panics at its Nth mutation
 /// point, inside the worker that is writing the backup step): the wizard exits with a message,
 /// the terminal is cooked again, and the journal is consistent: `status` reads it and

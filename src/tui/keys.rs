@@ -24,6 +24,12 @@ pub enum Action {
     RollbackScreen,
     Help,
     Quit,
+    /// `e` on the Probe screen: type another target.
+    Edit,
+    /// While typing: keep the target (Enter), drop it (Esc), delete a character.
+    EditDone,
+    EditCancel,
+    EditBackspace,
 }
 
 /// When a binding is live.
@@ -36,9 +42,14 @@ pub enum Mode {
     Confirm,
     Help,
     QuitAsk,
+    /// Typing the probe's target: letters are letters.
+    Edit,
 }
 
 pub fn mode(m: &Model) -> Mode {
+    if m.editing() {
+        return Mode::Edit;
+    }
     match &m.popup {
         Some(Popup::Help) => Mode::Help,
         Some(Popup::QuitWhileBusy) => Mode::QuitAsk,
@@ -80,7 +91,7 @@ pub struct Binding {
 
 use Mode::*;
 const MAIN: &[Mode] = &[Main, Choices];
-const ALL: &[Mode] = &[Main, Choices, Confirm, Help, QuitAsk];
+const ALL: &[Mode] = &[Main, Choices, Confirm, Help, QuitAsk, Edit];
 
 pub static TABLE: &[Binding] = &[
     Binding {
@@ -172,6 +183,38 @@ pub static TABLE: &[Binding] = &[
         footer: true,
     },
     Binding {
+        keys: &[Key::Code(KeyCode::Enter)],
+        shown: "Enter",
+        action: Action::EditDone,
+        modes: &[Edit],
+        help: "while typing a target: keep it",
+        footer: true,
+    },
+    Binding {
+        keys: &[Key::Code(KeyCode::Esc)],
+        shown: "Esc",
+        action: Action::EditCancel,
+        modes: &[Edit],
+        help: "while typing a target: drop it, keep the one before",
+        footer: true,
+    },
+    Binding {
+        keys: &[Key::Code(KeyCode::Backspace)],
+        shown: "Bksp",
+        action: Action::EditBackspace,
+        modes: &[Edit],
+        help: "while typing a target: delete the last character",
+        footer: true,
+    },
+    Binding {
+        keys: &[Key::Char('e')],
+        shown: "e",
+        action: Action::Edit,
+        modes: MAIN,
+        help: "on the Probe screen: type another server to test (HOST[:PORT])",
+        footer: true,
+    },
+    Binding {
         keys: &[Key::Char('?')],
         shown: "?",
         action: Action::Help,
@@ -211,6 +254,7 @@ pub fn live(m: &Model) -> Vec<&'static Binding> {
             Action::Force => m.confirm_can_force(),
             Action::SwitchFocus => m.has_choices(),
             Action::Continue => m.continue_label().is_some(),
+            Action::Edit => m.screen == Screen::Probe && m.probe.running.is_none(),
             // Scrolling is offered only where there is something to scroll to.
             Action::PageUp | Action::PageDown => m.scroll > 0 || super::view::max_scroll(m) > 0,
             _ => true,
@@ -221,9 +265,15 @@ pub fn live(m: &Model) -> Vec<&'static Binding> {
 /// The action a key triggers now, if any. Esc is a "no" in a question and closes the help
 /// before it means quit: the first live binding in table order wins.
 pub fn action_for(m: &Model, k: &KeyEvent) -> Option<Action> {
+    // While a target is typed, letters are text (`update` inserts them), not commands.
+    let typing = mode(m) == Mode::Edit;
     live(m)
         .into_iter()
-        .find(|b| b.keys.iter().any(|key| key.matches(k)))
+        .find(|b| {
+            b.keys
+                .iter()
+                .any(|key| !(typing && matches!(key, Key::Char(_))) && key.matches(k))
+        })
         .map(|b| b.action)
 }
 
@@ -237,6 +287,9 @@ fn priority(a: Action) -> u8 {
         Action::RollbackScreen => 4,
         Action::SwitchFocus => 5,
         Action::PageUp | Action::PageDown => 6,
+        Action::EditDone | Action::EditCancel => 0,
+        Action::Edit => 1,
+        Action::EditBackspace => 2,
     }
 }
 
@@ -270,8 +323,17 @@ pub fn footer(m: &Model) -> Vec<(&'static str, String, u8)> {
                 }
                 Action::Help => "help".into(),
                 Action::Quit => "quit".into(),
+                Action::Edit => "change target".into(),
+                Action::EditDone => "keep".into(),
+                Action::EditCancel => "cancel".into(),
+                Action::EditBackspace => "delete".into(),
             };
-            (b.shown, what, priority(b.action))
+            let shown = if b.action == Action::Quit && mode(m) == Mode::Edit {
+                "Ctrl-C"
+            } else {
+                b.shown
+            };
+            (shown, what, priority(b.action))
         })
         .collect()
 }

@@ -14,6 +14,7 @@
 pub mod demo;
 pub mod keys;
 pub mod model;
+pub mod side;
 pub mod view;
 pub mod worker;
 
@@ -69,10 +70,21 @@ pub fn run(root: PathBuf, profile: Option<PathBuf>, options: Options) -> Result<
     std::thread::Builder::new()
         .name("smtpauth-input".into())
         .spawn(move || input_loop(itx))?;
+    let ttx = tx.clone();
+    std::thread::Builder::new()
+        .name("smtpauth-ticker".into())
+        .spawn(move || {
+            // The model redraws on a tick only while something shows elapsed time.
+            while ttx.send(Msg::Tick).is_ok() {
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+        })?;
+    let mut side = side::Side::new(tx.clone());
     drop(tx);
 
     let mut model = Model::new(info, options, size);
-    let res = main_loop(&mut terminal, &mut model, &rx, &jobs);
+    let res = main_loop(&mut terminal, &mut model, &rx, &jobs, &mut side);
+    drop(side);
     ratatui::restore();
     // The worker is idle or only reading by now (quit waits for writes); let it go.
     let _ = jobs.send(Cmd::Quit);
@@ -110,6 +122,7 @@ fn main_loop(
     model: &mut Model,
     rx: &mpsc::Receiver<Msg>,
     jobs: &mpsc::Sender<Cmd>,
+    side: &mut side::Side,
 ) -> Result<()> {
     jobs.send(model.init())?;
     let mut drawn: Option<u64> = None;
@@ -131,9 +144,13 @@ fn main_loop(
             .map_err(|_| eyre!("every input of the wizard closed"))?;
         match update(model, msg) {
             Some(Cmd::Quit) => return Ok(()),
-            Some(cmd) => jobs
-                .send(cmd)
-                .map_err(|_| eyre!("the worker thread is gone"))?,
+            // Probes and watches run beside the worker, never queued behind an apply.
+            Some(cmd) => {
+                if let Some(cmd) = side.run(cmd) {
+                    jobs.send(cmd)
+                        .map_err(|_| eyre!("the worker thread is gone"))?
+                }
+            }
             None => {}
         }
     }

@@ -6,8 +6,12 @@
 
 use super::keys::{self, Action};
 use crate::engine::step::{Options, Severity, Status, StepReport};
-use crossterm::event::KeyEvent;
+use crate::relay_report::Report;
+use crate::smtp::ProbeReport;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// What does not change while the wizard runs: where it works and on what.
 #[derive(Debug, Clone)]
@@ -32,6 +36,15 @@ pub struct Info {
     pub steps: Vec<(String, String, String)>,
     /// Colours on (off with `NO_COLOR`).
     pub color: bool,
+    /// The mail logs the Watch screen follows (host paths, under the root), oldest first; the
+    /// profile's live log last. Empty: the profile names none.
+    pub mail_logs: Vec<PathBuf>,
+    /// This server's own mail domains (local-host-names), for the Watch screen's hints.
+    pub local_domains: Vec<String>,
+    /// What the Probe screen tests until the user types another target.
+    pub probe_target: String,
+    /// Bound of each step of the probe (connect, every reply).
+    pub probe_timeout: Duration,
 }
 
 impl Info {
@@ -109,6 +122,10 @@ pub enum Screen {
     Step(usize),
     Rollback,
     Summary,
+    /// Test a server: EHLO, AUTH advertised, relay refused (HOWTO steps 9 and 13).
+    Probe,
+    /// The relay report, live: "watch for Relaying denied" (HOWTO step 13).
+    Watch,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,15 +205,64 @@ pub enum Msg {
     },
     /// The worker thread is gone (it panicked): nothing more can be done safely.
     WorkerFailed(String),
+    /// A quarter of a second passed (drives the probe's elapsed time; nothing else).
+    Tick,
+    /// The probe `id` ended: its report, or why it could not run.
+    Probed {
+        id: u64,
+        result: Result<Box<ProbeReport>, String>,
+    },
+    /// The watch `id` read the logs again: the whole report so far.
+    Watched {
+        id: u64,
+        report: Box<Report>,
+    },
+    /// The watch `id` stopped: asked to, or a log could not be read (the reason).
+    WatchEnded {
+        id: u64,
+        error: Option<String>,
+    },
 }
 
 /// Work for the worker thread, or the end.
 #[derive(Debug, Clone)]
 pub enum Cmd {
     Check(Options),
-    Apply { step: String, opts: Options },
-    Rollback { step: Option<String>, force: bool },
+    Apply {
+        step: String,
+        opts: Options,
+    },
+    Rollback {
+        step: Option<String>,
+        force: bool,
+    },
+    /// Probe a server, on a thread of its own (it only reads the network).
+    Probe {
+        id: u64,
+        target: String,
+        timeout: Duration,
+    },
+    /// Follow the mail logs, on a thread of its own, sending `Watched` snapshots.
+    Watch {
+        id: u64,
+        logs: Vec<PathBuf>,
+        local_domains: Vec<String>,
+    },
+    /// Stop the watch `id` (it ends at its next poll).
+    StopWatch {
+        id: u64,
+    },
     Quit,
+}
+
+impl Cmd {
+    /// Read-only work that runs beside the engine worker, never queued behind it.
+    pub fn is_side(&self) -> bool {
+        matches!(
+            self,
+            Cmd::Probe { .. } | Cmd::Watch { .. } | Cmd::StopWatch { .. }
+        )
+    }
 }
 
 /// The engine's `Options` has no `PartialEq`; commands compare by every choice it holds.
@@ -225,6 +291,31 @@ impl PartialEq for Cmd {
                     force: f2,
                 },
             ) => s1 == s2 && f1 == f2,
+            (
+                Cmd::Probe {
+                    id: i1,
+                    target: t1,
+                    timeout: d1,
+                },
+                Cmd::Probe {
+                    id: i2,
+                    target: t2,
+                    timeout: d2,
+                },
+            ) => i1 == i2 && t1 == t2 && d1 == d2,
+            (
+                Cmd::Watch {
+                    id: i1,
+                    logs: l1,
+                    local_domains: d1,
+                },
+                Cmd::Watch {
+                    id: i2,
+                    logs: l2,
+                    local_domains: d2,
+                },
+            ) => i1 == i2 && l1 == l2 && d1 == d2,
+            (Cmd::StopWatch { id: a }, Cmd::StopWatch { id: b }) => a == b,
             (Cmd::Quit, Cmd::Quit) => true,
             _ => false,
         }
@@ -256,6 +347,42 @@ pub struct Choice {
     pub selected: bool,
     /// Radio (one of) rather than checkbox.
     pub radio: bool,
+}
+
+/// The Probe screen: what to test, and the last result.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeState {
+    pub target: String,
+    /// The target being typed (`e`), until Enter keeps it or Esc drops it.
+    pub edit: Option<String>,
+    /// The id of the probe in flight.
+    pub running: Option<u64>,
+    /// Ticks (a quarter second each) since it started.
+    pub ticks: u32,
+    /// The last probe's report, or why it could not run.
+    pub last: Option<Result<ProbeReport, String>>,
+    /// Probes started so far (ids).
+    pub started: u64,
+}
+
+impl ProbeState {
+    pub fn elapsed(&self) -> Duration {
+        Duration::from_millis(250 * u64::from(self.ticks))
+    }
+}
+
+/// The Watch screen: the live relay report.
+#[derive(Debug, Clone, Default)]
+pub struct WatchState {
+    /// The id of the watch that is running.
+    pub running: Option<u64>,
+    pub report: Option<Report>,
+    /// Snapshots received from the running watch.
+    pub updates: u64,
+    /// Why the last watch stopped, if it failed.
+    pub error: Option<String>,
+    /// Watches started so far (ids).
+    pub started: u64,
 }
 
 pub struct Model {
@@ -290,6 +417,8 @@ pub struct Model {
     after_check: Option<AfterCheck>,
     /// The exit code to use once a pending quit can happen.
     exit_code_pending: u8,
+    pub probe: ProbeState,
+    pub watch: WatchState,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,6 +431,7 @@ enum AfterCheck {
 
 impl Model {
     pub fn new(info: Info, opts: Options, size: (u16, u16)) -> Model {
+        let target = info.probe_target.clone();
         Model {
             info,
             snap: None,
@@ -325,6 +455,11 @@ impl Model {
             rev: 0,
             after_check: Some(AfterCheck::Welcome),
             exit_code_pending: 0,
+            probe: ProbeState {
+                target,
+                ..Default::default()
+            },
+            watch: WatchState::default(),
         }
     }
 
@@ -396,27 +531,37 @@ impl Model {
         self.info.steps.iter().position(|(s, _, _)| s == id)
     }
 
-    /// Sidebar entries: Welcome, every step, Summary.
+    /// Sidebar entries: Welcome, every step, Summary, then the two tools for afterwards:
+    /// Probe and Watch.
     pub fn sidebar_len(&self) -> usize {
-        self.info.steps.len() + 2
+        self.info.steps.len() + 4
     }
 
     pub fn sidebar_index(&self) -> usize {
+        let n = self.info.steps.len();
         match self.screen {
             Screen::Welcome | Screen::Rollback => 0,
             Screen::Step(i) => i + 1,
-            Screen::Summary => self.info.steps.len() + 1,
+            Screen::Summary => n + 1,
+            Screen::Probe => n + 2,
+            Screen::Watch => n + 3,
         }
     }
 
-    fn screen_at(&self, idx: usize) -> Screen {
-        if idx == 0 {
-            Screen::Welcome
-        } else if idx <= self.info.steps.len() {
-            Screen::Step(idx - 1)
-        } else {
-            Screen::Summary
+    pub fn screen_at(&self, idx: usize) -> Screen {
+        let n = self.info.steps.len();
+        match idx {
+            0 => Screen::Welcome,
+            i if i <= n => Screen::Step(i - 1),
+            i if i == n + 1 => Screen::Summary,
+            i if i == n + 2 => Screen::Probe,
+            _ => Screen::Watch,
         }
+    }
+
+    /// The target is being typed: keys are letters, not commands.
+    pub fn editing(&self) -> bool {
+        self.popup.is_none() && self.screen == Screen::Probe && self.probe.edit.is_some()
     }
 
     pub fn current_step_id(&self) -> Option<&str> {
@@ -555,10 +700,14 @@ impl Model {
 
     /// What Enter does here, for the footer; `None` when it does nothing.
     pub fn continue_label(&self) -> Option<&'static str> {
-        if self.busy.as_ref().is_some_and(Busy::writing) {
+        if self.busy.as_ref().is_some_and(Busy::writing)
+            && !matches!(self.screen, Screen::Probe | Screen::Watch)
+        {
             return None;
         }
-        self.snap.as_ref()?;
+        if !matches!(self.screen, Screen::Probe | Screen::Watch) {
+            self.snap.as_ref()?;
+        }
         match self.screen {
             Screen::Welcome => match self.resume_at() {
                 Some(_) => Some(match RESUME_CHOICES.get(self.cursor) {
@@ -578,7 +727,13 @@ impl Model {
                 let s = self.snap.as_ref()?;
                 (!s.journal.applied.is_empty()).then_some("roll back")
             }
-            Screen::Summary => None,
+            Screen::Summary => Some("watch for Relaying denied"),
+            Screen::Probe => self.probe.running.is_none().then_some("probe"),
+            Screen::Watch => Some(if self.watch.running.is_some() {
+                "stop watching"
+            } else {
+                "watch"
+            }),
         }
     }
 
@@ -664,6 +819,22 @@ fn step(m: &mut Model, msg: Msg) -> Option<Cmd> {
         Msg::Key(k) => {
             if k.kind != crossterm::event::KeyEventKind::Press {
                 return None;
+            }
+            if m.editing() {
+                if let KeyCode::Char(c) = k.code {
+                    if !k
+                        .modifiers
+                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+                    {
+                        bump(m);
+                        if let Some(e) = &mut m.probe.edit {
+                            if e.chars().count() < 255 {
+                                e.push(c);
+                            }
+                        }
+                        return None;
+                    }
+                }
             }
             let action = keys::action_for(m, &k);
             let had_flash = m.flash.take().is_some();
@@ -784,7 +955,101 @@ fn step(m: &mut Model, msg: Msg) -> Option<Cmd> {
             m.exit = Some(1);
             Some(Cmd::Quit)
         }
+        Msg::Tick => {
+            if m.probe.running.is_some() {
+                m.probe.ticks = m.probe.ticks.saturating_add(1);
+                bump(m);
+            }
+            None
+        }
+        Msg::Probed { id, result } => {
+            if m.probe.running != Some(id) {
+                return None;
+            }
+            bump(m);
+            m.probe.running = None;
+            let result = result.map(|r| *r);
+            m.flash = Some(match &result {
+                Ok(r) => format!(
+                    "probe of {}: {}",
+                    r.target,
+                    match r.exit_code() {
+                        0 => "every expectation met",
+                        2 => "an expectation failed",
+                        _ => "error, the probe could not finish",
+                    }
+                ),
+                Err(e) => format!("probe: {e}"),
+            });
+            m.probe.last = Some(result);
+            None
+        }
+        Msg::Watched { id, report } => {
+            if m.watch.running != Some(id) {
+                return None;
+            }
+            bump(m);
+            m.watch.report = Some(*report);
+            m.watch.updates += 1;
+            None
+        }
+        Msg::WatchEnded { id, error } => {
+            if m.watch.running != Some(id) {
+                return None;
+            }
+            bump(m);
+            m.watch.running = None;
+            if let Some(e) = &error {
+                m.flash = Some(format!("watch stopped: {e}"));
+            }
+            m.watch.error = error;
+            None
+        }
     }
+}
+
+/// Starts the probe of the current target.
+fn start_probe(m: &mut Model) -> Option<Cmd> {
+    if m.probe.running.is_some() {
+        return None;
+    }
+    let target = m.probe.target.trim().to_string();
+    if let Err(e) = crate::smtp::parse_target(&target) {
+        m.flash = Some(format!("target {target:?}: {e}"));
+        return None;
+    }
+    m.probe.started += 1;
+    let id = m.probe.started;
+    m.probe.running = Some(id);
+    m.probe.ticks = 0;
+    Some(Cmd::Probe {
+        id,
+        target,
+        timeout: m.info.probe_timeout,
+    })
+}
+
+/// Starts following the logs, or stops.
+fn toggle_watch(m: &mut Model) -> Option<Cmd> {
+    if let Some(id) = m.watch.running.take() {
+        m.flash = Some("stopped watching".into());
+        return Some(Cmd::StopWatch { id });
+    }
+    if m.info.mail_logs.is_empty() {
+        m.flash = Some("the profile names no mail log to watch".into());
+        return None;
+    }
+    m.watch.started += 1;
+    let id = m.watch.started;
+    m.watch.running = Some(id);
+    m.watch.report = None;
+    m.watch.updates = 0;
+    m.watch.error = None;
+    Some(Cmd::Watch {
+        id,
+        logs: m.info.mail_logs.clone(),
+        local_domains: m.info.local_domains.clone(),
+    })
 }
 
 fn on_action(m: &mut Model, a: Action) -> Option<Cmd> {
@@ -880,6 +1145,35 @@ fn on_action(m: &mut Model, a: Action) -> Option<Cmd> {
             None
         }
         Action::Continue => on_continue(m),
+        Action::Edit => {
+            if m.screen == Screen::Probe && m.probe.running.is_none() {
+                m.probe.edit = Some(m.probe.target.clone());
+            }
+            None
+        }
+        Action::EditDone => {
+            if let Some(t) = m.probe.edit.take() {
+                let t = t.trim().to_string();
+                match crate::smtp::parse_target(&t) {
+                    Ok(_) => m.probe.target = t,
+                    Err(e) => {
+                        m.flash = Some(format!("target {t:?}: {e}"));
+                        m.probe.edit = Some(t);
+                    }
+                }
+            }
+            None
+        }
+        Action::EditCancel => {
+            m.probe.edit = None;
+            None
+        }
+        Action::EditBackspace => {
+            if let Some(e) = &mut m.probe.edit {
+                e.pop();
+            }
+            None
+        }
     }
 }
 
@@ -928,6 +1222,11 @@ fn toggle(m: &mut Model) -> Option<Cmd> {
 }
 
 fn on_continue(m: &mut Model) -> Option<Cmd> {
+    match m.screen {
+        Screen::Probe => return start_probe(m),
+        Screen::Watch => return toggle_watch(m),
+        _ => {}
+    }
     if m.busy.as_ref().is_some_and(Busy::writing) || m.snap.is_none() {
         return None;
     }
@@ -991,7 +1290,15 @@ fn on_continue(m: &mut Model) -> Option<Cmd> {
             m.popup = Some(Popup::Confirm(Confirm::Rollback { step, changed }));
             None
         }
-        Screen::Summary => None,
+        Screen::Summary => {
+            m.go(Screen::Watch);
+            if m.watch.running.is_none() {
+                toggle_watch(m)
+            } else {
+                None
+            }
+        }
+        Screen::Probe | Screen::Watch => None,
     }
 }
 

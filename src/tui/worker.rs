@@ -47,6 +47,12 @@ pub fn info(engine: &Engine) -> Info {
             })
             .collect(),
         color: true,
+        mail_logs: p
+            .map(|p| crate::relay_report::default_logs(root.dir(), &p.mail_logs))
+            .unwrap_or_default(),
+        local_domains: crate::relay_report::read_local_domains(root.dir()),
+        probe_target: "localhost:25".into(),
+        probe_timeout: crate::smtp::DEFAULT_TIMEOUT,
     }
 }
 
@@ -242,7 +248,8 @@ fn run_job(engine: &mut Engine, cmd: Cmd, tx: &Sender<Msg>) {
             let _ = tx.send(Msg::RolledBack { result });
             let _ = tx.send(Msg::Checked(Box::new(snapshot(engine))));
         }
-        Cmd::Quit => {}
+        // Side work is run by `side::Side`; the worker only sees engine jobs.
+        Cmd::Quit | Cmd::Probe { .. } | Cmd::Watch { .. } | Cmd::StopWatch { .. } => {}
     }
 }
 

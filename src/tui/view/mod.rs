@@ -6,9 +6,11 @@
 
 mod help;
 mod popup;
+mod probe;
 mod rollback;
 pub mod step;
 mod summary;
+mod watch;
 mod welcome;
 
 use super::keys;
@@ -149,6 +151,21 @@ pub fn para(text: &str, width: usize, first: &str, rest: &str, style: Style) -> 
         .collect()
 }
 
+/// Preformatted text (a report's text form) wrapped to `width`, every line keeping its own
+/// indentation and continuing four columns further in.
+pub fn preformatted(text: &str, width: usize, style: impl Fn(&str) -> Style) -> Vec<Line<'static>> {
+    let mut out = vec![];
+    for l in text.lines() {
+        let indent = &l[..l.len() - l.trim_start().len()];
+        if l.trim().is_empty() {
+            out.push(Line::raw(""));
+            continue;
+        }
+        out.extend(para(l, width, indent, &format!("{indent}    "), style(l)));
+    }
+    out
+}
+
 pub fn heading(t: &Theme, s: &str) -> Line<'static> {
     Line::styled(s.to_string(), t.heading())
 }
@@ -204,6 +221,12 @@ pub fn main_inner(m: &Model) -> (u16, u16) {
 
 /// The lines of the current screen, wrapped to `width`.
 pub fn main_lines(m: &Model, width: usize) -> Vec<Line<'static>> {
+    // These two need no check of the system.
+    match m.screen {
+        Screen::Probe => return probe::lines(m, width),
+        Screen::Watch => return watch::lines(m, width),
+        _ => {}
+    }
     if m.snap.is_none() {
         let t = theme(m);
         return vec![
@@ -218,6 +241,8 @@ pub fn main_lines(m: &Model, width: usize) -> Vec<Line<'static>> {
         Screen::Step(i) => step::lines(m, i, width),
         Screen::Rollback => rollback::lines(m, width),
         Screen::Summary => summary::lines(m, width),
+        Screen::Probe => probe::lines(m, width),
+        Screen::Watch => watch::lines(m, width),
     }
 }
 
@@ -243,6 +268,8 @@ fn screen_title(m: &Model) -> String {
         ),
         Screen::Rollback => " Rollback ".into(),
         Screen::Summary => " Summary ".into(),
+        Screen::Probe => " Probe · EHLO, AUTH, relay test ".into(),
+        Screen::Watch => " Watch · Relaying denied ".into(),
     }
 }
 
@@ -332,7 +359,14 @@ fn draw_sidebar(m: &Model, f: &mut Frame, area: Rect) {
             };
             (format!("{} {id}", mark(st, run)), style)
         } else {
-            ("Summary".to_string(), Style::default())
+            let text = match m.screen_at(idx) {
+                Screen::Probe if m.probe.running.is_some() => "Probe (running)",
+                Screen::Probe => "Probe a server",
+                Screen::Watch if m.watch.running.is_some() => "Watch (following)",
+                Screen::Watch => "Watch relaying",
+                _ => "Summary",
+            };
+            (text.to_string(), Style::default())
         };
         let here = idx == cur && m.screen != Screen::Rollback;
         let pre = if here { "▶" } else { " " };

@@ -130,7 +130,7 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
     }
     out.push(Line::raw(""));
     out.extend(para(
-        &format!("Then restart sendmail (`service {} restart`) and watch the mail log for \"Relaying denied\" for a couple of days (HOWTO step 13).", m.info.service),
+        &format!("Then restart sendmail (`service {} restart`) and watch the mail log for \"Relaying denied\" for a couple of days (HOWTO step 13): Enter opens the Watch screen, which follows the log live. The Probe screen tests the server from outside: EHLO, AUTH, relay refused.", m.info.service),
         width,
         "",
         "",

@@ -1,0 +1,158 @@
+//! The Probe screen: test a server the way HOWTO steps 9 and 13 do by hand with telnet:
+//! greeting, EHLO, AUTH advertised, relay refused without a login. The probe runs on a thread
+//! of its own (`side`), so this screen keeps redrawing and answering keys while a silent or
+//! hostile server holds it up, and shows how long it has waited.
+
+use super::{heading, para, theme};
+use crate::tui::model::Model;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Line;
+
+const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
+
+pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
+    let t = theme(m);
+    let d = Style::default();
+    let p = &m.probe;
+    let secs = m.info.probe_timeout.as_secs_f64();
+    let mut out = vec![heading(&t, "Test a server (HOWTO steps 9 and 13)")];
+    out.extend(para(
+        &format!(
+            "Connects to the target, reads the greeting, says EHLO, looks for AUTH in the reply, and asks to relay to {} without logging in: a server set up as the HOWTO says refuses with \"Relaying denied\". Nothing is sent (no DATA). Each step waits at most {secs:.0} s.",
+            crate::smtp::DEFAULT_RELAY_TO
+        ),
+        width,
+        "",
+        "",
+        d,
+    ));
+    if m.info.root != "/" {
+        out.extend(para(
+            "This talks to a live server over the network, whatever --root says.",
+            width,
+            "",
+            "",
+            t.dim(),
+        ));
+    }
+    out.push(Line::raw(""));
+    match &p.edit {
+        Some(e) => {
+            out.push(Line::styled(
+                format!("Target: {e}_"),
+                t.bold().add_modifier(Modifier::UNDERLINED),
+            ));
+            out.extend(para(
+                "type HOST or HOST:PORT ([::1]:25 for IPv6); Enter keeps it, Esc cancels",
+                width,
+                "  ",
+                "  ",
+                t.dim(),
+            ));
+        }
+        None => {
+            out.push(Line::styled(format!("Target: {}", p.target), t.bold()));
+            if p.running.is_none() {
+                out.extend(para(
+                    "Enter probes it; e changes it",
+                    width,
+                    "  ",
+                    "  ",
+                    t.dim(),
+                ));
+            }
+        }
+    }
+    out.push(Line::raw(""));
+    if p.running.is_some() {
+        let spin = SPINNER[(p.ticks as usize) % SPINNER.len()];
+        out.extend(para(
+            &format!(
+                "{spin} probing {}… {:.1} s so far; the wizard keeps answering meanwhile (? help, q quits)",
+                p.target,
+                p.elapsed().as_secs_f64()
+            ),
+            width,
+            "",
+            "  ",
+            t.warn().add_modifier(Modifier::BOLD),
+        ));
+        out.push(Line::raw(""));
+    }
+    match &p.last {
+        Some(Ok(r)) => {
+            let (word, style) = match r.exit_code() {
+                0 => ("every expectation met", t.ok().add_modifier(Modifier::BOLD)),
+                2 => ("an expectation failed", t.error()),
+                _ => ("error: the probe could not finish", t.error()),
+            };
+            out.extend(para(
+                &format!("Last result ({}): {word}", r.target),
+                width,
+                "",
+                "  ",
+                style,
+            ));
+            for c in &r.checks {
+                let style = match c.status {
+                    crate::smtp::probe::Status::Pass => t.ok(),
+                    crate::smtp::probe::Status::Skipped => t.dim(),
+                    _ => t.removed(),
+                };
+                out.extend(para(
+                    &format!("{}: {}", c.id, c.detail),
+                    width,
+                    &format!("  [{:<7}] ", c.status.as_str()),
+                    "            ",
+                    style,
+                ));
+                if let Some(h) = &c.hint {
+                    out.extend(para(h, width, "            hint: ", "            ", d));
+                }
+            }
+            if !r.verdicts.is_empty() {
+                out.push(Line::raw(""));
+                out.push(heading(&t, "What this means"));
+                for v in &r.verdicts {
+                    out.extend(para(v, width, "  - ", "    ", d));
+                }
+            }
+            if let Some(e) = &r.error {
+                out.extend(para(e, width, "Error: ", "  ", t.error()));
+            }
+            if !r.transcript.is_empty() {
+                out.push(Line::raw(""));
+                out.push(heading(&t, "The conversation"));
+                for l in &r.transcript {
+                    out.extend(para(
+                        &l.text,
+                        width,
+                        &format!("{}: ", l.dir.as_str()),
+                        "     ",
+                        if l.dir == crate::smtp::Dir::Client {
+                            t.dim()
+                        } else {
+                            d
+                        },
+                    ));
+                }
+            }
+        }
+        Some(Err(e)) => {
+            out.extend(para(e, width, "Could not probe: ", "  ", t.error()));
+        }
+        None => {}
+    }
+    out.push(Line::raw(""));
+    out.extend(para(
+        &format!(
+            "To test a login too: smtpauth-wizard probe {} --user NAME (it asks for the password; the wizard itself never handles one).",
+            p.target
+        ),
+        width,
+        "",
+        "  ",
+        t.dim(),
+    ));
+    out
+}

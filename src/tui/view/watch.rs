@@ -1,0 +1,70 @@
+//! The Watch screen: HOWTO step 13, "hover anxiously over the server for a couple of days and
+//! check for Relaying denied errors", as the relay report of `relay-report --follow`, live. The
+//! logs are read on a thread of their own (`side`); every snapshot that read more lines
+//! replaces the one shown.
+
+use super::{heading, para, theme};
+use crate::tui::model::Model;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Line;
+
+pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
+    let t = theme(m);
+    let d = Style::default();
+    let w = &m.watch;
+    let mut out = vec![heading(&t, "Watch for \"Relaying denied\" (HOWTO step 13)")];
+    out.extend(para(
+        "Reads the mail log and keeps reading it as it grows, across rotation (relay-report --follow). Refused relaying from your own users means their mail client does not use SMTP AUTH yet; from strangers, it is the server doing its job.",
+        width,
+        "",
+        "",
+        d,
+    ));
+    out.push(Line::raw(""));
+    if m.info.mail_logs.is_empty() {
+        out.extend(para(
+            "The profile names no mail log. On the command line: journalctl -u sendmail | smtpauth-wizard relay-report --log -",
+            width,
+            "",
+            "  ",
+            t.warn(),
+        ));
+        return out;
+    }
+    let logs: Vec<String> = m
+        .info
+        .mail_logs
+        .iter()
+        .map(|p| m.info.served(&p.display().to_string()))
+        .collect();
+    out.extend(para(&logs.join(", "), width, "Logs: ", "      ", t.bold()));
+    let state = match (w.running, &w.error) {
+        (Some(_), _) => (
+            format!(
+                "following: {} update{} so far; Enter stops",
+                w.updates,
+                if w.updates == 1 { "" } else { "s" }
+            ),
+            t.ok().add_modifier(Modifier::BOLD),
+        ),
+        (None, Some(e)) => (format!("stopped: {}", m.info.served(e)), t.error()),
+        (None, None) if w.started > 0 => ("stopped; Enter follows again".into(), t.bold()),
+        (None, None) => ("not started; Enter starts following".into(), t.bold()),
+    };
+    out.extend(para(&state.0, width, "State: ", "       ", state.1));
+    out.push(Line::raw(""));
+    match &w.report {
+        Some(r) => out.extend(super::preformatted(&r.to_text(), width, |l| {
+            if l.trim_start().starts_with("-> ") {
+                t.warn()
+            } else {
+                d
+            }
+        })),
+        None if w.running.is_some() => {
+            out.push(Line::styled("reading the logs…".to_string(), t.warn()))
+        }
+        None => {}
+    }
+    out
+}
