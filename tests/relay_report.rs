@@ -1135,3 +1135,34 @@ fn a_failed_login_then_many_recipients_is_a_stranger() {
     assert_eq!(c.verdict, Verdict::Stranger);
     assert!(c.basis.contains("5 recipients in 5 domains"), "{}", c.basis);
 }
+
+/// Two user names tried, never a login, and relaying refused for a sender that is not ours:
+/// a prober, not a user with a wrong password (who keeps one user name). One user name with
+/// the same refusals stays "wrong password".
+#[test]
+fn several_user_names_and_a_refused_relay_is_a_stranger() {
+    let relay = "[203.0.113.77]";
+    let mut log = reject(
+        "Nov 26 10:00:00",
+        "6AQA0000a0001",
+        relay,
+        "winner@lottery.example",
+    );
+    log.push_str(&from(
+        "Nov 26 10:00:00",
+        "6AQA0000a0001",
+        "promo@offers.example",
+        relay,
+    ));
+    let mut two = log.clone();
+    two.push_str(&auth_failed("Nov 26 10:00:05", relay, "admin"));
+    two.push_str(&auth_failed("Nov 26 10:00:06", relay, "test"));
+    let c = client(&scan(&opts(), two.as_bytes()), "203.0.113.77").clone();
+    assert_eq!(c.verdict, Verdict::Stranger, "{}", c.basis);
+    assert!(c.basis.contains("2 different user names"), "{}", c.basis);
+    let mut one = log;
+    one.push_str(&auth_failed("Nov 26 10:00:05", relay, "alice"));
+    one.push_str(&auth_failed("Nov 26 10:00:06", relay, "alice"));
+    let c = client(&scan(&opts(), one.as_bytes()), "203.0.113.77").clone();
+    assert_eq!(c.verdict, Verdict::WrongPassword, "{}", c.basis);
+}

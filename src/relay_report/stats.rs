@@ -578,6 +578,21 @@ fn hint(a: &ClientAgg, logins: Option<&LoginAgg>) -> (Verdict, String, String) {
                 ),
             );
         }
+        // A mail client with a wrong password keeps one user name; trying several while also
+        // relaying for senders that are not yours is probing.
+        if a.user_set.len() >= 2 && a.relay_denied > 0 && a.own_sender.is_none() {
+            return (
+                Verdict::Stranger,
+                "looks like a stranger probing for an open relay and guessing passwords".into(),
+                format!(
+                    "it was refused relaying {} time{} for senders outside your domains, and {} logins failed for {} different user names, never a successful one",
+                    a.relay_denied,
+                    if a.relay_denied == 1 { "" } else { "s" },
+                    a.auth_failed,
+                    a.user_set.len()
+                ),
+            );
+        }
         if many {
             return (
                 Verdict::Stranger,
