@@ -589,6 +589,20 @@ impl Drop for CloseOnDrop<'_> {
 fn scan_file(sc: &mut Scanner, file: &File, path: &Path) -> Result<(), ReportError> {
     const BUFFERS_PER_WORKER: usize = 4;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if workers == 1 {
+        // One core (or an affinity mask of one): a worker would only take turns with this
+        // thread, so read and scan here, one buffer, no hand-offs.
+        let mut buf = vec![0u8; CHUNK];
+        let mut offset = 0u64;
+        loop {
+            let n = read_at_full(file, &mut buf, offset).map_err(|e| read_error(path, false, e))?;
+            sc.feed(&buf[..n]);
+            if n < CHUNK {
+                return Ok(());
+            }
+            offset += n as u64;
+        }
+    }
     let pool = Pool {
         free: Mutex::new((
             (0..workers * BUFFERS_PER_WORKER)
