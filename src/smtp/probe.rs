@@ -95,6 +95,15 @@ impl ProbeReport {
         }
     }
 
+    /// The outcome in words, after [`ProbeReport::exit_code`].
+    pub fn result(&self) -> &'static str {
+        match self.exit_code() {
+            0 => "every expectation met",
+            2 => "an expectation failed",
+            _ => "error: the probe could not finish",
+        }
+    }
+
     pub fn check(&self, id: &str) -> Option<&Check> {
         self.checks.iter().find(|c| c.id == id)
     }
@@ -143,12 +152,11 @@ impl ProbeReport {
         if let Some(e) = &self.error {
             out.push_str(&format!("\nError: {e}\n"));
         }
-        let result = match self.exit_code() {
-            0 => "every expectation met",
-            2 => "an expectation failed",
-            _ => "error: the probe could not finish",
-        };
-        out.push_str(&format!("\nResult: {result} (exit {})\n", self.exit_code()));
+        out.push_str(&format!(
+            "\nResult: {} (exit {})\n",
+            self.result(),
+            self.exit_code()
+        ));
         out
     }
 }

@@ -970,15 +970,7 @@ fn step(m: &mut Model, msg: Msg) -> Option<Cmd> {
             m.probe.running = None;
             let result = result.map(|r| *r);
             m.flash = Some(match &result {
-                Ok(r) => format!(
-                    "probe of {}: {}",
-                    r.target,
-                    match r.exit_code() {
-                        0 => "every expectation met",
-                        2 => "an expectation failed",
-                        _ => "error, the probe could not finish",
-                    }
-                ),
+                Ok(r) => format!("probe of {}: {}", r.target, r.result()),
                 Err(e) => format!("probe: {e}"),
             });
             m.probe.last = Some(result);

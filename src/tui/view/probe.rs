@@ -81,13 +81,12 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
     }
     match &p.last {
         Some(Ok(r)) => {
-            let (word, style) = match r.exit_code() {
-                0 => ("every expectation met", t.ok().add_modifier(Modifier::BOLD)),
-                2 => ("an expectation failed", t.error()),
-                _ => ("error: the probe could not finish", t.error()),
+            let style = match r.exit_code() {
+                0 => t.ok().add_modifier(Modifier::BOLD),
+                _ => t.error(),
             };
             out.extend(para(
-                &format!("Last result ({}): {word}", r.target),
+                &format!("Last result ({}): {}", r.target, r.result()),
                 width,
                 "",
                 "  ",
