@@ -109,6 +109,21 @@ impl Record {
 
     /// Appends the line to `ROOT/var/log/smtpauth-wizard.log` and sends it to syslog.
     /// Returns what could not be done, for the caller to show as warnings.
+    /// Writes the record ([`Record::write`]) and adds what went wrong doing so to the
+    /// messages of a successful `res`, as warnings: the audit line never turns a done change
+    /// into a failure.
+    pub fn finish(
+        &self,
+        root: &Root,
+        res: Result<Vec<String>, String>,
+    ) -> Result<Vec<String>, String> {
+        let problems = self.write(root);
+        res.map(|mut m| {
+            m.extend(problems.into_iter().map(|p| format!("warning: {p}")));
+            m
+        })
+    }
+
     pub fn write(&self, root: &Root) -> Vec<String> {
         let msg = self.message();
         let mut problems = vec![];

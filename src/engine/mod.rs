@@ -553,11 +553,7 @@ impl Engine {
             )),
             Err(e) => Err(e.clone()),
         };
-        let problems = rec.write(&self.cx.root);
-        res.map(|mut m| {
-            m.extend(problems.into_iter().map(|p| format!("warning: {p}")));
-            m
-        })
+        rec.finish(&self.cx.root, res)
     }
 
     fn roll_back_targets(
@@ -632,11 +628,7 @@ impl Engine {
             Ok(_) => Ok(format!("{} file(s) restored", rec.files.len())),
             Err(e) => Err(e.clone()),
         };
-        let problems = rec.write(&self.cx.root);
-        res.map(|mut m| {
-            m.extend(problems.into_iter().map(|p| format!("warning: {p}")));
-            m
-        })
+        rec.finish(&self.cx.root, res)
     }
 
     fn restore_backups_journaled(
