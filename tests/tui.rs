@@ -1008,3 +1008,72 @@ fn a_missing_mail_log_stops_the_watch_and_names_the_file() {
     let s = render(&m, None);
     assert!(s.contains("stopped:"), "{s}");
 }
+
+/// The Probe and Watch screens at 80x24, on fixed data: a probe report of a server that does
+/// what the HOWTO wants, and the demo root's mail log read as of a fixed date.
+#[test]
+fn screens_of_probe_and_watch() {
+    use smtpauth_wizard::relay_report::{ReportOptions, Scanner};
+    use smtpauth_wizard::smtp::{Check, ProbeReport, Status as PStatus};
+    let mut m = synthetic(&[]);
+    go_to(&mut m, Screen::Probe);
+    let check = |id: &str, detail: &str| Check {
+        id: id.into(),
+        status: PStatus::Pass,
+        detail: detail.into(),
+        hint: None,
+    };
+    let report = ProbeReport {
+        target: "localhost:25".into(),
+        source: Some("127.0.0.1:40000".into()),
+        connected: true,
+        greeting: Some("mailsrv.example.com ESMTP Sendmail 8.17.1.9".into()),
+        auth_mechanisms: Some(vec!["LOGIN".into(), "PLAIN".into()]),
+        checks: vec![
+            check("connect", "connected to 127.0.0.1:25"),
+            check(
+                "greeting",
+                "220 mailsrv.example.com ESMTP Sendmail 8.17.1.9",
+            ),
+            check("auth-advertised", "250-AUTH LOGIN PLAIN"),
+        ],
+        ..Default::default()
+    };
+    update(&mut m, code(KeyCode::Enter));
+    update(
+        &mut m,
+        Msg::Probed {
+            id: 1,
+            result: Ok(Box::new(report)),
+        },
+    );
+    insta::assert_snapshot!("probe", render(&m, None));
+
+    let log = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-root/var/log/maillog"),
+    )
+    .unwrap();
+    let opts = ReportOptions {
+        now: std::time::UNIX_EPOCH + Duration::from_secs(1_795_694_400), // 2026-11-26T12:00Z
+        utc_offset: Some(0),
+        local_domains: vec!["example.com".into()],
+        ..Default::default()
+    };
+    let mut sc = Scanner::new(&opts);
+    sc.feed(&log);
+    let r = sc.finish();
+    m.info.mail_logs = vec!["/srv/root/var/log/maillog".into()];
+    go_to(&mut m, Screen::Watch);
+    let cmd = update(&mut m, code(KeyCode::Enter)).unwrap();
+    let Cmd::Watch { id, .. } = cmd else {
+        panic!("{cmd:?}")
+    };
+    update(
+        &mut m,
+        Msg::Watched {
+            id,
+            report: Box::new(r),
+        },
+    );
+    insta::assert_snapshot!("watch", render(&m, None));
+}
