@@ -186,6 +186,19 @@ pub struct Outcome {
     pub lines: Vec<String>,
 }
 
+impl Outcome {
+    /// What the worker answered: its lines, or the error's lines with the root taken off.
+    fn of(info: &Info, result: Result<Vec<String>, String>) -> Outcome {
+        match result {
+            Ok(lines) => Outcome { ok: true, lines },
+            Err(e) => Outcome {
+                ok: false,
+                lines: e.lines().map(|l| info.served(l)).collect(),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
@@ -902,13 +915,7 @@ fn step(m: &mut Model, msg: Msg) -> Option<Cmd> {
         }
         Msg::Applied { step, result } => {
             bump(m);
-            let outcome = match result {
-                Ok(lines) => Outcome { ok: true, lines },
-                Err(e) => Outcome {
-                    ok: false,
-                    lines: e.lines().map(|l| m.info.served(l)).collect(),
-                },
-            };
+            let outcome = Outcome::of(&m.info, result);
             m.flash = Some(if outcome.ok {
                 format!("{step} applied; Enter continues")
             } else {
@@ -924,13 +931,7 @@ fn step(m: &mut Model, msg: Msg) -> Option<Cmd> {
         }
         Msg::RolledBack { result } => {
             bump(m);
-            let outcome = match result {
-                Ok(lines) => Outcome { ok: true, lines },
-                Err(e) => Outcome {
-                    ok: false,
-                    lines: e.lines().map(|l| m.info.served(l)).collect(),
-                },
-            };
+            let outcome = Outcome::of(&m.info, result);
             m.flash = Some(if outcome.ok {
                 "rolled back".to_string()
             } else {

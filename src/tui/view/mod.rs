@@ -166,6 +166,28 @@ pub fn preformatted(text: &str, width: usize, style: impl Fn(&str) -> Style) -> 
     out
 }
 
+/// The result of an apply or a rollback: `ok` or `failed` as its title, then what happened
+/// (a failure's lines, with a tool's stderr, in red).
+pub fn outcome_lines(
+    m: &Model,
+    res: &super::model::Outcome,
+    ok: &str,
+    failed: &str,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let t = theme(m);
+    let (title, title_style, style) = if res.ok {
+        (ok, t.ok().add_modifier(Modifier::BOLD), Style::default())
+    } else {
+        (failed, t.error(), t.removed())
+    };
+    let mut out = vec![Line::styled(title.to_string(), title_style)];
+    for l in &res.lines {
+        out.extend(para(l, width, "  ", "    ", style));
+    }
+    out
+}
+
 pub fn heading(t: &Theme, s: &str) -> Line<'static> {
     Line::styled(s.to_string(), t.heading())
 }

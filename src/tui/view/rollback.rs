@@ -3,7 +3,7 @@
 
 use super::{heading, para, theme};
 use crate::tui::model::Model;
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::Line;
 
 pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
@@ -11,31 +11,13 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
     let Some(s) = &m.snap else { return vec![] };
     let mut out = vec![];
     if let Some(res) = &m.rollback_result {
-        out.push(Line::styled(
-            if res.ok {
-                "Rolled back".to_string()
-            } else {
-                "Rollback stopped".to_string()
-            },
-            if res.ok {
-                t.ok().add_modifier(Modifier::BOLD)
-            } else {
-                t.error()
-            },
+        out.extend(super::outcome_lines(
+            m,
+            res,
+            "Rolled back",
+            "Rollback stopped",
+            width,
         ));
-        for l in &res.lines {
-            out.extend(para(
-                l,
-                width,
-                "  ",
-                "    ",
-                if res.ok {
-                    Style::default()
-                } else {
-                    t.removed()
-                },
-            ));
-        }
         out.push(Line::raw(""));
     }
     if let Some(e) = &s.journal.error {

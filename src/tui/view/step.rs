@@ -98,30 +98,13 @@ pub fn lines(m: &Model, i: usize, width: usize) -> Vec<Line<'static>> {
 
     if let Some(res) = m.results.get(r.id) {
         out.push(Line::raw(""));
-        if res.ok {
-            out.push(Line::styled(
-                "Applied".to_string(),
-                t.ok().add_modifier(ratatui::style::Modifier::BOLD),
-            ));
-        } else {
-            out.push(Line::styled(
-                "Apply failed; nothing of this step is left half-done".to_string(),
-                t.error(),
-            ));
-        }
-        for l in &res.lines {
-            out.extend(para(
-                l,
-                width,
-                "  ",
-                "    ",
-                if res.ok {
-                    Style::default()
-                } else {
-                    t.removed()
-                },
-            ));
-        }
+        out.extend(super::outcome_lines(
+            m,
+            res,
+            "Applied",
+            "Apply failed; nothing of this step is left half-done",
+            width,
+        ));
         if res.ok {
             out.extend(para(
                 &format!(
