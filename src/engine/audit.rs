@@ -109,6 +109,28 @@ impl Record {
 
     /// Appends the line to `ROOT/var/log/smtpauth-wizard.log` and sends it to syslog.
     /// Returns what could not be done, for the caller to show as warnings.
+    /// Names a journaled step and the given files of it: a `backup` step's files are the
+    /// HOWTO's `.bak` copies, the others changed files; where the journal saved an original,
+    /// that is named too.
+    pub fn add_step<'a>(
+        &mut self,
+        step: &super::journal::StepRecord,
+        files: impl Iterator<Item = &'a super::journal::FileRecord>,
+    ) {
+        self.steps.push(step.id.clone());
+        for f in files {
+            if step.id == "backup" {
+                self.backups.push(f.path.clone());
+            } else {
+                self.files.push(f.path.clone());
+            }
+            if let Some(sv) = &f.saved {
+                self.saved
+                    .push(format!("{}/{sv}", super::journal::JOURNAL_DIR));
+            }
+        }
+    }
+
     /// Writes the record ([`Record::write`]) and adds what went wrong doing so to the
     /// messages of a successful `res`, as warnings: the audit line never turns a done change
     /// into a failure.

@@ -187,20 +187,12 @@ impl Engine {
             return rec;
         };
         for st in r.steps.iter().skip(first_step) {
-            rec.steps.push(st.id.clone());
-            for f in &st.files {
-                if f.state == journal::FileState::Intended {
-                    continue;
-                }
-                if st.id == "backup" {
-                    rec.backups.push(f.path.clone());
-                } else {
-                    rec.files.push(f.path.clone());
-                }
-                if let Some(sv) = &f.saved {
-                    rec.saved.push(format!("{}/{sv}", journal::JOURNAL_DIR));
-                }
-            }
+            rec.add_step(
+                st,
+                st.files
+                    .iter()
+                    .filter(|f| f.state != journal::FileState::Intended),
+            );
         }
         rec
     }
@@ -528,20 +520,13 @@ impl Engine {
             if !rec.runs.contains(&run.id) {
                 rec.runs.push(run.id.clone());
             }
-            rec.steps.push(st.id.clone());
-            for f in st.files.iter().rev() {
-                if f.state == journal::FileState::RolledBack {
-                    continue;
-                }
-                if st.id == "backup" {
-                    rec.backups.push(f.path.clone());
-                } else {
-                    rec.files.push(f.path.clone());
-                }
-                if let Some(sv) = &f.saved {
-                    rec.saved.push(format!("{}/{sv}", journal::JOURNAL_DIR));
-                }
-            }
+            rec.add_step(
+                st,
+                st.files
+                    .iter()
+                    .rev()
+                    .filter(|f| f.state != journal::FileState::RolledBack),
+            );
         }
         let res = self.roll_back_targets(&mut j, targets, force, on);
         rec.result = match &res {
