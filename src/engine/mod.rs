@@ -246,17 +246,11 @@ impl Engine {
                 }
                 Status::Blocked | Status::Error => {
                     on(Event::StepFinished(s.id(), r.status));
-                    let why: Vec<String> = r
-                        .findings
-                        .iter()
-                        .filter(|f| f.severity != step::Severity::Info)
-                        .map(|f| f.message.clone())
-                        .collect();
                     return Err(format!(
                         "step {} is {}: {}\nNothing further was changed; fix this and run `apply` (or `resume`) again.",
                         s.id(),
                         r.status.as_str(),
-                        why.join("; ")
+                        r.problems()
                     ));
                 }
                 Status::Pending => {}
@@ -357,17 +351,11 @@ impl Engine {
             }
             match r.status {
                 Status::Blocked | Status::Error if !installs => {
-                    let why: Vec<String> = r
-                        .findings
-                        .iter()
-                        .filter(|f| f.severity != step::Severity::Info)
-                        .map(|f| f.message.clone())
-                        .collect();
                     return Err(format!(
                         "step {} is {}: {}\nNothing was changed: the plan cannot be carried out to the end, so no step was started. Fix this and run `apply` again (`plan` shows every step).",
                         r.id,
                         r.status.as_str(),
-                        why.join("; ")
+                        r.problems()
                     ));
                 }
                 Status::Pending if r.id == "packages" && !r.commands.is_empty() => installs = true,

@@ -144,6 +144,17 @@ impl StepReport {
         }
     }
 
+    /// The warnings and errors of the check, joined with "; ": why a blocked step or a step
+    /// in error cannot be applied.
+    pub fn problems(&self) -> String {
+        self.findings
+            .iter()
+            .filter(|f| f.severity != Severity::Info)
+            .map(|f| f.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     fn add(
         &mut self,
         severity: Severity,
