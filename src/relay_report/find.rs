@@ -53,14 +53,12 @@ impl Needles {
                 // SAFETY: `level` checked that this CPU has AVX-512F, AVX-512BW and POPCNT.
                 return unsafe { x86::scan512(chunk, self.needles, hits) };
             }
-            let (mut newlines, mut done) = (0, 0);
             if self.level >= Level::Avx2 {
                 // SAFETY: `level` checked that this CPU has AVX2.
-                let (n, d) = unsafe { x86::scan(chunk, done, self.needles, hits) };
-                newlines += n;
-                done = d;
+                let (newlines, done) = unsafe { x86::scan(chunk, self.needles, hits) };
+                return newlines + self.scan_portable(chunk, done, hits);
             }
-            newlines + self.scan_portable(chunk, done, hits)
+            self.scan_portable(chunk, 0, hits)
         }
         #[cfg(not(target_arch = "x86_64"))]
         self.scan_portable(chunk, 0, hits)
@@ -210,7 +208,7 @@ mod x86 {
         }
     }
 
-    /// Counts newlines and pushes needle starts for positions `from..done`; returns
+    /// Counts newlines and pushes needle starts for positions `0..done`; returns
     /// `(newlines, done)`. The caller scans `chunk[done..]` (under 36 bytes) another way.
     ///
     /// # Safety
@@ -218,7 +216,6 @@ mod x86 {
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn scan(
         chunk: &[u8],
-        from: usize,
         needles: &[&[u8]],
         hits: &mut Vec<usize>,
     ) -> (u64, usize) {
@@ -233,7 +230,7 @@ mod x86 {
         // Per-lane newline counts; summed before they can reach 256.
         let mut lanes = _mm256_setzero_si256();
         let mut rounds = 0;
-        let mut i = from;
+        let mut i = 0;
         while i + 32 + LOOKAHEAD <= chunk.len() {
             // SAFETY: i + LOOKAHEAD + 32 <= chunk.len(): all three loads are inside `chunk`.
             let x0 = _mm256_loadu_si256(p.add(i).cast());
