@@ -268,16 +268,6 @@ pub enum Cmd {
     Quit,
 }
 
-impl Cmd {
-    /// Read-only work that runs beside the engine worker, never queued behind it.
-    pub fn is_side(&self) -> bool {
-        matches!(
-            self,
-            Cmd::Probe { .. } | Cmd::Watch { .. } | Cmd::StopWatch { .. }
-        )
-    }
-}
-
 /// The engine's `Options` has no `PartialEq`; commands compare by every choice it holds.
 fn same_opts(a: &Options, b: &Options) -> bool {
     a.mechanisms == b.mechanisms

@@ -33,7 +33,7 @@ impl Side {
         }
     }
 
-    /// Runs `cmd` if it is side work ([`Cmd::is_side`]); gives it back otherwise.
+    /// Runs `cmd` if it is side work (probe, watch, stop a watch); gives it back otherwise.
     pub fn run(&mut self, cmd: Cmd) -> Option<Cmd> {
         match cmd {
             Cmd::Probe {
@@ -74,7 +74,7 @@ impl Drop for Side {
 }
 
 /// What a panic carried, in words.
-fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
+pub(super) fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<String>()
         .cloned()
         .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))

@@ -267,12 +267,7 @@ pub fn spawn(mut engine: Engine, jobs: Receiver<Cmd>, tx: Sender<Msg>) -> JoinHa
                     run_job(&mut engine, cmd, &tx)
                 }));
                 if let Err(p) = r {
-                    let what = p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "a panic".into());
-                    let _ = tx.send(Msg::WorkerFailed(what));
+                    let _ = tx.send(Msg::WorkerFailed(super::side::panic_text(p)));
                     break;
                 }
             }
