@@ -703,12 +703,11 @@ impl Model {
 
     /// What Enter does here, for the footer; `None` when it does nothing.
     pub fn continue_label(&self) -> Option<&'static str> {
-        if self.busy.as_ref().is_some_and(Busy::writing)
-            && !matches!(self.screen, Screen::Probe | Screen::Watch)
-        {
-            return None;
-        }
+        // Probe and Watch need neither the check nor an idle worker.
         if !matches!(self.screen, Screen::Probe | Screen::Watch) {
+            if self.busy.as_ref().is_some_and(Busy::writing) {
+                return None;
+            }
             self.snap.as_ref()?;
         }
         match self.screen {
