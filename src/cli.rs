@@ -71,6 +71,12 @@ pub struct Choices {
     /// SASL mechanisms to advertise (default "LOGIN PLAIN": the only ones a PAM/saslauthd password check can verify)
     #[arg(long, value_name = "\"LOGIN PLAIN\"")]
     pub mechanisms: Option<String>,
+    /// confAUTH_OPTIONS letters, exactly (default: the letters sendmail.mc already has, plus A)
+    #[arg(long, value_name = "\"A p y\"")]
+    pub auth_options: Option<String>,
+    /// SASL mechanisms to trust for relaying (TRUST_AUTH_MECH), exactly (default: those advertised plus those sendmail.mc already trusts that can be verified here; never ANONYMOUS)
+    #[arg(long, value_name = "\"LOGIN PLAIN\"")]
+    pub trust_mechanisms: Option<String>,
     /// Keep this RELAY entry of /etc/mail/access (its key, e.g. 192.168.0); repeatable
     #[arg(long = "keep-relay", value_name = "KEY")]
     pub keep_relay: Vec<String>,
@@ -226,6 +232,18 @@ impl Choices {
                         .collect(),
                 ),
                 None => a.mechanisms.clone(),
+            },
+            auth_options: self
+                .auth_options
+                .clone()
+                .or_else(|| a.auth_options.clone()),
+            trust_mechanisms: match &self.trust_mechanisms {
+                Some(m) => Some(
+                    m.split_whitespace()
+                        .map(|s| s.to_ascii_uppercase())
+                        .collect(),
+                ),
+                None => a.trust_mechanisms.clone(),
             },
             keep_relay: if self.keep_relay.is_empty() {
                 a.keep_relay.clone().unwrap_or_default()

@@ -25,6 +25,12 @@ pub struct Answers {
     /// SASL mechanisms: a list, or one string ("LOGIN PLAIN").
     #[serde(default, deserialize_with = "mechanisms")]
     pub mechanisms: Option<Vec<String>>,
+    /// confAUTH_OPTIONS letters, exactly ("A p y").
+    #[serde(default)]
+    pub auth_options: Option<String>,
+    /// TRUST_AUTH_MECH, exactly: a list, or one string.
+    #[serde(default, deserialize_with = "mechanisms")]
+    pub trust_mechanisms: Option<Vec<String>>,
     #[serde(default)]
     pub keep_relay: Option<Vec<String>>,
     #[serde(default)]
@@ -199,6 +205,8 @@ mod tests {
         for k in [
             "profile:",
             "mechanisms:",
+            "auth_options:",
+            "trust_mechanisms:",
             "keep_relay:",
             "keep_features:",
             "prune_relay_domains:",

@@ -49,6 +49,10 @@ pub struct Finding {
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// The choices (command-line option and answers-file key) that decide this finding, so a
+    /// front end can ask instead of only printing it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub decided_by: Vec<crate::mc::Decider>,
 }
 
 /// One file the step would write.
@@ -167,7 +171,21 @@ impl StepReport {
             message,
             path: path.map(str::to_string),
             fix,
+            decided_by: vec![],
         });
+    }
+    /// An error that a choice decides (see [`Finding::decided_by`]).
+    pub fn error_decided(
+        &mut self,
+        path: Option<&str>,
+        m: impl Into<String>,
+        fix: Option<String>,
+        decided_by: Vec<crate::mc::Decider>,
+    ) {
+        self.add(Severity::Error, m.into(), path, fix);
+        if let Some(f) = self.findings.last_mut() {
+            f.decided_by = decided_by;
+        }
     }
     pub fn info(&mut self, m: impl Into<String>) {
         self.add(Severity::Info, m.into(), None, None)
@@ -250,6 +268,12 @@ impl StepReport {
 pub struct Options {
     /// SASL mechanisms to advertise; `None`: the profile's default (LOGIN PLAIN).
     pub mechanisms: Option<Vec<String>>,
+    /// The exact confAUTH_OPTIONS letters (`--auth-options`); `None`: the admin's letters plus
+    /// the profile's minimum (`A`).
+    pub auth_options: Option<String>,
+    /// The exact TRUST_AUTH_MECH list (`--trust-mechanisms`); `None`: the mechanisms advertised
+    /// plus those the admin already trusts that can be verified here.
+    pub trust_mechanisms: Option<Vec<String>>,
     /// access keys whose RELAY the user keeps (everything else beyond localhost is disabled).
     pub keep_relay: Vec<String>,
     /// Risky FEATUREs the user keeps.
@@ -269,6 +293,8 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             mechanisms: None,
+            auth_options: None,
+            trust_mechanisms: None,
             keep_relay: vec![],
             keep_features: vec![],
             prune_relay_domains: false,

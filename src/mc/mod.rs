@@ -20,6 +20,7 @@
 //! comment once the cf tree's `cf.m4` is included (its `cfhead.m4` runs `changecom()`).
 
 mod edit;
+mod include;
 mod lex;
 mod model;
 mod shape;
@@ -40,24 +41,91 @@ pub const RISKY_FEATURES: &[&str] = &[
     "relay_mail_from",
 ];
 
+/// Mechanisms that need the users' secrets in sasldb: a password check through PAM or
+/// saslauthd cannot verify them (FACTS.md).
+pub const SECRET_MECHANISMS: &[&str] = &[
+    "CRAM-MD5",
+    "DIGEST-MD5",
+    "SCRAM-SHA-1",
+    "SCRAM-SHA-256",
+    "NTLM",
+];
+
 /// What [`enable_auth`] writes: `confAUTH_OPTIONS` and the mechanisms of `TRUST_AUTH_MECH` and
-/// `confAUTH_MECHANISMS` (space-separated, in this order).
+/// `confAUTH_MECHANISMS`.
+///
+/// The rules (README "Safety"): the option letters the admin already set are kept and the
+/// wizard's minimum (`auth_options`, `A`) is added, unless `exact_options` (`--auth-options`)
+/// says exactly; `confAUTH_MECHANISMS` is set to `mechanisms`; `TRUST_AUTH_MECH` trusts
+/// `mechanisms` plus what the admin already trusts (EXTERNAL, GSSAPI...) except the
+/// `unverifiable` ones, unless `trust` (`--trust-mechanisms`) replaces the list. ANONYMOUS is
+/// never trusted: the edit is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct McOptions {
+    /// What `confAUTH_MECHANISMS` advertises (space-separated in the file, in this order).
     pub mechanisms: Vec<String>,
-    /// `A` in the HOWTO.
+    /// `A` in the HOWTO: the minimum letters, or the exact set with `exact_options`.
     pub auth_options: String,
+    /// `auth_options` is the exact set (`--auth-options`, answers `auth_options`).
+    #[serde(default)]
+    pub exact_options: bool,
+    /// The exact `TRUST_AUTH_MECH` list (`--trust-mechanisms`, answers `trust_mechanisms`).
+    #[serde(default)]
+    pub trust: Option<Vec<String>>,
+    /// Mechanisms the password check here cannot verify: an admin's trust in them is not kept.
+    #[serde(default)]
+    pub unverifiable: Vec<String>,
 }
 
 impl Default for McOptions {
     /// The HOWTO's values: `A` and `LOGIN PLAIN` (the only mechanisms that work with saslauthd,
-    /// FACTS.md).
+    /// FACTS.md), checked by saslauthd.
     fn default() -> Self {
         McOptions {
             mechanisms: vec!["LOGIN".into(), "PLAIN".into()],
             auth_options: "A".into(),
+            exact_options: false,
+            trust: None,
+            unverifiable: SECRET_MECHANISMS.iter().map(|s| s.to_string()).collect(),
         }
     }
+}
+
+/// A choice that decides a refusal or a warning: the command-line option and the answers-file
+/// key (so a front end can ask the question instead of printing it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decider {
+    /// `--auth-options`
+    pub option: String,
+    /// `auth_options`
+    pub answers_key: String,
+}
+
+impl Decider {
+    pub fn new(option: &str, answers_key: &str) -> Decider {
+        Decider {
+            option: option.into(),
+            answers_key: answers_key.into(),
+        }
+    }
+}
+
+/// A file the sendmail.mc includes, as the caller read it (resolved inside the root).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Included {
+    /// 1-based line of the `include`/`sinclude` in the mc.
+    pub line: usize,
+    /// The path as the mc names it.
+    pub path: String,
+    pub text: String,
+}
+
+/// The result of [`enable_auth_with`]: the mc's edit and, for each included file that changes,
+/// its path (as the mc names it) and its edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct McEdits {
+    pub mc: McEdit,
+    pub includes: Vec<(String, McEdit)>,
 }
 
 /// One changed line. `before`/`after` are the line's text without its line ending.
@@ -90,6 +158,9 @@ pub struct McError {
     pub text: String,
     /// A sentence for the sysadmin: what is wrong and what to do.
     pub reason: String,
+    /// The choices that decide it, when the wizard could act either way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decided_by: Vec<Decider>,
 }
 
 impl fmt::Display for McError {
@@ -223,7 +294,26 @@ pub fn analyse(text: &str) -> McReport {
 /// HOWTO steps 3 and 4: the three AUTH lines active with `opts`, and port 25 reachable from
 /// the network. Refuses (and changes nothing) when [`analyse`] finds any problem.
 pub fn enable_auth(text: &str, opts: &McOptions) -> Result<McEdit, McError> {
-    edit::enable_auth(text, opts)
+    edit::enable_auth(text, opts, &[]).map(|e| e.mc)
+}
+
+/// [`enable_auth`] for an mc whose AUTH settings may live in the files it includes (Debian's
+/// ``include(`/etc/mail/sasl/sasl.m4')``): a setting an included file makes is edited there,
+/// in place, and not added to the mc again (`TRUST_AUTH_MECH` adds up: a second list in the mc
+/// would be trusted together with the included one).
+pub fn enable_auth_with(
+    text: &str,
+    opts: &McOptions,
+    included: &[Included],
+) -> Result<McEdits, McError> {
+    edit::enable_auth(text, opts, included)
+}
+
+/// The active include lines of an mc that may hold settings (everything but the cf tree's own
+/// `cf.m4`): 1-based line, the path as written, and whether it is `sinclude` (a missing file
+/// is then silently skipped by m4; with `include`, m4 fails).
+pub fn setting_includes(text: &str) -> Vec<(usize, String, bool)> {
+    include::setting_includes(text)
 }
 
 /// HOWTO step 12: puts `dnl ` in front of the active `FEATURE(...)` lines named in `features`.

@@ -197,6 +197,7 @@ impl<'a> Model<'a> {
             line: line + 1,
             text: self.content(line).to_string(),
             reason: reason.into(),
+            decided_by: vec![],
         }
     }
 

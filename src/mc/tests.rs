@@ -184,9 +184,18 @@ fn howto_example_has_other_mechanisms_replaced_in_place_with_warnings() {
     let e = enable_auth(&text, &opts()).unwrap();
     check_edit(&text, &e);
     assert_eq!(e.edits.len(), 2);
-    assert_eq!(e.warnings.len(), 2);
-    assert!(e.warnings[0].contains("DIGEST-MD5 CRAM-MD5 LOGIN PLAIN"));
-    assert!(e.warnings.iter().all(|w| w.contains("replaced")));
+    let replaced: Vec<&String> = e.warnings.iter().filter(|w| w.contains("replaced")).collect();
+    assert_eq!(replaced.len(), 2, "{:?}", e.warnings);
+    assert!(replaced[0].contains("DIGEST-MD5 CRAM-MD5 LOGIN PLAIN"));
+    // Trust in what saslauthd cannot verify is dropped, and said so.
+    assert!(
+        e.warnings
+            .iter()
+            .any(|w| w.contains("TRUST_AUTH_MECH trusted DIGEST-MD5 CRAM-MD5")
+                && w.contains("--trust-mechanisms")),
+        "{:?}",
+        e.warnings
+    );
 }
 
 #[test]
@@ -255,15 +264,32 @@ fn active_with_another_value_is_set_and_warned() {
                 MAILER(smtp)dnl\n";
     let e = enable_auth(text, &opts()).unwrap();
     check_edit(text, &e);
-    assert_eq!(e.edits[0].line, 2);
+    // The admin's `A p` already has the minimum A: it is kept (issue 9, item 2).
+    assert!(e.edits.iter().all(|e| e.line != 2), "{:?}", e.edits);
+    // The two missing lines are inserted before MAILER.
+    assert_eq!(e.edits.len(), 2);
+    assert_eq!(e.edits[0].line, 3);
+    assert_eq!(e.edits[1].line, 3);
+    // Without A it gets A, and keeps what it had.
+    let text = text.replace("`A p'", "`p y'");
+    let e = enable_auth(&text, &opts()).unwrap();
     assert_eq!(
         e.edits[0].after.as_deref(),
-        Some("define(`confAUTH_OPTIONS', `A')dnl")
+        Some("define(`confAUTH_OPTIONS', `p y A')dnl")
     );
-    assert!(e.warnings[0].contains("`A p`"), "{:?}", e.warnings);
-    // The two missing lines are inserted before MAILER.
-    assert_eq!(e.edits[1].line, 3);
-    assert_eq!(e.edits[2].line, 3);
+    assert!(
+        e.warnings.iter().any(|w| w.contains("was `p y`")),
+        "{:?}",
+        e.warnings
+    );
+    // p without STARTTLS: kept, and said what it costs and what decides it.
+    assert!(
+        e.warnings
+            .iter()
+            .any(|w| w.contains("no AUTH at all") && w.contains("--auth-options")),
+        "{:?}",
+        e.warnings
+    );
 }
 
 #[test]
@@ -662,14 +688,17 @@ fn bad_options_are_refused() {
         McOptions {
             mechanisms: vec!["LOGIN'".into()],
             auth_options: "A".into(),
+            ..McOptions::default()
         },
         McOptions {
             mechanisms: vec![],
             auth_options: "A".into(),
+            ..McOptions::default()
         },
         McOptions {
             mechanisms: vec!["PLAIN".into()],
             auth_options: "A')".into(),
+            ..McOptions::default()
         },
     ] {
         assert_eq!(enable_auth(DEBIAN12, &o).unwrap_err().line, 0);
@@ -681,6 +710,7 @@ fn options_are_written_in_the_given_order() {
     let o = McOptions {
         mechanisms: vec!["PLAIN".into(), "LOGIN".into(), "CRAM-MD5".into()],
         auth_options: "A p".into(),
+        ..McOptions::default()
     };
     let e = enable_auth(DEBIAN12, &o).unwrap();
     assert!(e.text.contains("define(`confAUTH_OPTIONS', `A p')dnl\n"));
@@ -939,7 +969,15 @@ mod props {
                     check_edit(&text, &e);
                     let r = analyse(&e.text);
                     prop_assert!(r.problems.is_empty());
-                    prop_assert_eq!(active(r.auth_options).1, "A");
+                    // The admin's letters are kept and A is added.
+                    let before = analyse(&text);
+                    let mut letters: Vec<char> = match before.auth_options {
+                        AuthLine::Active { value, .. } => value.chars().filter(|c| c.is_ascii_alphabetic()).collect(),
+                        _ => vec![],
+                    };
+                    letters.push('A');
+                    let got = active(r.auth_options).1;
+                    prop_assert!(letters.iter().all(|c| got.contains(*c)), "{} lacks one of {:?}", got, letters);
                     prop_assert_eq!(active(r.trust_auth_mech).1, "LOGIN PLAIN");
                     prop_assert_eq!(active(r.auth_mechanisms).1, "LOGIN PLAIN");
                     let live: Vec<&Listener> = r.listeners.iter().filter(|l| l.active).collect();

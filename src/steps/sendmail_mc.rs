@@ -9,13 +9,7 @@ use crate::mc;
 pub struct SendmailMc;
 
 /// Mechanisms a password check through PAM/saslauthd cannot verify (they need sasldb secrets).
-pub const SECRET_MECHANISMS: &[&str] = &[
-    "CRAM-MD5",
-    "DIGEST-MD5",
-    "SCRAM-SHA-1",
-    "SCRAM-SHA-256",
-    "NTLM",
-];
+pub use crate::mc::SECRET_MECHANISMS;
 
 impl Step for SendmailMc {
     fn id(&self) -> &'static str {
@@ -67,22 +61,78 @@ impl Step for SendmailMc {
                 Some("use --mechanisms \"LOGIN PLAIN\" (the default), or put the users in sasldb with saslpasswd2".into()),
             );
         }
+        let unverifiable = if p.auth.password_check == "auxprop" {
+            vec![]
+        } else {
+            SECRET_MECHANISMS.iter().map(|s| s.to_string()).collect()
+        };
         let opts = mc::McOptions {
             mechanisms: mechs,
-            auth_options: p.auth.auth_options.clone(),
+            auth_options: cx
+                .opts
+                .auth_options
+                .clone()
+                .unwrap_or_else(|| p.auth.auth_options.clone()),
+            exact_options: cx.opts.auth_options.is_some(),
+            trust: cx.opts.trust_mechanisms.clone(),
+            unverifiable,
         };
-        match mc::enable_auth(&text, &opts) {
-            Err(e) => r.error(
-                Some(mc_path),
-                format!("{}: {e}", cx.root.display(mc_path)),
-                Some("correct that line by hand (or restore it from sendmail.mc.bak), then run the wizard again".into()),
-            ),
-            Ok(edit) => {
+        let Some(included) = read_includes(cx, view, mc_path, &text, &mut r) else {
+            return r.finish();
+        };
+        match mc::enable_auth_with(&text, &opts, &included) {
+            Err(e) => {
+                let fix = if e.decided_by.is_empty() {
+                    "correct that line by hand (or restore it from sendmail.mc.bak), then run the wizard again".to_string()
+                } else {
+                    format!(
+                        "decide with {}",
+                        e.decided_by
+                            .iter()
+                            .map(|d| format!("{} (answers file: {})", d.option, d.answers_key))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    )
+                };
+                r.error_decided(
+                    Some(mc_path),
+                    format!("{}: {e}", cx.root.display(mc_path)),
+                    Some(fix),
+                    e.decided_by.clone(),
+                );
+            }
+            Ok(all) => {
+                let edit = all.mc;
                 for w in &edit.warnings {
                     r.warn(Some(mc_path), w.clone(), None);
                 }
                 for e in &edit.edits {
                     r.info_at(mc_path, format!("line {}: {}", e.line, e.why));
+                }
+                for (path, inc) in &all.includes {
+                    let target = include_target(mc_path, path);
+                    for e in &inc.edits {
+                        r.info_at(&target, format!("line {}: {}", e.line, e.why));
+                    }
+                    if target.ends_with("/sasl/sasl.m4") {
+                        r.warn(
+                            Some(&target),
+                            format!(
+                                "{} is generated on Debian by /usr/share/sendmail/update_authm4 (run by sendmailconfig, by `make -C /etc/mail auth` and by sendmail package upgrades unless /etc/mail/sendmail.conf has HANDS_OFF other than \"No\") from /etc/mail/databases, which parse_mc fills from sendmail.mc's own confAUTH_MECHANISMS and TRUST_AUTH_MECH lines only: such a run writes Debian's defaults (DIGEST-MD5 CRAM-MD5 NTLM LOGIN PLAIN) back; run the wizard again after it",
+                                cx.root.display(&target)
+                            ),
+                            None,
+                        );
+                    }
+                    let why = inc
+                        .edits
+                        .iter()
+                        .map(|e| e.why.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    if let Err(e) = r.change(view, &target, inc.text.clone().into_bytes(), why, None) {
+                        r.error(Some(&target), e.to_string(), None);
+                    }
                 }
                 if edit.text != text {
                     r.info("the quotes in sendmail.mc are directed quotes: a backtick (`) opens, an apostrophe (') closes (HOWTO step 3)");
@@ -90,11 +140,75 @@ impl Step for SendmailMc {
                     if let Err(e) = r.change(view, mc_path, edit.text.into_bytes(), why, None) {
                         r.error(Some(mc_path), e.to_string(), None);
                     }
-                } else {
+                } else if all.includes.is_empty() {
                     r.info_at(mc_path, "the AUTH lines are active and port 25 is not limited to loopback");
                 }
             }
         }
         r.finish()
     }
+}
+
+/// The path of an included file inside the served system: absolute as written, or relative to
+/// the mc's directory (where Debian's and Red Hat's Makefiles run m4).
+fn include_target(mc_path: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        return path.to_string();
+    }
+    let dir = mc_path.rsplit_once('/').map_or("", |(d, _)| d);
+    format!("{dir}/{path}")
+}
+
+/// The files the mc includes (except cf.m4), read through the view. A missing `include` is an
+/// error (m4 stops there); a missing `sinclude` is skipped, as m4 does. `None`: an error was
+/// reported.
+fn read_includes(
+    cx: &Context,
+    view: &View,
+    mc_path: &str,
+    text: &str,
+    r: &mut StepReport,
+) -> Option<Vec<mc::Included>> {
+    let mut out = Vec::new();
+    for (line, path, silent) in mc::setting_includes(text) {
+        let target = include_target(mc_path, &path);
+        match read_text(view, &target) {
+            Ok(Some(t)) => out.push(mc::Included {
+                line,
+                path: path.clone(),
+                text: t,
+            }),
+            Ok(None) if silent => r.info_at(
+                mc_path,
+                format!(
+                    "line {line}: sinclude(`{path}') names a file that does not exist ({}); m4 skips it",
+                    cx.root.display(&target)
+                ),
+            ),
+            Ok(None) => {
+                r.error(
+                    Some(mc_path),
+                    format!(
+                        "{}: line {line} includes {path}, which does not exist ({}): m4 stops with \"cannot open\" there, so sendmail.cf cannot be built; nothing was changed",
+                        cx.root.display(mc_path),
+                        cx.root.display(&target)
+                    ),
+                    Some("restore the file (on Debian, sendmailconfig regenerates /etc/mail/sasl/sasl.m4), or remove the include line, then run the wizard again".into()),
+                );
+                return None;
+            }
+            Err(e) => {
+                r.error(
+                    Some(mc_path),
+                    format!(
+                        "{}: line {line} includes {path}, which cannot be read: {e}; nothing was changed",
+                        cx.root.display(mc_path)
+                    ),
+                    None,
+                );
+                return None;
+            }
+        }
+    }
+    Some(out)
 }

@@ -271,6 +271,8 @@ pub enum Cmd {
 /// The engine's `Options` has no `PartialEq`; commands compare by every choice it holds.
 fn same_opts(a: &Options, b: &Options) -> bool {
     a.mechanisms == b.mechanisms
+        && a.auth_options == b.auth_options
+        && a.trust_mechanisms == b.trust_mechanisms
         && a.keep_relay == b.keep_relay
         && a.keep_features == b.keep_features
         && a.prune_relay_domains == b.prune_relay_domains
