@@ -114,22 +114,9 @@ impl Step for SendmailMc {
                     for e in &inc.edits {
                         r.info_at(&target, format!("line {}: {}", e.line, e.why));
                     }
-                    if target.ends_with("/sasl/sasl.m4") {
-                        r.warn(
-                            Some(&target),
-                            format!(
-                                "{} is generated on Debian by /usr/share/sendmail/update_authm4 (run by sendmailconfig, by `make -C /etc/mail auth` and by sendmail package upgrades unless /etc/mail/sendmail.conf has HANDS_OFF other than \"No\") from /etc/mail/databases, which parse_mc fills from sendmail.mc's own confAUTH_MECHANISMS and TRUST_AUTH_MECH lines only: such a run writes Debian's defaults (DIGEST-MD5 CRAM-MD5 NTLM LOGIN PLAIN) back; run the wizard again after it",
-                                cx.root.display(&target)
-                            ),
-                            None,
-                        );
-                    }
-                    let why = inc
-                        .edits
-                        .iter()
-                        .map(|e| e.why.clone())
-                        .collect::<Vec<_>>()
-                        .join("; ");
+                    let mut whys: Vec<String> = inc.edits.iter().map(|e| e.why.clone()).collect();
+                    whys.dedup();
+                    let why = whys.join("; ");
                     if let Err(e) = r.change(view, &target, inc.text.clone().into_bytes(), why, None) {
                         r.error(Some(&target), e.to_string(), None);
                     }
