@@ -233,10 +233,7 @@ impl Choices {
                 ),
                 None => a.mechanisms.clone(),
             },
-            auth_options: self
-                .auth_options
-                .clone()
-                .or_else(|| a.auth_options.clone()),
+            auth_options: self.auth_options.clone().or_else(|| a.auth_options.clone()),
             trust_mechanisms: match &self.trust_mechanisms {
                 Some(m) => Some(
                     m.split_whitespace()

@@ -290,9 +290,10 @@ fn check_options(opts: &McOptions) -> Result<Want, McError> {
             vec![mechanisms_decider()],
         ));
     }
-    let lists: Vec<(&Vec<String>, Decider)> = std::iter::once((&opts.mechanisms, mechanisms_decider()))
-        .chain(opts.trust.iter().map(|t| (t, trust_decider())))
-        .collect();
+    let lists: Vec<(&Vec<String>, Decider)> =
+        std::iter::once((&opts.mechanisms, mechanisms_decider()))
+            .chain(opts.trust.iter().map(|t| (t, trust_decider())))
+            .collect();
     if opts.trust.as_ref().is_some_and(|t| t.is_empty()) {
         return Err(bad(
             "the list of mechanisms to trust for relaying is empty (give at least the ones \
@@ -433,7 +434,10 @@ fn plan_auth(m: &Model, want: &Want, incs: &[Inc], plan: &mut Plan) -> Result<In
         actives[setting as usize] = active.first().copied();
     }
     let places = |setting: Setting| -> Vec<Place> {
-        let mut v: Vec<Place> = actives[setting as usize].map(Place::Mc).into_iter().collect();
+        let mut v: Vec<Place> = actives[setting as usize]
+            .map(Place::Mc)
+            .into_iter()
+            .collect();
         for (k, inc) in incs.iter().enumerate() {
             v.extend(
                 inc.settings
@@ -516,7 +520,15 @@ fn plan_auth(m: &Model, want: &Want, incs: &[Inc], plan: &mut Plan) -> Result<In
             }
         ));
     }
-    set_setting(m, Setting::Options, &opt_places, &options, &mut values, plan, &where_is)?;
+    set_setting(
+        m,
+        Setting::Options,
+        &opt_places,
+        &options,
+        &mut values,
+        plan,
+        &where_is,
+    )?;
 
     let advertise = want.mechanisms.join(" ");
     // TRUST_AUTH_MECH: a class, so every list adds up. What is advertised, plus what the admin
@@ -566,7 +578,11 @@ fn plan_auth(m: &Model, want: &Want, incs: &[Inc], plan: &mut Plan) -> Result<In
                      (it needs the users' secrets in sasldb); {} no longer trusted for relaying \
                      (--trust-mechanisms, answers trust_mechanisms, sets the list exactly)",
                     dropped.join(" "),
-                    if dropped.len() == 1 { "it is" } else { "they are" }
+                    if dropped.len() == 1 {
+                        "it is"
+                    } else {
+                        "they are"
+                    }
                 ));
             }
             w
@@ -584,11 +600,19 @@ fn plan_auth(m: &Model, want: &Want, incs: &[Inc], plan: &mut Plan) -> Result<In
         };
         let t = tokens(Setting::Trust, v);
         let kept: Vec<String> = t.iter().filter(|x| wanted.contains(x)).cloned().collect();
-        new_values.push(if kept.is_empty() && can { wanted.clone() } else { kept });
+        new_values.push(if kept.is_empty() && can {
+            wanted.clone()
+        } else {
+            kept
+        });
         editable.push(can);
     }
     let union: Vec<String> = new_values.iter().flatten().cloned().collect();
-    let missing: Vec<String> = wanted.iter().filter(|w| !union.contains(w)).cloned().collect();
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|w| !union.contains(w))
+        .cloned()
+        .collect();
     if !missing.is_empty() {
         if let Some(k) = editable.iter().position(|e| *e) {
             new_values[k].extend(missing.iter().cloned());
@@ -602,7 +626,16 @@ fn plan_auth(m: &Model, want: &Want, incs: &[Inc], plan: &mut Plan) -> Result<In
         if same_value(Setting::Trust, have, &line_value) || !editable[k] {
             continue;
         }
-        replace_at(m, Setting::Trust, p, have, &line_value, &mut values, plan, &where_is)?;
+        replace_at(
+            m,
+            Setting::Trust,
+            p,
+            have,
+            &line_value,
+            &mut values,
+            plan,
+            &where_is,
+        )?;
     }
     if trust_places.is_empty() {
         activate_or_insert(m, Setting::Trust, &wanted_text, plan)?;
@@ -657,13 +690,25 @@ fn plan_auth(m: &Model, want: &Want, incs: &[Inc], plan: &mut Plan) -> Result<In
                 where_is(p),
                 extras.join(" "),
                 advertise,
-                if extras.len() == 1 { "it is" } else { "they are" },
+                if extras.len() == 1 {
+                    "it is"
+                } else {
+                    "they are"
+                },
                 if extras.len() == 1 { "it" } else { "them" },
                 if extras.len() == 1 { "it" } else { "them" },
             ));
         }
     }
-    set_setting(m, Setting::Mechanisms, &mech_places, &advertise, &mut values, plan, &where_is)?;
+    set_setting(
+        m,
+        Setting::Mechanisms,
+        &mech_places,
+        &advertise,
+        &mut values,
+        plan,
+        &where_is,
+    )?;
     if let Some((before, _)) = generated(Setting::Mechanisms) {
         insert_for_debian(Setting::Mechanisms, before, &advertise, plan);
     }
@@ -839,7 +884,11 @@ fn has_tls(m: &Model, incs: &[Inc]) -> bool {
         let first = c
             .args
             .first()
-            .map(|&(a, z)| super::lex::unquote_once(&m.doc.body[a..z]).trim().to_string())
+            .map(|&(a, z)| {
+                super::lex::unquote_once(&m.doc.body[a..z])
+                    .trim()
+                    .to_string()
+            })
             .unwrap_or_default();
         (c.name == "define" && first == "confSERVER_CERT")
             || ((c.name == "include" || c.name == "sinclude") && first.contains("tls"))

@@ -185,7 +185,9 @@ pub(crate) fn setting_includes(text: &str) -> Vec<(usize, String, bool)> {
         .filter(|c| c.name == "include" || c.name == "sinclude")
         .filter_map(|c| {
             let &(a, z) = c.args.first()?;
-            let path = super::lex::unquote_once(&m.doc.body[a..z]).trim().to_string();
+            let path = super::lex::unquote_once(&m.doc.body[a..z])
+                .trim()
+                .to_string();
             if path.is_empty() || path.ends_with("/cf.m4") || path == "cf.m4" {
                 return None;
             }

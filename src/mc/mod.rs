@@ -364,3 +364,6 @@ pub fn rewrite_includes(text: &str, root: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod auth_tests;

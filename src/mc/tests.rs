@@ -184,15 +184,19 @@ fn howto_example_has_other_mechanisms_replaced_in_place_with_warnings() {
     let e = enable_auth(&text, &opts()).unwrap();
     check_edit(&text, &e);
     assert_eq!(e.edits.len(), 2);
-    let replaced: Vec<&String> = e.warnings.iter().filter(|w| w.contains("replaced")).collect();
+    let replaced: Vec<&String> = e
+        .warnings
+        .iter()
+        .filter(|w| w.contains("replaced"))
+        .collect();
     assert_eq!(replaced.len(), 2, "{:?}", e.warnings);
     assert!(replaced[0].contains("DIGEST-MD5 CRAM-MD5 LOGIN PLAIN"));
     // Trust in what saslauthd cannot verify is dropped, and said so.
     assert!(
-        e.warnings
-            .iter()
-            .any(|w| w.contains("TRUST_AUTH_MECH trusted DIGEST-MD5 CRAM-MD5")
-                && w.contains("--trust-mechanisms")),
+        e.warnings.iter().any(
+            |w| w.contains("TRUST_AUTH_MECH trusted DIGEST-MD5 CRAM-MD5")
+                && w.contains("--trust-mechanisms")
+        ),
         "{:?}",
         e.warnings
     );

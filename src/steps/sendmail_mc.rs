@@ -117,18 +117,28 @@ impl Step for SendmailMc {
                     let mut whys: Vec<String> = inc.edits.iter().map(|e| e.why.clone()).collect();
                     whys.dedup();
                     let why = whys.join("; ");
-                    if let Err(e) = r.change(view, &target, inc.text.clone().into_bytes(), why, None) {
+                    if let Err(e) =
+                        r.change(view, &target, inc.text.clone().into_bytes(), why, None)
+                    {
                         r.error(Some(&target), e.to_string(), None);
                     }
                 }
                 if edit.text != text {
                     r.info("the quotes in sendmail.mc are directed quotes: a backtick (`) opens, an apostrophe (') closes (HOWTO step 3)");
-                    let why = edit.edits.iter().map(|e| e.why.clone()).collect::<Vec<_>>().join("; ");
+                    let why = edit
+                        .edits
+                        .iter()
+                        .map(|e| e.why.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ");
                     if let Err(e) = r.change(view, mc_path, edit.text.into_bytes(), why, None) {
                         r.error(Some(mc_path), e.to_string(), None);
                     }
                 } else if all.includes.is_empty() {
-                    r.info_at(mc_path, "the AUTH lines are active and port 25 is not limited to loopback");
+                    r.info_at(
+                        mc_path,
+                        "the AUTH lines are active and port 25 is not limited to loopback",
+                    );
                 }
             }
         }
