@@ -319,10 +319,11 @@ fn check_options(opts: &McOptions) -> Result<Want, McError> {
             if mech.eq_ignore_ascii_case("ANONYMOUS") {
                 return Err(bad(
                     format!(
-                        "{} lists ANONYMOUS: a client that logs in anonymously has proved \
-                         nothing, and trusting it for relaying (TRUST_AUTH_MECH) makes an open \
-                         relay; leave ANONYMOUS out",
-                        by.option
+                        "the mechanisms given with {} (answers file: {}) include ANONYMOUS: a \
+                         client that logs in anonymously has proved nothing, and trusting it \
+                         for relaying (TRUST_AUTH_MECH) makes an open relay; leave ANONYMOUS \
+                         out",
+                        by.option, by.answers_key
                     ),
                     vec![by.clone()],
                 ));
@@ -640,32 +641,6 @@ fn plan_auth(m: &Model, want: &Want, incs: &[Inc], plan: &mut Plan) -> Result<In
     if trust_places.is_empty() {
         activate_or_insert(m, Setting::Trust, &wanted_text, plan)?;
     }
-    // Debian regenerates sasl.m4 (update_authm4) from the TRUST_AUTH_MECH and
-    // confAUTH_MECHANISMS lines of sendmail.mc itself (parse_mc): the mc gets the same values,
-    // before the include, so such a run writes them back instead of Debian's defaults.
-    let generated = |setting: Setting| -> Option<(usize, String)> {
-        if actives[setting as usize].is_some() {
-            return None;
-        }
-        let (k, s) = incs.iter().enumerate().find_map(|(k, inc)| {
-            if !is_debian_generated(inc) {
-                return None;
-            }
-            inc.settings
-                .iter()
-                .find(|s| s.setting == setting && s.at.is_some())
-                .map(|s| (k, s))
-        })?;
-        Some((incs[k].mc_line, s.value.clone()))
-    };
-    if let Some((before, _)) = generated(Setting::Trust) {
-        let k = trust_places
-            .iter()
-            .position(|p| matches!(p, Place::Inc(_, s) if s.at.is_some()))
-            .unwrap_or(0);
-        let value = new_values.get(k).map(|v| v.join(" ")).unwrap_or_default();
-        insert_for_debian(Setting::Trust, before, &value, plan);
-    }
     // confAUTH_MECHANISMS: what is advertised, exactly as asked.
     let mech_places = places(Setting::Mechanisms);
     for p in &mech_places {
@@ -709,9 +684,6 @@ fn plan_auth(m: &Model, want: &Want, incs: &[Inc], plan: &mut Plan) -> Result<In
         plan,
         &where_is,
     )?;
-    if let Some((before, _)) = generated(Setting::Mechanisms) {
-        insert_for_debian(Setting::Mechanisms, before, &advertise, plan);
-    }
 
     // Without the text of an included sasl.m4 (a caller that did not read it), say so.
     if let Some((l, p)) = m.includes.iter().find(|(l, p)| {
@@ -725,29 +697,6 @@ fn plan_auth(m: &Model, want: &Want, incs: &[Inc], plan: &mut Plan) -> Result<In
         ));
     }
     Ok(values)
-}
-
-/// Debian's generated `/etc/mail/sasl/sasl.m4` (update_authm4 writes its name into the header).
-fn is_debian_generated(inc: &Inc) -> bool {
-    inc.src.path.ends_with("/sasl/sasl.m4") || inc.src.text.contains("update_authm4")
-}
-
-fn insert_for_debian(setting: Setting, before: usize, value: &str, plan: &mut Plan) {
-    if value.is_empty() {
-        return;
-    }
-    plan.changes.push(Change::Insert {
-        before,
-        new: format!("{}dnl", setting.canonical(value)),
-        why: format!(
-            "HOWTO step 3 on Debian: the included sasl.m4 sets {} (and is edited there); \
-             Debian regenerates sasl.m4 from sendmail.mc's own {} line (sendmailconfig, \
-             package upgrades), so the same `{value}` goes here too, before the include, \
-             where it changes nothing today",
-            setting.label(),
-            setting.label()
-        ),
-    });
 }
 
 /// Sets a setting that sendmail takes from its last definition: every place gets `want`.
