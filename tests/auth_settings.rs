@@ -397,21 +397,35 @@ fn anonymous_is_refused_wherever_it_comes_from() {
         "trust_mechanisms",
         "ANONYMOUS",
     );
+    // The answers file: refused when it is read, naming the key and the line.
     let answers = t.path().join("answers.yaml");
-    fs::write(&answers, "mechanisms: [LOGIN, PLAIN, ANONYMOUS]\n").unwrap();
-    refuse(
-        &t,
-        &["--answers", answers.to_str().unwrap()],
-        "mechanisms",
-        "answers file",
-    );
-    fs::write(&answers, "trust_mechanisms: LOGIN ANONYMOUS\n").unwrap();
-    refuse(
-        &t,
-        &["--answers", answers.to_str().unwrap()],
-        "trust_mechanisms",
-        "ANONYMOUS",
-    );
+    let a = answers.to_str().unwrap();
+    for (content, key) in [
+        (
+            "restart: true\nmechanisms: [LOGIN, PLAIN, ANONYMOUS]\n",
+            "mechanisms",
+        ),
+        (
+            "restart: true\ntrust_mechanisms: LOGIN ANONYMOUS\n",
+            "trust_mechanisms",
+        ),
+    ] {
+        fs::write(&answers, content).unwrap();
+        let before = snapshot(t.path());
+        for args in [
+            vec!["check", "--answers", a],
+            vec!["apply", "--yes", "--answers", a],
+        ] {
+            let (code, report) = json(t.path(), &args);
+            assert_eq!(code, Some(1), "{report}");
+            let e = report["error"].as_str().unwrap_or_default();
+            assert!(
+                e.contains("line 2") && e.contains(key) && e.contains("open relay"),
+                "{report}"
+            );
+        }
+        assert!(diff_snapshots(&before, &snapshot(t.path())).is_empty());
+    }
     // Already in the mc, active: the line is named.
     let t = debian("TRUST_AUTH_MECH(`ANONYMOUS LOGIN PLAIN')dnl\n", None);
     refuse(

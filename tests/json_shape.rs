@@ -89,7 +89,10 @@ fn report_shape() -> Value {
             "title": "string",
             "howto": "string",
             "status": "string",
-            "findings": [{ "severity": "string", "message": "string", "path?": "string", "fix?": "string" }],
+            "findings": [{
+                "severity": "string", "message": "string", "path?": "string", "fix?": "string",
+                "decided_by?": [{ "option": "string", "answers_key": "string" }],
+            }],
             "changes": [{ "path": "string", "diff": "string", "why": "string" }],
             "commands": [{ "argv": ["string"], "why": "string" }],
         }],
@@ -340,6 +343,8 @@ fn answers_and_generate() {
             "answers": {
                 "profile": "string|null",
                 "mechanisms": ["string"],
+                "auth_options?": "string",
+                "trust_mechanisms?": ["string"],
                 "keep_relay": ["string"],
                 "keep_features": ["string"],
                 "prune_relay_domains": "bool|null",

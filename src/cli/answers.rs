@@ -26,10 +26,14 @@ pub struct Answers {
     #[serde(default, deserialize_with = "mechanisms")]
     pub mechanisms: Option<Vec<String>>,
     /// confAUTH_OPTIONS letters, exactly ("A p y").
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_options: Option<String>,
     /// TRUST_AUTH_MECH, exactly: a list, or one string.
-    #[serde(default, deserialize_with = "mechanisms")]
+    #[serde(
+        default,
+        deserialize_with = "mechanisms",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub trust_mechanisms: Option<Vec<String>>,
     #[serde(default)]
     pub keep_relay: Option<Vec<String>>,
@@ -84,6 +88,12 @@ fn mechanisms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D:
                 return Err(E::custom(format!(
                     "{m:?} is not a SASL mechanism name (letters, digits, - and _ only, e.g. LOGIN)"
                 )));
+            }
+            if m.eq_ignore_ascii_case("ANONYMOUS") {
+                return Err(E::custom(
+                    "ANONYMOUS proves nothing about the client, and trusting it for relaying \
+                     makes an open relay; leave it out",
+                ));
             }
         }
         Ok(Some(
@@ -274,6 +284,27 @@ mod tests {
         assert_eq!(a.mechanisms.unwrap().len(), 4);
         let a = parse("a", "mechanisms:\n").unwrap();
         assert_eq!(a.mechanisms, None);
+    }
+
+    #[test]
+    fn auth_options_and_trust_mechanisms_and_no_anonymous() {
+        let a = parse(
+            "a",
+            "auth_options: A p y\ntrust_mechanisms: login plain external\n",
+        )
+        .unwrap();
+        assert_eq!(a.auth_options.as_deref(), Some("A p y"));
+        assert_eq!(
+            a.trust_mechanisms,
+            Some(vec!["LOGIN".into(), "PLAIN".into(), "EXTERNAL".into()])
+        );
+        for text in [
+            "mechanisms: [LOGIN, anonymous]\n",
+            "restart: true\ntrust_mechanisms: LOGIN ANONYMOUS\n",
+        ] {
+            let e = parse("a.yaml", text).unwrap_err();
+            assert!(e.contains("open relay") && e.contains("line"), "{e}");
+        }
     }
 
     #[test]
