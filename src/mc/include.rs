@@ -185,10 +185,18 @@ pub(crate) fn setting_includes(text: &str) -> Vec<(usize, String, bool)> {
         .filter(|c| c.name == "include" || c.name == "sinclude")
         .filter_map(|c| {
             let &(a, z) = c.args.first()?;
-            let path = super::lex::unquote_once(&m.doc.body[a..z])
+            let raw = m.doc.body[a..z].trim();
+            let path = raw
+                .strip_prefix('`')
+                .and_then(|r| r.strip_suffix('\''))
+                .unwrap_or(raw)
                 .trim()
                 .to_string();
-            if path.is_empty() || path.ends_with("/cf.m4") || path == "cf.m4" {
+            // A path m4 builds from macros (MAIL_SETTINGS_DIR`x.m4') is not a file name.
+            let plain = path
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "._/+-".contains(ch));
+            if !plain || path.is_empty() || path.ends_with("/cf.m4") || path == "cf.m4" {
                 return None;
             }
             Some((m.doc.line_of(c.start) + 1, path, c.name == "sinclude"))
@@ -288,6 +296,8 @@ mod tests {
                   include(`/etc/mail/sasl/sasl.m4')dnl\n\
                   dnl include(`/etc/mail/tls/starttls.m4')dnl\n\
                   sinclude(`local.m4')\n\
+                  include(MAIL_SETTINGS_DIR`x.m4')\n\
+                  include(`_CF_DIR_'`m4/cf.m4')\n\
                   MAILER(smtp)\n";
         assert_eq!(
             setting_includes(mc),
