@@ -15,7 +15,8 @@ use super::root::Root;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io;
-use std::path::PathBuf;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 
 pub const JOURNAL_DIR: &str = "/var/lib/smtpauth-wizard";
 pub const JOURNAL_VERSION: u32 = 1;
@@ -180,6 +181,58 @@ pub struct Journal {
     _lock: Option<nix::fcntl::Flock<fs::File>>,
 }
 
+/// The state directory must be ours alone: a real directory (not a link), owned by the
+/// effective uid, with no access for group or others. A directory with too wide a mode (one
+/// was found 0755) is repaired to 0700; one owned by another user, or a link, is refused:
+/// whoever owns it could plant or forge the journal that rollback trusts.
+pub fn secure_state_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let md = fs::symlink_metadata(dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    if md.file_type().is_symlink() || !md.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is not a directory but {}: the wizard keeps its journal only in a directory \
+                 of its own; remove it (after checking who put it there) and run again",
+                dir.display(),
+                if md.file_type().is_symlink() {
+                    "a symbolic link"
+                } else {
+                    "something else"
+                }
+            ),
+        ));
+    }
+    let euid = nix::unistd::geteuid().as_raw();
+    if md.uid() != euid {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} belongs to uid {}, not to uid {euid} who runs the wizard: its journal could \
+                 have been written by someone else, so it is not trusted; check it, then \
+                 `chown {euid} {}` and run again",
+                dir.display(),
+                md.uid(),
+                dir.display()
+            ),
+        ));
+    }
+    if md.mode() & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "{} has mode {:o}, open to other users, and cannot be set to 0700: {e}",
+                    dir.display(),
+                    md.mode() & 0o7777
+                ),
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// Text of a journal load problem, for `status` to show while it carries on.
 pub fn journal_path(root: &Root) -> PathBuf {
     root.join(JOURNAL_DIR).join("journal.yaml")
@@ -204,11 +257,16 @@ impl Journal {
     pub fn open(root: &Root) -> Result<Journal, JournalError> {
         let dir = root.join(JOURNAL_DIR);
         fsops::ensure_dir(&dir, 0o700)?;
+        secure_state_dir(&dir)?;
         let lock_path = dir.join("lock");
+        // O_NOFOLLOW: a link planted at the lock's name must not make us create or open a
+        // file elsewhere (`lock -> /etc/nologin`).
         let lf = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&lock_path)
             .map_err(|e| {
                 io::Error::new(

@@ -1,0 +1,211 @@
+//! Attacker tests (issue 13): an ordinary user (uid 65534) prepares files, root runs the wizard,
+//! and nothing outside what root meant to change may be run, written or trusted. Victim files
+//! live in temporary directories; every test runs the real binary.
+
+mod common;
+use common::*;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn required() -> bool {
+    std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some()
+}
+
+macro_rules! need_root {
+    () => {
+        if nix::unistd::geteuid().as_raw() != 0 {
+            if required() {
+                panic!("needs root");
+            }
+            eprintln!("SKIPPED: needs root (the attacks are on what root runs and writes)");
+            return;
+        }
+    };
+}
+
+const NOBODY: u32 = 65534;
+
+fn chown(p: &Path, uid: u32) {
+    nix::unistd::chown(p, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
+}
+
+/// The binary with a given PATH (everything else as `common::run`).
+fn run_with_path(root: &Path, path: &str, args: &[&str]) -> std::process::Output {
+    Command::new(bin())
+        .args(args)
+        .args(["--root", root.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .env("PATH", path)
+        .env("M4PATH", "/nonexistent-planted")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Item 5: a planted `m4` first in PATH (a directory another user can write) ran as root when
+/// `plan` regenerated sendmail.cf. As root the wizard takes tools from /usr/sbin:/usr/bin:
+/// /sbin:/bin only. The same for `.` and an empty PATH entry.
+#[test]
+fn a_planted_m4_on_path_is_not_run_as_root() {
+    need_tools!();
+    need_root!();
+    let evil = tempfile::tempdir().unwrap();
+    fs::set_permissions(evil.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let marker = evil.path().join("ran-as-root");
+    for tool in ["m4", "sendmail", "makemap", "dpkg-query", "rpm"] {
+        let t = evil.path().join(tool);
+        fs::write(
+            &t,
+            format!("#!/bin/sh\necho {tool} >> {}\nexit 0\n", marker.display()),
+        )
+        .unwrap();
+        fs::set_permissions(&t, fs::Permissions::from_mode(0o755)).unwrap();
+        chown(&t, NOBODY);
+    }
+    let real = std::env::var("PATH").unwrap_or_default();
+    for path in [
+        format!("{}:{real}", evil.path().display()),
+        format!(".:{real}"),
+        format!(":{real}"),
+    ] {
+        let t = fixture("debian12");
+        let o = Command::new(bin())
+            .args(["plan", "--root", t.path().to_str().unwrap()])
+            .current_dir(evil.path())
+            .env("NO_COLOR", "1")
+            .env("PATH", &path)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            !marker.exists(),
+            "PATH={path}: a planted tool ran as root: {}\n{}",
+            fs::read_to_string(&marker).unwrap_or_default(),
+            text(&o)
+        );
+        // The plan still regenerated sendmail.cf with the real m4.
+        assert!(
+            text(&o).contains("sendmail.cf"),
+            "PATH={path}: {}",
+            text(&o)
+        );
+    }
+}
+
+/// Item 5: the privileges step names the unsafe PATH entries (relative, empty, missing,
+/// writable by others).
+#[test]
+fn the_privileges_step_names_unsafe_path_entries() {
+    need_root!();
+    let t = fixture("debian12");
+    let open = tempfile::tempdir().unwrap();
+    fs::set_permissions(open.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let path = format!(
+        "{}:bin:/nonexistent-dir::/usr/sbin:/usr/bin:/sbin:/bin",
+        open.path().display()
+    );
+    let o = run_with_path(t.path(), &path, &["check"]);
+    let out = text(&o);
+    assert!(out.contains("your PATH is not safe for root"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "{} can be written by other users",
+            open.path().display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("\"bin\" is relative"), "{out}");
+    assert!(out.contains("/nonexistent-dir does not exist"), "{out}");
+    assert!(
+        out.contains("is empty, which means the current directory"),
+        "{out}"
+    );
+    // A clean root PATH: no such warning.
+    let o = run_with_path(t.path(), "/usr/sbin:/usr/bin:/sbin:/bin", &["check"]);
+    assert!(!text(&o).contains("not safe for root"), "{}", text(&o));
+}
+
+/// Item 11: a state directory found 0755 is repaired to 0700 before the journal is written.
+#[test]
+fn a_state_directory_open_to_others_is_repaired() {
+    need_tools!();
+    need_root!();
+    let t = fixture("debian12");
+    let state = t.path().join("var/lib/smtpauth-wizard");
+    fs::create_dir_all(&state).unwrap();
+    fs::set_permissions(&state, fs::Permissions::from_mode(0o755)).unwrap();
+    let o = run_root(t.path(), &["apply", "--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mode = fs::metadata(&state).unwrap().mode() & 0o7777;
+    assert_eq!(mode, 0o700, "{}", text(&o));
+}
+
+/// Item 11 (and 2): a state directory owned by another user is refused: its owner could have
+/// written the journal that rollback trusts. Nothing in the tree changes.
+#[test]
+fn a_state_directory_owned_by_another_user_is_refused() {
+    need_tools!();
+    need_root!();
+    let t = fixture("debian12");
+    let state = t.path().join("var/lib/smtpauth-wizard");
+    fs::create_dir_all(&state).unwrap();
+    fs::set_permissions(&state, fs::Permissions::from_mode(0o700)).unwrap();
+    chown(&state, NOBODY);
+    let before = snapshot(t.path());
+    let o = run_root(t.path(), &["apply", "--yes"]);
+    let out = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("belongs to uid 65534") && out.contains("not trusted"),
+        "{out}"
+    );
+    assert!(diff_snapshots(&before, &snapshot(t.path())).is_empty());
+    assert_eq!(fs::read_dir(&state).unwrap().count(), 0, "{out}");
+}
+
+/// Items 2 and 11: the state directory as a link to a directory outside the tree: refused,
+/// and nothing is written there.
+#[test]
+fn a_state_directory_that_is_a_link_is_refused() {
+    need_tools!();
+    need_root!();
+    let t = fixture("debian12");
+    let victim = tempfile::tempdir().unwrap();
+    fs::create_dir_all(t.path().join("var/lib")).unwrap();
+    std::os::unix::fs::symlink(victim.path(), t.path().join("var/lib/smtpauth-wizard")).unwrap();
+    let before = snapshot(t.path());
+    let o = run_root(t.path(), &["apply", "--yes"]);
+    let out = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("a symbolic link"), "{out}");
+    assert_eq!(
+        fs::read_dir(victim.path()).unwrap().count(),
+        0,
+        "wrote into the link's target: {out}"
+    );
+    assert!(diff_snapshots(&before, &snapshot(t.path())).is_empty());
+}
+
+/// Item 2: `lock -> /somewhere/nologin` made root create (or open) the link's target.
+#[test]
+fn a_lock_file_that_is_a_link_is_not_followed() {
+    need_tools!();
+    need_root!();
+    let t = fixture("debian12");
+    let victim = tempfile::tempdir().unwrap();
+    let target = victim.path().join("nologin");
+    let state = t.path().join("var/lib/smtpauth-wizard");
+    fs::create_dir_all(&state).unwrap();
+    fs::set_permissions(&state, fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink(&target, state.join("lock")).unwrap();
+    let o = run_root(t.path(), &["apply", "--yes"]);
+    let out = text(&o);
+    assert!(
+        !target.exists(),
+        "the lock link's target was created: {out}"
+    );
+    assert_ne!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("lock"), "{out}");
+}
