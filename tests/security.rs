@@ -209,3 +209,155 @@ fn a_lock_file_that_is_a_link_is_not_followed() {
     assert_ne!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("lock"), "{out}");
 }
+
+/// A profile that would run a planted command as root: its `restart`/install commands and
+/// validating binary all point at a marker script.
+fn evil_profile(marker: &Path) -> String {
+    let base = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/profiles/debian.yaml"),
+    )
+    .unwrap();
+    format!("# planted\n{base}").replace("/usr/sbin/sendmail", &marker.display().to_string())
+}
+
+/// Item 1: `--profile debian` (and `profile: debian` in an answers file) loaded a file named
+/// `debian` from the current directory before the built-in profile. Now a value without a
+/// `/` is a built-in id and nothing else; an unknown id is refused naming the built-in ones.
+#[test]
+fn a_profile_planted_in_the_current_directory_is_not_read() {
+    need_tools!();
+    need_root!();
+    let t = fixture("debian12");
+    let cwd = tempfile::tempdir().unwrap();
+    let marker = cwd.path().join("ran");
+    fs::write(cwd.path().join("debian"), "id: planted\nnonsense: [\n").unwrap();
+    let o = Command::new(bin())
+        .args(["check", "--profile", "debian", "--root"])
+        .arg(t.path())
+        .current_dir(cwd.path())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(
+        !out.contains("planted") && !out.contains("nonsense"),
+        "the planted ./debian was read: {out}"
+    );
+    assert!(out.contains("built-in profile debian"), "{out}");
+    // The same through an answers file in that directory.
+    fs::write(cwd.path().join("answers.yaml"), "profile: debian\n").unwrap();
+    let o = Command::new(bin())
+        .args(["check", "--answers", "answers.yaml", "--root"])
+        .arg(t.path())
+        .current_dir(cwd.path())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(!out.contains("nonsense"), "{out}");
+    assert!(out.contains("built-in profile debian"), "{out}");
+    // A misspelt id names the built-in ones instead of "No such file or directory".
+    let o = run_root(t.path(), &["check", "--profile", "debain"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("\"debain\" is not a built-in profile")
+            && out.contains("redhat-legacy, rhel, debian"),
+        "{out}"
+    );
+    assert!(!marker.exists());
+}
+
+/// Item 1: as root, a profile or answers file that another user owns or can write, or that
+/// lies in a directory others can write without the sticky bit, is refused before anything
+/// of it is used; `check` alone used to run the profile's commands.
+#[test]
+fn profiles_and_answers_files_another_user_controls_are_refused() {
+    need_tools!();
+    need_root!();
+    let t = fixture("debian12");
+    let base = tempfile::tempdir().unwrap();
+    let marker = base.path().join("ran");
+    let cases: Vec<(&str, Box<dyn Fn(&Path) -> std::path::PathBuf>)> = vec![
+        (
+            "owned by nobody",
+            Box::new(|d: &Path| {
+                let f = d.join("p.yaml");
+                chown(&f, NOBODY);
+                f
+            }),
+        ),
+        (
+            "writable by others",
+            Box::new(|d: &Path| {
+                let f = d.join("p.yaml");
+                fs::set_permissions(&f, fs::Permissions::from_mode(0o666)).unwrap();
+                f
+            }),
+        ),
+        (
+            "in a world-writable directory without the sticky bit",
+            Box::new(|d: &Path| {
+                fs::set_permissions(d, fs::Permissions::from_mode(0o777)).unwrap();
+                d.join("p.yaml")
+            }),
+        ),
+        (
+            "in a directory owned by nobody",
+            Box::new(|d: &Path| {
+                chown(d, NOBODY);
+                d.join("p.yaml")
+            }),
+        ),
+    ];
+    for (what, make) in cases {
+        let d = tempfile::tempdir_in(base.path()).unwrap();
+        fs::write(d.path().join("p.yaml"), evil_profile(&marker)).unwrap();
+        let p = make(d.path());
+        let before = snapshot(t.path());
+        let o = run_root(t.path(), &["check", "--profile", p.to_str().unwrap()]);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{what}: {out}");
+        assert!(out.contains(&p.display().to_string()), "{what}: {out}");
+        assert!(
+            out.contains("not to root")
+                || out.contains("can be written by other users")
+                || out.contains("other users can write")
+                || out.contains("belongs to another user"),
+            "{what}: {out}"
+        );
+        assert!(
+            !marker.exists(),
+            "{what}: the planted profile ran something"
+        );
+        // An answers file under the same conditions.
+        let a = p.with_file_name("answers.yaml");
+        fs::write(&a, "restart: false\n").unwrap();
+        if what == "owned by nobody" {
+            chown(&a, NOBODY);
+        } else if what == "writable by others" {
+            fs::set_permissions(&a, fs::Permissions::from_mode(0o666)).unwrap();
+        }
+        let o = run_root(t.path(), &["check", "--answers", a.to_str().unwrap()]);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(1), "answers {what}: {out}");
+        assert!(out.contains("answers file"), "answers {what}: {out}");
+        assert!(diff_snapshots(&before, &snapshot(t.path())).is_empty());
+    }
+    // Root's own profile in root's own directory is used.
+    let d = tempfile::tempdir_in(base.path()).unwrap();
+    let p = d.path().join("p.yaml");
+    fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/profiles/debian.yaml"),
+        &p,
+    )
+    .unwrap();
+    let o = run_root(t.path(), &["check", "--profile", p.to_str().unwrap()]);
+    assert!(
+        text(&o).contains(&format!("from --profile {}", p.display())),
+        "{}",
+        text(&o)
+    );
+}

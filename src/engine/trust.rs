@@ -1,0 +1,107 @@
+//! What root may read as instructions: a profile decides what root runs (restart and install
+//! commands, the validating sendmail, the mc given to m4) and an answers file decides what it
+//! changes. As root, such a file must be root's own (or the effective uid's), writable by nobody
+//! else, and every directory above it must be safe from replacement by another user (not
+//! writable by group or others, unless sticky like /tmp; owned by root or the effective uid).
+
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// The largest profile or answers file read (real ones are a few KiB).
+pub const MAX_INSTRUCTIONS: u64 = 1 << 20;
+
+fn trusted_owner(uid: u32) -> bool {
+    uid == 0 || uid == nix::unistd::geteuid().as_raw()
+}
+
+/// Why `path` cannot be trusted by root, or `None`. Not root: always trusted (a user's own
+/// files decide only what that user can do).
+pub fn distrust(path: &Path, what: &str) -> Option<String> {
+    if nix::unistd::geteuid().as_raw() != 0 {
+        return None;
+    }
+    let abs: PathBuf = match std::fs::canonicalize(path) {
+        Ok(p) => p,
+        Err(_) => return None, // reading it will say what is wrong
+    };
+    let md = std::fs::metadata(&abs).ok()?;
+    if !trusted_owner(md.uid()) {
+        return Some(format!(
+            "{what} {} belongs to uid {}, not to root: running as root, the wizard only follows \
+             instructions root wrote; check it, then `chown root: {}`",
+            path.display(),
+            md.uid(),
+            abs.display()
+        ));
+    }
+    if md.mode() & 0o022 != 0 {
+        return Some(format!(
+            "{what} {} can be written by other users (mode {:o}): running as root, the wizard \
+             does not follow instructions someone else could have changed; `chmod go-w {}`",
+            path.display(),
+            md.mode() & 0o7777,
+            abs.display()
+        ));
+    }
+    let mut dir = abs.parent();
+    while let Some(d) = dir {
+        if let Ok(m) = std::fs::metadata(d) {
+            let open = m.mode() & 0o022 != 0 && m.mode() & 0o1000 == 0;
+            if open || !trusted_owner(m.uid()) {
+                return Some(format!(
+                    "{what} {} lies in {}, which {} (mode {:o}, owner uid {}): someone else could \
+                     replace the file; keep it in a directory only root can write",
+                    path.display(),
+                    d.display(),
+                    if open {
+                        "other users can write"
+                    } else {
+                        "belongs to another user"
+                    },
+                    m.mode() & 0o7777,
+                    m.uid()
+                ));
+            }
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// Reads a profile or answers file: refused when root should not trust it ([`distrust`]),
+/// when it is not a regular file (a FIFO would hang us), or larger than [`MAX_INSTRUCTIONS`].
+pub fn read_instructions(path: &Path, what: &str) -> Result<String, String> {
+    if let Some(why) = distrust(path, what) {
+        return Err(why);
+    }
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
+    let md = f
+        .metadata()
+        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
+    if !md.is_file() {
+        return Err(format!("{what} {} is not a regular file", path.display()));
+    }
+    let mut buf = Vec::new();
+    f.take(MAX_INSTRUCTIONS + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
+    if buf.len() as u64 > MAX_INSTRUCTIONS {
+        return Err(format!(
+            "{what} {} is larger than {} KiB: not a {what}",
+            path.display(),
+            MAX_INSTRUCTIONS / 1024
+        ));
+    }
+    String::from_utf8(buf).map_err(|e| {
+        format!(
+            "{what} {} is not text (invalid UTF-8 at byte {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
