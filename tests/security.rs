@@ -280,7 +280,8 @@ fn profiles_and_answers_files_another_user_controls_are_refused() {
     let t = fixture("debian12");
     let base = tempfile::tempdir().unwrap();
     let marker = base.path().join("ran");
-    let cases: Vec<(&str, Box<dyn Fn(&Path) -> std::path::PathBuf>)> = vec![
+    type Make = Box<dyn Fn(&Path) -> std::path::PathBuf>;
+    let cases: Vec<(&str, Make)> = vec![
         (
             "owned by nobody",
             Box::new(|d: &Path| {
