@@ -36,14 +36,12 @@ pub fn safe_max(s: &str, max: usize) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
-    let mut n = 0;
-    for c in s.chars() {
+    for (n, c) in s.chars().enumerate() {
         if long && n == max {
             let rest = s.chars().count() - max;
             out.push_str(&format!("…[{rest} more characters cut]"));
             break;
         }
-        n += 1;
         if control(c) {
             if (c as u32) < 0x100 {
                 out.push_str(&format!("\\x{:02x}", c as u32));
