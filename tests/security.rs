@@ -362,3 +362,66 @@ fn profiles_and_answers_files_another_user_controls_are_refused() {
         text(&o)
     );
 }
+
+/// Item 9: `--root` that is a link to / silently became the live system (restarts and
+/// installs on). Only `/` written as `/` is the live system.
+#[test]
+fn a_root_that_is_a_link_to_slash_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let l = d.path().join("looks-like-a-copy");
+    std::os::unix::fs::symlink("/", &l).unwrap();
+    let l2 = d.path().join("via-dotdot");
+    std::os::unix::fs::symlink("../../../../../../../../..", &l2).unwrap();
+    for p in [&l, &l2] {
+        for cmd in ["check", "plan", "status"] {
+            let o = run_root(p, &[cmd]);
+            let out = text(&o);
+            assert_eq!(o.status.code(), Some(1), "{cmd} {}: {out}", p.display());
+            assert!(
+                out.contains("leads to / (the live system) through a link"),
+                "{cmd}: {out}"
+            );
+        }
+    }
+}
+
+/// Item 2: as root, a `--root` tree that another user can write (the tree, or a directory the
+/// wizard works in) is refused unless `--trust-root`; nothing changes.
+#[test]
+fn a_tree_other_users_can_write_is_refused_without_trust_root() {
+    need_tools!();
+    need_root!();
+    let cases: Vec<(&str, fn(&Path))> = vec![
+        ("the tree is world-writable", |r| {
+            fs::set_permissions(r, fs::Permissions::from_mode(0o777)).unwrap()
+        }),
+        ("etc/mail belongs to nobody", |r| {
+            chown(&r.join("etc/mail"), NOBODY)
+        }),
+        ("etc is group-writable", |r| {
+            fs::set_permissions(r.join("etc"), fs::Permissions::from_mode(0o775)).unwrap()
+        }),
+        ("var/log belongs to nobody", |r| {
+            fs::create_dir_all(r.join("var/log")).unwrap();
+            chown(&r.join("var/log"), NOBODY)
+        }),
+    ];
+    for (what, make) in cases {
+        let t = fixture("debian12");
+        make(t.path());
+        let before = snapshot(t.path());
+        for cmd in [&["check"][..], &["plan"], &["apply", "--yes"]] {
+            let o = run_root(t.path(), cmd);
+            let out = text(&o);
+            assert_eq!(o.status.code(), Some(1), "{what}: {cmd:?}: {out}");
+            assert!(
+                out.contains("which other users can change") && out.contains("--trust-root"),
+                "{what}: {out}"
+            );
+        }
+        assert!(diff_snapshots(&before, &snapshot(t.path())).is_empty());
+        // The admin says it is meant: the plan is made.
+        let o = run_root(t.path(), &["plan", "--trust-root"]);
+        assert_eq!(o.status.code(), Some(2), "{what}: {}", text(&o));
+    }
+}

@@ -61,6 +61,11 @@ impl Engine {
         opts: Options,
     ) -> Result<Engine, String> {
         let root = Root::new(root_dir).map_err(|e| e.to_string())?;
+        if !opts.trust_root {
+            if let Some(why) = trust::distrust_tree(&root) {
+                return Err(why);
+            }
+        }
         let (profile, profile_reason) = match profile_file {
             // `--profile debian` (or `profile: debian` in an answers file) names a built-in
             // profile and nothing else: a value without a `/` is never read from the current

@@ -31,16 +31,28 @@ pub struct Resolved {
 impl Root {
     pub fn new(dir: impl Into<PathBuf>) -> io::Result<Root> {
         let dir = dir.into();
-        let dir = fs::canonicalize(&dir).map_err(|e| {
+        let canon = fs::canonicalize(&dir).map_err(|e| {
             io::Error::new(e.kind(), format!("root directory {}: {e}", dir.display()))
         })?;
-        if !dir.is_dir() {
+        if !canon.is_dir() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("root {} is not a directory", dir.display()),
+                format!("root {} is not a directory", canon.display()),
             ));
         }
-        Ok(Root { dir })
+        // `--root /tmp/x` where x is a link to / would silently be the live system (restarts
+        // and installs on): the live system is only ever `/` written as `/`.
+        if canon == Path::new("/") && dir.as_os_str() != "/" {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "root {} leads to / (the live system) through a link; write --root / (or \
+                     leave --root out) if you mean the live system",
+                    dir.display()
+                ),
+            ));
+        }
+        Ok(Root { dir: canon })
     }
 
     /// The root directory itself.

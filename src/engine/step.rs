@@ -263,6 +263,9 @@ pub struct Options {
     /// restart and EHLO steps are skipped.
     pub restart: bool,
     pub tool_timeout: Duration,
+    /// As root, work on a `--root` tree that other users can write (`--trust-root`): the admin
+    /// says such a tree's files and links are meant (by default it is refused).
+    pub trust_root: bool,
 }
 
 impl Default for Options {
@@ -275,6 +278,7 @@ impl Default for Options {
             install_packages: true,
             restart: true,
             tool_timeout: super::host::TOOL_TIMEOUT,
+            trust_root: false,
         }
     }
 }

@@ -69,6 +69,68 @@ pub fn distrust(path: &Path, what: &str) -> Option<String> {
     None
 }
 
+/// The directories of a `--root` tree whose owner decides what root writes and where its
+/// links lead: the tree itself, and the ones the wizard reads and writes in.
+const TREE_DIRS: &[&str] = &[
+    "",
+    "/etc",
+    "/etc/mail",
+    "/etc/pam.d",
+    "/etc/sasl2",
+    "/etc/default",
+    "/usr",
+    "/usr/lib",
+    "/var",
+    "/var/lib",
+    "/var/log",
+];
+
+/// Why root should not work on this `--root` tree, or `None`: as root, a tree (or one of its
+/// directories the wizard works in, or a directory above it) that another user owns or can
+/// write could be changed under the wizard's feet, links and all (`etc/mail -> /etc`).
+/// `--trust-root` says the admin means it. Not root, or the live system: `None`.
+pub fn distrust_tree(root: &super::root::Root) -> Option<String> {
+    if nix::unistd::geteuid().as_raw() != 0 || root.is_host() {
+        return None;
+    }
+    let check = |d: &Path| -> Option<String> {
+        let m = std::fs::symlink_metadata(d).ok()?;
+        let open = m.mode() & 0o022 != 0 && m.mode() & 0o1000 == 0;
+        (open || !trusted_owner(m.uid())).then(|| {
+            format!(
+                "{} {} (mode {:o}, owner uid {})",
+                d.display(),
+                if open {
+                    "can be written by other users"
+                } else {
+                    "belongs to another user"
+                },
+                m.mode() & 0o7777,
+                m.uid()
+            )
+        })
+    };
+    let mut problems: Vec<String> = TREE_DIRS
+        .iter()
+        .filter_map(|t| check(&root.join(t)))
+        .collect();
+    let mut up = root.dir().parent();
+    while let Some(d) = up {
+        problems.extend(check(d));
+        up = d.parent();
+    }
+    if problems.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "running as root on the tree {}, which other users can change: {}. They could make the \
+         wizard write, restore or delete files elsewhere through links; work on a copy only \
+         root can write, or give --trust-root if you mean this tree",
+        root.dir().display(),
+        problems.join("; ")
+    ))
+}
+
 /// Reads a profile or answers file: refused when root should not trust it ([`distrust`]),
 /// when it is not a regular file (a FIFO would hang us), or larger than [`MAX_INSTRUCTIONS`].
 pub fn read_instructions(path: &Path, what: &str) -> Result<String, String> {
