@@ -391,7 +391,8 @@ fn a_root_that_is_a_link_to_slash_is_refused() {
 fn a_tree_other_users_can_write_is_refused_without_trust_root() {
     need_tools!();
     need_root!();
-    let cases: Vec<(&str, fn(&Path))> = vec![
+    type Make = fn(&Path);
+    let cases: Vec<(&str, Make)> = vec![
         ("the tree is world-writable", |r| {
             fs::set_permissions(r, fs::Permissions::from_mode(0o777)).unwrap()
         }),
