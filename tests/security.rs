@@ -426,3 +426,36 @@ fn a_tree_other_users_can_write_is_refused_without_trust_root() {
         assert_eq!(o.status.code(), Some(2), "{what}: {}", text(&o));
     }
 }
+
+/// Item 7: a dangling link planted where the wizard creates a file (`sendmail.mc.bak ->
+/// /etc/cron.d/x`) made root create the link's target. A new file is never created through a
+/// link; the link is named and nothing is written.
+#[test]
+fn a_new_file_is_never_created_through_a_planted_link() {
+    need_tools!();
+    need_root!();
+    for (name, link) in [
+        ("etc/mail/sendmail.mc.bak", "/etc/cron.d/x"),
+        ("etc/mail/sendmail.cf.bak", "../cron.d/y"),
+        ("etc/mail/sendmail.mc.bak", "/etc/cron.d/sub/../z"),
+    ] {
+        let t = fixture("debian12");
+        fs::create_dir_all(t.path().join("etc/cron.d")).unwrap();
+        std::os::unix::fs::symlink(link, t.path().join(name)).unwrap();
+        let before = snapshot(t.path());
+        let o = run_root(t.path(), &["apply", "--yes"]);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{name} -> {link}: {out}");
+        assert!(
+            out.contains("is a symbolic link to")
+                && out.contains("never creates a file through a link"),
+            "{name} -> {link}: {out}"
+        );
+        assert_eq!(
+            fs::read_dir(t.path().join("etc/cron.d")).unwrap().count(),
+            0,
+            "{name} -> {link}: a file was created through the link: {out}"
+        );
+        assert!(diff_snapshots(&before, &snapshot(t.path())).is_empty());
+    }
+}

@@ -147,6 +147,25 @@ impl Root {
         }
     }
 
+    /// The link standing at `target`'s own name (its directories resolved inside the root),
+    /// with what it points to, when that leads nowhere: a file about to be created there would
+    /// be created wherever the link's maker chose.
+    pub fn dangling_link(&self, target: &str) -> Option<(String, String)> {
+        let norm = normalize(target);
+        let (parent, name) = norm.rsplit_once('/')?;
+        let dir = self
+            .resolve(if parent.is_empty() { "/" } else { parent })
+            .ok()?;
+        let at = format!("{}/{name}", dir.target.trim_end_matches('/'));
+        let real = self.join(&at);
+        let md = fs::symlink_metadata(&real).ok()?;
+        if !md.file_type().is_symlink() || self.resolve(&at).ok()?.real.exists() {
+            return None;
+        }
+        let to = fs::read_link(&real).ok()?.display().to_string();
+        Some((at, to))
+    }
+
     pub fn exists(&self, target: &str) -> bool {
         self.resolve(target)
             .map(|r| r.real.exists())

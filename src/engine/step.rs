@@ -216,6 +216,20 @@ impl StepReport {
         if before.as_deref() == Some(after.as_slice()) {
             return Ok(false);
         }
+        if before.is_none() {
+            if let Some(link) = view.root.dangling_link(target) {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{} is a symbolic link to {}, which does not exist: the wizard never \
+                         creates a file through a link (whoever made it chooses where root \
+                         writes); check who put it there, remove it and run again",
+                        view.root.display(&link.0),
+                        link.1
+                    ),
+                ));
+            }
+        }
         self.changes.push(Change {
             path: res.target,
             requested: target.to_string(),
