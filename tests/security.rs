@@ -459,3 +459,106 @@ fn a_new_file_is_never_created_through_a_planted_link() {
         assert!(diff_snapshots(&before, &snapshot(t.path())).is_empty());
     }
 }
+
+/// The binary under `timeout 120`: a hang shows as exit 124 instead of a stuck test run.
+fn run_bounded(root: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("timeout")
+        .arg("120")
+        .arg(bin())
+        .args(args)
+        .args(["--root", root.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Item 8: a FIFO in place of sendmail.mc hung `check`; one in place of the audit log hung
+/// `apply` after every change. Both are named, and nothing waits on them.
+#[test]
+fn fifos_in_place_of_files_are_named_not_waited_on() {
+    need_tools!();
+    need_root!();
+    let t = fixture("debian12");
+    let mc = t.path().join("etc/mail/sendmail.mc");
+    fs::remove_file(&mc).unwrap();
+    nix::unistd::mkfifo(&mc, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    for cmd in ["check", "plan"] {
+        let o = run_bounded(t.path(), &[cmd]);
+        let out = text(&o);
+        assert_ne!(
+            o.status.code(),
+            Some(124),
+            "{cmd} hung on a FIFO sendmail.mc"
+        );
+        assert!(
+            out.contains("sendmail.mc is not a regular file"),
+            "{cmd}: {out}"
+        );
+    }
+    let t = fixture("debian12");
+    fs::create_dir_all(t.path().join("var/log")).unwrap();
+    let log = t.path().join("var/log/smtpauth-wizard.log");
+    nix::unistd::mkfifo(&log, nix::sys::stat::Mode::from_bits_truncate(0o640)).unwrap();
+    let o = run_bounded(t.path(), &["apply", "--yes"]);
+    let out = text(&o);
+    assert_ne!(o.status.code(), Some(124), "apply hung on a FIFO audit log");
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("audit log"), "{out}");
+    let o = run_bounded(t.path(), &["rollback", "--yes"]);
+    assert_ne!(
+        o.status.code(),
+        Some(124),
+        "rollback hung on a FIFO audit log"
+    );
+}
+
+/// Item 8: a 1 GiB sendmail.mc (or access file) was read whole into memory; it is refused by
+/// its size before reading. The file is sparse, so the test costs no disk.
+#[test]
+fn a_huge_config_file_is_refused_by_its_size() {
+    need_tools!();
+    let t = fixture("debian12");
+    for f in ["etc/mail/sendmail.mc", "etc/mail/access"] {
+        let p = t.path().join(f);
+        let h = fs::OpenOptions::new().write(true).open(&p).unwrap();
+        h.set_len(1 << 30).unwrap();
+        drop(h);
+        let o = run_bounded(t.path(), &["check"]);
+        let out = text(&o);
+        assert_ne!(o.status.code(), Some(124), "{f}");
+        assert!(
+            out.contains("more than the 32 MiB a file of this kind can be"),
+            "{f}: {out}"
+        );
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+    }
+}
+
+/// Item 8: deeply nested YAML (an answers file of `[[[[...`) took the parser minutes; it is
+/// refused before parsing, naming the line.
+#[test]
+fn deeply_nested_yaml_is_refused_before_parsing() {
+    let d = tempfile::tempdir().unwrap();
+    let a = d.path().join("answers.yaml");
+    fs::write(&a, format!("keep_relay: {}\n", "[".repeat(1_000_000))).unwrap();
+    let o = Command::new("timeout")
+        .arg("120")
+        .arg(bin())
+        .args(["answers", a.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(124), "the parser hung");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("nested more than 64 deep"),
+        "{}",
+        text(&o)
+    );
+}

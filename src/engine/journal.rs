@@ -744,8 +744,12 @@ impl Journal {
     }
 }
 
+/// The largest journal read: it holds paths, attributes and checksums (the saved copies are
+/// files of their own), a few KiB a run.
+const MAX_JOURNAL: u64 = 16 << 20;
+
 fn load(file: &std::path::Path) -> Result<JournalData, JournalError> {
-    let text = match fs::read(file) {
+    let text = match fsops::read_capped(file, MAX_JOURNAL) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Ok(JournalData {
@@ -788,13 +792,13 @@ pub fn parse_journal(path: &str, bytes: &[u8]) -> Result<JournalData, JournalErr
         detail,
     };
     let text = std::str::from_utf8(bytes).map_err(|_| corrupt("not UTF-8 text".into()))?;
-    // Look at the version first so a newer journal gets the right message, not a parse error.
-    #[derive(Deserialize)]
-    struct V {
-        version: Option<u32>,
-    }
-    let v: Result<V, _> = serde_yaml::from_str(text);
-    if let Ok(V { version: Some(n) }) = v {
+    // Look at the version first so a newer journal gets the right message, not a parse error:
+    // from its `version:` line, without parsing anything before the checksum is checked.
+    let version: Option<u32> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("version:"))
+        .and_then(|v| v.trim().parse().ok());
+    if let Some(n) = version {
         if n > JOURNAL_VERSION {
             return Err(JournalError::NewerVersion { path, found: n });
         }
@@ -824,11 +828,10 @@ pub fn parse_journal(path: &str, bytes: &[u8]) -> Result<JournalData, JournalErr
                 .into(),
         ));
     }
-    match v {
-        Err(e) => return Err(corrupt(e.to_string())),
-        Ok(V { version: None }) => return Err(corrupt("no `version` key".into())),
-        Ok(_) => {}
+    if version.is_none() {
+        return Err(corrupt("no `version` key".into()));
     }
+    super::trust::check_yaml_nesting(body).map_err(corrupt)?;
     let data: JournalData = serde_yaml::from_str(body).map_err(|e| corrupt(e.to_string()))?;
     check_records(&data).map_err(corrupt)?;
     Ok(data)

@@ -9,6 +9,10 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+/// The largest configuration file read (sendmail.cf is about 100 KiB; a big access file a few
+/// MiB): a planted 1 GiB file is refused instead of read into memory.
+pub const MAX_CONFIG: u64 = 32 << 20;
+
 /// How many links we follow before calling it a loop (Linux's own limit is 40).
 const MAX_LINKS: usize = 40;
 
@@ -137,7 +141,7 @@ impl Root {
     /// not exist.
     pub fn read(&self, target: &str) -> io::Result<Option<Vec<u8>>> {
         let r = self.resolve(target)?;
-        match fs::read(&r.real) {
+        match super::fsops::read_capped(&r.real, MAX_CONFIG) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io::Error::new(
