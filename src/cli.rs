@@ -47,6 +47,9 @@ pub struct Cli {
     /// Work on the tree under DIR instead of / (fixture trees, copies; never restarts services)
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// As root, work on a --root tree that other users can write (refused without it)
+    #[arg(long, global = true)]
+    pub trust_root: bool,
     /// Use this distribution profile (a YAML file, or a built-in id: redhat-legacy, rhel, debian) instead of detecting one
     #[arg(long, global = true, value_name = "FILE|ID")]
     pub profile: Option<PathBuf>,
@@ -538,6 +541,10 @@ fn confirm(question: &str) -> Result<bool, String> {
 
 fn open(cli: &Cli, opts: Options, profile: Option<&std::path::Path>) -> Result<Engine, String> {
     let root = cli.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    let opts = Options {
+        trust_root: cli.trust_root,
+        ..opts
+    };
     Engine::new(&root, profile, opts)
 }
 
@@ -723,7 +730,13 @@ fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
         .cloned()
         .collect();
     if a.logs.is_empty() {
-        let profile_logs = Engine::new(&root, cli.profile.as_deref(), Options::default())
+        // Only the profile's log names are wanted here: relay-report writes nothing, so a tree
+        // other users can write is no danger to it.
+        let read_only = Options {
+            trust_root: true,
+            ..Options::default()
+        };
+        let profile_logs = Engine::new(&root, cli.profile.as_deref(), read_only)
             .ok()
             .and_then(|e| e.profile().map(|p| p.mail_logs.clone()))
             .unwrap_or_else(|| vec!["/var/log/mail.log".into(), "/var/log/maillog".into()]);

@@ -9,4 +9,5 @@ pub mod mc;
 pub mod relay_report;
 pub mod smtp;
 pub mod steps;
+pub mod term;
 pub mod tui;

@@ -21,7 +21,11 @@ fn main() -> ExitCode {
         },
         Some(_) => return cli::run(cli),
     };
-    match smtpauth_wizard::tui::run(root, cli.profile.clone(), Options::default()) {
+    let options = Options {
+        trust_root: cli.trust_root,
+        ..Options::default()
+    };
+    match smtpauth_wizard::tui::run(root, cli.profile.clone(), options) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("smtpauth-wizard: {e:#}");

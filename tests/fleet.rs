@@ -151,8 +151,17 @@ fn the_profile_comes_from_the_answers_file_by_id_or_by_path() {
     .unwrap();
     p = p.replacen("id: redhat-legacy", "id: site-local", 1);
     fs::write(dir.path().join("site.yaml"), p).unwrap();
-    fs::write(&a, "profile: site.yaml\n").unwrap();
+    fs::write(&a, "profile: ./site.yaml\n").unwrap();
     assert_eq!(profile_of(&[]), "site-local");
+    // Without a `/` it is a built-in id and nothing else, never a file (issue 13, item 1).
+    fs::write(&a, "profile: site.yaml\n").unwrap();
+    let o = run_root(t.path(), &["check", "--answers", a.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("\"site.yaml\" is not a built-in profile"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]

@@ -171,17 +171,17 @@ fn describe(source: &str, e: &serde_yaml::Error) -> String {
 
 /// Reads and parses an answers file.
 pub fn load(path: &Path) -> Result<Answers, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read answers file {}: {e}", path.display()))?;
+    let text = crate::engine::trust::read_instructions(path, "answers file")?;
     parse(&path.display().to_string(), &text)
 }
 
 impl Answers {
-    /// The profile to load: a built-in id stays an id (the engine knows it), a path is taken
-    /// relative to the answers file's directory.
+    /// The profile to load: a value without a `/` is a built-in id and nothing else (the
+    /// engine refuses an unknown one, naming the built-in ones); a path is taken relative to
+    /// the answers file's directory.
     pub fn profile_path(&self, answers_file: &Path) -> Option<PathBuf> {
         let p = self.profile.as_deref()?;
-        if !p.contains('/') && crate::engine::profile::builtin_ids().contains(&p) {
+        if !p.contains('/') {
             return Some(PathBuf::from(p));
         }
         let path = Path::new(p);
@@ -318,10 +318,14 @@ mod tests {
         let f = Path::new("/etc/smtpauth-wizard/answers.yaml");
         let a = parse("a", "profile: debian\n").unwrap();
         assert_eq!(a.profile_path(f), Some(PathBuf::from("debian")));
+        // Without a `/`, an id even when it is not a built-in one (the engine refuses it):
+        // never a file of that name.
         let a = parse("a", "profile: mine.yaml\n").unwrap();
+        assert_eq!(a.profile_path(f), Some(PathBuf::from("mine.yaml")));
+        let a = parse("a", "profile: ./mine.yaml\n").unwrap();
         assert_eq!(
             a.profile_path(f),
-            Some(PathBuf::from("/etc/smtpauth-wizard/mine.yaml"))
+            Some(PathBuf::from("/etc/smtpauth-wizard/./mine.yaml"))
         );
         let a = parse("a", "profile: /srv/p.yaml\n").unwrap();
         assert_eq!(a.profile_path(f), Some(PathBuf::from("/srv/p.yaml")));

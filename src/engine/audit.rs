@@ -61,25 +61,50 @@ impl Default for Record {
     }
 }
 
+/// `s` with `\` and `"` escaped by a backslash, and control characters (and `special`) as
+/// `\xNN`: what stands between the quotes of a value.
+fn escape(s: &str, special: &[char]) -> String {
+    let mut e = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => e.push_str("\\\\"),
+            '"' => e.push_str("\\\""),
+            c if c.is_control() || special.contains(&c) => {
+                e.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => e.push(c),
+        }
+    }
+    e
+}
+
+/// An escaped value, in quotes when it is empty or has spaces, `=` or escapes.
+fn field(escaped: String) -> String {
+    if escaped.is_empty() || escaped.contains([' ', '=', '\\']) {
+        format!("\"{escaped}\"")
+    } else {
+        escaped
+    }
+}
+
+/// A list value: the items joined with `,` (a `,` inside an item is `\x2c`), one field, so a
+/// file name can neither end the list nor add a `key=value` pair of its own.
 fn list(v: &[String]) -> String {
     if v.is_empty() {
         "-".into()
     } else {
-        v.join(",")
+        field(
+            v.iter()
+                .map(|s| escape(s, &[',']))
+                .collect::<Vec<_>>()
+                .join(","),
+        )
     }
 }
 
-/// A value safe for a `key=value` line: quoted when it has spaces or quotes, one line.
+/// A value safe for a `key=value` line: one field on one line (see [`escape`]).
 fn quote(s: &str) -> String {
-    let s: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if s.is_empty() || s.contains([' ', '"', '=']) {
-        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-    } else {
-        s
-    }
+    field(escape(s, &[]))
 }
 
 impl Record {
@@ -206,7 +231,13 @@ fn rfc3164_time() -> String {
 pub fn syslog_datagram(severity: u8, msg: &str) -> String {
     let pri = FACILITY_MAIL * 8 + severity;
     // Syslog daemons cut long datagrams; 8 KiB is far more than a line of paths needs.
-    let msg: String = msg.chars().take(8000).collect();
+    // The message is one line already (every field is quoted); any control character that
+    // still reaches here is escaped so a datagram can never carry a second, forged line.
+    let msg: String = msg
+        .chars()
+        .take(8000)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     format!(
         "<{pri}>{} smtpauth-wizard[{}]: {msg}",
         rfc3164_time(),
@@ -240,10 +271,54 @@ mod tests {
         let m = r.message();
         assert!(m.starts_with("apply result=failed runs=20260101T000000Z-1 steps=backup,sendmail-mc files=/etc/mail/sendmail.mc backups=/etc/mail/sendmail.mc.bak saved=- uid="), "{m}");
         assert!(
-            m.ends_with(r#"detail="step x failed: \"quoted\" second line""#),
+            m.ends_with(r#"detail="step x failed: \"quoted\"\x0asecond line""#),
             "{m}"
         );
         assert!(!m.contains('\n'));
+    }
+
+    /// A file name chosen by someone else could forge `key=value` pairs or a second line
+    /// (issue 13, item 6): every field stays one field.
+    #[test]
+    fn a_file_name_cannot_forge_fields_or_lines() {
+        let r = Record {
+            action: "apply".into(),
+            steps: vec!["backup".into()],
+            files: vec![
+                "/etc/mail/x result=ok uid=0".into(),
+                "/etc/mail/a,b".into(),
+                "/etc/mail/new\nline".into(),
+                "/etc/mail/q\"uote\\".into(),
+            ],
+            result: Ok("done".into()),
+            ..Default::default()
+        };
+        let m = r.message();
+        assert!(!m.contains('\n'), "{m}");
+        assert!(
+            m.contains(r#"files="/etc/mail/x result=ok uid=0,/etc/mail/a\x2cb,/etc/mail/new\x0aline,/etc/mail/q\"uote\\" "#),
+            "{m}"
+        );
+        // Exactly one `result=` and one `uid=` outside quotes.
+        let mut outside = String::new();
+        let mut inq = false;
+        let mut esc = false;
+        for c in m.chars() {
+            if esc {
+                esc = false;
+                continue;
+            }
+            match c {
+                '\\' if inq => esc = true,
+                '"' => inq = !inq,
+                c if !inq => outside.push(c),
+                _ => {}
+            }
+        }
+        assert_eq!(outside.matches("result=").count(), 1, "{m}");
+        assert_eq!(outside.matches("uid=").count(), 1, "{m}");
+        let d = syslog_datagram(SEVERITY_NOTICE, "a\nb\rc");
+        assert!(!d.contains('\n') && !d.contains('\r'), "{d}");
     }
 
     #[test]

@@ -223,6 +223,49 @@ pub fn move_aside(path: &Path, tag: &str) -> io::Result<PathBuf> {
 /// `mode`, one `write` of the whole line so concurrent writers never interleave inside it, then
 /// fsync (and the directory's fsync when the file was new). The parent directory is created
 /// (0755) when missing. A newline inside `line` becomes a space: one event, one line.
+/// Reads a file we expect to be a regular file of moderate size: never blocks on a FIFO or a
+/// device (opened `O_NONBLOCK`, refused unless regular), and refuses more than `max` bytes
+/// instead of reading a planted 1 GiB file into memory.
+pub fn read_capped(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let md = f.metadata()?;
+    if !md.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    if md.len() > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} is {} bytes, more than the {} MiB a file of this kind can be",
+                path.display(),
+                md.len(),
+                max >> 20
+            ),
+        ));
+    }
+    let mut buf = Vec::with_capacity(md.len() as usize);
+    f.take(max + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} grew past {} MiB while it was read",
+                path.display(),
+                max >> 20
+            ),
+        ));
+    }
+    Ok(buf)
+}
+
 pub fn append_line(path: &Path, line: &str, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("/"));
@@ -241,10 +284,17 @@ pub fn append_line(path: &Path, line: &str, mode: u32) -> io::Result<()> {
         .append(true)
         .create(true)
         .mode(mode)
-        // A link planted at the log's name must not redirect a root-owned write.
-        .custom_flags(libc::O_NOFOLLOW)
+        // A link planted at the log's name must not redirect a root-owned write, and a FIFO
+        // there must not hang us.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| ctx(e, "open for appending", path))?;
+    if !f.metadata().map_err(|e| ctx(e, "look at", path))?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
     f.write_all(text.as_bytes())
         .map_err(|e| ctx(e, "append to", path))?;
     f.sync_all().map_err(|e| ctx(e, "flush", path))?;

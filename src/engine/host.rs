@@ -44,18 +44,98 @@ impl ToolOutput {
     }
 }
 
-/// Finds a tool on PATH, then in the system directories a non-login root shell may lack.
+/// The directories tools are taken from when running as root, and the PATH every child gets.
+/// Root never looks a tool up on the PATH it inherited: a planted `m4` in a directory a user can
+/// write (or in `.`, or through an empty entry) would otherwise run as root. This is the HOWTO's
+/// `su` without `-`.
+pub const TRUSTED_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Finds a tool: as root only in [`TRUSTED_PATH`]; otherwise on PATH, then in the system
+/// directories a non-login root shell may lack. A name with a `/` (a profile's absolute path)
+/// is taken as it is.
 pub fn find_tool(name: &str) -> Option<PathBuf> {
-    if name.starts_with('/') {
+    find_tool_as(name, euid() == 0)
+}
+
+fn find_tool_as(name: &str, root: bool) -> Option<PathBuf> {
+    if name.contains('/') {
         let p = PathBuf::from(name);
-        return p.exists().then_some(p);
+        return (p.is_absolute() && p.exists()).then_some(p);
     }
-    which::which(name).ok().or_else(|| {
-        ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
-            .iter()
+    let trusted = || {
+        TRUSTED_PATH
+            .split(':')
             .map(|d| PathBuf::from(d).join(name))
-            .find(|p| p.exists())
-    })
+            .find(|p| is_executable(p))
+    };
+    if root {
+        return trusted();
+    }
+    which::which(name).ok().or_else(trusted)
+}
+
+fn is_executable(p: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// What is wrong with each entry of a PATH for root: relative (including `.`), empty (the
+/// current directory), missing, or a directory (or a parent of it) that other users can write
+/// without the sticky bit. One text per problem entry.
+pub fn unsafe_path_entries(path: &str) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = vec![];
+    for (i, e) in path.split(':').enumerate() {
+        if e.is_empty() {
+            out.push(format!(
+                "entry {} is empty, which means the current directory",
+                i + 1
+            ));
+            continue;
+        }
+        if !e.starts_with('/') {
+            out.push(format!(
+                "{e:?} is relative (to whatever directory you are in)"
+            ));
+            continue;
+        }
+        let mut p = std::path::Path::new(e);
+        if !p.exists() {
+            out.push(format!(
+                "{e} does not exist (anyone who can create it decides what runs)"
+            ));
+            continue;
+        }
+        loop {
+            if let Ok(m) = std::fs::metadata(p) {
+                let mode = m.mode();
+                if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+                    out.push(format!(
+                        "{e} can be written by other users ({} has mode {:o}, owner uid {})",
+                        p.display(),
+                        mode & 0o7777,
+                        m.uid()
+                    ));
+                    break;
+                }
+                if m.uid() != 0 && euid() == 0 {
+                    out.push(format!(
+                        "{e} is not root's ({} belongs to uid {})",
+                        p.display(),
+                        m.uid()
+                    ));
+                    break;
+                }
+            }
+            match p.parent() {
+                Some(q) => p = q,
+                None => break,
+            }
+        }
+    }
+    out
 }
 
 /// Runs a program with a time limit. `Err` only when it cannot be started at all.
@@ -78,7 +158,10 @@ pub fn run_in(
 ) -> Result<ToolOutput, String> {
     let mut argv = vec![program.display().to_string()];
     argv.extend(args.iter().cloned());
+    // A clean environment: a fixed PATH, the C locale (tool messages we read are English),
+    // and nothing else of the caller's (M4PATH would make m4 read files from elsewhere).
     let mut e = duct::cmd(program, args)
+        .full_env([("PATH", TRUSTED_PATH), ("LC_ALL", "C")])
         .stdout_capture()
         .stderr_capture()
         .unchecked();
@@ -131,7 +214,11 @@ pub fn run_tool(
     timeout: Duration,
 ) -> Result<ToolOutput, String> {
     let p = find_tool(name).ok_or_else(|| {
-        format!("`{name}` is not installed (not on PATH, nor in /usr/sbin or /sbin)")
+        if euid() == 0 {
+            format!("`{name}` is not installed (looked in {TRUSTED_PATH}; as root the wizard does not search the PATH it was given)")
+        } else {
+            format!("`{name}` is not installed (not on PATH, nor in /usr/sbin or /sbin)")
+        }
     })?;
     run(&p, args, stdin, timeout)
 }

@@ -15,7 +15,8 @@ use super::root::Root;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io;
-use std::path::PathBuf;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 
 pub const JOURNAL_DIR: &str = "/var/lib/smtpauth-wizard";
 pub const JOURNAL_VERSION: u32 = 1;
@@ -180,6 +181,58 @@ pub struct Journal {
     _lock: Option<nix::fcntl::Flock<fs::File>>,
 }
 
+/// The state directory must be ours alone: a real directory (not a link), owned by the
+/// effective uid, with no access for group or others. A directory with too wide a mode (one
+/// was found 0755) is repaired to 0700; one owned by another user, or a link, is refused:
+/// whoever owns it could plant or forge the journal that rollback trusts.
+pub fn secure_state_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let md = fs::symlink_metadata(dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    if md.file_type().is_symlink() || !md.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is not a directory but {}: the wizard keeps its journal only in a directory \
+                 of its own; remove it (after checking who put it there) and run again",
+                dir.display(),
+                if md.file_type().is_symlink() {
+                    "a symbolic link"
+                } else {
+                    "something else"
+                }
+            ),
+        ));
+    }
+    let euid = nix::unistd::geteuid().as_raw();
+    if md.uid() != euid {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} belongs to uid {}, not to uid {euid} who runs the wizard: its journal could \
+                 have been written by someone else, so it is not trusted; check it, then \
+                 `chown {euid} {}` and run again",
+                dir.display(),
+                md.uid(),
+                dir.display()
+            ),
+        ));
+    }
+    if md.mode() & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "{} has mode {:o}, open to other users, and cannot be set to 0700: {e}",
+                    dir.display(),
+                    md.mode() & 0o7777
+                ),
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// Text of a journal load problem, for `status` to show while it carries on.
 pub fn journal_path(root: &Root) -> PathBuf {
     root.join(JOURNAL_DIR).join("journal.yaml")
@@ -204,11 +257,16 @@ impl Journal {
     pub fn open(root: &Root) -> Result<Journal, JournalError> {
         let dir = root.join(JOURNAL_DIR);
         fsops::ensure_dir(&dir, 0o700)?;
+        secure_state_dir(&dir)?;
         let lock_path = dir.join("lock");
+        // O_NOFOLLOW: a link planted at the lock's name must not make us create or open a
+        // file elsewhere (`lock -> /etc/nologin`).
         let lf = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&lock_path)
             .map_err(|e| {
                 io::Error::new(
@@ -686,8 +744,12 @@ impl Journal {
     }
 }
 
+/// The largest journal read: it holds paths, attributes and checksums (the saved copies are
+/// files of their own), a few KiB a run.
+const MAX_JOURNAL: u64 = 16 << 20;
+
 fn load(file: &std::path::Path) -> Result<JournalData, JournalError> {
-    let text = match fs::read(file) {
+    let text = match fsops::read_capped(file, MAX_JOURNAL) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Ok(JournalData {
@@ -730,13 +792,13 @@ pub fn parse_journal(path: &str, bytes: &[u8]) -> Result<JournalData, JournalErr
         detail,
     };
     let text = std::str::from_utf8(bytes).map_err(|_| corrupt("not UTF-8 text".into()))?;
-    // Look at the version first so a newer journal gets the right message, not a parse error.
-    #[derive(Deserialize)]
-    struct V {
-        version: Option<u32>,
-    }
-    let v: Result<V, _> = serde_yaml::from_str(text);
-    if let Ok(V { version: Some(n) }) = v {
+    // Look at the version first so a newer journal gets the right message, not a parse error:
+    // from its `version:` line, without parsing anything before the checksum is checked.
+    let version: Option<u32> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("version:"))
+        .and_then(|v| v.trim().parse().ok());
+    if let Some(n) = version {
         if n > JOURNAL_VERSION {
             return Err(JournalError::NewerVersion { path, found: n });
         }
@@ -766,11 +828,10 @@ pub fn parse_journal(path: &str, bytes: &[u8]) -> Result<JournalData, JournalErr
                 .into(),
         ));
     }
-    match v {
-        Err(e) => return Err(corrupt(e.to_string())),
-        Ok(V { version: None }) => return Err(corrupt("no `version` key".into())),
-        Ok(_) => {}
+    if version.is_none() {
+        return Err(corrupt("no `version` key".into()));
     }
+    super::trust::check_yaml_nesting(body).map_err(corrupt)?;
     let data: JournalData = serde_yaml::from_str(body).map_err(|e| corrupt(e.to_string()))?;
     check_records(&data).map_err(corrupt)?;
     Ok(data)

@@ -9,6 +9,7 @@ pub mod journal;
 pub mod profile;
 pub mod root;
 pub mod step;
+pub mod trust;
 
 use journal::{Journal, JournalError, StepState};
 use profile::Profile;
@@ -60,17 +61,30 @@ impl Engine {
         opts: Options,
     ) -> Result<Engine, String> {
         let root = Root::new(root_dir).map_err(|e| e.to_string())?;
+        if !opts.trust_root {
+            if let Some(why) = trust::distrust_tree(&root) {
+                return Err(why);
+            }
+        }
         let (profile, profile_reason) = match profile_file {
             // `--profile debian` (or `profile: debian` in an answers file) names a built-in
-            // profile, unless a file of that name exists.
-            Some(f) if !f.exists() && profile::builtin(&f.to_string_lossy()).is_some() => {
-                let p = profile::builtin(&f.to_string_lossy());
-                let why = format!("built-in profile {} (chosen, not detected)", f.display());
-                (p, why)
+            // profile and nothing else: a value without a `/` is never read from the current
+            // directory (a planted `./debian` would decide what root runs). A file is given as
+            // a path (`--profile ./debian`).
+            Some(f) if !f.to_string_lossy().contains('/') => {
+                let id = f.to_string_lossy();
+                let p = profile::builtin(&id).ok_or_else(|| {
+                    format!(
+                        "{id:?} is not a built-in profile (the built-in ones are {}); give a \
+                         profile file as a path, such as ./{id}",
+                        profile::builtin_ids().join(", ")
+                    )
+                })?;
+                let why = format!("built-in profile {id} (chosen, not detected)");
+                (Some(p), why)
             }
             Some(f) => {
-                let text = std::fs::read_to_string(f)
-                    .map_err(|e| format!("cannot read profile {}: {e}", f.display()))?;
+                let text = trust::read_instructions(f, "profile")?;
                 let p =
                     profile::parse(&f.display().to_string(), &text).map_err(|e| e.to_string())?;
                 let why = format!("profile {} from --profile {}", p.id, f.display());

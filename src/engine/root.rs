@@ -9,6 +9,10 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+/// The largest configuration file read (sendmail.cf is about 100 KiB; a big access file a few
+/// MiB): a planted 1 GiB file is refused instead of read into memory.
+pub const MAX_CONFIG: u64 = 32 << 20;
+
 /// How many links we follow before calling it a loop (Linux's own limit is 40).
 const MAX_LINKS: usize = 40;
 
@@ -31,16 +35,28 @@ pub struct Resolved {
 impl Root {
     pub fn new(dir: impl Into<PathBuf>) -> io::Result<Root> {
         let dir = dir.into();
-        let dir = fs::canonicalize(&dir).map_err(|e| {
+        let canon = fs::canonicalize(&dir).map_err(|e| {
             io::Error::new(e.kind(), format!("root directory {}: {e}", dir.display()))
         })?;
-        if !dir.is_dir() {
+        if !canon.is_dir() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("root {} is not a directory", dir.display()),
+                format!("root {} is not a directory", canon.display()),
             ));
         }
-        Ok(Root { dir })
+        // `--root /tmp/x` where x is a link to / would silently be the live system (restarts
+        // and installs on): the live system is only ever `/` written as `/`.
+        if canon == Path::new("/") && dir.as_os_str() != "/" {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "root {} leads to / (the live system) through a link; write --root / (or \
+                     leave --root out) if you mean the live system",
+                    dir.display()
+                ),
+            ));
+        }
+        Ok(Root { dir: canon })
     }
 
     /// The root directory itself.
@@ -125,7 +141,7 @@ impl Root {
     /// not exist.
     pub fn read(&self, target: &str) -> io::Result<Option<Vec<u8>>> {
         let r = self.resolve(target)?;
-        match fs::read(&r.real) {
+        match super::fsops::read_capped(&r.real, MAX_CONFIG) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io::Error::new(
@@ -133,6 +149,25 @@ impl Root {
                 format!("cannot read {}: {e}", self.display(target)),
             )),
         }
+    }
+
+    /// The link standing at `target`'s own name (its directories resolved inside the root),
+    /// with what it points to, when that leads nowhere: a file about to be created there would
+    /// be created wherever the link's maker chose.
+    pub fn dangling_link(&self, target: &str) -> Option<(String, String)> {
+        let norm = normalize(target);
+        let (parent, name) = norm.rsplit_once('/')?;
+        let dir = self
+            .resolve(if parent.is_empty() { "/" } else { parent })
+            .ok()?;
+        let at = format!("{}/{name}", dir.target.trim_end_matches('/'));
+        let real = self.join(&at);
+        let md = fs::symlink_metadata(&real).ok()?;
+        if !md.file_type().is_symlink() || self.resolve(&at).ok()?.real.exists() {
+            return None;
+        }
+        let to = fs::read_link(&real).ok()?.display().to_string();
+        Some((at, to))
     }
 
     pub fn exists(&self, target: &str) -> bool {

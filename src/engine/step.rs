@@ -234,6 +234,20 @@ impl StepReport {
         if before.as_deref() == Some(after.as_slice()) {
             return Ok(false);
         }
+        if before.is_none() {
+            if let Some(link) = view.root.dangling_link(target) {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{} is a symbolic link to {}, which does not exist: the wizard never \
+                         creates a file through a link (whoever made it chooses where root \
+                         writes); check who put it there, remove it and run again",
+                        view.root.display(&link.0),
+                        link.1
+                    ),
+                ));
+            }
+        }
         self.changes.push(Change {
             path: res.target,
             requested: target.to_string(),
@@ -287,6 +301,9 @@ pub struct Options {
     /// restart and EHLO steps are skipped.
     pub restart: bool,
     pub tool_timeout: Duration,
+    /// As root, work on a `--root` tree that other users can write (`--trust-root`): the admin
+    /// says such a tree's files and links are meant (by default it is refused).
+    pub trust_root: bool,
 }
 
 impl Default for Options {
@@ -301,6 +318,7 @@ impl Default for Options {
             install_packages: true,
             restart: true,
             tool_timeout: super::host::TOOL_TIMEOUT,
+            trust_root: false,
         }
     }
 }

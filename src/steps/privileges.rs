@@ -58,6 +58,18 @@ impl Step for Privileges {
                 Some("become root with `su -` (or `sudo -i`)".into()),
             );
         }
+        let bad = host::unsafe_path_entries(&path);
+        if !bad.is_empty() && (euid == 0 || cx.root.is_host()) {
+            r.warn(
+                None,
+                format!(
+                    "your PATH is not safe for root: {}. The wizard itself runs tools only from {} with a clean environment, but commands you type as root could run a planted program",
+                    bad.join("; "),
+                    host::TRUSTED_PATH
+                ),
+                Some("become root with `su -` (or `sudo -i`), and remove those entries from root's PATH".into()),
+            );
+        }
         r.finish()
     }
 }

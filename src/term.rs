@@ -1,0 +1,218 @@
+//! Strings from strangers, made safe for a terminal (issue 13, item 4). Host names, senders and
+//! user names from a mail log, lines of an access file or an mc, a journal's paths, a server's
+//! replies: any of them can carry escape sequences that set the terminal's title, write to the
+//! clipboard (OSC 52) or hide text, or bidi controls that show a line other than it is. Every
+//! such string passes [`safe`] before it reaches a terminal, and [`json`] before it reaches
+//! JSON output.
+
+use std::borrow::Cow;
+
+/// Fields longer than this (in characters) are cut, with a marker saying how much was left out.
+pub const MAX_FIELD: usize = 512;
+
+/// Invisible format characters that reorder or hide text: zero-width and direction marks
+/// (U+200B–U+200F), embeddings and overrides (U+202A–U+202E), isolates (U+2066–U+2069), and
+/// the byte-order mark used as a zero-width no-break space.
+fn invisible(c: char) -> bool {
+    matches!(c as u32, 0x200B..=0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0xFEFF)
+}
+
+/// C0 controls (but tab), DEL and C1 controls.
+fn control(c: char) -> bool {
+    (c.is_control() && c != '\t') || c == '\u{7f}'
+}
+
+/// `s` as it may be printed: C0, DEL and C1 as `\x..`, bidi and other invisible format
+/// characters as `\u{..}`, a backslash doubled where it could be read as one of those escapes,
+/// and anything past [`MAX_FIELD`] characters cut with a marker. Borrowed when nothing changes.
+pub fn safe(s: &str) -> Cow<'_, str> {
+    safe_max(s, MAX_FIELD)
+}
+
+/// [`safe`] with a length limit of the caller's (0: no limit).
+pub fn safe_max(s: &str, max: usize) -> Cow<'_, str> {
+    let long = max > 0 && s.chars().nth(max).is_some();
+    if !long && !s.chars().any(|c| control(c) || invisible(c)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for (n, c) in s.chars().enumerate() {
+        if long && n == max {
+            let rest = s.chars().count() - max;
+            out.push_str(&format!("…[{rest} more characters cut]"));
+            break;
+        }
+        if control(c) {
+            if (c as u32) < 0x100 {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            } else {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+        } else if invisible(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A line of text as it may be printed: each line of a multi-line text through [`safe`], the
+/// line breaks kept (for findings and transcripts that are several lines on purpose).
+pub fn safe_lines(s: &str) -> String {
+    s.split('\n')
+        .map(|l| safe_max(l.strip_suffix('\r').unwrap_or(l), 0).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// serde_json's formatter, but C1 controls and the invisible format characters of [`safe`] are
+/// written as `\uXXXX` escapes too (serde_json escapes only C0), so JSON piped to a terminal, or
+/// shown by a tool that prints string values raw, cannot carry them.
+struct Escaping<F>(F);
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Escaping<F> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if invisible(c) || ('\u{7f}'..='\u{9f}').contains(&c) {
+                if start < i {
+                    self.0.write_string_fragment(w, &fragment[start..i])?;
+                }
+                write!(w, "\\u{:04x}", c as u32)?;
+                start = i + c.len_utf8();
+            }
+        }
+        if start < fragment.len() {
+            self.0.write_string_fragment(w, &fragment[start..])?;
+        }
+        Ok(())
+    }
+
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+fn to_json<T: serde::Serialize + ?Sized, F: serde_json::ser::Formatter>(
+    v: &T,
+    f: F,
+) -> serde_json::Result<String> {
+    let mut buf = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, Escaping(f));
+    v.serialize(&mut ser)?;
+    // The formatter writes only what serde_json writes (valid UTF-8) and ASCII escapes.
+    Ok(String::from_utf8(buf).unwrap_or_default())
+}
+
+/// Pretty JSON with C1 and bidi characters escaped (see [`Escaping`]).
+pub fn json_pretty<T: serde::Serialize + ?Sized>(v: &T) -> serde_json::Result<String> {
+    to_json(v, serde_json::ser::PrettyFormatter::new())
+}
+
+/// Compact JSON (one line, for streams) with C1 and bidi characters escaped.
+pub fn json_line<T: serde::Serialize + ?Sized>(v: &T) -> serde_json::Result<String> {
+    to_json(v, serde_json::ser::CompactFormatter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_borrowed_unchanged() {
+        for s in ["user@example.com", "héllo wörld", "a\tb", "日本語"] {
+            assert!(matches!(safe(s), Cow::Borrowed(x) if x == s));
+        }
+    }
+
+    #[test]
+    fn escapes_become_visible_text() {
+        // OSC 52 (clipboard) and a title change, as a sender address in a log could carry.
+        let osc = "<a@b>\u{1b}]52;c;Y3VybCB8IHNo\u{7}\u{1b}]0;title\u{7}";
+        let s = safe(osc);
+        assert!(!s.contains('\u{1b}') && !s.contains('\u{7}'), "{s}");
+        assert_eq!(s, "<a@b>\\x1b]52;c;Y3VybCB8IHNo\\x07\\x1b]0;title\\x07");
+        assert_eq!(safe("del\u{7f}"), "del\\x7f");
+        assert_eq!(safe("csi\u{9b}31m"), "csi\\x9b31m");
+        assert_eq!(safe("a\r\nb"), "a\\x0d\\x0ab");
+    }
+
+    #[test]
+    fn bidi_and_invisible_characters_are_named() {
+        let s = safe("admin\u{202e}moc.evil\u{202c}@x\u{200b}\u{2066}\u{feff}");
+        assert_eq!(
+            s,
+            "admin\\u{202e}moc.evil\\u{202c}@x\\u{200b}\\u{2066}\\u{feff}"
+        );
+    }
+
+    #[test]
+    fn long_fields_are_cut_with_a_marker() {
+        let long = "x".repeat(MAX_FIELD + 100);
+        let s = safe(&long);
+        assert!(s.starts_with(&"x".repeat(MAX_FIELD)));
+        assert!(s.ends_with("…[100 more characters cut]"), "{s}");
+        assert!(matches!(safe(&"y".repeat(MAX_FIELD)), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_escapes_c1_and_bidi_too() {
+        let v = serde_json::json!({"sender": "a\u{9b}b\u{202e}c\u{1b}d", "n": [1, 2]});
+        let s = json_pretty(&v).unwrap();
+        assert!(s.contains(r#""a\u009bb\u202ec\u001bd""#), "{s}");
+        assert!(!s.contains('\u{9b}') && !s.contains('\u{202e}'));
+        let back: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, v);
+        assert_eq!(
+            json_pretty(&v).unwrap(),
+            serde_json::to_string_pretty(
+                &serde_json::json!({"sender": "a\u{9b}b\u{202e}c\u{1b}d", "n": [1, 2]})
+            )
+            .unwrap()
+            .replace('\u{9b}', "\\u009b")
+            .replace('\u{202e}', "\\u202e")
+        );
+        let line = json_line(&v).unwrap();
+        assert!(!line.contains('\n'));
+    }
+}
