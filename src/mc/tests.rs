@@ -480,10 +480,20 @@ fn port_25_is_found_in_any_spelling_and_field_order() {
 #[test]
 fn the_only_loopback_listener_is_commented_out() {
     assert_eq!(
+        listener_edit(&["DAEMON_OPTIONS(`port=smtp,Addr=127.0.0.1, Name=MTA')"]),
+        vec![(
+            5,
+            Some("dnl DAEMON_OPTIONS(`port=smtp,Addr=127.0.0.1, Name=MTA')".into())
+        )]
+    );
+    // The only listener on IPv6 ::1: commenting it out would leave sendmail's IPv4-only
+    // default, and clients of [::1]:25 would lose it; without its Addr the IPv6 socket on
+    // every address takes IPv4 too (Linux).
+    assert_eq!(
         listener_edit(&["DAEMON_OPTIONS(`port=smtp,Addr=::1, Name=MTA-v6, Family=inet6')"]),
         vec![(
             5,
-            Some("dnl DAEMON_OPTIONS(`port=smtp,Addr=::1, Name=MTA-v6, Family=inet6')".into())
+            Some("DAEMON_OPTIONS(`port=smtp, Name=MTA-v6, Family=inet6')".into())
         )]
     );
 }
