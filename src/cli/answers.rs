@@ -31,6 +31,9 @@ pub struct Answers {
     pub keep_features: Option<Vec<String>>,
     #[serde(default)]
     pub prune_relay_domains: Option<bool>,
+    /// HOWTO step 4: the Name= of the loopback port-25 listener to open to the network.
+    #[serde(default)]
+    pub open_listener: Option<String>,
     /// Whether the packages step may run the install command.
     #[serde(default)]
     pub install_packages: Option<bool>,
@@ -202,6 +205,7 @@ mod tests {
             "keep_relay:",
             "keep_features:",
             "prune_relay_domains:",
+            "open_listener:",
             "install_packages:",
             "restart:",
             "probe:",

@@ -517,7 +517,11 @@ fn plan_listeners(m: &Model, choice: &ListenerChoice, plan: &mut Plan) -> Result
                  be bound beside it (\"Address already in use\"); commented out",
                 pick.line + 1,
                 pick.get('n').unwrap_or_default(),
-                if pick.inet6() { " (IPv4 too, on Linux)" } else { "" }
+                if pick.inet6() {
+                    " (IPv4 too, on Linux)"
+                } else {
+                    ""
+                }
             ),
         });
     }
@@ -626,16 +630,23 @@ fn warn_collisions(active: &[&ListenerLine], plan: &mut Plan) {
     for (i, a) in active.iter().enumerate() {
         for b in &active[i + 1..] {
             let (ab, bb) = (a.bind(), b.bind());
-            if overlap((a.family(), &a.port(), &ab), (b.family(), &b.port(), &bb)) == Overlap::Yes
-            {
+            if overlap((a.family(), &a.port(), &ab), (b.family(), &b.port(), &bb)) == Overlap::Yes {
                 plan.warnings.push(format!(
                     "lines {} and {}: these two listeners ask for overlapping addresses on the \
                      same port ({} and {}); on Linux the one opened second cannot bind (\"Address \
                      already in use\"){}; I left them as they are",
                     a.line + 1,
                     b.line + 1,
-                    a.get('a').unwrap_or(if a.inet6() { "every IPv6 and IPv4 address" } else { "every IPv4 address" }),
-                    b.get('a').unwrap_or(if b.inet6() { "every IPv6 and IPv4 address" } else { "every IPv4 address" }),
+                    a.get('a').unwrap_or(if a.inet6() {
+                        "every IPv6 and IPv4 address"
+                    } else {
+                        "every IPv4 address"
+                    }),
+                    b.get('a').unwrap_or(if b.inet6() {
+                        "every IPv6 and IPv4 address"
+                    } else {
+                        "every IPv4 address"
+                    }),
                     if a.optional() || b.optional() {
                         ", and sendmail retries it for about 45 seconds before it carries on \
                          without the Modifiers=O one"

@@ -152,9 +152,10 @@ pub struct Listener {
 impl Listener {
     /// A TCP listener on port 25 (`Port=smtp`, `Port=25`, or no Port).
     pub fn port25(&self) -> bool {
-        let tcp = self.family.as_deref().is_none_or(|f| {
-            f.eq_ignore_ascii_case("inet") || f.eq_ignore_ascii_case("inet6")
-        });
+        let tcp = self
+            .family
+            .as_deref()
+            .is_none_or(|f| f.eq_ignore_ascii_case("inet") || f.eq_ignore_ascii_case("inet6"));
         tcp && self
             .port
             .as_deref()

@@ -334,7 +334,11 @@ pub(crate) fn overlap(a: (Family, &Port, &Bind), b: (Family, &Port, &Bind)) -> O
         return same_family(&ba, &bb);
     }
     // One inet6 socket (x) and one inet socket (y).
-    let (x, y) = if fa == Family::Inet6 { (ba, bb) } else { (bb, ba) };
+    let (x, y) = if fa == Family::Inet6 {
+        (ba, bb)
+    } else {
+        (bb, ba)
+    };
     match x {
         Bind::Any => Overlap::Yes,
         Bind::Ip(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {

@@ -71,12 +71,23 @@ impl Step for SendmailMc {
             mechanisms: mechs,
             auth_options: p.auth.auth_options.clone(),
         };
-        match mc::enable_auth(&text, &opts) {
-            Err(e) => r.error(
-                Some(mc_path),
-                format!("{}: {e}", cx.root.display(mc_path)),
-                Some("correct that line by hand (or restore it from sendmail.mc.bak), then run the wizard again".into()),
-            ),
+        let choice = mc::ListenerChoice {
+            open: cx.opts.open_listener.clone(),
+        };
+        match mc::enable_auth_with(&text, &opts, &choice) {
+            Err(e) => {
+                let fix = if e.reason.contains("--open-listener") {
+                    "choose the listener with --open-listener NAME (answers: open_listener), or edit the DAEMON_OPTIONS lines by hand, then run the wizard again"
+                } else {
+                    "correct that line by hand (or restore it from sendmail.mc.bak), then run the wizard again"
+                };
+                r.error(
+                    Some(mc_path),
+                    format!("{}: {e}", cx.root.display(mc_path)),
+                    Some(fix.into()),
+                );
+                port25_requires_auth(&mut r, mc_path, &text);
+            }
             Ok(edit) => {
                 for w in &edit.warnings {
                     r.warn(Some(mc_path), w.clone(), None);
@@ -84,17 +95,55 @@ impl Step for SendmailMc {
                 for e in &edit.edits {
                     r.info_at(mc_path, format!("line {}: {}", e.line, e.why));
                 }
+                port25_requires_auth(&mut r, mc_path, &edit.text);
                 if edit.text != text {
                     r.info("the quotes in sendmail.mc are directed quotes: a backtick (`) opens, an apostrophe (') closes (HOWTO step 3)");
-                    let why = edit.edits.iter().map(|e| e.why.clone()).collect::<Vec<_>>().join("; ");
+                    let why = edit
+                        .edits
+                        .iter()
+                        .map(|e| e.why.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ");
                     if let Err(e) = r.change(view, mc_path, edit.text.into_bytes(), why, None) {
                         r.error(Some(mc_path), e.to_string(), None);
                     }
                 } else {
-                    r.info_at(mc_path, "the AUTH lines are active and port 25 is not limited to loopback");
+                    r.info_at(
+                        mc_path,
+                        "the AUTH lines are active and port 25 is not limited to loopback",
+                    );
                 }
             }
         }
         r.finish()
+    }
+}
+
+/// Item 7 of issue 9: a port-25 listener with `M=a` (`Modifiers=a`, e.g. `M=Ea`) demands AUTH
+/// before it accepts any mail, so mail servers delivering to this one (they never
+/// authenticate) are refused with "530 5.7.0 Authentication required". `M=A` is the opposite
+/// (no AUTH at all) and is not flagged.
+fn port25_requires_auth(r: &mut StepReport, mc_path: &str, text: &str) {
+    for l in mc::analyse(text).listeners {
+        // On loopback only it takes no mail from other servers (local clients can log in).
+        if !l.active || !l.port25() || !l.requires_auth() || l.loopback_only() {
+            continue;
+        }
+        let m = l.modifiers.clone().unwrap_or_default();
+        let keep: String = m.chars().filter(|&c| c != 'a').collect();
+        r.warn(
+            Some(mc_path),
+            format!(
+                "line {}: the port-25 listener{} has M={m}: the a demands SMTP AUTH before any mail is accepted, so other mail servers, which never authenticate, cannot deliver mail for your domains to it (\"530 5.7.0 Authentication required\"); the line reads: {}",
+                l.line,
+                l.name.as_deref().map(|n| format!(" {n}")).unwrap_or_default(),
+                l.text.trim()
+            ),
+            Some(if keep.is_empty() {
+                "remove M=a from the port-25 DAEMON_OPTIONS (AUTH stays offered there, just not required); M=Ea belongs on the submission port: DAEMON_OPTIONS(`Port=submission, Name=MSA, M=Ea')".to_string()
+            } else {
+                format!("write M={keep} instead of M={m} on the port-25 DAEMON_OPTIONS (AUTH stays offered there, just not required); M=Ea belongs on the submission port: DAEMON_OPTIONS(`Port=submission, Name=MSA, M=Ea')")
+            }),
+        );
     }
 }
