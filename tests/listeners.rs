@@ -457,3 +457,33 @@ fn m_a_on_the_port_25_listener_is_a_warning_with_the_fix() {
         assert!(!out.contains("530 5.7.0"), "{lines:?}: {out}");
     }
 }
+
+#[test]
+fn the_answers_key_open_listener_chooses_like_the_flag_and_the_flag_wins() {
+    need_tools!();
+    let t = tree(&[MTA_V6, MTA_V4, MSP_V4]);
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("answers.yaml");
+    fs::write(&a, "open_listener: MTA-v6\n").unwrap();
+    let a = a.to_str().unwrap();
+    let o = run_root(t.path(), &["plan", "--answers", a]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("+DAEMON_OPTIONS(`Family=inet6, Name=MTA-v6, Port=smtp')dnl")
+            && out.contains(&format!("+dnl {MTA_V4}")),
+        "{out}"
+    );
+    // The flag overrides the file.
+    let o = run_root(t.path(), &["plan", "--answers", a, "--open-listener", "MTA-v4"]);
+    let out = text(&o);
+    assert!(
+        out.contains("+DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp')dnl")
+            && !out.contains(&format!("+dnl {MTA_V4}")),
+        "{out}"
+    );
+    // A name that no port-25 listener has is an error naming the ones there are.
+    let o = run_root(t.path(), &["check", "--open-listener", "MSP-v4"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("Name=MTA-v6"), "{}", text(&o));
+}

@@ -221,6 +221,14 @@ mod tests {
     }
 
     #[test]
+    fn open_listener_is_a_name() {
+        let a = parse("a.yaml", "open_listener: MTA-v6\n").unwrap();
+        assert_eq!(a.open_listener.as_deref(), Some("MTA-v6"));
+        let e = parse("a.yaml", "open_listener: [MTA-v6]\n").unwrap_err();
+        assert!(e.contains("line 1") && e.contains("open_listener"), "{e}");
+    }
+
+    #[test]
     fn unknown_keys_name_the_key_and_the_line() {
         let e = parse("a.yaml", "restart: false\nrestrat: false\n").unwrap_err();
         assert!(

@@ -1237,8 +1237,12 @@ mod props {
                 "Addr=::1",
                 "Addr=192.168.1.2",
                 "addr=localhost",
+                "Addr=127.0.0.2",
+                "Addr=0.0.0.0",
+                "Addr=::ffff:127.0.0.1",
+                "Addr=2001:db8::25",
             ]),
-            prop::sample::select(vec!["", "Name=MTA", "Name=MSA, M=Ea"]),
+            prop::sample::select(vec!["", "Name=MTA", "Name=MSA, M=Ea", "Name=MTA, M=O"]),
             prop::sample::select(vec!["", "Family=inet", "Family=inet6"]),
             any::<bool>(),
             prop::sample::select(vec![",", ", ", " ,  "]),
@@ -1350,6 +1354,15 @@ mod props {
                                 && !l.addr.as_deref().is_some_and(model::is_loopback)
                         });
                         prop_assert!(open, "no open port-25 listener:\n{}", e.text);
+                    }
+                    // Listeners that could all be bound together still can (issue 9, item 1).
+                    if super::collisions(&text).is_empty() {
+                        prop_assert_eq!(
+                            super::collisions(&e.text),
+                            vec![],
+                            "the edit made listeners collide:\n{}",
+                            e.text
+                        );
                     }
                 }
                 Err(err) => {
