@@ -23,7 +23,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// The four listener lines of Debian's default sendmail.mc (56-59).
-const DEBIAN_LISTENERS: &str = "dnl DAEMON_OPTIONS(`Family=inet6, Name=MTA-v6, Port=smtp, Addr=::1')dnl
+const DEBIAN_LISTENERS: &str =
+    "dnl DAEMON_OPTIONS(`Family=inet6, Name=MTA-v6, Port=smtp, Addr=::1')dnl
 DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp, Addr=127.0.0.1')dnl
 dnl DAEMON_OPTIONS(`Family=inet6, Name=MSP-v6, Port=submission, M=Ea, Addr=::1')dnl
 DAEMON_OPTIONS(`Family=inet,  Name=MSP-v4, Port=submission, M=Ea, Addr=127.0.0.1')dnl
@@ -40,14 +41,10 @@ fn daemon_tools() -> Result<(), String> {
     let why = if !nix::unistd::geteuid().is_root() {
         Some("needs root (unshare, port 25)".to_string())
     } else {
-        [
-            "/usr/sbin/sendmail-mta",
-            "/usr/bin/unshare",
-            "/usr/sbin/ip",
-        ]
-        .iter()
-        .find(|t| !Path::new(t).exists())
-        .map(|t| format!("{t} is not installed (apt-get install sendmail iproute2)"))
+        ["/usr/sbin/sendmail-mta", "/usr/bin/unshare", "/usr/sbin/ip"]
+            .iter()
+            .find(|t| !Path::new(t).exists())
+            .map(|t| format!("{t} is not installed (apt-get install sendmail iproute2)"))
     };
     match why {
         None => Ok(()),
@@ -76,7 +73,10 @@ fn tree(lines: &[&str]) -> tempfile::TempDir {
     let t = fixture("debian12");
     let mc = t.path().join("etc/mail/sendmail.mc");
     let text = fs::read_to_string(&mc).unwrap();
-    assert!(text.contains(DEBIAN_LISTENERS), "the fixture's listener lines moved");
+    assert!(
+        text.contains(DEBIAN_LISTENERS),
+        "the fixture's listener lines moved"
+    );
     let mut block = lines.join("\n");
     block.push('\n');
     fs::write(&mc, text.replace(DEBIAN_LISTENERS, &block)).unwrap();
@@ -106,7 +106,15 @@ fn wanted(cf: &str) -> Vec<Want> {
             };
             let val = val.trim();
             match k.trim().chars().next().map(|c| c.to_ascii_lowercase()) {
-                Some('f') => fam = if val == "inet6" { "inet6" } else if val == "inet" { "inet" } else { "other" },
+                Some('f') => {
+                    fam = if val == "inet6" {
+                        "inet6"
+                    } else if val == "inet" {
+                        "inet"
+                    } else {
+                        "other"
+                    }
+                }
                 Some('a') => addr = Some(val),
                 Some('p') => port = val,
                 Some('m') => mods = val,
@@ -157,7 +165,10 @@ fn proc_pattern(w: &Want) -> String {
 fn daemon_binds(cf: &Path) -> Result<Vec<String>, String> {
     let text = fs::read_to_string(cf).unwrap();
     let want = wanted(&text);
-    assert!(!want.is_empty() || !text.contains("DaemonPortOptions"), "{text}");
+    assert!(
+        !want.is_empty() || !text.contains("DaemonPortOptions"),
+        "{text}"
+    );
     // No DAEMON_OPTIONS left: sendmail's default, every IPv4 address on port 25.
     let want = if want.is_empty() {
         vec![Want {
@@ -173,14 +184,24 @@ fn daemon_binds(cf: &Path) -> Result<Vec<String>, String> {
         .tempdir()
         .unwrap();
     let mut cmd = Command::new("unshare");
-    cmd.args(["--net", "--mount", "--uts", "--pid", "--fork", "--mount-proc", "bash"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/listeners/bind.sh"))
-        .arg(work.path())
-        .arg(cf);
+    cmd.args([
+        "--net",
+        "--mount",
+        "--uts",
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "bash",
+    ])
+    .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/listeners/bind.sh"))
+    .arg(work.path())
+    .arg(cf);
     for w in &want {
         let extra = match w.addr {
             IpAddr::V4(a) => !a.is_loopback() && !a.is_unspecified(),
-            IpAddr::V6(a) => !a.is_loopback() && !a.is_unspecified() && a.to_ipv4_mapped().is_none(),
+            IpAddr::V6(a) => {
+                !a.is_loopback() && !a.is_unspecified() && a.to_ipv4_mapped().is_none()
+            }
         };
         if extra {
             cmd.arg(w.addr.to_string());
@@ -223,14 +244,22 @@ fn apply_and_bind(lines: &[&str], extra: &[&str]) -> (String, Vec<String>) {
     let mut check = vec!["check"];
     check.extend_from_slice(extra);
     let c = run_root(t.path(), &check);
-    assert_eq!(c.status.code(), Some(0), "{lines:?}: check after apply: {}", text(&c));
+    assert_eq!(
+        c.status.code(),
+        Some(0),
+        "{lines:?}: check after apply: {}",
+        text(&c)
+    );
     let mc = fs::read_to_string(t.path().join("etc/mail/sendmail.mc")).unwrap();
     let held = daemon_binds(&t.path().join("etc/mail/sendmail.cf"))
         .unwrap_or_else(|e| panic!("{lines:?}: the new sendmail.cf does not bind: {e}\n{mc}"));
     let o = run_root(t.path(), &["rollback", "--yes"]);
     assert_eq!(o.status.code(), Some(0), "rollback: {}", text(&o));
     let d = diff_snapshots(&before, &snapshot(t.path()));
-    assert!(d.is_empty(), "{lines:?}: rollback is not the identity: {d:#?}");
+    assert!(
+        d.is_empty(),
+        "{lines:?}: rollback is not the identity: {d:#?}"
+    );
     (mc, held)
 }
 
@@ -417,7 +446,12 @@ fn variants_the_wizard_cannot_decide_are_refused_with_the_key_and_change_nothing
         assert_eq!(c.status.code(), Some(1), "{what}: check: {}", text(&c));
         assert!(text(&c).contains(says), "{what}: {}", text(&c));
         let o = run_root(t.path(), &["apply", "--yes"]);
-        assert_ne!(o.status.code(), Some(0), "{what}: apply went ahead: {}", text(&o));
+        assert_ne!(
+            o.status.code(),
+            Some(0),
+            "{what}: apply went ahead: {}",
+            text(&o)
+        );
         assert!(text(&o).contains(says), "{what}: {}", text(&o));
         let d = diff_snapshots(&before, &snapshot(t.path()));
         assert!(d.is_empty(), "{what}: a refused apply changed {d:#?}");
@@ -428,8 +462,9 @@ fn variants_the_wizard_cannot_decide_are_refused_with_the_key_and_change_nothing
 fn m_a_on_the_port_25_listener_is_a_warning_with_the_fix() {
     need_tools!();
     for (m, fix) in [("M=Ea", "write M=E instead of M=Ea"), ("M=a", "remove M=a")] {
-        let line =
-            format!("DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp, {m}, Addr=127.0.0.1')dnl");
+        let line = format!(
+            "DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp, {m}, Addr=127.0.0.1')dnl"
+        );
         let t = tree(&[&line, MSP_V4]);
         let c = run_root(t.path(), &["check"]);
         let out = text(&c);
@@ -475,7 +510,10 @@ fn the_answers_key_open_listener_chooses_like_the_flag_and_the_flag_wins() {
         "{out}"
     );
     // The flag overrides the file.
-    let o = run_root(t.path(), &["plan", "--answers", a, "--open-listener", "MTA-v4"]);
+    let o = run_root(
+        t.path(),
+        &["plan", "--answers", a, "--open-listener", "MTA-v4"],
+    );
     let out = text(&o);
     assert!(
         out.contains("+DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp')dnl")
