@@ -320,11 +320,14 @@ fn the_previous_edit_of_two_variants_cannot_bind_and_the_new_one_can() {
     }
 }
 
+/// What it is, its listener lines, extra flags, and the sockets the daemon must hold.
+type Variant<'a> = (&'a str, Vec<&'a str>, Vec<&'a str>, Vec<&'a str>);
+
 #[test]
 fn every_listener_variant_binds_after_the_edit() {
     need_daemon!();
     let public_v6 = "DAEMON_OPTIONS(`Family=inet6, Name=MTA-v6, Port=smtp, Addr=2001:db8::25')dnl";
-    let variants: Vec<(&str, Vec<&str>, Vec<&str>, Vec<&str>)> = vec![
+    let variants: Vec<Variant> = vec![
         // (what, listener lines, extra flags, sockets that must be held)
         (
             "Debian stock: IPv4 loopback and the MSP on 587",
