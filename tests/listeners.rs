@@ -122,10 +122,14 @@ fn wanted(cf: &str) -> Vec<Want> {
             }
         }
         let port: u16 = match port {
-            "smtp" => 25,
+            "smtp" | "mail" => 25,
             "submission" => 587,
             "smtps" => 465,
-            p => p.parse().unwrap_or_else(|_| panic!("port {p} in {line}")),
+            p => match p.parse() {
+                Ok(n) => n,
+                // A name /etc/services lacks: the daemon stops at start; nothing to hold.
+                Err(_) => continue,
+            },
         };
         let addr: IpAddr = match (fam, addr) {
             ("other", _) => continue,
@@ -270,6 +274,49 @@ fn active_listeners(mc: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The tree's sendmail.mc through the real m4 as it is (its includes are the host's cf tree
+/// and /etc/mail/m4 files, which the Debian fixture's mc names by absolute path).
+fn m4_as_is(root: &Path) -> std::path::PathBuf {
+    let cf = root.join("as-is.cf");
+    let o = Command::new("m4")
+        .arg(root.join("etc/mail/sendmail.mc"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    fs::write(&cf, &o.stdout).unwrap();
+    cf
+}
+
+#[test]
+fn lines_refused_as_broken_do_stop_the_real_daemon() {
+    need_daemon!();
+    // The refusals' reasons, checked: sendmail looks these up when it reads the cf, and when
+    // the lookup fails its daemon does not start at all.
+    for (line, says) in [
+        (
+            "DAEMON_OPTIONS(`Family=inet, Name=MTA, Port=smtp, Addr=::1')dnl",
+            "host \"::1\" unknown",
+        ),
+        (
+            "DAEMON_OPTIONS(`Family=inet6, Name=MTA, Port=smtp, Addr=127.0.0.1')dnl",
+            "host \"127.0.0.1\" unknown",
+        ),
+        (
+            "DAEMON_OPTIONS(`Port=SMTP, Addr=127.0.0.1, Name=MTA')dnl",
+            "service \"SMTP\" unknown",
+        ),
+    ] {
+        let t = tree(&[line, MSP_V4]);
+        let err = daemon_binds(&m4_as_is(t.path())).expect_err(line);
+        assert!(
+            err.contains(says) && err.contains("exited"),
+            "{line}: {err}"
+        );
+        let o = run_root(t.path(), &["check"]);
+        assert_eq!(o.status.code(), Some(1), "{line}: {}", text(&o));
+    }
+}
+
 #[test]
 fn the_previous_edit_of_two_variants_cannot_bind_and_the_new_one_can() {
     need_daemon!();
@@ -288,11 +335,7 @@ fn the_previous_edit_of_two_variants_cannot_bind_and_the_new_one_can() {
     ];
     for old in [&old_v4_v6[..], &old_lan[..]] {
         let t = tree(old);
-        let cf = t.path().join("old.cf");
-        let mc = t.path().join("etc/mail/sendmail.mc");
-        let o = Command::new("m4").arg(&mc).output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        fs::write(&cf, &o.stdout).unwrap();
+        let cf = m4_as_is(t.path());
         let err = daemon_binds(&cf).expect_err("the previous edit's listeners bound");
         assert!(
             err.contains("Address already in use"),

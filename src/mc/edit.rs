@@ -2,7 +2,8 @@
 //! that every line not named in an [`Edit`] keeps its bytes.
 
 use super::model::{
-    overlap, Bind, Candidate, Family, ListenerLine, Model, Overlap, Setting, SETTINGS,
+    miscased_service, overlap, Bind, Candidate, Family, ListenerLine, Model, Overlap, Setting,
+    SETTINGS,
 };
 use super::shape::{dnl_tail, inert_tail};
 use super::{Edit, ListenerChoice, McEdit, McError, McOptions};
@@ -336,6 +337,20 @@ fn plan_listeners(m: &Model, choice: &ListenerChoice, plan: &mut Plan) -> Result
         }
         return Ok(()); // sendmail's default listens on port 25 on every interface
     }
+    for l in active.iter().filter(|l| l.tcp()) {
+        if let Some(right) = l.get('p').and_then(miscased_service) {
+            return Err(m.err(
+                l.line,
+                format!(
+                    "Port={} is not a service sendmail knows: it looks port names up in \
+                     /etc/services, which spells them in lower case, and with `service \"{}\" \
+                     unknown` its daemon does not start at all; write Port={right}",
+                    l.get('p').unwrap_or_default(),
+                    l.get('p').unwrap_or_default().trim()
+                ),
+            ));
+        }
+    }
     warn_collisions(&active, plan);
     let port25: Vec<&ListenerLine> = active
         .iter()
@@ -352,9 +367,9 @@ fn plan_listeners(m: &Model, choice: &ListenerChoice, plan: &mut Plan) -> Result
                 l.line,
                 format!(
                     "this port-25 listener has Addr={a}, which is not {fam} address for its \
-                     Family ({}): sendmail looks it up as a host name and, when that fails \
-                     (\"host unknown\"), listens on every address instead, so I cannot tell what \
-                     you meant; write Family=inet with an IPv4 address or Family=inet6 with an \
+                     Family ({}): sendmail looks it up as a host name, and when that fails \
+                     (\"host unknown\") its daemon does not start at all; I cannot tell what \
+                     you meant: write Family=inet with an IPv4 address or Family=inet6 with an \
                      IPv6 one",
                     l.get('f').unwrap_or("inet, the default")
                 ),

@@ -219,14 +219,43 @@ pub(crate) fn port_of(p: &str) -> Port {
             Err(_) => Port::Service(p.to_string()),
         };
     }
-    // glibc's getservbyname compares names exactly; an unknown name ("SMTP") leaves the port
-    // unset, and an unset port is smtp: either way such a listener is on port 25.
-    match p {
-        "submission" => Port::Num(587),
-        "smtps" | "ssmtp" | "submissions" => Port::Num(465),
-        _ if p.eq_ignore_ascii_case("smtp") => Port::Num(25),
-        _ => Port::Service(p.to_string()),
+    // getservbyname(3) compares names exactly, as /etc/services spells them (`mail` is an
+    // alias of smtp there); a name it does not know stops the daemon at start (checked with
+    // sendmail 8.17: `service "SMTP" unknown`, and it exits).
+    match known_service(p) {
+        Some(n) => Port::Num(n),
+        None => Port::Service(p.to_string()),
     }
+}
+
+/// The mail ports of /etc/services (Debian, Red Hat), by their exact names and aliases.
+fn known_service(name: &str) -> Option<u16> {
+    match name {
+        "smtp" | "mail" => Some(25),
+        "submission" => Some(587),
+        "smtps" | "ssmtp" | "submissions" | "urd" => Some(465),
+        _ => None,
+    }
+}
+
+/// A port name that is one of the mail services in the wrong case (`SMTP`, `Submission`):
+/// sendmail does not know it and its daemon does not start. Returns the right spelling.
+pub(crate) fn miscased_service(p: &str) -> Option<&'static str> {
+    let p = p.trim();
+    if known_service(p).is_some() {
+        return None;
+    }
+    [
+        "smtp",
+        "mail",
+        "submission",
+        "smtps",
+        "ssmtp",
+        "submissions",
+        "urd",
+    ]
+    .into_iter()
+    .find(|k| p.eq_ignore_ascii_case(k))
 }
 
 /// What a listener's socket is bound to.
@@ -242,7 +271,7 @@ pub(crate) enum Bind {
     Name(String),
     /// Not an address of the listener's family (`Family=inet, Addr=::1`, or an IPv4 address
     /// on an inet6 listener): sendmail looks it up as a host name, and when that fails
-    /// (`host "::1" unknown`) it listens on every address instead.
+    /// (`host "::1" unknown`) its daemon does not start (checked with sendmail 8.17).
     Wrong(String),
 }
 
@@ -312,7 +341,7 @@ pub(crate) fn overlap(a: (Family, &Port, &Bind), b: (Family, &Port, &Bind)) -> O
     if a.0 == Family::Other || b.0 == Family::Other || a.1 != b.1 {
         return Overlap::No;
     }
-    // `Wrong` addresses end up on every address.
+    // A `Wrong` address that does resolve can be anything: assume the worst.
     let norm = |x: &Bind| match x {
         Bind::Wrong(_) => Bind::Any,
         other => other.clone(),

@@ -453,8 +453,12 @@ fn port_25_is_found_in_any_spelling_and_field_order() {
             "DAEMON_OPTIONS(`Port=25,Name=MTA')dnl",
         ),
         (
-            "DAEMON_OPTIONS(`Addr=127.0.0.1, port=SMTP, Name=MTA')dnl",
-            "DAEMON_OPTIONS(`port=SMTP, Name=MTA')dnl",
+            "DAEMON_OPTIONS(`Addr=127.0.0.1, port=smtp, Name=MTA')dnl",
+            "DAEMON_OPTIONS(`port=smtp, Name=MTA')dnl",
+        ),
+        (
+            "DAEMON_OPTIONS(`Addr=127.0.0.1, Port=mail, Name=MTA')dnl",
+            "DAEMON_OPTIONS(`Port=mail, Name=MTA')dnl",
         ),
         (
             "DAEMON_OPTIONS(` Name=MTA ,  Addr = 127.0.0.1 ')dnl",
@@ -745,7 +749,7 @@ fn several_loopback_listeners_of_one_family_are_refused_with_the_key() {
         ),
         (
             "DAEMON_OPTIONS(`Addr=127.0.0.1, Name=MTA')dnl",
-            "DAEMON_OPTIONS(`Port=SMTP, Addr=127.0.0.2, Name=MTA-2, M=O')dnl",
+            "DAEMON_OPTIONS(`Port=mail, Addr=127.0.0.2, Name=MTA-2, M=O')dnl",
         ),
         (
             "DAEMON_OPTIONS(`Family=inet6, Port=smtp, Addr=::1, Name=MTA')dnl",
@@ -797,6 +801,30 @@ fn an_address_of_the_wrong_family_on_port_25_is_refused() {
         let err = listener_refusal(&[line, MSA]);
         assert_eq!(err.line, 5, "{line}");
         assert!(err.reason.contains("host unknown"), "{err}");
+    }
+}
+
+#[test]
+fn a_port_name_sendmail_does_not_know_is_refused() {
+    // getservbyname is case-sensitive: with Port=SMTP the daemon says `service "SMTP"
+    // unknown` and does not start (sendmail 8.17, checked).
+    for (line, right) in [
+        (
+            "DAEMON_OPTIONS(`port=SMTP, Addr=127.0.0.1, Name=MTA')dnl",
+            "Port=smtp",
+        ),
+        ("DAEMON_OPTIONS(`Port = SMTP, Name=MTA')dnl", "Port=smtp"),
+        (
+            "DAEMON_OPTIONS(`Port=Submission, Name=MSA, M=Ea')dnl",
+            "Port=submission",
+        ),
+    ] {
+        let err = listener_refusal(&[line, MTA_V4]);
+        assert_eq!(err.line, 5, "{line}");
+        assert!(
+            err.reason.contains(right) && err.reason.contains("unknown"),
+            "{err}"
+        );
     }
 }
 
