@@ -89,6 +89,10 @@ pub struct Choices {
     /// Remove relay-domains entries that are not local host names
     #[arg(long)]
     pub prune_relay_domains: bool,
+    /// The port-25 DAEMON_OPTIONS (its Name=, e.g. MTA-v6) to open to the network when sendmail.mc
+    /// has several loopback ones; the loopback port-25 listeners that would collide with it are commented out
+    #[arg(long, value_name = "NAME")]
+    pub open_listener: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -257,6 +261,10 @@ impl Choices {
             },
             prune_relay_domains: self.prune_relay_domains
                 || a.prune_relay_domains.unwrap_or(d.prune_relay_domains),
+            open_listener: self
+                .open_listener
+                .clone()
+                .or_else(|| a.open_listener.clone()),
             install_packages: a.install_packages.unwrap_or(d.install_packages),
             restart: a.restart.unwrap_or(d.restart),
             ..d

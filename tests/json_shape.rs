@@ -348,6 +348,7 @@ fn answers_and_generate() {
                 "keep_relay": ["string"],
                 "keep_features": ["string"],
                 "prune_relay_domains": "bool|null",
+                "open_listener": "string|null",
                 "install_packages": "bool|null",
                 "restart": "bool|null",
                 "probe": probe,

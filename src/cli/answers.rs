@@ -41,6 +41,9 @@ pub struct Answers {
     pub keep_features: Option<Vec<String>>,
     #[serde(default)]
     pub prune_relay_domains: Option<bool>,
+    /// HOWTO step 4: the Name= of the loopback port-25 listener to open to the network.
+    #[serde(default)]
+    pub open_listener: Option<String>,
     /// Whether the packages step may run the install command.
     #[serde(default)]
     pub install_packages: Option<bool>,
@@ -220,6 +223,7 @@ mod tests {
             "keep_relay:",
             "keep_features:",
             "prune_relay_domains:",
+            "open_listener:",
             "install_packages:",
             "restart:",
             "probe:",
@@ -232,6 +236,14 @@ mod tests {
         ] {
             assert!(EXAMPLE.contains(k), "the example lacks {k}");
         }
+    }
+
+    #[test]
+    fn open_listener_is_a_name() {
+        let a = parse("a.yaml", "open_listener: MTA-v6\n").unwrap();
+        assert_eq!(a.open_listener.as_deref(), Some("MTA-v6"));
+        let e = parse("a.yaml", "open_listener: [MTA-v6]\n").unwrap_err();
+        assert!(e.contains("line 1") && e.contains("open_listener"), "{e}");
     }
 
     #[test]

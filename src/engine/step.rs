@@ -294,6 +294,9 @@ pub struct Options {
     pub keep_features: Vec<String>,
     /// Remove relay-domains entries that are not local host names.
     pub prune_relay_domains: bool,
+    /// HOWTO step 4: the `Name=` of the loopback port-25 listener to open to the network when
+    /// sendmail.mc alone does not decide it (CLI `--open-listener`, answers `open_listener`).
+    pub open_listener: Option<String>,
     /// Whether the packages step may run the install command (answers `install_packages`);
     /// when false, missing packages are a finding with the command to run.
     pub install_packages: bool,
@@ -315,6 +318,7 @@ impl Default for Options {
             keep_relay: vec![],
             keep_features: vec![],
             prune_relay_domains: false,
+            open_listener: None,
             install_packages: true,
             restart: true,
             tool_timeout: super::host::TOOL_TIMEOUT,

@@ -334,14 +334,15 @@ fn included(text: &str, path: &str, sasl: &str) -> Vec<Included> {
 /// Runs enable_auth_with and a second run on its result; returns the edits.
 fn with_sasl(text: &str, path: &str, sasl: &str, o: &McOptions) -> McEdits {
     let inc = included(text, path, sasl);
-    let e = enable_auth_with(text, o, &inc).unwrap_or_else(|e| panic!("{e}"));
+    let e = enable_auth_with(text, o, &inc, &ListenerChoice::default())
+        .unwrap_or_else(|e| panic!("{e}"));
     let new_sasl = e
         .includes
         .iter()
         .find(|(p, _)| p == path)
         .map_or(sasl.to_string(), |(_, x)| x.text.clone());
     let inc2 = included(&e.mc.text, path, &new_sasl);
-    let again = enable_auth_with(&e.mc.text, o, &inc2).unwrap();
+    let again = enable_auth_with(&e.mc.text, o, &inc2, &ListenerChoice::default()).unwrap();
     assert!(again.mc.edits.is_empty(), "{:?}", again.mc.edits);
     assert!(again.includes.is_empty(), "{:?}", again.includes);
     e
@@ -418,7 +419,7 @@ fn sasl_m4_variants() {
     // Commented out: not read, and the mc gets its three lines as without it.
     let text = debian_with("dnl include(`/etc/mail/sasl/sasl.m4')dnl", "");
     assert!(setting_includes(&text).iter().all(|(_, p, _)| p != path));
-    let e = enable_auth_with(&text, &opts(), &[]).unwrap();
+    let e = enable_auth_with(&text, &opts(), &[], &ListenerChoice::default()).unwrap();
     assert_eq!(e.mc.edits.iter().filter(|x| x.before.is_none()).count(), 3);
     // A sasl.m4 that also sets confAUTH_OPTIONS: its letters are kept and edited there; the
     // mc gets no confAUTH_OPTIONS line of its own.
@@ -466,7 +467,13 @@ fn sasl_m4_trusting_anonymous_or_unreadable_is_refused_naming_the_include() {
         "TRUST_AUTH_MECH(`EXTERNAL')",
         "TRUST_AUTH_MECH(`EXTERNAL ANONYMOUS')",
     );
-    let err = enable_auth_with(&text, &opts(), &included(&text, path, &sasl)).unwrap_err();
+    let err = enable_auth_with(
+        &text,
+        &opts(),
+        &included(&text, path, &sasl),
+        &ListenerChoice::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.line, inc_line);
     assert!(
         err.reason.contains(path) && err.reason.contains("ANONYMOUS"),
@@ -477,7 +484,13 @@ fn sasl_m4_trusting_anonymous_or_unreadable_is_refused_naming_the_include() {
         "TRUST_AUTH_MECH(`DIGEST-MD5 CRAM-MD5 NTLM LOGIN PLAIN')",
         "TRUST_AUTH_MECH(DIGEST-MD5 CRAM-MD5 NTLM LOGIN PLAIN)",
     );
-    let err = enable_auth_with(&text, &opts(), &included(&text, path, &sasl)).unwrap_err();
+    let err = enable_auth_with(
+        &text,
+        &opts(),
+        &included(&text, path, &sasl),
+        &ListenerChoice::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.line, inc_line);
     assert!(
         err.reason.contains("line 63") && err.reason.contains(path),

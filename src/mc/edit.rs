@@ -2,9 +2,12 @@
 //! that every line not named in an [`Edit`] keeps its bytes.
 
 use super::include::{self, IncSetting};
-use super::model::{Candidate, ListenerLine, Model, Setting, SETTINGS};
+use super::model::{
+    miscased_service, overlap, Bind, Candidate, Family, ListenerLine, Model, Overlap, Setting,
+    SETTINGS,
+};
 use super::shape::{dnl_tail, inert_tail};
-use super::{Decider, Edit, Included, McEdit, McEdits, McError, McOptions};
+use super::{Decider, Edit, Included, ListenerChoice, McEdit, McEdits, McError, McOptions};
 
 enum Change {
     Replace {
@@ -37,6 +40,7 @@ pub(crate) fn enable_auth(
     text: &str,
     opts: &McOptions,
     included: &[Included],
+    listeners: &ListenerChoice,
 ) -> Result<McEdits, McError> {
     let want = check_options(opts)?;
     let m = Model::new(text);
@@ -46,7 +50,7 @@ pub(crate) fn enable_auth(
     let incs = read_includes(&m, included)?;
     let mut plan = Plan::default();
     let values = plan_auth(&m, &want, &incs, &mut plan)?;
-    plan_listeners(&m, &mut plan)?;
+    plan_listeners(&m, listeners, &mut plan)?;
     let (out, origin) = apply(&m, plan)?;
     let mut new_incs: Vec<Included> = Vec::new();
     let mut inc_edits = Vec::new();
@@ -107,7 +111,7 @@ pub(crate) fn enable_auth(
     let incs_again = read_includes(&again, &shifted).map_err(second_run)?;
     let mut second = Plan::default();
     let values_again = plan_auth(&again, &want, &incs_again, &mut second).map_err(second_run)?;
-    plan_listeners(&again, &mut second).map_err(second_run)?;
+    plan_listeners(&again, listeners, &mut second).map_err(second_run)?;
     if let Some(c) = second.changes.first() {
         return Err(at(c.line()));
     }
@@ -864,88 +868,368 @@ fn rewritten(m: &Model, c: &Candidate, setting: Setting, want: &str) -> Result<S
     ))
 }
 
-/// HOWTO step 4, by intent: port 25 must accept connections from the network (FACTS.md).
-fn plan_listeners(m: &Model, plan: &mut Plan) -> Result<(), McError> {
+/// HOWTO step 4, by intent: port 25 must accept connections from the network (FACTS.md),
+/// and every listener the file asks for must still be able to bind beside the others.
+///
+/// - A port-25 listener that is not on loopback already takes network mail: nothing changes.
+/// - Otherwise one loopback listener is opened (its `Addr=` removed; the only listener of
+///   the file is commented out, as the HOWTO says): the IPv4 one, or the only IPv6 one, or
+///   the one `choice.open` names. Other listeners stay, unless `choice.open` was given and
+///   they are loopback port-25 listeners that would collide with the opened one.
+/// - Whatever would not bind beside the opened listener (on Linux an IPv6 socket on every
+///   address also takes IPv4) is refused, never predicted and applied.
+fn plan_listeners(m: &Model, choice: &ListenerChoice, plan: &mut Plan) -> Result<(), McError> {
     let active: Vec<&ListenerLine> = m.listeners.iter().filter(|l| l.active).collect();
+    let open_key = choice
+        .open
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     if active.is_empty() {
+        if let Some(name) = open_key {
+            plan.warnings.push(format!(
+                "--open-listener {name} (answers: open_listener) was not used: no DAEMON_OPTIONS \
+                 is active, so sendmail's default listener already takes port 25 on every address"
+            ));
+        }
         return Ok(()); // sendmail's default listens on port 25 on every interface
     }
-    let port25: Vec<&&ListenerLine> = active.iter().filter(|l| l.port25()).collect();
+    for l in active.iter().filter(|l| l.tcp()) {
+        if let Some(right) = l.get('p').and_then(miscased_service) {
+            return Err(m.err(
+                l.line,
+                format!(
+                    "Port={} is not a service sendmail knows: it looks port names up in \
+                     /etc/services, which spells them in lower case, and with `service \"{}\" \
+                     unknown` its daemon does not start at all; write Port={right}",
+                    l.get('p').unwrap_or_default(),
+                    l.get('p').unwrap_or_default().trim()
+                ),
+            ));
+        }
+    }
+    warn_collisions(&active, plan);
+    let port25: Vec<&ListenerLine> = active
+        .iter()
+        .copied()
+        .filter(|l| l.tcp() && l.port25())
+        .collect();
     if port25.is_empty() {
         return plan_missing_port25(m, &active, plan);
     }
     for l in &port25 {
-        let content = m.content(l.line);
-        if !l.loopback() {
-            if let Some(addr) = l.get('a') {
-                plan.warnings.push(format!(
-                    "line {}: the port-25 listener is bound to {addr} only; I left it as it is, \
-                     so clients must connect to that address",
-                    l.line + 1
-                ));
-            }
-            continue;
-        }
-        let site = l.site.clone().map_err(|r| m.err(l.line, r))?;
-        if active.len() == 1 {
-            if !inert_tail(&content[site.call_end..]) {
-                return Err(m.err(
-                    l.line,
-                    "this DAEMON_OPTIONS shares its line with other macros, so commenting the \
-                     line out would disable them too; put it on a line of its own",
-                ));
-            }
-            plan.changes.push(Change::Replace {
-                line: l.line,
-                new: format!("dnl {content}"),
-                why: format!(
-                    "HOWTO step 4: the only listener accepts connections on the loopback \
-                     address {} alone; commented out, sendmail's default listens on port 25 on \
-                     every interface",
-                    l.get('a').unwrap_or_default()
+        if let Bind::Wrong(a) = l.bind() {
+            let fam = if l.inet6() { "an IPv6" } else { "an IPv4" };
+            return Err(m.err(
+                l.line,
+                format!(
+                    "this port-25 listener has Addr={a}, which is not {fam} address for its \
+                     Family ({}): sendmail looks it up as a host name, and when that fails \
+                     (\"host unknown\") its daemon does not start at all; I cannot tell what \
+                     you meant: write Family=inet with an IPv4 address or Family=inet6 with an \
+                     IPv6 one",
+                    l.get('f').unwrap_or("inet, the default")
                 ),
-            });
-        } else {
-            let others: Vec<String> = active
-                .iter()
-                .filter(|o| o.line != l.line)
-                .map(|o| (o.line + 1).to_string())
-                .collect();
-            plan.changes.push(Change::Replace {
-                line: l.line,
-                new: without_addr(content, l),
-                why: format!(
-                    "HOWTO step 4, by intent: port 25 must accept network connections, so the \
-                     loopback-only Addr={} is removed; commenting the whole line out, as the \
-                     HOWTO says, would leave no port-25 listener at all, because other \
-                     DAEMON_OPTIONS stay active ({} {})",
-                    l.get('a').unwrap_or_default(),
-                    if others.len() == 1 { "line" } else { "lines" },
-                    others.join(", ")
-                ),
-            });
+            ));
         }
     }
-    // Opening both an IPv4 and an IPv6 port-25 listener to every address can make the second
-    // bind fail on Linux; warn when this edit creates that situation.
-    let open: Vec<&&&ListenerLine> = port25
+    let network: Vec<&ListenerLine> = port25.iter().copied().filter(|l| !l.loopback()).collect();
+    if !network.is_empty() {
+        for l in &network {
+            if let Some(addr) = l.get('a') {
+                if l.bind() != Bind::Any {
+                    plan.warnings.push(format!(
+                        "line {}: the port-25 listener is bound to {addr} only; I left it as it \
+                         is, so clients must connect to that address",
+                        l.line + 1
+                    ));
+                }
+            }
+        }
+        if let Some(name) = open_key {
+            plan.warnings.push(format!(
+                "--open-listener {name} (answers: open_listener) was not used: port 25 already \
+                 takes network mail on line {}, so I left every listener as it is",
+                network[0].line + 1
+            ));
+        }
+        return Ok(());
+    }
+    // Every port-25 listener is on loopback: open one of them.
+    let pick = choose_listener(m, open_key, &port25)?;
+    let content = m.content(pick.line);
+    let site = pick.site.clone().map_err(|r| m.err(pick.line, r))?;
+    if active.len() == 1 && pick.family() == Family::Inet {
+        if !inert_tail(&content[site.call_end..]) {
+            return Err(m.err(
+                pick.line,
+                "this DAEMON_OPTIONS shares its line with other macros, so commenting the \
+                 line out would disable them too; put it on a line of its own",
+            ));
+        }
+        plan.changes.push(Change::Replace {
+            line: pick.line,
+            new: format!("dnl {content}"),
+            why: format!(
+                "HOWTO step 4: the only listener accepts connections on the loopback \
+                 address {} alone; commented out, sendmail's default listens on port 25 on \
+                 every interface",
+                pick.get('a').unwrap_or_default()
+            ),
+        });
+        return Ok(());
+    }
+    // What the opened listener would collide with.
+    let opened = Bind::Any;
+    let mut dropped: Vec<&ListenerLine> = Vec::new();
+    for o in active.iter().copied().filter(|o| o.line != pick.line) {
+        let ob = o.bind();
+        match overlap(
+            (pick.family(), &pick.port(), &opened),
+            (o.family(), &o.port(), &ob),
+        ) {
+            Overlap::No => {}
+            Overlap::Yes if open_key.is_some() && o.port25() && o.loopback() => dropped.push(o),
+            Overlap::Yes => {
+                return Err(m.err(
+                    o.line,
+                    format!(
+                        "opening the port-25 listener on line {} to every address (removing \
+                         its Addr={}) would collide with this listener{}: the daemon could not \
+                         bind both (\"Address already in use\") and gives up after about 50 \
+                         seconds (\"server SMTP socket wedged: exiting\"), so I changed \
+                         nothing; choose the listener to open with --open-listener NAME \
+                         (answers file: open_listener: NAME): the loopback port-25 listeners \
+                         that collide with it are then commented out",
+                        pick.line + 1,
+                        pick.get('a').unwrap_or_default(),
+                        collision_note(pick, o)
+                    ),
+                ))
+            }
+            Overlap::Unknown => {
+                return Err(m.err(
+                    o.line,
+                    format!(
+                        "opening the port-25 listener on line {} to every address may collide \
+                         with this listener, whose Addr={} is a host name that sendmail looks \
+                         up when it starts; I cannot tell whether both could be bound, so I \
+                         changed nothing: write the address numerically",
+                        pick.line + 1,
+                        o.get('a').unwrap_or_default()
+                    ),
+                ))
+            }
+        }
+    }
+    let others: Vec<String> = active
         .iter()
-        .filter(|l| l.get('a').is_none() || l.loopback())
+        .filter(|o| o.line != pick.line && !dropped.iter().any(|d| d.line == o.line))
+        .map(|o| (o.line + 1).to_string())
         .collect();
-    let changed = port25.iter().any(|l| l.loopback());
-    let v6_strict = open
+    let kept_v6: Vec<&&ListenerLine> = port25
         .iter()
-        .any(|l| l.inet6() && !l.get('m').is_some_and(|m| m.contains('O')));
-    if changed && v6_strict && open.iter().any(|l| !l.inet6()) {
-        let lines: Vec<String> = open.iter().map(|l| (l.line + 1).to_string()).collect();
-        plan.warnings.push(format!(
-            "lines {} all listen on port 25, for IPv4 and IPv6; on Linux an IPv6 socket on all \
-             addresses can also take IPv4 connections, and the second one then fails with \
-             \"Address already in use\" unless it has Modifiers=O",
-            lines.join(", ")
+        .filter(|o| o.inet6() && o.line != pick.line && !dropped.iter().any(|d| d.line == o.line))
+        .collect();
+    let mut why = format!(
+        "HOWTO step 4, by intent: port 25 must accept network connections, so the loopback-only \
+         Addr={} is removed",
+        pick.get('a').unwrap_or_default()
+    );
+    if !others.is_empty() {
+        why.push_str(&format!(
+            "; commenting the whole line out, as the HOWTO says, would leave no port-25 \
+             listener at all, because other DAEMON_OPTIONS stay active ({} {})",
+            if others.len() == 1 { "line" } else { "lines" },
+            others.join(", ")
         ));
     }
+    if let Some(v6) = kept_v6.first() {
+        why.push_str(&format!(
+            "; the IPv6 listener on line {} stays on {}: beside it an IPv4 socket on every \
+             address can be bound, while an IPv6 one on every address would also take IPv4 and \
+             collide",
+            v6.line + 1,
+            v6.get('a').unwrap_or_default()
+        ));
+        if !pick.inet6() {
+            plan.warnings.push(format!(
+                "line {}: port 25 takes network mail over IPv4 only; the IPv6 listener stays on \
+                 {}. To take IPv6 mail too, run me with --open-listener {} (answers: \
+                 open_listener): its Addr is removed and the IPv4 loopback listener on port 25 \
+                 commented out, because on Linux an IPv6 socket on every address takes IPv4 too",
+                v6.line + 1,
+                v6.get('a').unwrap_or_default(),
+                v6.get('n').unwrap_or("NAME")
+            ));
+        }
+    }
+    plan.changes.push(Change::Replace {
+        line: pick.line,
+        new: without_addr(content, pick),
+        why,
+    });
+    for d in dropped {
+        let dc = m.content(d.line);
+        let dsite = d.site.clone().map_err(|r| m.err(d.line, r))?;
+        if !inert_tail(&dc[dsite.call_end..]) {
+            return Err(m.err(
+                d.line,
+                "this DAEMON_OPTIONS collides with the listener you chose to open and must be \
+                 commented out, but it shares its line with other macros; put it on a line of \
+                 its own",
+            ));
+        }
+        plan.changes.push(Change::Replace {
+            line: d.line,
+            new: format!("dnl {dc}"),
+            why: format!(
+                "HOWTO step 4: the listener on line {} (Name={}, chosen with --open-listener) \
+                 now takes port 25 on every address{}, so this loopback listener could no longer \
+                 be bound beside it (\"Address already in use\"); commented out",
+                pick.line + 1,
+                pick.get('n').unwrap_or_default(),
+                if pick.inet6() {
+                    " (IPv4 too, on Linux)"
+                } else {
+                    ""
+                }
+            ),
+        });
+    }
     Ok(())
+}
+
+/// Why two listeners collide, for the message.
+fn collision_note(pick: &ListenerLine, o: &ListenerLine) -> String {
+    if pick.inet6() && !o.inet6() {
+        " (on Linux an IPv6 socket on every address also takes every IPv4 address, and sendmail \
+         never makes it IPv6-only)"
+            .to_string()
+    } else if !pick.inet6() && o.inet6() {
+        format!(
+            " (its Addr={} is an IPv4 address written as IPv6)",
+            o.get('a').unwrap_or_default()
+        )
+    } else {
+        format!(
+            " (it listens on {} of the same port, which an IPv{} socket on every address \
+             includes)",
+            o.get('a').unwrap_or("every address"),
+            if pick.inet6() { 6 } else { 4 }
+        )
+    }
+}
+
+/// The loopback port-25 listener to open: the one named by `--open-listener`, else the only
+/// IPv4 one, else the only IPv6 one; refuses when that does not decide it.
+fn choose_listener<'a>(
+    m: &Model,
+    open: Option<&str>,
+    port25: &[&'a ListenerLine],
+) -> Result<&'a ListenerLine, McError> {
+    let list = |ls: &[&ListenerLine]| -> String {
+        ls.iter()
+            .map(|l| {
+                format!(
+                    "line {} ({}{})",
+                    l.line + 1,
+                    l.get('n')
+                        .map(|n| format!("Name={n}, "))
+                        .unwrap_or_default(),
+                    l.get('a').unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(want) = open {
+        let named: Vec<&ListenerLine> = port25
+            .iter()
+            .copied()
+            .filter(|l| l.get('n').is_some_and(|n| n == want))
+            .collect();
+        return match named.as_slice() {
+            [one] => Ok(one),
+            [] => Err(m.err(
+                port25[0].line,
+                format!(
+                    "--open-listener {want} (answers: open_listener): no active port-25 \
+                     DAEMON_OPTIONS has Name={want}; the port-25 listeners are: {}",
+                    list(port25)
+                ),
+            )),
+            _ => Err(m.err(
+                named[1].line,
+                format!(
+                    "--open-listener {want} (answers: open_listener): Name={want} is on more \
+                     than one port-25 listener ({}); give them different names",
+                    list(&named)
+                ),
+            )),
+        };
+    }
+    let v4: Vec<&ListenerLine> = port25
+        .iter()
+        .copied()
+        .filter(|l| l.family() == Family::Inet)
+        .collect();
+    let v6: Vec<&ListenerLine> = port25.iter().copied().filter(|l| l.inet6()).collect();
+    match (v4.as_slice(), v6.as_slice()) {
+        ([one], _) => Ok(one),
+        ([], [one]) => Ok(one),
+        _ => {
+            let same = if v4.len() > 1 { &v4 } else { &v6 };
+            Err(m.err(
+                same[1].line,
+                format!(
+                    "port 25 listens on loopback only, on several IPv{} listeners ({}): opening \
+                     one of them to every address would collide with the others (\"Address \
+                     already in use\"), and I cannot tell which one you want to carry network \
+                     mail; name it with --open-listener NAME (answers file: open_listener: \
+                     NAME): I remove its Addr and comment out the loopback port-25 listeners \
+                     that would collide with it",
+                    if v4.len() > 1 { 4 } else { 6 },
+                    list(same)
+                ),
+            ))
+        }
+    }
+}
+
+/// Warns about active listeners that already cannot be bound together (the edit leaves them).
+fn warn_collisions(active: &[&ListenerLine], plan: &mut Plan) {
+    for (i, a) in active.iter().enumerate() {
+        for b in &active[i + 1..] {
+            let (ab, bb) = (a.bind(), b.bind());
+            if overlap((a.family(), &a.port(), &ab), (b.family(), &b.port(), &bb)) == Overlap::Yes {
+                plan.warnings.push(format!(
+                    "lines {} and {}: these two listeners ask for overlapping addresses on the \
+                     same port ({} and {}); on Linux the one opened second cannot bind (\"Address \
+                     already in use\"){}; I left them as they are",
+                    a.line + 1,
+                    b.line + 1,
+                    a.get('a').unwrap_or(if a.inet6() {
+                        "every IPv6 and IPv4 address"
+                    } else {
+                        "every IPv4 address"
+                    }),
+                    b.get('a').unwrap_or(if b.inet6() {
+                        "every IPv6 and IPv4 address"
+                    } else {
+                        "every IPv4 address"
+                    }),
+                    if a.optional() || b.optional() {
+                        ", and sendmail retries it for about 45 seconds before it carries on \
+                         without the Modifiers=O one"
+                    } else {
+                        ", and sendmail gives up after about 50 seconds (\"server SMTP socket \
+                         wedged: exiting\")"
+                    }
+                ));
+            }
+        }
+    }
 }
 
 /// Other listeners are active but none on port 25 (for example after following the HOWTO

@@ -128,6 +128,15 @@ pub struct McEdits {
     pub includes: Vec<(String, McEdit)>,
 }
 
+/// Which loopback port-25 listener HOWTO step 4 opens to the network when the file alone
+/// does not decide it (several IPv4 loopback listeners, or taking IPv6 mail through an IPv6
+/// listener instead of the IPv4 one): its `Name=`. CLI `--open-listener NAME`, answers key
+/// `open_listener`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerChoice {
+    pub open: Option<String>,
+}
+
 /// One changed line. `before`/`after` are the line's text without its line ending.
 /// A replaced line has both; an inserted line has only `after` and is inserted before the
 /// original line `line` (all inserted lines before the same line share its number).
@@ -209,6 +218,31 @@ pub struct Listener {
     pub addr: Option<String>,
     pub family: Option<String>,
     pub modifiers: Option<String>,
+}
+
+impl Listener {
+    /// A TCP listener on port 25 (`Port=smtp`, `Port=25`, or no Port).
+    pub fn port25(&self) -> bool {
+        let tcp = self
+            .family
+            .as_deref()
+            .is_none_or(|f| f.eq_ignore_ascii_case("inet") || f.eq_ignore_ascii_case("inet6"));
+        tcp && self
+            .port
+            .as_deref()
+            .is_none_or(|p| model::port_of(p) == model::Port::Num(25))
+    }
+
+    /// `Modifiers=a`: AUTH is required before any mail is accepted (`A` means the opposite:
+    /// no AUTH offered at all).
+    pub fn requires_auth(&self) -> bool {
+        self.modifiers.as_deref().is_some_and(|m| m.contains('a'))
+    }
+
+    /// Bound to a loopback address only.
+    pub fn loopback_only(&self) -> bool {
+        self.addr.as_deref().is_some_and(model::is_loopback)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -294,19 +328,21 @@ pub fn analyse(text: &str) -> McReport {
 /// HOWTO steps 3 and 4: the three AUTH lines active with `opts`, and port 25 reachable from
 /// the network. Refuses (and changes nothing) when [`analyse`] finds any problem.
 pub fn enable_auth(text: &str, opts: &McOptions) -> Result<McEdit, McError> {
-    edit::enable_auth(text, opts, &[]).map(|e| e.mc)
+    edit::enable_auth(text, opts, &[], &ListenerChoice::default()).map(|e| e.mc)
 }
 
 /// [`enable_auth`] for an mc whose AUTH settings may live in the files it includes (Debian's
 /// ``include(`/etc/mail/sasl/sasl.m4')``): a setting an included file makes is edited there,
 /// in place, and not added to the mc again (`TRUST_AUTH_MECH` adds up: a second list in the mc
-/// would be trusted together with the included one).
+/// would be trusted together with the included one). `listeners` is the admin's choice of the
+/// port-25 listener to open where the file alone does not decide it.
 pub fn enable_auth_with(
     text: &str,
     opts: &McOptions,
     included: &[Included],
+    listeners: &ListenerChoice,
 ) -> Result<McEdits, McError> {
-    edit::enable_auth(text, opts, included)
+    edit::enable_auth(text, opts, included, listeners)
 }
 
 /// The active include lines of an mc that may hold settings (everything but the cf tree's own

@@ -80,9 +80,14 @@ impl Step for SendmailMc {
         let Some(included) = read_includes(cx, view, mc_path, &text, &mut r) else {
             return r.finish();
         };
-        match mc::enable_auth_with(&text, &opts, &included) {
+        let choice = mc::ListenerChoice {
+            open: cx.opts.open_listener.clone(),
+        };
+        match mc::enable_auth_with(&text, &opts, &included, &choice) {
             Err(e) => {
-                let fix = if e.decided_by.is_empty() {
+                let fix = if e.decided_by.is_empty() && e.reason.contains("--open-listener") {
+                    "choose the listener with --open-listener NAME (answers: open_listener), or edit the DAEMON_OPTIONS lines by hand, then run the wizard again".to_string()
+                } else if e.decided_by.is_empty() {
                     "correct that line by hand (or restore it from sendmail.mc.bak), then run the wizard again".to_string()
                 } else {
                     format!(
@@ -100,6 +105,7 @@ impl Step for SendmailMc {
                     Some(fix),
                     e.decided_by.clone(),
                 );
+                port25_requires_auth(&mut r, mc_path, &text);
             }
             Ok(all) => {
                 let edit = all.mc;
@@ -123,6 +129,7 @@ impl Step for SendmailMc {
                         r.error(Some(&target), e.to_string(), None);
                     }
                 }
+                port25_requires_auth(&mut r, mc_path, &edit.text);
                 if edit.text != text {
                     r.info("the quotes in sendmail.mc are directed quotes: a backtick (`) opens, an apostrophe (') closes (HOWTO step 3)");
                     let why = edit
@@ -208,4 +215,33 @@ fn read_includes(
         }
     }
     Some(out)
+}
+
+/// Item 7 of issue 9: a port-25 listener with `M=a` (`Modifiers=a`, e.g. `M=Ea`) demands AUTH
+/// before it accepts any mail, so mail servers delivering to this one (they never
+/// authenticate) are refused with "530 5.7.0 Authentication required". `M=A` is the opposite
+/// (no AUTH at all) and is not flagged.
+fn port25_requires_auth(r: &mut StepReport, mc_path: &str, text: &str) {
+    for l in mc::analyse(text).listeners {
+        // On loopback only it takes no mail from other servers (local clients can log in).
+        if !l.active || !l.port25() || !l.requires_auth() || l.loopback_only() {
+            continue;
+        }
+        let m = l.modifiers.clone().unwrap_or_default();
+        let keep: String = m.chars().filter(|&c| c != 'a').collect();
+        r.warn(
+            Some(mc_path),
+            format!(
+                "line {}: the port-25 listener{} has M={m}: the a demands SMTP AUTH before any mail is accepted, so other mail servers, which never authenticate, cannot deliver mail for your domains to it (\"530 5.7.0 Authentication required\"); the line reads: {}",
+                l.line,
+                l.name.as_deref().map(|n| format!(" {n}")).unwrap_or_default(),
+                l.text.trim()
+            ),
+            Some(if keep.is_empty() {
+                "remove M=a from the port-25 DAEMON_OPTIONS (AUTH stays offered there, just not required); M=Ea belongs on the submission port: DAEMON_OPTIONS(`Port=submission, Name=MSA, M=Ea')".to_string()
+            } else {
+                format!("write M={keep} instead of M={m} on the port-25 DAEMON_OPTIONS (AUTH stays offered there, just not required); M=Ea belongs on the submission port: DAEMON_OPTIONS(`Port=submission, Name=MSA, M=Ea')")
+            }),
+        );
+    }
 }

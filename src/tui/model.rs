@@ -276,6 +276,7 @@ fn same_opts(a: &Options, b: &Options) -> bool {
         && a.keep_relay == b.keep_relay
         && a.keep_features == b.keep_features
         && a.prune_relay_domains == b.prune_relay_domains
+        && a.open_listener == b.open_listener
         && a.tool_timeout == b.tool_timeout
 }
 
