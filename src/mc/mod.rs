@@ -240,6 +240,15 @@ pub fn disable_features(text: &str, features: &[String]) -> Result<McEdit, McErr
 /// the cf tree: `m4 ROOT/usr/share/sendmail/cf/m4/cf.m4 file.mc`.
 pub fn rewrite_includes(text: &str, root: &str) -> String {
     let root = root.trim_end_matches('/');
+    rewrite_includes_with(text, |p| format!("{root}{p}"))
+}
+
+/// [`rewrite_includes`] with the new path chosen by `place`, which gets the absolute path as
+/// written in the mc (`/etc/mail/m4/dialup.m4`) and returns the path m4 should open. The
+/// caller resolves symbolic links inside its root there: `ROOT/etc/mail/...` handed to m4
+/// as it is would let the kernel follow an absolute link `/etc/mail -> /srv/mail` out of the
+/// root to this machine's own `/srv/mail`. For m4 runs only; never write the result back.
+pub fn rewrite_includes_with(text: &str, place: impl Fn(&str) -> String) -> String {
     let m = model::Model::new(text);
     let body = m.doc.body;
     let mut out = String::with_capacity(text.len() + 128);
@@ -264,9 +273,14 @@ pub fn rewrite_includes(text: &str, root: &str) -> String {
         } else {
             continue;
         };
+        // The path runs to the closing quote or parenthesis (or the end of the argument).
+        let path_len = body[path_at..z]
+            .find(['\'', '`', ')', ',', '\n', '\r'])
+            .unwrap_or(z - path_at);
+        let path = body[path_at..path_at + path_len].trim_end();
         out.push_str(&body[from..path_at]);
-        out.push_str(root);
-        from = path_at;
+        out.push_str(&place(path));
+        from = path_at + path.len();
     }
     out.push_str(&body[from..]);
     out

@@ -764,6 +764,16 @@ fn includes_are_pointed_into_the_root() {
     );
 }
 
+#[test]
+fn includes_can_be_placed_one_by_one() {
+    let text = "include(`/etc/mail/m4/a.m4')dnl\ninclude(/usr/cf.m4)\nsinclude(`/x/y' )\n";
+    let out = rewrite_includes_with(text, |p| format!("<{p}>"));
+    assert_eq!(
+        out,
+        "include(`</etc/mail/m4/a.m4>')dnl\ninclude(</usr/cf.m4>)\nsinclude(`</x/y>' )\n"
+    );
+}
+
 // ---- analyse never fails -----------------------------------------------------------------
 
 #[test]

@@ -64,6 +64,35 @@ pub fn read_text(view: &crate::engine::step::View, target: &str) -> Result<Optio
     }
 }
 
+/// "PATH does not exist", naming the symbolic links on the way when there are any: with a
+/// dangling `/etc/mail -> /srv/mail` the admin must learn about the link, not that sendmail
+/// seems to be missing.
+pub fn does_not_exist(root: &crate::engine::root::Root, target: &str) -> String {
+    let shown = root.display(target);
+    match root.resolve(target) {
+        Ok(r) if !r.via_links.is_empty() => {
+            let links: Vec<String> = r
+                .via_links
+                .iter()
+                .map(|l| {
+                    let to = std::fs::read_link(root.join(l))
+                        .map(|t| t.display().to_string())
+                        .unwrap_or_default();
+                    format!("{} -> {to}", root.display(l))
+                })
+                .collect();
+            format!(
+                "{shown} does not exist: it is reached through the symbolic {} {}, which {} to {}, and nothing is there",
+                if links.len() == 1 { "link" } else { "links" },
+                links.join(", "),
+                if links.len() == 1 { "leads" } else { "lead" },
+                root.display(&r.target)
+            )
+        }
+        _ => format!("{shown} does not exist"),
+    }
+}
+
 /// The profile, or a `blocked` finding when the system was not recognised (the os step says why).
 pub fn profile_or_block<'a>(
     cx: &'a crate::engine::step::Context,

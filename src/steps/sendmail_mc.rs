@@ -39,8 +39,8 @@ impl Step for SendmailMc {
                 r.error(
                     Some(mc_path),
                     format!(
-                        "{} does not exist: is sendmail installed?",
-                        cx.root.display(mc_path)
+                        "{}: is sendmail installed?",
+                        super::does_not_exist(&cx.root, mc_path)
                     ),
                     Some("install the packages (packages step)".into()),
                 );
