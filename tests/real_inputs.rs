@@ -5,6 +5,7 @@
 
 mod common;
 use common::*;
+use smtpauth_wizard::engine::root::Root;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
@@ -233,6 +234,359 @@ fn a_dangling_etc_mail_link_is_refused_naming_it() {
         assert!(out.contains(&want), "want {want}\n{out}");
         assert!(out.contains("Nothing was changed"), "{out}");
         let d = diff_snapshots(&before, &snapshot(root));
+        assert!(d.is_empty(), "{d:#?}");
+    }
+}
+
+// ---- item 9: files that are not UTF-8 --------------------------------------------------------
+
+/// Every byte that is not ASCII replaced by `~`: the same file for an editor that only adds
+/// ASCII, and for m4 (neither is part of a word, a quote or a comment).
+fn mask(b: &[u8]) -> Vec<u8> {
+    b.iter()
+        .map(|&c| if c >= 0x80 { b'~' } else { c })
+        .collect()
+}
+
+/// The bytes that are not ASCII, in order.
+fn high(b: &[u8]) -> Vec<u8> {
+    b.iter().copied().filter(|&c| c >= 0x80).collect()
+}
+
+/// Writes `files` (path in the tree, bytes) into a fresh debian12 fixture; `masked` writes
+/// them through [`mask`].
+fn tree_with(files: &[(&str, Vec<u8>)], masked: bool) -> tempfile::TempDir {
+    let t = fixture("debian12");
+    // The fixture's links are absolute and meant for inside the tree (/usr/lib/sasl2/
+    // Sendmail.conf -> /etc/mail/sasl/Sendmail.conf.2): resolve them the way the wizard does,
+    // never through the kernel, which would write this machine's own files.
+    let root = Root::new(t.path()).unwrap();
+    for (p, b) in files {
+        let dst = root.resolve(&format!("/{p}")).unwrap().real;
+        assert!(
+            dst.starts_with(root.dir()),
+            "{} is outside the tree",
+            dst.display()
+        );
+        assert!(
+            !fs::symlink_metadata(&dst).is_ok_and(|m| m.file_type().is_symlink()),
+            "{} is a link",
+            dst.display()
+        );
+        fs::write(&dst, if masked { mask(b) } else { b.clone() }).unwrap();
+    }
+    t
+}
+
+/// The files of a tree after apply, for comparing twins: the content of every file except the
+/// maps makemap builds (their bytes are not ours) and sendmail.cf's header lines (date, host).
+fn contents_after(root: &Path) -> Vec<(String, Vec<u8>)> {
+    snapshot(root)
+        .into_iter()
+        .filter_map(|(k, e)| match e {
+            Entry::File { content, .. } if !k.ends_with(".db") => {
+                let c = if k.ends_with("sendmail.cf") || k.ends_with("sendmail.cf.bak") {
+                    content
+                        .split(|&b| b == b'\n')
+                        // A BOM before `divert(-1)` comes out in front of the header.
+                        .filter(|l| {
+                            !l.starts_with(b"#")
+                                && !l.windows(5).any(|w| w == b"#####")
+                                && !l.is_empty()
+                        })
+                        .collect::<Vec<_>>()
+                        .join(&b'\n')
+                } else {
+                    content
+                };
+                Some((k, c))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The wizard on a tree with files that are not UTF-8 does exactly what it does on the same
+/// tree with those bytes masked to ASCII, and keeps every one of those bytes where it was:
+/// `mask(apply(A)) == apply(mask(A))` file by file, and the non-ASCII bytes of each file are
+/// the same, in the same order, before and after. Rollback is the identity on both.
+fn same_as_masked_twin(name: &str, files: &[(&str, Vec<u8>)]) {
+    let a = tree_with(files, false);
+    let b = tree_with(files, true);
+    let before_a = contents_after(a.path());
+    apply_and_roll_back(a.path(), |out| {
+        let after_a = contents_after(a.path());
+        // sendmail.cf is regenerated: m4 copies the bytes of active text into it.
+        for (k, v) in before_a.iter().filter(|(k, _)| !k.contains("sendmail.cf")) {
+            if let Some((_, w)) = after_a.iter().find(|(k2, _)| k2 == k) {
+                assert_eq!(
+                    high(v),
+                    high(w),
+                    "{name}: {k}: the bytes that are not ASCII changed\n{out}"
+                );
+            }
+        }
+    });
+    // Once more, to compare the result with the twin's.
+    for t in [&a, &b] {
+        let o = run_root(t.path(), &["apply", "--yes"]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", text(&o));
+    }
+    let after_a = contents_after(a.path());
+    let after_b = contents_after(b.path());
+    let masked_a: Vec<(String, Vec<u8>)> =
+        after_a.iter().map(|(k, v)| (k.clone(), mask(v))).collect();
+    assert_eq!(
+        masked_a.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+        after_b.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+        "{name}: not the same files"
+    );
+    for ((k, x), (_, y)) in masked_a.iter().zip(&after_b) {
+        if x != y {
+            let (x, y) = (String::from_utf8_lossy(x), String::from_utf8_lossy(y));
+            let first = x
+                .lines()
+                .zip(y.lines())
+                .position(|(p, q)| p != q)
+                .unwrap_or(x.lines().count().min(y.lines().count()));
+            panic!(
+                "{name}: {k} differs from its ASCII twin at line {}:\n{:?}\n{:?}",
+                first + 1,
+                x.lines().nth(first),
+                y.lines().nth(first)
+            );
+        }
+    }
+    // The edits really happened (the twin test would also pass if nothing was edited).
+    let mc = fs::read(a.path().join("etc/mail/sendmail.mc")).unwrap();
+    let mc = String::from_utf8_lossy(&mc);
+    assert!(
+        mc.contains("define(`confAUTH_MECHANISMS', `LOGIN PLAIN')dnl"),
+        "{name}: the mc was not edited"
+    );
+}
+
+fn latin1(s: &str) -> Vec<u8> {
+    s.chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("a Latin-1 character"))
+        .collect()
+}
+
+fn debian_mc() -> String {
+    fs::read_to_string(fixture_dir("debian12").join("etc/mail/sendmail.mc")).unwrap()
+}
+
+/// sendmail.mc variants that are not UTF-8. Before the fix each was refused as "not text
+/// (invalid UTF-8 at byte N)" and apply changed nothing.
+#[test]
+fn a_sendmail_mc_that_is_not_utf8_is_edited_keeping_every_byte() {
+    need_tools!();
+    need_root!();
+    let mc = debian_mc();
+    let mta = "DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp, Addr=127.0.0.1')dnl\n";
+    assert!(mc.contains(mta));
+    let dnl = "dnl Modifié par l'équipe réseau, ne pas éditer à la main\n";
+    let variants: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "a Latin-1 dnl comment",
+            latin1(&mc.replacen("divert(0)dnl\n", &format!("divert(0)dnl\n{dnl}"), 1)),
+        ),
+        (
+            "a Latin-1 # comment in the divert(-1) header",
+            latin1(&mc.replacen(
+                "divert(-1)dnl\n",
+                "divert(-1)dnl\n# Configuración del correo (año 2003, señor Núñez)\n",
+                1,
+            )),
+        ),
+        (
+            "Latin-1 in an active define that m4 copies into sendmail.cf",
+            latin1(&mc.replacen(
+                mta,
+                &format!(
+                    "{mta}define(`confSMTP_LOGIN_MSG', `$j Sendmail; $b; Bienvenue à bord')dnl\n"
+                ),
+                1,
+            )),
+        ),
+        (
+            "Latin-1 after the dnl of the line the wizard edits",
+            latin1(&mc.replacen(mta, &mta.replace("dnl\n", "dnl # modifié\n"), 1)),
+        ),
+        (
+            "CRLF and Latin-1",
+            latin1(
+                &mc.replacen("divert(0)dnl\n", &format!("divert(0)dnl\n{dnl}"), 1)
+                    .replace('\n', "\r\n"),
+            ),
+        ),
+        ("mostly UTF-8 with one stray byte", {
+            let mut b = mc
+                .replacen(
+                    "divert(0)dnl\n",
+                    "divert(0)dnl\ndnl Café ☕ géré en UTF-8\ndnl STRAY\n",
+                    1,
+                )
+                .into_bytes();
+            let at = b.windows(5).position(|w| w == b"STRAY").unwrap();
+            b[at] = 0xe9;
+            b
+        }),
+        ("a UTF-8 byte order mark and a stray byte", {
+            let mut b = vec![0xef, 0xbb, 0xbf];
+            b.extend(latin1(&mc.replacen(
+                "divert(0)dnl\n",
+                &format!("divert(0)dnl\n{dnl}"),
+                1,
+            )));
+            b
+        }),
+        (
+            "Latin-1 on the last line, without a newline",
+            latin1(&format!("{mc}dnl fin du fichier, ç'est tout")),
+        ),
+    ];
+    for (name, bytes) in variants {
+        assert!(String::from_utf8(bytes.clone()).is_err(), "{name} is UTF-8");
+        same_as_masked_twin(name, &[("etc/mail/sendmail.mc", bytes)]);
+    }
+}
+
+/// The other files the wizard reads and edits, with Latin-1 comments: access (a RELAY line to
+/// comment out, then makemap), the PAM service file, libsasl's Sendmail.conf (through its
+/// link), /etc/default/saslauthd, relay-domains. Before the fix each step stopped at "not text
+/// (invalid UTF-8 at byte N)".
+#[test]
+fn latin1_access_pam_sasl_and_relay_domains_files_are_read_and_kept() {
+    need_tools!();
+    need_root!();
+    let dir = fixture_dir("debian12");
+    let read = |p: &str| fs::read_to_string(dir.join(p)).unwrap();
+    let access = format!(
+        "# Accès réservé au réseau local (modifié)\n{}Connect:10.1.2\t\tRELAY\t# réseau du siège\n",
+        read("etc/mail/access")
+    );
+    let pam = format!(
+        "# Service PAM pour SMTP (révisé)\n{}",
+        read("etc/pam.d/smtp")
+    );
+    let sasl = format!(
+        "# Paramètres de libsasl (vérifiés)\n{}",
+        read("etc/mail/sasl/Sendmail.conf.2")
+    )
+    .replace("pwcheck_method: saslauthd", "pwcheck_method: pam");
+    let defaults = format!("# Réglages de saslauthd\n{}", read("etc/default/saslauthd"));
+    let files = vec![
+        ("etc/mail/access", latin1(&access)),
+        ("etc/pam.d/smtp", latin1(&pam)),
+        ("usr/lib/sasl2/Sendmail.conf", latin1(&sasl)),
+        ("etc/default/saslauthd", latin1(&defaults)),
+        ("etc/mail/relay-domains", latin1("# domaines relayés\n")),
+    ];
+    let t = tree_with(&files, false);
+    let o = run_root(t.path(), &["check"]);
+    let out = text(&o);
+    assert!(
+        !out.contains("not text") && !out.contains("[error]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`Connect:10.1.2\t\tRELAY\t# r"),
+        "the RELAY entry was not read:\n{out}"
+    );
+    same_as_masked_twin("Latin-1 access, PAM, SASL, relay-domains", &files);
+    // The edits of those steps happened, around the Latin-1 bytes.
+    let access = fs::read(t.path().join("etc/mail/access")).unwrap();
+    let o = run_root(t.path(), &["apply", "--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let new_access = fs::read(t.path().join("etc/mail/access")).unwrap();
+    assert_ne!(access, new_access, "access was not edited");
+    let sasl = fs::read(t.path().join("etc/mail/sasl/Sendmail.conf.2")).unwrap();
+    assert!(sasl.starts_with(&latin1("# Paramètres de libsasl (vérifiés)\n")));
+    assert!(String::from_utf8_lossy(&sasl).contains("pwcheck_method: saslauthd"));
+    assert!(
+        fs::symlink_metadata(t.path().join("usr/lib/sasl2/Sendmail.conf"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+/// The diff `plan` shows for a file that is not UTF-8 is a real diff (the other bytes shown
+/// as U+FFFD, with a note), not "Binary file ... changes".
+#[test]
+fn the_plan_of_a_latin1_file_shows_a_readable_diff() {
+    need_tools!();
+    let mc = debian_mc().replacen(
+        "divert(0)dnl\n",
+        "divert(0)dnl\ndnl Modifié par l'équipe réseau\n",
+        1,
+    );
+    let t = tree_with(&[("etc/mail/sendmail.mc", latin1(&mc))], false);
+    let o = run_root(t.path(), &["plan"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(!out.contains("Binary file"), "{out}");
+    assert!(
+        out.contains("-DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp, Addr=127.0.0.1')dnl")
+            && out.contains("+DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp')dnl")
+            && out.contains("this file is not UTF-8"),
+        "{out}"
+    );
+}
+
+/// A binary file (a NUL byte, other control bytes, UTF-16) in place of a configuration file is
+/// not text: refused naming the file, the byte and its line; nothing changes.
+#[test]
+fn a_binary_file_in_place_of_a_config_file_is_refused_naming_it() {
+    need_tools!();
+    need_root!();
+    let mc = debian_mc();
+    let with_nul = {
+        let mut b = mc.clone().into_bytes();
+        let at = mc.find("divert(0)").unwrap();
+        b.insert(at, 0);
+        b
+    };
+    let nul_line = mc[..mc.find("divert(0)").unwrap()].matches('\n').count() + 1;
+    let utf16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(mc.encode_utf16().flat_map(|u| u.to_le_bytes()))
+        .collect();
+    let cases: Vec<(&str, Vec<u8>, String)> = vec![
+        (
+            "etc/mail/sendmail.mc",
+            with_nul.clone(),
+            format!(
+                "sendmail.mc: not a text file: byte {} (line {nul_line}) is the control character 0x00 (NUL)",
+                mc.find("divert(0)").unwrap()
+            ),
+        ),
+        (
+            "etc/mail/sendmail.mc",
+            b"\x7fELF\x02\x01\x01\x00\x00\x00".to_vec(),
+            "sendmail.mc: not a text file: byte 0 (line 1) is the control character 0x7f".into(),
+        ),
+        (
+            "etc/mail/sendmail.mc",
+            utf16,
+            "sendmail.mc: not a text file the mail tools can read: it is UTF-16".into(),
+        ),
+        (
+            "etc/mail/access",
+            b"Connect:127\tRELAY\n\x1b[31mConnect:10\tRELAY\n".to_vec(),
+            "access: not a text file: byte 18 (line 2) is the control character 0x1b".into(),
+        ),
+    ];
+    for (path, bytes, want) in cases {
+        let t = tree_with(&[(path, bytes)], false);
+        let before = snapshot(t.path());
+        let o = run_root(t.path(), &["apply", "--yes"]);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{out}");
+        assert!(out.contains(&want), "want {want}\n{out}");
+        assert!(out.contains("Nothing was changed"), "{out}");
+        let d = diff_snapshots(&before, &snapshot(t.path()));
         assert!(d.is_empty(), "{d:#?}");
     }
 }

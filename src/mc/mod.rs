@@ -3,7 +3,8 @@
 //! (commenting out FEATUREs that loosen relaying).
 //!
 //! Pure functions on text: this module never reads or writes a file and never runs a process.
-//! The caller reads the file (decoding lossily if it must), writes [`McEdit::text`] back, and
+//! The caller reads the file (a file that is not UTF-8 one character per byte, never lossily:
+//! `steps::Text`), writes [`McEdit::text`] back in the same encoding, and
 //! runs m4 (with [`rewrite_includes`] when the configuration lives under another root).
 //!
 //! What it promises:

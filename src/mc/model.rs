@@ -506,14 +506,6 @@ impl<'a> Model<'a> {
             let e = self.err(self.doc.line_of(pos), reason);
             self.problems.push(e);
         }
-        if let Some(pos) = body.find('\u{fffd}') {
-            let e = self.err(
-                self.doc.line_of(pos),
-                "this file has bytes that are not valid UTF-8 (shown as \u{fffd}); rewriting it \
-                 would change them, so fix or remove them first",
-            );
-            self.problems.push(e);
-        }
 
         // The words the edits depend on, where m4 reads them but not as the head of a
         // top-level call: inside ifdef(...), a quoted string, or after a typo.
@@ -677,24 +669,55 @@ fn scan_text(
             continue;
         } else if c >= 0x80 {
             let ch = seg[i..].chars().next().unwrap_or('\u{fffd}');
+            // A file that is not UTF-8 is read one character per byte (steps::Text): there a
+            // Windows-1252 quote is U+0091..U+0094, and a UTF-8 one is three characters.
+            let (ch, len) = match UTF8_QUOTES_AS_BYTES
+                .iter()
+                .find(|(bytes, _)| seg[i..].starts_with(bytes))
+            {
+                Some((bytes, q)) => (*q, bytes.len()),
+                None => (ch, ch.len_utf8()),
+            };
             if matches!(
                 ch,
-                '\u{2018}' | '\u{2019}' | '\u{201c}' | '\u{201d}' | '\u{b4}' | '\u{2032}'
+                '\u{2018}'
+                    | '\u{2019}'
+                    | '\u{201c}'
+                    | '\u{201d}'
+                    | '\u{b4}'
+                    | '\u{2032}'
+                    | '\u{91}'
+                    | '\u{92}'
+                    | '\u{93}'
+                    | '\u{94}'
             ) {
+                let shown = if ('\u{91}'..='\u{94}').contains(&ch) {
+                    format!("{ch} (the Windows-1252 byte 0x{:02x})", u32::from(ch))
+                } else {
+                    ch.to_string()
+                };
                 out.push((
                     from + i,
                     format!(
-                        "contains the typographic quote {ch}; m4 only understands the backquote \
-                         (`) to open a quote and the apostrophe (') to close it"
+                        "contains the typographic quote {shown}; m4 only understands the \
+                         backquote (`) to open a quote and the apostrophe (') to close it"
                     ),
                 ));
             }
-            i += ch.len_utf8();
+            i += len;
             continue;
         }
         i += 1;
     }
 }
+
+/// The UTF-8 bytes of the typographic quotes, each read as one character (U+0080..U+00FF).
+const UTF8_QUOTES_AS_BYTES: &[(&str, char)] = &[
+    ("\u{e2}\u{80}\u{98}", '\u{2018}'),
+    ("\u{e2}\u{80}\u{99}", '\u{2019}'),
+    ("\u{e2}\u{80}\u{9c}", '\u{201c}'),
+    ("\u{e2}\u{80}\u{9d}", '\u{201d}'),
+];
 
 /// Length of a placeholder starting at `i`: `@@NAME@@`, `%%NAME%%`, `{{ name }}`, or a whole
 /// word `__NAME__` in capitals that the file does not define itself.

@@ -619,7 +619,12 @@ fn placeholders_html_escapes_and_smart_quotes_are_refused() {
             "define(\u{2018}confAUTH_OPTIONS\u{2019}, `A')dnl",
             "\u{2018}",
         ),
-        ("define(`confX', `a\u{fffd}b')dnl", "UTF-8"),
+        // Read one character per byte (a file that is not UTF-8): Windows-1252 and UTF-8.
+        ("define(\u{91}confAUTH_OPTIONS\u{92}, `A')dnl", "\u{91}"),
+        (
+            "define(\u{e2}\u{80}\u{98}confAUTH_OPTIONS\u{e2}\u{80}\u{99}, `A')dnl",
+            "\u{2018}",
+        ),
         ("define('ALIAS_FILE','/etc/mail/aliases')", "backquote"),
         ("changequote([,])dnl", "changequote"),
     ] {

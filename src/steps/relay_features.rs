@@ -100,12 +100,20 @@ impl Step for RelayFeatures {
             match mc::disable_features(&text, &disable) {
                 Ok(edit) => {
                     let why = format!("HOWTO step 12: disable {}", disable.join(", "));
-                    if let Err(e) =
-                        r.change(view, mc_path, edit.text.clone().into_bytes(), why, None)
-                    {
-                        r.error(Some(mc_path), e.to_string(), None);
-                    } else {
-                        super::sendmail_cf::plan_cf(cx, &mut r, view, &edit.text);
+                    let new = text.with(edit.text);
+                    match text.encode(&new) {
+                        Err(e) => r.error(
+                            Some(mc_path),
+                            format!("{}: {e}", cx.root.display(mc_path)),
+                            None,
+                        ),
+                        Ok(bytes) => {
+                            if let Err(e) = r.change(view, mc_path, bytes, why, None) {
+                                r.error(Some(mc_path), e.to_string(), None);
+                            } else {
+                                super::sendmail_cf::plan_cf(cx, &mut r, view, &new);
+                            }
+                        }
                     }
                 }
                 Err(e) => r.error(

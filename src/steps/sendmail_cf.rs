@@ -5,7 +5,7 @@
 //! on a temporary file next to the target before the atomic rename. With `--root`, absolute
 //! includes are redirected into the root so a fixture tree regenerates with its own cf tree.
 
-use super::read_text;
+use super::{read_text, Encoding, Text};
 use crate::engine::host;
 use crate::engine::step::{Change, Context, Step, StepReport, View};
 use crate::mc;
@@ -26,8 +26,9 @@ pub fn significant(cf: &[u8]) -> Vec<&[u8]> {
 pub fn regenerate(
     cx: &Context,
     mc_path: &str,
-    mc_text: &str,
+    mc: &Text,
 ) -> Result<(Vec<u8>, Vec<String>), String> {
+    let mc_text: &str = mc;
     let m4 = host::find_tool("m4").ok_or(
         "m4 is not installed (not on PATH, nor in /usr/sbin or /sbin): install the m4 package",
     )?;
@@ -37,8 +38,20 @@ pub fn regenerate(
     let text = if cx.root.is_host() {
         mc_text.to_string()
     } else {
-        mc::rewrite_includes_with(mc_text, |p| real_path(cx, p))
+        // In a file that is not UTF-8 each byte is one character: the path goes in the same
+        // way, byte for byte.
+        mc::rewrite_includes_with(mc_text, |p| match mc.encoding {
+            Encoding::Utf8 => real_path(cx, p),
+            Encoding::Bytes => {
+                let served = mc.encode(p).unwrap_or_default();
+                let real = real_path(cx, &String::from_utf8_lossy(&served));
+                real.bytes().map(char::from).collect()
+            }
+        })
     };
+    let text = mc
+        .encode(&text)
+        .map_err(|e| format!("{}: {e}", cx.root.display(mc_path)))?;
     let dir = PathBuf::from(real_path(cx, mc_path));
     let dir = dir.parent().filter(|d| d.is_dir()).map(Path::to_path_buf);
     // An mc that does not include cf.m4 itself (FreeBSD's: its Makefile runs
@@ -68,7 +81,7 @@ pub fn regenerate(
     let out = host::run_in(
         &m4,
         &args,
-        Some(text.as_bytes()),
+        Some(&text),
         cx.opts.tool_timeout,
         dir.as_deref(),
     )?;
@@ -159,9 +172,9 @@ pub fn validate(cx: &Context, cf: &Path) -> Result<(), String> {
 
 /// Plans sendmail.cf (and its copies) from an mc text. Shared with relay-features, which edits
 /// the mc after this step has run.
-pub fn plan_cf(cx: &Context, r: &mut StepReport, view: &View, mc_text: &str) {
+pub fn plan_cf(cx: &Context, r: &mut StepReport, view: &View, mc: &Text) {
     let Some(p) = &cx.profile else { return };
-    let (cf, warnings) = match regenerate(cx, &p.sendmail.mc, mc_text) {
+    let (cf, warnings) = match regenerate(cx, &p.sendmail.mc, mc) {
         Ok(x) => x,
         Err(e) => {
             r.error(Some(&p.sendmail.mc), e, None);

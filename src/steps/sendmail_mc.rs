@@ -84,11 +84,16 @@ impl Step for SendmailMc {
                 for e in &edit.edits {
                     r.info_at(mc_path, format!("line {}: {}", e.line, e.why));
                 }
-                if edit.text != text {
+                if edit.text != text.text {
                     r.info("the quotes in sendmail.mc are directed quotes: a backtick (`) opens, an apostrophe (') closes (HOWTO step 3)");
                     let why = edit.edits.iter().map(|e| e.why.clone()).collect::<Vec<_>>().join("; ");
-                    if let Err(e) = r.change(view, mc_path, edit.text.into_bytes(), why, None) {
-                        r.error(Some(mc_path), e.to_string(), None);
+                    match text.encode(&edit.text) {
+                        Err(e) => r.error(Some(mc_path), format!("{}: {e}", cx.root.display(mc_path)), None),
+                        Ok(bytes) => {
+                            if let Err(e) = r.change(view, mc_path, bytes, why, None) {
+                                r.error(Some(mc_path), e.to_string(), None);
+                            }
+                        }
                     }
                 } else {
                     r.info_at(mc_path, "the AUTH lines are active and port 25 is not limited to loopback");
