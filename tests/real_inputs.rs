@@ -590,3 +590,314 @@ fn a_binary_file_in_place_of_a_config_file_is_refused_naming_it() {
         assert!(d.is_empty(), "{d:#?}");
     }
 }
+
+// ---- item 10: `#` in sendmail.mc, as m4 reads it --------------------------------------------
+
+/// m4 on an mc text, with its includes pointed into `root` (the fixture's cf tree).
+fn m4_cf(root: &Path, mc: &str) -> String {
+    use std::io::Write;
+    let text = smtpauth_wizard::mc::rewrite_includes(mc, &root.display().to_string());
+    let mut child = std::process::Command::new("m4")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "m4: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// What sendmail.cf says is in force: listener names, promiscuous_relay, AuthOptions,
+/// TrustAuthMech.
+#[derive(Debug, PartialEq)]
+struct InForce {
+    listeners: Vec<String>,
+    promiscuous_relay: bool,
+    auth_options: bool,
+    trust_auth_mech: bool,
+}
+
+fn in_force_per_cf(cf: &str) -> InForce {
+    let mut listeners: Vec<String> = cf
+        .lines()
+        .filter_map(|l| l.strip_prefix("O DaemonPortOptions="))
+        .map(|o| {
+            o.split(',')
+                .filter_map(|f| f.trim().strip_prefix("Name="))
+                .collect::<String>()
+        })
+        .collect();
+    listeners.sort();
+    InForce {
+        listeners,
+        promiscuous_relay: cf.contains("$Id: promiscuous_relay.m4"),
+        auth_options: cf.lines().any(|l| l.starts_with("O AuthOptions=")),
+        trust_auth_mech: cf.lines().any(|l| l.starts_with("C{TrustAuthMech}")),
+    }
+}
+
+fn in_force_per_model(mc: &str) -> InForce {
+    use smtpauth_wizard::mc::{analyse, AuthLine};
+    let r = analyse(mc);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    let mut listeners: Vec<String> = r
+        .listeners
+        .iter()
+        .filter(|l| l.active)
+        .map(|l| l.name.clone().unwrap_or_default())
+        .collect();
+    listeners.sort();
+    InForce {
+        listeners,
+        promiscuous_relay: r
+            .risky_features
+            .iter()
+            .any(|f| f.feature == "promiscuous_relay"),
+        auth_options: matches!(r.auth_options, AuthLine::Active { .. }),
+        trust_auth_mech: matches!(r.trust_auth_mech, AuthLine::Active { .. }),
+    }
+}
+
+const MTA: &str = "DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp, Addr=127.0.0.1')dnl\n";
+
+type Probe = fn(&InForce) -> bool;
+
+fn mta(f: &InForce) -> bool {
+    f.listeners.iter().any(|n| n == "MTA-v4")
+}
+fn hash_listener(f: &InForce) -> bool {
+    f.listeners.iter().any(|n| n == "HASH")
+}
+fn relay(f: &InForce) -> bool {
+    f.promiscuous_relay
+}
+fn options(f: &InForce) -> bool {
+    f.auth_options
+}
+fn trust(f: &InForce) -> bool {
+    f.trust_auth_mech
+}
+
+/// `#` variants of Debian's sendmail.mc: (name, text, whether the line is active per m4, what
+/// shows it in sendmail.cf).
+fn hash_variants() -> Vec<(&'static str, String, bool, Probe)> {
+    let mc = debian_mc();
+    let after = |line: &str| mc.replacen(MTA, &format!("{MTA}{line}\n"), 1);
+    let instead = |line: &str| mc.replacen(MTA, &format!("{line}\n"), 1);
+    let header =
+        |line: &str| mc.replacen("divert(-1)dnl\n", &format!("divert(-1)dnl\n{line}\n"), 1);
+    let before_include =
+        |line: &str| mc.replacen("divert(0)dnl\n", &format!("divert(0)dnl\n{line}\n"), 1);
+    let mta_line = MTA.trim_end();
+    vec![
+        (
+            "#DAEMON_OPTIONS",
+            instead(&format!("#{mta_line}")),
+            true,
+            mta,
+        ),
+        (
+            "  # DAEMON_OPTIONS",
+            instead(&format!("  # {mta_line}")),
+            true,
+            mta,
+        ),
+        (
+            "##DAEMON_OPTIONS",
+            instead(&format!("##{mta_line}")),
+            true,
+            mta,
+        ),
+        (
+            "dnl #DAEMON_OPTIONS",
+            instead(&format!("dnl #{mta_line}")),
+            false,
+            mta,
+        ),
+        (
+            "#DAEMON_OPTIONS in the divert(-1) header",
+            header("#DAEMON_OPTIONS(`Port=2525, Name=HASH')dnl"),
+            false,
+            hash_listener,
+        ),
+        (
+            "#DAEMON_OPTIONS after the last MAILER",
+            format!("{mc}#DAEMON_OPTIONS(`Port=2525, Name=HASH')dnl\n"),
+            true,
+            hash_listener,
+        ),
+        (
+            "#FEATURE after cf.m4",
+            after("#FEATURE(`promiscuous_relay')dnl"),
+            true,
+            relay,
+        ),
+        (
+            "\t#  FEATURE after cf.m4",
+            after("\t#  FEATURE(`promiscuous_relay')dnl"),
+            true,
+            relay,
+        ),
+        (
+            "#FEATURE in the divert(-1) header",
+            header("#FEATURE(`promiscuous_relay')dnl"),
+            false,
+            relay,
+        ),
+        (
+            "#FEATURE after divert(0), before the include of cf.m4",
+            before_include("#FEATURE(`promiscuous_relay')dnl"),
+            false,
+            relay,
+        ),
+        (
+            "FEATURE then # on its line",
+            after("FEATURE(`promiscuous_relay')dnl # open!"),
+            true,
+            relay,
+        ),
+        (
+            "dnl # FEATURE",
+            after("dnl # FEATURE(`promiscuous_relay')dnl"),
+            false,
+            relay,
+        ),
+        (
+            "#define(`confAUTH_OPTIONS')",
+            after("#define(`confAUTH_OPTIONS', `A p')dnl"),
+            true,
+            options,
+        ),
+        (
+            "# TRUST_AUTH_MECH",
+            after("# TRUST_AUTH_MECH(`LOGIN PLAIN')dnl"),
+            true,
+            trust,
+        ),
+    ]
+}
+
+/// The model's idea of what is active equals what real m4 puts into sendmail.cf, for every
+/// `#` variant: a `#` before the include of cf.m4 is a comment, after it (cfhead.m4 runs
+/// `changecom()`) it is plain text and the macro behind it is expanded.
+#[test]
+fn hash_lines_are_read_as_real_m4_reads_them() {
+    need_tools!();
+    let t = fixture("debian12");
+    for (name, mc, active, probe) in hash_variants() {
+        let per_m4 = in_force_per_cf(&m4_cf(t.path(), &mc));
+        assert_eq!(
+            probe(&per_m4),
+            active,
+            "{name}: m4 says otherwise: {per_m4:?}"
+        );
+        assert_eq!(
+            in_force_per_model(&mc),
+            per_m4,
+            "{name}: the model and m4 disagree"
+        );
+    }
+    // A `#` inside quotes is no comment, even before the include of cf.m4 (where `#` starts
+    // one): the quote closes and the line does what it says.
+    let mc = debian_mc().replacen(
+        "divert(0)dnl\n",
+        "divert(0)dnl\ndefine(`confDOUBLE_BOUNCE_ADDRESS', `postmaster#1')dnl\n",
+        1,
+    );
+    assert!(m4_cf(t.path(), &mc).contains("\nO DoubleBounceAddress=postmaster#1\n"));
+    assert_eq!(
+        in_force_per_model(&mc),
+        in_force_per_cf(&m4_cf(t.path(), &mc))
+    );
+}
+
+/// The `#` lines that are active (after the include of cf.m4) no longer block apply: they are
+/// edited as the active lines they are, keeping their `#`, with a warning that names the line
+/// and says how to really disable one; `#FEATURE(`promiscuous_relay')` (an open relay that
+/// looks commented out) is disabled with `dnl `. sendmail.cf shows the result; rollback is the
+/// identity. Before the fix sendmail-mc and relay-features stopped at "DAEMON_OPTIONS(...)
+/// does not start this line".
+#[test]
+fn active_hash_lines_are_edited_as_active_lines_and_named() {
+    need_tools!();
+    need_root!();
+    let mc = debian_mc();
+    let mta_line = MTA.trim_end();
+    let open_mta = "DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp')dnl";
+    // (name, mc, lines the edited mc must hold, lines sendmail.cf must hold, must not hold)
+    let variants: Vec<(&str, String, Vec<String>, Vec<&str>, Vec<&str>)> = vec![
+        (
+            "#DAEMON_OPTIONS",
+            mc.replacen(MTA, &format!("#{MTA}"), 1),
+            vec![format!("#{open_mta}")],
+            vec!["O DaemonPortOptions=Family=inet,  Name=MTA-v4, Port=smtp\n"],
+            vec!["Name=MTA-v4, Port=smtp, Addr=127.0.0.1"],
+        ),
+        (
+            "  # DAEMON_OPTIONS",
+            mc.replacen(MTA, &format!("  # {MTA}"), 1),
+            vec![format!("  # {open_mta}")],
+            vec!["O DaemonPortOptions=Family=inet,  Name=MTA-v4, Port=smtp\n"],
+            vec!["Name=MTA-v4, Port=smtp, Addr=127.0.0.1"],
+        ),
+        (
+            "#FEATURE(`promiscuous_relay')",
+            mc.replacen(MTA, &format!("{MTA}#FEATURE(`promiscuous_relay')dnl\n"), 1),
+            vec![
+                "dnl #FEATURE(`promiscuous_relay')dnl".into(),
+                open_mta.into(),
+            ],
+            vec!["O DaemonPortOptions=Family=inet,  Name=MTA-v4, Port=smtp\n"],
+            vec!["promiscuous_relay"],
+        ),
+        (
+            "#define(`confAUTH_OPTIONS', `A p')",
+            mc.replacen(
+                MTA,
+                &format!("{mta_line}\n#define(`confAUTH_OPTIONS', `A p')dnl\n"),
+                1,
+            ),
+            vec!["#define(`confAUTH_OPTIONS', `A')dnl".into()],
+            vec!["O AuthOptions=A\n"],
+            vec!["O AuthOptions=A p"],
+        ),
+    ];
+    for (name, mc, want_mc, want_cf, not_cf) in variants {
+        let t = tree_with(&[("etc/mail/sendmail.mc", mc.into_bytes())], false);
+        let o = run_root(t.path(), &["plan"]);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}:\n{out}");
+        assert!(
+            out.contains("this line starts with #, but # does not comment anything out here"),
+            "{name}: no warning:\n{out}"
+        );
+        let root = t.path().to_path_buf();
+        apply_and_roll_back(&root, |out| {
+            let new = fs::read_to_string(root.join("etc/mail/sendmail.mc")).unwrap();
+            for w in &want_mc {
+                assert!(
+                    new.lines().any(|l| l == w),
+                    "{name}: the mc has no line {w}\n{out}"
+                );
+            }
+            let cf = fs::read_to_string(root.join("etc/mail/sendmail.cf")).unwrap();
+            for w in &want_cf {
+                assert!(cf.contains(w), "{name}: sendmail.cf has no {w:?}");
+            }
+            for w in &not_cf {
+                assert!(!cf.contains(w), "{name}: sendmail.cf still has {w:?}");
+            }
+        });
+    }
+}

@@ -163,6 +163,10 @@ pub struct McReport {
     pub bom: bool,
     /// Lines that cannot be understood safely; [`enable_auth`] refuses while there are any.
     pub problems: Vec<McError>,
+    /// Lines that look commented out with `#` but that m4 expands: after the include of cf.m4
+    /// `#` is plain text (cfhead.m4 runs `changecom()`), so `#FEATURE(`promiscuous_relay')`
+    /// is active. Such lines are read (and edited) as the active lines they are.
+    pub hash_notes: Vec<McError>,
 }
 
 /// Reads the file. Never fails and never panics, whatever the input.
@@ -218,18 +222,38 @@ pub fn analyse(text: &str) -> McReport {
         crlf: m.doc.crlf(),
         bom: m.doc.bom,
         problems: m.problems.clone(),
+        hash_notes: m.notes.iter().map(|(_, e)| e.clone()).collect(),
     }
+}
+
+/// [`McEdit::warnings`] for the lines that look commented out with `#` but are active, for
+/// the calls `which` accepts.
+fn with_hash_notes(text: &str, which: impl Fn(&str, &McError) -> bool, mut edit: McEdit) -> McEdit {
+    let m = model::Model::new(text);
+    for (name, e) in &m.notes {
+        if which(name, e) {
+            edit.warnings.push(format!("line {}: {}", e.line, e.reason));
+        }
+    }
+    edit
 }
 
 /// HOWTO steps 3 and 4: the three AUTH lines active with `opts`, and port 25 reachable from
 /// the network. Refuses (and changes nothing) when [`analyse`] finds any problem.
 pub fn enable_auth(text: &str, opts: &McOptions) -> Result<McEdit, McError> {
-    edit::enable_auth(text, opts)
+    edit::enable_auth(text, opts).map(|e| with_hash_notes(text, |name, _| name != "FEATURE", e))
 }
 
 /// HOWTO step 12: puts `dnl ` in front of the active `FEATURE(...)` lines named in `features`.
 pub fn disable_features(text: &str, features: &[String]) -> Result<McEdit, McError> {
-    edit::disable_features(text, features)
+    edit::disable_features(text, features).map(|e| {
+        let lines: Vec<usize> = e.edits.iter().map(|x| x.line).collect();
+        with_hash_notes(
+            text,
+            |name, n| name == "FEATURE" && lines.contains(&n.line),
+            e,
+        )
+    })
 }
 
 /// Points every top-level ``include(`/abs')``/``sinclude(`/abs')`` at `ROOT/abs`, so that m4

@@ -109,6 +109,20 @@ impl ListenerLine {
     }
 }
 
+/// Length of the blanks and `#`s a line starts with, when there is a `#` among them (0
+/// otherwise).
+pub(crate) fn hash_indent_len(content: &str) -> usize {
+    let n = content
+        .bytes()
+        .take_while(|&b| matches!(b, b' ' | b'\t' | b'#'))
+        .count();
+    if content[..n].contains('#') {
+        n
+    } else {
+        0
+    }
+}
+
 pub(crate) fn is_loopback(addr: &str) -> bool {
     let a = addr
         .trim()
@@ -142,6 +156,9 @@ pub(crate) struct Model<'a> {
     pub mailer_line: Option<usize>,
     /// The line that includes cf.m4, if the file does.
     pub cf_line: Option<usize>,
+    /// Lines that look commented out with `#` but that m4 expands (a `#` after the include of
+    /// cf.m4 is plain text): the call's name and a sentence for the sysadmin.
+    pub notes: Vec<(String, McError)>,
 }
 
 impl<'a> Model<'a> {
@@ -178,6 +195,7 @@ impl<'a> Model<'a> {
             includes: Vec::new(),
             mailer_line: None,
             cf_line: None,
+            notes: Vec::new(),
         };
         m.read_calls();
         m.read_commented();
@@ -207,11 +225,22 @@ impl<'a> Model<'a> {
     }
 
     /// Where a top-level call sits, when the call is alone at the start of one line.
+    ///
+    /// After the include of cf.m4, `#` is plain text to m4 (cfhead.m4 runs `changecom()`):
+    /// `#DAEMON_OPTIONS(...)` or `  # FEATURE(...)` is expanded like the call without the `#`.
+    /// Such a call starts its line too; the `#`s and blanks before it count as its indent, so
+    /// an edit keeps them (and the `#` m4 copies into sendmail.cf), and [`Model::notes`] says
+    /// that the line is active.
     fn active_site(&self, c: &Call) -> Result<(usize, Site, LineCall<'a>), String> {
         let l = self.doc.line_of(c.start);
         let line = self.doc.lines[l];
         let content = self.content(l);
-        let indent = indent_len(content);
+        let hashes = hash_indent_len(content);
+        let indent = if hashes > 0 && c.start == line.start + hashes {
+            hashes
+        } else {
+            indent_len(content)
+        };
         if c.start != line.start + indent {
             return Err(format!(
                 "{}(...) does not start this line; I only change lines that hold one macro call",
@@ -254,6 +283,7 @@ impl<'a> Model<'a> {
         for c in &calls {
             let first = self.arg(c, 0).unwrap_or_default();
             let line = self.doc.line_of(c.start);
+            self.note_hash(c, line, &first);
             if let Some((setting, k)) = Setting::of_call(&c.name, &first) {
                 let value = self.arg(c, k).unwrap_or_default();
                 let site = self.active_site(c).map(|(_, s, _)| s);
@@ -284,6 +314,32 @@ impl<'a> Model<'a> {
         }
         self.scan.words = words;
         self.scan.calls = calls;
+    }
+
+    /// A call the wizard cares about on a line that starts with `#` (see [`Model::notes`]).
+    fn note_hash(&mut self, c: &Call, line: usize, first: &str) {
+        let relevant = matches!(c.name.as_str(), "DAEMON_OPTIONS" | "FEATURE")
+            || Setting::of_call(&c.name, first).is_some();
+        let lead = self.doc.lines[line].start + hash_indent_len(self.content(line));
+        if !relevant || c.start != lead || lead == self.doc.lines[line].start {
+            return;
+        }
+        let what = if c.name == "FEATURE" {
+            format!("FEATURE(`{}')", first.trim())
+        } else if c.name == "define" {
+            format!("define(`{}', ...)", first.trim())
+        } else {
+            format!("{}(...)", c.name)
+        };
+        let e = self.err(
+            line,
+            format!(
+                "this line starts with #, but # does not comment anything out here: after the \
+                 include of cf.m4 (whose cfhead.m4 runs changecom()) m4 expands {what}, so \
+                 sendmail uses it; to disable a line of sendmail.mc, put `dnl ` in front of it"
+            ),
+        );
+        self.notes.push((c.name.clone(), e));
     }
 
     fn note_mailer(&mut self, pos: usize, after_cf: Option<usize>) {

@@ -779,6 +779,67 @@ fn includes_can_be_placed_one_by_one() {
     );
 }
 
+// ---- `#` before and after the include of cf.m4 ----------------------------------------
+
+#[test]
+fn hash_lines_after_cf_m4_are_active_and_edited_keeping_the_hash() {
+    let text = "divert(-1)dnl\n#FEATURE(`relay_based_on_MX')dnl\ndivert(0)dnl\n\
+                include(`/cf/m4/cf.m4')dnl\n\
+                #DAEMON_OPTIONS(`Port=smtp, Addr=127.0.0.1, Name=MTA')dnl\n\
+                \t# FEATURE(`promiscuous_relay')dnl\n\
+                ##define(`confAUTH_OPTIONS', `A p')dnl\n\
+                MAILER(smtp)dnl\n";
+    let r = analyse(text);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    // Before the include `#` is a comment: relay_based_on_MX is not active.
+    let risky: Vec<&str> = r
+        .risky_features
+        .iter()
+        .map(|f| f.feature.as_str())
+        .collect();
+    assert_eq!(risky, ["promiscuous_relay"]);
+    assert!(r.listeners[0].active && r.listeners[0].line == 5);
+    assert!(matches!(r.auth_options, AuthLine::Active { line: 7, .. }));
+    let noted: Vec<usize> = r.hash_notes.iter().map(|n| n.line).collect();
+    assert_eq!(noted, [5, 6, 7]);
+    let e = enable_auth(text, &opts()).unwrap();
+    // The only listener, on loopback: commented out (sendmail's default listens everywhere).
+    assert!(
+        e.text
+            .contains("\ndnl #DAEMON_OPTIONS(`Port=smtp, Addr=127.0.0.1, Name=MTA')dnl\n"),
+        "{}",
+        e.text
+    );
+    assert!(
+        e.text.contains("\n##define(`confAUTH_OPTIONS', `A')dnl\n"),
+        "{}",
+        e.text
+    );
+    assert_eq!(
+        e.warnings
+            .iter()
+            .filter(|w| w.contains("starts with #"))
+            .count(),
+        2
+    );
+    let d = disable_features(text, &["promiscuous_relay".to_string()]).unwrap();
+    assert!(d
+        .text
+        .contains("\ndnl \t# FEATURE(`promiscuous_relay')dnl\n"));
+    assert!(d.warnings[0].starts_with("line 6: this line starts with #"));
+    // Nothing left to do on the result.
+    assert_eq!(enable_auth(&e.text, &opts()).unwrap().text, e.text);
+}
+
+#[test]
+fn hash_before_a_call_that_does_not_start_its_line_is_still_refused() {
+    let text = "include(`/cf/m4/cf.m4')dnl\n\
+                x #DAEMON_OPTIONS(`Port=smtp, Addr=127.0.0.1, Name=MTA')dnl\nMAILER(smtp)dnl\n";
+    let r = analyse(text);
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert!(r.problems[0].reason.contains("does not start this line"));
+}
+
 // ---- analyse never fails -----------------------------------------------------------------
 
 #[test]

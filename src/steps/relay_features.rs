@@ -99,6 +99,9 @@ impl Step for RelayFeatures {
         if !disable.is_empty() {
             match mc::disable_features(&text, &disable) {
                 Ok(edit) => {
+                    for w in &edit.warnings {
+                        r.warn(Some(mc_path), w.clone(), None);
+                    }
                     let why = format!("HOWTO step 12: disable {}", disable.join(", "));
                     let new = text.with(edit.text);
                     match text.encode(&new) {
