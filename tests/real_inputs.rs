@@ -54,7 +54,10 @@ fn move_and_link(root: &Path, from: &str, to: &str, link: &str) {
 
 /// The tree variants: name, the links to make (moved directory, its new place, link text),
 /// and where the files of /etc/mail really are afterwards.
-const PARENT_LINKS: &[(&str, &[(&str, &str, &str)], &str)] = &[
+/// A directory moved elsewhere and a link left in its place: (from, to, link text).
+type Link = (&'static str, &'static str, &'static str);
+
+const PARENT_LINKS: &[(&str, &[Link], &str)] = &[
     (
         "absolute /etc/mail -> /srv/mail",
         &[("etc/mail", "srv/mail", "/srv/mail")],
@@ -87,7 +90,7 @@ const PARENT_LINKS: &[(&str, &[(&str, &str, &str)], &str)] = &[
     ),
 ];
 
-fn make_variant(root: &Path, links: &[(&str, &str, &str)]) {
+fn make_variant(root: &Path, links: &[Link]) {
     for (from, to, link) in links {
         if from.is_empty() {
             // chained: /vol -> /persist/vol
@@ -836,7 +839,14 @@ fn active_hash_lines_are_edited_as_active_lines_and_named() {
     let mta_line = MTA.trim_end();
     let open_mta = "DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp')dnl";
     // (name, mc, lines the edited mc must hold, lines sendmail.cf must hold, must not hold)
-    let variants: Vec<(&str, String, Vec<String>, Vec<&str>, Vec<&str>)> = vec![
+    type Variant = (
+        &'static str,
+        String,
+        Vec<String>,
+        Vec<&'static str>,
+        Vec<&'static str>,
+    );
+    let variants: Vec<Variant> = vec![
         (
             "#DAEMON_OPTIONS",
             mc.replacen(MTA, &format!("#{MTA}"), 1),
