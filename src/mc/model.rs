@@ -344,10 +344,12 @@ impl<'a> Model<'a> {
 
     fn note_mailer(&mut self, pos: usize, after_cf: Option<usize>) {
         let l = self.doc.line_of(pos);
+        let start = self.doc.lines[l].start;
+        // `#MAILER(...)` after the include of cf.m4 is a MAILER call too (see active_site).
+        let hashes = hash_indent_len(self.content(l));
         let at_start = self.top[l]
-            && self.doc.body[self.doc.lines[l].start..pos]
-                .trim()
-                .is_empty();
+            && (self.doc.body[start..pos].trim().is_empty()
+                || (hashes > 0 && pos == start + hashes));
         let after_include = !matches!(after_cf, Some(cf) if l <= cf);
         let earlier = !matches!(self.mailer_line, Some(m) if m <= l);
         if at_start && after_include && earlier {

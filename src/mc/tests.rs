@@ -832,6 +832,20 @@ fn hash_lines_after_cf_m4_are_active_and_edited_keeping_the_hash() {
 }
 
 #[test]
+fn auth_lines_go_before_a_hash_mailer_line_that_m4_expands() {
+    let text = "include(`/cf/m4/cf.m4')dnl\n#MAILER(`local')dnl\nMAILER(`smtp')dnl\n";
+    let e = enable_auth(text, &opts()).unwrap();
+    assert!(
+        e.text
+            .ends_with("dnl\n#MAILER(`local')dnl\nMAILER(`smtp')dnl\n")
+            && e.text.contains("')dnl\n#MAILER"),
+        "{}",
+        e.text
+    );
+    assert!(e.edits.iter().all(|x| x.line == 2), "{:?}", e.edits);
+}
+
+#[test]
 fn hash_before_a_call_that_does_not_start_its_line_is_still_refused() {
     let text = "include(`/cf/m4/cf.m4')dnl\n\
                 x #DAEMON_OPTIONS(`Port=smtp, Addr=127.0.0.1, Name=MTA')dnl\nMAILER(smtp)dnl\n";
