@@ -137,6 +137,32 @@ impl Root {
         })
     }
 
+    /// The symbolic link at the file itself, once the links of its parent directories are
+    /// followed (`/etc/mail -> /srv/mail` is a parent link; `sendmail.cf -> ...` at the end is
+    /// the file's own): `Some((where the link is, what it points to))`, both as the served
+    /// system sees them (the link's text as it is written).
+    pub fn file_link(&self, target: &str) -> io::Result<Option<(String, String)>> {
+        let norm = normalize(target);
+        let p = Path::new(&norm);
+        let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
+            return Ok(None);
+        };
+        let parent = self.resolve(&parent.display().to_string())?;
+        let at = format!(
+            "{}/{}",
+            parent.target.trim_end_matches('/'),
+            name.to_string_lossy()
+        );
+        let real = self.join(&at);
+        match fs::symlink_metadata(&real) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = fs::read_link(&real)?;
+                Ok(Some((at, to.to_string_lossy().to_string())))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Reads a served-system file (following links inside the root). `Ok(None)` when it does
     /// not exist.
     pub fn read(&self, target: &str) -> io::Result<Option<Vec<u8>>> {
@@ -238,6 +264,28 @@ mod tests {
         assert_eq!(r.target, "/etc/passwd");
         assert!(r.real.starts_with(root.dir()));
         assert_eq!(normalize("/../../etc//mail/./x"), "/etc/mail/x");
+    }
+
+    #[test]
+    fn a_link_at_the_file_is_told_apart_from_parent_links() {
+        let t = tempfile::tempdir().unwrap();
+        let root = Root::new(t.path()).unwrap();
+        fs::create_dir_all(root.join("/srv/mail")).unwrap();
+        fs::create_dir_all(root.join("/etc")).unwrap();
+        symlink("/srv/mail", root.join("/etc/mail")).unwrap();
+        fs::write(root.join("/srv/mail/sendmail.mc"), "x").unwrap();
+        symlink("sendmail.mc", root.join("/srv/mail/sendmail.cf")).unwrap();
+        assert_eq!(root.file_link("/etc/mail/sendmail.mc").unwrap(), None);
+        assert_eq!(root.file_link("/etc/mail/absent").unwrap(), None);
+        assert_eq!(
+            root.file_link("/etc/mail/sendmail.cf").unwrap(),
+            Some(("/srv/mail/sendmail.cf".into(), "sendmail.mc".into()))
+        );
+        assert_eq!(
+            root.file_link("/etc/mail").unwrap(),
+            Some(("/etc/mail".into(), "/srv/mail".into()))
+        );
+        assert_eq!(root.file_link("/").unwrap(), None);
     }
 
     #[test]

@@ -75,11 +75,20 @@ impl Change {
     /// A unified diff (`--- a/path`, `+++ b/path`), or a one-line summary for binary files.
     pub fn diff(&self) -> String {
         let before = self.before.as_deref().unwrap_or(b"");
+        // A text file that is not UTF-8 (a Latin-1 comment) is shown with U+FFFD for the
+        // bytes that are not; the file itself keeps them (the diff is for reading only).
+        let texty = |b: &[u8]| !b.contains(&0);
+        let lossy =
+            std::str::from_utf8(before).is_err() || std::str::from_utf8(&self.after).is_err();
+        let (a, b) = (
+            String::from_utf8_lossy(before),
+            String::from_utf8_lossy(&self.after),
+        );
         match (
-            std::str::from_utf8(before),
-            std::str::from_utf8(&self.after),
+            Some(a.as_ref()).filter(|_| texty(before)),
+            Some(b.as_ref()).filter(|_| texty(&self.after)),
         ) {
-            (Ok(a), Ok(b)) => {
+            (Some(a), Some(b)) => {
                 let d = similar::TextDiff::from_lines(a, b);
                 let old = if self.before.is_some() {
                     format!("a{}", self.path)
@@ -93,6 +102,9 @@ impl Change {
                     .to_string();
                 if s.is_empty() && self.before.is_none() {
                     s = format!("--- /dev/null\n+++ b{}\n(new empty file)\n", self.path);
+                }
+                if lossy && !s.is_empty() {
+                    s.push_str("(this file is not UTF-8: its other bytes are shown as \u{fffd} here and are kept as they are)\n");
                 }
                 s
             }

@@ -152,7 +152,7 @@ pub fn distrust_tree(root: &super::root::Root) -> Option<String> {
         return None;
     }
     let check = |d: &Path| -> Option<String> {
-        let m = std::fs::symlink_metadata(d).ok()?;
+        let m = std::fs::metadata(d).ok()?;
         let open = m.mode() & 0o022 != 0 && m.mode() & 0o1000 == 0;
         (open || !trusted_owner(m.uid())).then(|| {
             format!(
@@ -168,10 +168,29 @@ pub fn distrust_tree(root: &super::root::Root) -> Option<String> {
             )
         })
     };
-    let mut problems: Vec<String> = TREE_DIRS
-        .iter()
-        .filter_map(|t| check(&root.join(t)))
-        .collect();
+    let mut problems: Vec<String> = vec![];
+    for t in TREE_DIRS {
+        let at = root.join(t);
+        let Ok(m) = std::fs::symlink_metadata(&at) else {
+            continue;
+        };
+        if m.file_type().is_symlink() {
+            // A link's own mode is always 0777: what matters is who made it, and the
+            // directory it leads to (inside the root).
+            if !trusted_owner(m.uid()) {
+                problems.push(format!(
+                    "{} is a link made by uid {}",
+                    at.display(),
+                    m.uid()
+                ));
+            }
+            if let Ok(r) = root.resolve(t) {
+                problems.extend(check(&r.real));
+            }
+        } else {
+            problems.extend(check(&at));
+        }
+    }
     let mut up = root.dir().parent();
     while let Some(d) = up {
         problems.extend(check(d));

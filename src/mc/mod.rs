@@ -3,7 +3,8 @@
 //! (commenting out FEATUREs that loosen relaying).
 //!
 //! Pure functions on text: this module never reads or writes a file and never runs a process.
-//! The caller reads the file (decoding lossily if it must), writes [`McEdit::text`] back, and
+//! The caller reads the file (a file that is not UTF-8 one character per byte, never lossily:
+//! `steps::Text`), writes [`McEdit::text`] back in the same encoding, and
 //! runs m4 (with [`rewrite_includes`] when the configuration lives under another root).
 //!
 //! What it promises:
@@ -267,6 +268,10 @@ pub struct McReport {
     pub bom: bool,
     /// Lines that cannot be understood safely; [`enable_auth`] refuses while there are any.
     pub problems: Vec<McError>,
+    /// Lines that look commented out with `#` but that m4 expands: after the include of cf.m4
+    /// `#` is plain text (cfhead.m4 runs `changecom()`), so `#FEATURE(`promiscuous_relay')`
+    /// is active. Such lines are read (and edited) as the active lines they are.
+    pub hash_notes: Vec<McError>,
 }
 
 /// Reads the file. Never fails and never panics, whatever the input.
@@ -322,13 +327,26 @@ pub fn analyse(text: &str) -> McReport {
         crlf: m.doc.crlf(),
         bom: m.doc.bom,
         problems: m.problems.clone(),
+        hash_notes: m.notes.iter().map(|(_, e)| e.clone()).collect(),
     }
+}
+
+/// [`McEdit::warnings`] for the lines that look commented out with `#` but are active, for
+/// the calls `which` accepts.
+fn with_hash_notes(text: &str, which: impl Fn(&str, &McError) -> bool, mut edit: McEdit) -> McEdit {
+    let m = model::Model::new(text);
+    for (name, e) in &m.notes {
+        if which(name, e) {
+            edit.warnings.push(format!("line {}: {}", e.line, e.reason));
+        }
+    }
+    edit
 }
 
 /// HOWTO steps 3 and 4: the three AUTH lines active with `opts`, and port 25 reachable from
 /// the network. Refuses (and changes nothing) when [`analyse`] finds any problem.
 pub fn enable_auth(text: &str, opts: &McOptions) -> Result<McEdit, McError> {
-    edit::enable_auth(text, opts, &[], &ListenerChoice::default()).map(|e| e.mc)
+    enable_auth_with(text, opts, &[], &ListenerChoice::default()).map(|e| e.mc)
 }
 
 /// [`enable_auth`] for an mc whose AUTH settings may live in the files it includes (Debian's
@@ -342,7 +360,10 @@ pub fn enable_auth_with(
     included: &[Included],
     listeners: &ListenerChoice,
 ) -> Result<McEdits, McError> {
-    edit::enable_auth(text, opts, included, listeners)
+    edit::enable_auth(text, opts, included, listeners).map(|mut e| {
+        e.mc = with_hash_notes(text, |name, _| name != "FEATURE", e.mc);
+        e
+    })
 }
 
 /// The active include lines of an mc that may hold settings (everything but the cf tree's own
@@ -354,7 +375,14 @@ pub fn setting_includes(text: &str) -> Vec<(usize, String, bool)> {
 
 /// HOWTO step 12: puts `dnl ` in front of the active `FEATURE(...)` lines named in `features`.
 pub fn disable_features(text: &str, features: &[String]) -> Result<McEdit, McError> {
-    edit::disable_features(text, features)
+    edit::disable_features(text, features).map(|e| {
+        let lines: Vec<usize> = e.edits.iter().map(|x| x.line).collect();
+        with_hash_notes(
+            text,
+            |name, n| name == "FEATURE" && lines.contains(&n.line),
+            e,
+        )
+    })
 }
 
 /// Points every top-level ``include(`/abs')``/``sinclude(`/abs')`` at `ROOT/abs`, so that m4
@@ -366,6 +394,15 @@ pub fn disable_features(text: &str, features: &[String]) -> Result<McEdit, McErr
 /// the cf tree: `m4 ROOT/usr/share/sendmail/cf/m4/cf.m4 file.mc`.
 pub fn rewrite_includes(text: &str, root: &str) -> String {
     let root = root.trim_end_matches('/');
+    rewrite_includes_with(text, |p| format!("{root}{p}"))
+}
+
+/// [`rewrite_includes`] with the new path chosen by `place`, which gets the absolute path as
+/// written in the mc (`/etc/mail/m4/dialup.m4`) and returns the path m4 should open. The
+/// caller resolves symbolic links inside its root there: `ROOT/etc/mail/...` handed to m4
+/// as it is would let the kernel follow an absolute link `/etc/mail -> /srv/mail` out of the
+/// root to this machine's own `/srv/mail`. For m4 runs only; never write the result back.
+pub fn rewrite_includes_with(text: &str, place: impl Fn(&str) -> String) -> String {
     let m = model::Model::new(text);
     let body = m.doc.body;
     let mut out = String::with_capacity(text.len() + 128);
@@ -390,9 +427,14 @@ pub fn rewrite_includes(text: &str, root: &str) -> String {
         } else {
             continue;
         };
+        // The path runs to the closing quote or parenthesis (or the end of the argument).
+        let path_len = body[path_at..z]
+            .find(['\'', '`', ')', ',', '\n', '\r'])
+            .unwrap_or(z - path_at);
+        let path = body[path_at..path_at + path_len].trim_end();
         out.push_str(&body[from..path_at]);
-        out.push_str(root);
-        from = path_at;
+        out.push_str(&place(path));
+        from = path_at + path.len();
     }
     out.push_str(&body[from..]);
     out

@@ -379,6 +379,20 @@ pub(crate) fn overlap(a: (Family, &Port, &Bind), b: (Family, &Port, &Bind)) -> O
     }
 }
 
+/// Length of the blanks and `#`s a line starts with, when there is a `#` among them (0
+/// otherwise).
+pub(crate) fn hash_indent_len(content: &str) -> usize {
+    let n = content
+        .bytes()
+        .take_while(|&b| matches!(b, b' ' | b'\t' | b'#'))
+        .count();
+    if content[..n].contains('#') {
+        n
+    } else {
+        0
+    }
+}
+
 pub(crate) fn is_loopback(addr: &str) -> bool {
     let a = addr
         .trim()
@@ -415,6 +429,9 @@ pub(crate) struct Model<'a> {
     pub mailer_line: Option<usize>,
     /// The line that includes cf.m4, if the file does.
     pub cf_line: Option<usize>,
+    /// Lines that look commented out with `#` but that m4 expands (a `#` after the include of
+    /// cf.m4 is plain text): the call's name and a sentence for the sysadmin.
+    pub notes: Vec<(String, McError)>,
 }
 
 impl<'a> Model<'a> {
@@ -451,6 +468,7 @@ impl<'a> Model<'a> {
             includes: Vec::new(),
             mailer_line: None,
             cf_line: None,
+            notes: Vec::new(),
         };
         m.read_calls();
         m.read_commented();
@@ -481,11 +499,22 @@ impl<'a> Model<'a> {
     }
 
     /// Where a top-level call sits, when the call is alone at the start of one line.
+    ///
+    /// After the include of cf.m4, `#` is plain text to m4 (cfhead.m4 runs `changecom()`):
+    /// `#DAEMON_OPTIONS(...)` or `  # FEATURE(...)` is expanded like the call without the `#`.
+    /// Such a call starts its line too; the `#`s and blanks before it count as its indent, so
+    /// an edit keeps them (and the `#` m4 copies into sendmail.cf), and [`Model::notes`] says
+    /// that the line is active.
     fn active_site(&self, c: &Call) -> Result<(usize, Site, LineCall<'a>), String> {
         let l = self.doc.line_of(c.start);
         let line = self.doc.lines[l];
         let content = self.content(l);
-        let indent = indent_len(content);
+        let hashes = hash_indent_len(content);
+        let indent = if hashes > 0 && c.start == line.start + hashes {
+            hashes
+        } else {
+            indent_len(content)
+        };
         if c.start != line.start + indent {
             return Err(format!(
                 "{}(...) does not start this line; I only change lines that hold one macro call",
@@ -528,6 +557,7 @@ impl<'a> Model<'a> {
         for c in &calls {
             let first = self.arg(c, 0).unwrap_or_default();
             let line = self.doc.line_of(c.start);
+            self.note_hash(c, line, &first);
             if let Some((setting, k)) = Setting::of_call(&c.name, &first) {
                 let value = self.arg(c, k).unwrap_or_default();
                 let site = self.active_site(c).map(|(_, s, _)| s);
@@ -560,12 +590,40 @@ impl<'a> Model<'a> {
         self.scan.calls = calls;
     }
 
+    /// A call the wizard cares about on a line that starts with `#` (see [`Model::notes`]).
+    fn note_hash(&mut self, c: &Call, line: usize, first: &str) {
+        let relevant = matches!(c.name.as_str(), "DAEMON_OPTIONS" | "FEATURE")
+            || Setting::of_call(&c.name, first).is_some();
+        let lead = self.doc.lines[line].start + hash_indent_len(self.content(line));
+        if !relevant || c.start != lead || lead == self.doc.lines[line].start {
+            return;
+        }
+        let what = if c.name == "FEATURE" {
+            format!("FEATURE(`{}')", first.trim())
+        } else if c.name == "define" {
+            format!("define(`{}', ...)", first.trim())
+        } else {
+            format!("{}(...)", c.name)
+        };
+        let e = self.err(
+            line,
+            format!(
+                "this line starts with #, but # does not comment anything out here: after the \
+                 include of cf.m4 (whose cfhead.m4 runs changecom()) m4 expands {what}, so \
+                 sendmail uses it; to disable a line of sendmail.mc, put `dnl ` in front of it"
+            ),
+        );
+        self.notes.push((c.name.clone(), e));
+    }
+
     fn note_mailer(&mut self, pos: usize, after_cf: Option<usize>) {
         let l = self.doc.line_of(pos);
+        let start = self.doc.lines[l].start;
+        // `#MAILER(...)` after the include of cf.m4 is a MAILER call too (see active_site).
+        let hashes = hash_indent_len(self.content(l));
         let at_start = self.top[l]
-            && self.doc.body[self.doc.lines[l].start..pos]
-                .trim()
-                .is_empty();
+            && (self.doc.body[start..pos].trim().is_empty()
+                || (hashes > 0 && pos == start + hashes));
         let after_include = !matches!(after_cf, Some(cf) if l <= cf);
         let earlier = !matches!(self.mailer_line, Some(m) if m <= l);
         if at_start && after_include && earlier {
@@ -780,14 +838,6 @@ impl<'a> Model<'a> {
             let e = self.err(self.doc.line_of(pos), reason);
             self.problems.push(e);
         }
-        if let Some(pos) = body.find('\u{fffd}') {
-            let e = self.err(
-                self.doc.line_of(pos),
-                "this file has bytes that are not valid UTF-8 (shown as \u{fffd}); rewriting it \
-                 would change them, so fix or remove them first",
-            );
-            self.problems.push(e);
-        }
 
         // The words the edits depend on, where m4 reads them but not as the head of a
         // top-level call: inside ifdef(...), a quoted string, or after a typo.
@@ -951,24 +1001,55 @@ fn scan_text(
             continue;
         } else if c >= 0x80 {
             let ch = seg[i..].chars().next().unwrap_or('\u{fffd}');
+            // A file that is not UTF-8 is read one character per byte (steps::Text): there a
+            // Windows-1252 quote is U+0091..U+0094, and a UTF-8 one is three characters.
+            let (ch, len) = match UTF8_QUOTES_AS_BYTES
+                .iter()
+                .find(|(bytes, _)| seg[i..].starts_with(bytes))
+            {
+                Some((bytes, q)) => (*q, bytes.len()),
+                None => (ch, ch.len_utf8()),
+            };
             if matches!(
                 ch,
-                '\u{2018}' | '\u{2019}' | '\u{201c}' | '\u{201d}' | '\u{b4}' | '\u{2032}'
+                '\u{2018}'
+                    | '\u{2019}'
+                    | '\u{201c}'
+                    | '\u{201d}'
+                    | '\u{b4}'
+                    | '\u{2032}'
+                    | '\u{91}'
+                    | '\u{92}'
+                    | '\u{93}'
+                    | '\u{94}'
             ) {
+                let shown = if ('\u{91}'..='\u{94}').contains(&ch) {
+                    format!("{ch} (the Windows-1252 byte 0x{:02x})", u32::from(ch))
+                } else {
+                    ch.to_string()
+                };
                 out.push((
                     from + i,
                     format!(
-                        "contains the typographic quote {ch}; m4 only understands the backquote \
-                         (`) to open a quote and the apostrophe (') to close it"
+                        "contains the typographic quote {shown}; m4 only understands the \
+                         backquote (`) to open a quote and the apostrophe (') to close it"
                     ),
                 ));
             }
-            i += ch.len_utf8();
+            i += len;
             continue;
         }
         i += 1;
     }
 }
+
+/// The UTF-8 bytes of the typographic quotes, each read as one character (U+0080..U+00FF).
+const UTF8_QUOTES_AS_BYTES: &[(&str, char)] = &[
+    ("\u{e2}\u{80}\u{98}", '\u{2018}'),
+    ("\u{e2}\u{80}\u{99}", '\u{2019}'),
+    ("\u{e2}\u{80}\u{9c}", '\u{201c}'),
+    ("\u{e2}\u{80}\u{9d}", '\u{201d}'),
+];
 
 /// Length of a placeholder starting at `i`: `@@NAME@@`, `%%NAME%%`, `{{ name }}`, or a whole
 /// word `__NAME__` in capitals that the file does not define itself.

@@ -1077,7 +1077,12 @@ fn placeholders_html_escapes_and_smart_quotes_are_refused() {
             "define(\u{2018}confAUTH_OPTIONS\u{2019}, `A')dnl",
             "\u{2018}",
         ),
-        ("define(`confX', `a\u{fffd}b')dnl", "UTF-8"),
+        // Read one character per byte (a file that is not UTF-8): Windows-1252 and UTF-8.
+        ("define(\u{91}confAUTH_OPTIONS\u{92}, `A')dnl", "\u{91}"),
+        (
+            "define(\u{e2}\u{80}\u{98}confAUTH_OPTIONS\u{e2}\u{80}\u{99}, `A')dnl",
+            "\u{2018}",
+        ),
         ("define('ALIAS_FILE','/etc/mail/aliases')", "backquote"),
         ("changequote([,])dnl", "changequote"),
     ] {
@@ -1224,6 +1229,93 @@ fn includes_are_pointed_into_the_root() {
         rewrite_includes(text, "/r"),
         "\u{feff}include(/r/abs/cf.m4)\nsinclude(`rel.m4')\ndnl include(`/x')\n"
     );
+}
+
+#[test]
+fn includes_can_be_placed_one_by_one() {
+    let text = "include(`/etc/mail/m4/a.m4')dnl\ninclude(/usr/cf.m4)\nsinclude(`/x/y' )\n";
+    let out = rewrite_includes_with(text, |p| format!("<{p}>"));
+    assert_eq!(
+        out,
+        "include(`</etc/mail/m4/a.m4>')dnl\ninclude(</usr/cf.m4>)\nsinclude(`</x/y>' )\n"
+    );
+}
+
+// ---- `#` before and after the include of cf.m4 ----------------------------------------
+
+#[test]
+fn hash_lines_after_cf_m4_are_active_and_edited_keeping_the_hash() {
+    let text = "divert(-1)dnl\n#FEATURE(`relay_based_on_MX')dnl\ndivert(0)dnl\n\
+                include(`/cf/m4/cf.m4')dnl\n\
+                #DAEMON_OPTIONS(`Port=smtp, Addr=127.0.0.1, Name=MTA')dnl\n\
+                \t# FEATURE(`promiscuous_relay')dnl\n\
+                ##define(`confAUTH_OPTIONS', `A p')dnl\n\
+                MAILER(smtp)dnl\n";
+    let r = analyse(text);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    // Before the include `#` is a comment: relay_based_on_MX is not active.
+    let risky: Vec<&str> = r
+        .risky_features
+        .iter()
+        .map(|f| f.feature.as_str())
+        .collect();
+    assert_eq!(risky, ["promiscuous_relay"]);
+    assert!(r.listeners[0].active && r.listeners[0].line == 5);
+    assert!(matches!(r.auth_options, AuthLine::Active { line: 7, .. }));
+    let noted: Vec<usize> = r.hash_notes.iter().map(|n| n.line).collect();
+    assert_eq!(noted, [5, 6, 7]);
+    let e = enable_auth(text, &opts()).unwrap();
+    // The only listener, on loopback: commented out (sendmail's default listens everywhere).
+    assert!(
+        e.text
+            .contains("\ndnl #DAEMON_OPTIONS(`Port=smtp, Addr=127.0.0.1, Name=MTA')dnl\n"),
+        "{}",
+        e.text
+    );
+    assert!(
+        // The admin's letters are kept (issue 9 item 2): `A p` already has the `A`.
+        e.text
+            .contains("\n##define(`confAUTH_OPTIONS', `A p')dnl\n"),
+        "{}",
+        e.text
+    );
+    assert_eq!(
+        e.warnings
+            .iter()
+            .filter(|w| w.contains("starts with #"))
+            .count(),
+        2
+    );
+    let d = disable_features(text, &["promiscuous_relay".to_string()]).unwrap();
+    assert!(d
+        .text
+        .contains("\ndnl \t# FEATURE(`promiscuous_relay')dnl\n"));
+    assert!(d.warnings[0].starts_with("line 6: this line starts with #"));
+    // Nothing left to do on the result.
+    assert_eq!(enable_auth(&e.text, &opts()).unwrap().text, e.text);
+}
+
+#[test]
+fn auth_lines_go_before_a_hash_mailer_line_that_m4_expands() {
+    let text = "include(`/cf/m4/cf.m4')dnl\n#MAILER(`local')dnl\nMAILER(`smtp')dnl\n";
+    let e = enable_auth(text, &opts()).unwrap();
+    assert!(
+        e.text
+            .ends_with("dnl\n#MAILER(`local')dnl\nMAILER(`smtp')dnl\n")
+            && e.text.contains("')dnl\n#MAILER"),
+        "{}",
+        e.text
+    );
+    assert!(e.edits.iter().all(|x| x.line == 2), "{:?}", e.edits);
+}
+
+#[test]
+fn hash_before_a_call_that_does_not_start_its_line_is_still_refused() {
+    let text = "include(`/cf/m4/cf.m4')dnl\n\
+                x #DAEMON_OPTIONS(`Port=smtp, Addr=127.0.0.1, Name=MTA')dnl\nMAILER(smtp)dnl\n";
+    let r = analyse(text);
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert!(r.problems[0].reason.contains("does not start this line"));
 }
 
 // ---- analyse never fails -----------------------------------------------------------------

@@ -69,14 +69,14 @@ fn meaning(key: &str) -> String {
 }
 
 /// Builds the map with `makemap TYPE base < text` in a temporary directory; returns its bytes.
-fn build_map(cx: &Context, map_type: &str, suffix: &str, text: &str) -> Result<Vec<u8>, String> {
+fn build_map(cx: &Context, map_type: &str, suffix: &str, text: &[u8]) -> Result<Vec<u8>, String> {
     let dir = tempfile::tempdir()
         .map_err(|e| format!("cannot make a temporary directory for makemap: {e}"))?;
     let base = dir.path().join("access");
     let out = host::run_tool(
         "makemap",
         &[map_type.to_string(), base.display().to_string()],
-        Some(text.as_bytes()),
+        Some(text),
         cx.opts.tool_timeout,
     )?;
     if !out.success() {
@@ -156,10 +156,17 @@ impl Step for RelayAccess {
             }
             new.push_str(l);
         }
+        let new = match text.encode(&new) {
+            Ok(b) => b,
+            Err(e) => {
+                r.error(Some(path), format!("{}: {e}", cx.root.display(path)), None);
+                return r.finish();
+            }
+        };
         if let Err(e) = r.change(
             view,
             path,
-            new.clone().into_bytes(),
+            new.clone(),
             "HOWTO step 10: relaying only from localhost",
             None,
         ) {

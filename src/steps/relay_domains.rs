@@ -109,10 +109,17 @@ impl Step for RelayDomains {
                         )
                 })
                 .collect();
+            let new = match text.encode(&new) {
+                Ok(b) => b,
+                Err(e) => {
+                    r.error(Some(path), format!("{}: {e}", cx.root.display(path)), None);
+                    return r.finish();
+                }
+            };
             if let Err(e) = r.change(
                 view,
                 path,
-                new.into_bytes(),
+                new,
                 format!("remove {} (--prune-relay-domains)", extra.join(", ")),
                 None,
             ) {

@@ -99,13 +99,24 @@ impl Step for RelayFeatures {
         if !disable.is_empty() {
             match mc::disable_features(&text, &disable) {
                 Ok(edit) => {
+                    for w in &edit.warnings {
+                        r.warn(Some(mc_path), w.clone(), None);
+                    }
                     let why = format!("HOWTO step 12: disable {}", disable.join(", "));
-                    if let Err(e) =
-                        r.change(view, mc_path, edit.text.clone().into_bytes(), why, None)
-                    {
-                        r.error(Some(mc_path), e.to_string(), None);
-                    } else {
-                        super::sendmail_cf::plan_cf(cx, &mut r, view, &edit.text);
+                    let new = text.with(edit.text);
+                    match text.encode(&new) {
+                        Err(e) => r.error(
+                            Some(mc_path),
+                            format!("{}: {e}", cx.root.display(mc_path)),
+                            None,
+                        ),
+                        Ok(bytes) => {
+                            if let Err(e) = r.change(view, mc_path, bytes, why, None) {
+                                r.error(Some(mc_path), e.to_string(), None);
+                            } else {
+                                super::sendmail_cf::plan_cf(cx, &mut r, view, &new);
+                            }
+                        }
                     }
                 }
                 Err(e) => r.error(

@@ -6,7 +6,7 @@
 //! The HOWTO's `pwcheck_method:pam` is SASL v1; on SASL v2 it fails with "unknown password
 //! verifier(s) pam" (DIAGNOSTICS.md #10).
 
-use super::{eol_of, lines_with_endings, read_text};
+use super::{eol_of, lines_with_endings, read_text, Text};
 use crate::engine::fsops::WriteMeta;
 use crate::engine::step::{Context, Step, StepReport, View};
 
@@ -116,7 +116,7 @@ impl Step for Sasl {
                     format!("none of {} exists: libsasl uses its defaults, which do not check passwords the way this system needs", p.sasl.search_order.join(", ")),
                     None,
                 );
-                (p.sasl.create_at.clone(), String::new(), true)
+                (p.sasl.create_at.clone(), Text::default(), true)
             }
         };
         if !created {
@@ -137,7 +137,7 @@ impl Step for Sasl {
                 ),
             );
         }
-        let mut new = text.clone();
+        let mut new = text.text.clone();
         let current = text
             .lines()
             .filter_map(kv)
@@ -201,10 +201,21 @@ impl Step for Sasl {
             owner: Some((0, 0)),
             mtime: None,
         });
+        let new = match text.encode(&new) {
+            Ok(b) => b,
+            Err(e) => {
+                r.error(
+                    Some(&path),
+                    format!("{}: {e}", cx.root.display(&path)),
+                    None,
+                );
+                return r.finish();
+            }
+        };
         if let Err(e) = r.change(
             view,
             &path,
-            new.into_bytes(),
+            new,
             format!(
                 "pwcheck_method {} for SASL v{}",
                 p.sasl.pwcheck_method, p.sasl.version
@@ -225,7 +236,7 @@ impl Step for Sasl {
                             None,
                         );
                     }
-                    let mut nt = t0.clone();
+                    let mut nt = t0.text.clone();
                     for (k, v) in &sd.settings {
                         match shell_var(&t0, k) {
                             Some(cur) if &cur == v => r.info_at(df, format!("{k}={cur}")),
@@ -242,10 +253,17 @@ impl Step for Sasl {
                             }
                         }
                     }
+                    let nt = match t0.encode(&nt) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            r.error(Some(df), format!("{}: {e}", cx.root.display(df)), None);
+                            return r.finish();
+                        }
+                    };
                     if let Err(e) = r.change(
                         view,
                         df,
-                        nt.into_bytes(),
+                        nt,
                         "let saslauthd start and check passwords with PAM",
                         meta,
                     ) {

@@ -5,11 +5,11 @@
 //! on a temporary file next to the target before the atomic rename. With `--root`, absolute
 //! includes are redirected into the root so a fixture tree regenerates with its own cf tree.
 
-use super::read_text;
+use super::{read_text, Encoding, Text};
 use crate::engine::host;
 use crate::engine::step::{Change, Context, Step, StepReport, View};
 use crate::mc;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub struct SendmailCf;
 
@@ -26,17 +26,33 @@ pub fn significant(cf: &[u8]) -> Vec<&[u8]> {
 pub fn regenerate(
     cx: &Context,
     mc_path: &str,
-    mc_text: &str,
+    mc: &Text,
 ) -> Result<(Vec<u8>, Vec<String>), String> {
+    let mc_text: &str = mc;
     let m4 = host::find_tool("m4").ok_or(
         "m4 is not installed (not on PATH, nor in /usr/sbin or /sbin): install the m4 package",
     )?;
+    // Every path handed to m4 is resolved inside the root first: `ROOT/etc/mail/...` as it
+    // is would let the kernel follow an absolute link `/etc/mail -> /srv/mail` out of the
+    // root to this machine's own `/srv/mail`.
     let text = if cx.root.is_host() {
         mc_text.to_string()
     } else {
-        mc::rewrite_includes(mc_text, &cx.root.dir().display().to_string())
+        // In a file that is not UTF-8 each byte is one character: the path goes in the same
+        // way, byte for byte.
+        mc::rewrite_includes_with(mc_text, |p| match mc.encoding {
+            Encoding::Utf8 => real_path(cx, p),
+            Encoding::Bytes => {
+                let served = mc.encode(p).unwrap_or_default();
+                let real = real_path(cx, &String::from_utf8_lossy(&served));
+                real.bytes().map(char::from).collect()
+            }
+        })
     };
-    let dir = cx.root.join(mc_path);
+    let text = mc
+        .encode(&text)
+        .map_err(|e| format!("{}: {e}", cx.root.display(mc_path)))?;
+    let dir = PathBuf::from(real_path(cx, mc_path));
     let dir = dir.parent().filter(|d| d.is_dir()).map(Path::to_path_buf);
     // An mc that does not include cf.m4 itself (FreeBSD's: its Makefile runs
     // `m4 cf.m4 freebsd.mc`) gets the profile's cf.m4 in front, as its Makefile would.
@@ -51,7 +67,7 @@ pub fn regenerate(
             .as_ref()
             .map(|p| p.sendmail.cf_m4.clone())
             .unwrap_or_default();
-        let cf_m4 = cx.root.join(&p);
+        let cf_m4 = PathBuf::from(real_path(cx, &p));
         if !cf_m4.exists() {
             return Err(format!(
                 "{} does not include cf.m4 and the cf tree is not at {}: install sendmail-cf",
@@ -65,7 +81,7 @@ pub fn regenerate(
     let out = host::run_in(
         &m4,
         &args,
-        Some(text.as_bytes()),
+        Some(&text),
         cx.opts.tool_timeout,
         dir.as_deref(),
     )?;
@@ -108,6 +124,17 @@ pub fn regenerate(
     Ok((out.stdout, warnings))
 }
 
+/// Where a served-system path is on this machine, links followed inside the root (the
+/// lexical join when the links cannot be followed: a loop, which m4 then reports).
+fn real_path(cx: &Context, target: &str) -> String {
+    cx.root
+        .resolve(target)
+        .map(|r| r.real)
+        .unwrap_or_else(|_| cx.root.join(target))
+        .display()
+        .to_string()
+}
+
 /// `sendmail -C TMP -bv root`: 0 when the cf is valid (FACTS.md: 70 unknown line, 78 empty).
 pub fn validate(cx: &Context, cf: &Path) -> Result<(), String> {
     if cx.can_validate.is_err() {
@@ -145,9 +172,9 @@ pub fn validate(cx: &Context, cf: &Path) -> Result<(), String> {
 
 /// Plans sendmail.cf (and its copies) from an mc text. Shared with relay-features, which edits
 /// the mc after this step has run.
-pub fn plan_cf(cx: &Context, r: &mut StepReport, view: &View, mc_text: &str) {
+pub fn plan_cf(cx: &Context, r: &mut StepReport, view: &View, mc: &Text) {
     let Some(p) = &cx.profile else { return };
-    let (cf, warnings) = match regenerate(cx, &p.sendmail.mc, mc_text) {
+    let (cf, warnings) = match regenerate(cx, &p.sendmail.mc, mc) {
         Ok(x) => x,
         Err(e) => {
             r.error(Some(&p.sendmail.mc), e, None);
@@ -162,14 +189,26 @@ pub fn plan_cf(cx: &Context, r: &mut StepReport, view: &View, mc_text: &str) {
         Err(_) => r.info("sendmail -bv validation is skipped on this machine (see the os step)"),
     }
     for (i, target) in p.sendmail.cf.iter().enumerate() {
-        match cx.root.resolve(target) {
-            Ok(res) if !res.via_links.is_empty() => {
+        // Links of the directories above are followed inside the root (`/etc/mail` on a
+        // persistent volume: the files are written in the directory it points to); a link at
+        // sendmail.cf itself is refused: writing would replace the link by a file.
+        match cx.root.file_link(target) {
+            Ok(Some((at, _))) => {
+                let to = cx
+                    .root
+                    .resolve(target)
+                    .map(|r| r.target)
+                    .unwrap_or_else(|e| e.to_string());
+                let seen_as = if at == crate::engine::root::normalize(target) {
+                    String::new()
+                } else {
+                    format!(" (reached as {})", cx.root.display(target))
+                };
                 r.error(
                     Some(target),
                     format!(
-                        "{} is a symbolic link to {}; the wizard does not write sendmail.cf through a link",
-                        cx.root.display(target),
-                        res.target
+                        "{}{seen_as} is a symbolic link to {to}; the wizard does not write sendmail.cf through a link (writing would replace the link by a file)",
+                        cx.root.display(&at),
                     ),
                     Some("replace the link by the file it points to, or name the real path in a --profile".into()),
                 );
@@ -179,8 +218,15 @@ pub fn plan_cf(cx: &Context, r: &mut StepReport, view: &View, mc_text: &str) {
                 r.error(Some(target), e.to_string(), None);
                 continue;
             }
-            _ => {}
+            Ok(None) => {}
         }
+        let path = match cx.root.resolve(target) {
+            Ok(res) => res.target,
+            Err(e) => {
+                r.error(Some(target), e.to_string(), None);
+                continue;
+            }
+        };
         let cur = match view.read(target) {
             Ok(c) => c,
             Err(e) => {
@@ -217,7 +263,7 @@ pub fn plan_cf(cx: &Context, r: &mut StepReport, view: &View, mc_text: &str) {
                     mtime: None,
                 };
                 r.changes.push(Change {
-                    path: target.clone(),
+                    path: path.clone(),
                     requested: target.clone(),
                     before: cur.clone(),
                     after: cf.clone(),
@@ -247,10 +293,7 @@ impl Step for SendmailCf {
         };
         match read_text(view, &p.sendmail.mc) {
             Ok(Some(mc_text)) => plan_cf(cx, &mut r, view, &mc_text),
-            Ok(None) => r.block(
-                format!("{} does not exist", cx.root.display(&p.sendmail.mc)),
-                None,
-            ),
+            Ok(None) => r.block(super::does_not_exist(&cx.root, &p.sendmail.mc), None),
             Err(e) => r.error(Some(&p.sendmail.mc), e, None),
         }
         r.finish()

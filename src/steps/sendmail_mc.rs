@@ -33,8 +33,8 @@ impl Step for SendmailMc {
                 r.error(
                     Some(mc_path),
                     format!(
-                        "{} does not exist: is sendmail installed?",
-                        cx.root.display(mc_path)
+                        "{}: is sendmail installed?",
+                        super::does_not_exist(&cx.root, mc_path)
                     ),
                     Some("install the packages (packages step)".into()),
                 );
@@ -123,14 +123,28 @@ impl Step for SendmailMc {
                     let mut whys: Vec<String> = inc.edits.iter().map(|e| e.why.clone()).collect();
                     whys.dedup();
                     let why = whys.join("; ");
-                    if let Err(e) =
-                        r.change(view, &target, inc.text.clone().into_bytes(), why, None)
-                    {
-                        r.error(Some(&target), e.to_string(), None);
+                    // Written back in the included file's own encoding (its untouched bytes
+                    // exact), as the mc is.
+                    let bytes = match read_text(view, &target) {
+                        Ok(Some(orig)) => orig.encode(&inc.text),
+                        Ok(None) => Ok(inc.text.clone().into_bytes()),
+                        Err(e) => Err(e),
+                    };
+                    match bytes {
+                        Err(e) => r.error(
+                            Some(&target),
+                            format!("{}: {e}", cx.root.display(&target)),
+                            None,
+                        ),
+                        Ok(bytes) => {
+                            if let Err(e) = r.change(view, &target, bytes, why, None) {
+                                r.error(Some(&target), e.to_string(), None);
+                            }
+                        }
                     }
                 }
                 port25_requires_auth(&mut r, mc_path, &edit.text);
-                if edit.text != text {
+                if edit.text != text.text {
                     r.info("the quotes in sendmail.mc are directed quotes: a backtick (`) opens, an apostrophe (') closes (HOWTO step 3)");
                     let why = edit
                         .edits
@@ -138,8 +152,17 @@ impl Step for SendmailMc {
                         .map(|e| e.why.clone())
                         .collect::<Vec<_>>()
                         .join("; ");
-                    if let Err(e) = r.change(view, mc_path, edit.text.into_bytes(), why, None) {
-                        r.error(Some(mc_path), e.to_string(), None);
+                    match text.encode(&edit.text) {
+                        Err(e) => r.error(
+                            Some(mc_path),
+                            format!("{}: {e}", cx.root.display(mc_path)),
+                            None,
+                        ),
+                        Ok(bytes) => {
+                            if let Err(e) = r.change(view, mc_path, bytes, why, None) {
+                                r.error(Some(mc_path), e.to_string(), None);
+                            }
+                        }
                     }
                 } else if all.includes.is_empty() {
                     r.info_at(
@@ -180,7 +203,7 @@ fn read_includes(
             Ok(Some(t)) => out.push(mc::Included {
                 line,
                 path: path.clone(),
-                text: t,
+                text: t.text,
             }),
             Ok(None) if silent => r.info_at(
                 mc_path,
