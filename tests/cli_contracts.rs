@@ -1,0 +1,170 @@
+//! Real servers, not clean fixtures (issue 9, items 6 and 14-21): the command line's contracts
+//! (exit codes, one JSON object, quiet broken pipes, short plans) and /etc/mail/access entries
+//! that are not client entries, each through the real binary on private fixture copies.
+
+mod common;
+use common::*;
+use std::fs;
+use std::path::Path;
+
+fn json(o: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {}", text(o)))
+}
+
+fn access_path(root: &Path, fixture: &str) -> std::path::PathBuf {
+    let _ = fixture;
+    root.join("etc/mail/access")
+}
+
+// ---- item 6: To: and From: entries of /etc/mail/access are kept ----
+
+/// (access text, lines that must be commented out, lines that must stay as they are)
+fn access_variants() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
+    vec![
+        (
+            "localhost.localdomain\tRELAY\nlocalhost\t\tRELAY\n127.0.0.1\t\tRELAY\nTo:example.com\tRELAY\nTo:mx.example.com RELAY\n192.168.0\t\tRELAY\n",
+            vec!["192.168.0\t\tRELAY"],
+            vec!["To:example.com\tRELAY", "To:mx.example.com RELAY", "127.0.0.1\t\tRELAY", "localhost.localdomain\tRELAY"],
+        ),
+        (
+            // CRLF, upper/lower-case tags and values, IP recipients, sender entries of every kind
+            "Connect:127.0.0.1 RELAY\r\nTO:hosted.example.org relay\r\nto:[192.0.2.7]\tRELAY\r\nFrom:boss@example.com RELAY\r\nFROM:partner.example RELAY\r\nFrom:spammer@example.net REJECT\r\nFrom:friend@example.net OK\r\nFrom:junk.example DISCARD\r\nConnect:10.1 RELAY\r\n",
+            vec!["Connect:10.1 RELAY\r"],
+            vec![
+                "TO:hosted.example.org relay\r",
+                "to:[192.0.2.7]\tRELAY\r",
+                "From:boss@example.com RELAY\r",
+                "FROM:partner.example RELAY\r",
+                "From:spammer@example.net REJECT\r",
+                "From:friend@example.net OK\r",
+                "From:junk.example DISCARD\r",
+                "Connect:127.0.0.1 RELAY\r",
+            ],
+        ),
+        (
+            // IPv6, host names, comments, trailing text, spaces before the key
+            "# backup MX for our sister company\nTo:sister.example   RELAY   # secondary MX\nConnect:IPv6:::1 RELAY\nIPv6:2001:db8::5 RELAY\nConnect:IPv6:2001:db8:1 RELAY\n  mail.example.com RELAY\nConnect:gw.example.com\tRELAY\n",
+            vec!["IPv6:2001:db8::5 RELAY", "Connect:IPv6:2001:db8:1 RELAY", "  mail.example.com RELAY", "Connect:gw.example.com\tRELAY"],
+            vec!["To:sister.example   RELAY   # secondary MX", "Connect:IPv6:::1 RELAY", "# backup MX for our sister company"],
+        ),
+    ]
+}
+
+#[test]
+fn access_keeps_recipient_and_sender_entries_and_disables_client_entries() {
+    need_tools!();
+    for (i, (access, disabled, kept)) in access_variants().into_iter().enumerate() {
+        let t = fixture("redhat9");
+        let p = access_path(t.path(), "redhat9");
+        fs::write(&p, access).unwrap();
+        let before = snapshot(t.path());
+        let o = run_root(t.path(), &["check", "--format", "json"]);
+        let v = json(&o);
+        let step = v["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == "relay-access")
+            .unwrap()
+            .clone();
+        let findings = step["findings"].to_string();
+        assert!(
+            !access.contains("To:example.com") || findings.contains("backup MX"),
+            "variant {i}: a To: entry is reported like relay-domains: {findings}"
+        );
+        let o = run_root(t.path(), &["apply", "--yes", "--only", "relay-access"]);
+        assert_eq!(o.status.code(), Some(0), "variant {i}: {}", text(&o));
+        let after = fs::read_to_string(&p).unwrap();
+        let lines: Vec<&str> = after.split('\n').collect();
+        for d in &disabled {
+            let want = format!("# disabled by smtpauth-wizard (HOWTO step 10): {d}");
+            assert!(
+                lines.contains(&want.as_str()),
+                "variant {i}: {d:?} not disabled:\n{after}"
+            );
+        }
+        for k in &kept {
+            assert!(
+                lines.contains(k),
+                "variant {i}: {k:?} not kept as it was:\n{after}"
+            );
+        }
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("# disabled by"))
+                .count(),
+            disabled.len(),
+            "variant {i}: only client entries are disabled:\n{after}"
+        );
+        let o = run_root(t.path(), &["rollback", "--yes"]);
+        assert_eq!(o.status.code(), Some(0), "variant {i}: {}", text(&o));
+        assert_eq!(
+            diff_snapshots(&before, &snapshot(t.path())),
+            Vec::<String>::new(),
+            "variant {i}: rollback is the identity"
+        );
+    }
+}
+
+#[test]
+fn access_with_only_recipient_entries_needs_no_change() {
+    need_tools!();
+    let t = fixture("redhat9");
+    fs::write(
+        access_path(t.path(), "redhat9"),
+        "localhost RELAY\nTo:example.com RELAY\nTo:backup.example.net\tRELAY\nFrom:example.com RELAY\n",
+    )
+    .unwrap();
+    let v = json(&run_root(t.path(), &["check", "--format", "json"]));
+    let step = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "relay-access")
+        .unwrap()
+        .clone();
+    assert_eq!(step["status"], "done", "{step}");
+    assert_eq!(step["changes"], serde_json::json!([]), "{step}");
+}
+
+#[test]
+fn sender_relay_entries_are_a_warning_while_relay_mail_from_is_kept() {
+    need_tools!();
+    let t = fixture("redhat9");
+    fs::write(
+        access_path(t.path(), "redhat9"),
+        "localhost RELAY\nFrom:boss@example.com RELAY\n",
+    )
+    .unwrap();
+    let mc = t.path().join("etc/mail/sendmail.mc");
+    let mut m = fs::read_to_string(&mc).unwrap();
+    m.push_str("FEATURE(`relay_mail_from')dnl\n");
+    fs::write(&mc, m).unwrap();
+    let v = json(&run_root(
+        t.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--keep-feature",
+            "relay_mail_from",
+        ],
+    ));
+    let step = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "relay-access")
+        .unwrap()
+        .clone();
+    let f = step["findings"].as_array().unwrap();
+    assert!(
+        f.iter().any(
+            |f| f["severity"] == "warning" && f["message"].as_str().unwrap().contains("forged")
+        ),
+        "{step}"
+    );
+    assert_eq!(step["changes"], serde_json::json!([]), "{step}");
+}
