@@ -9,6 +9,16 @@
 //! With `--format json` everything printed on stdout is one JSON object, errors included
 //! (`{"error": "..."}`); the shapes are documented in README and checked by tests/json_shape.rs.
 
+/// `print!` that survives a closed pipe: see [`emit`].
+macro_rules! out {
+    ($($a:tt)*) => { $crate::cli::emit(&format!($($a)*)) };
+}
+/// `println!` that survives a closed pipe: see [`emit`].
+macro_rules! outln {
+    () => { $crate::cli::emit("\n") };
+    ($($a:tt)*) => { $crate::cli::emit(&format!("{}\n", format_args!($($a)*))) };
+}
+
 pub mod answers;
 
 use crate::engine::journal::{FileState, Journal};
@@ -252,6 +262,33 @@ impl Choices {
     }
 }
 
+/// Writes to standard output. When the reader has gone (`plan | head`, `check --format json |
+/// head -c 10`), the process ends quietly the way cat and grep end, by SIGPIPE (the shell shows
+/// 141), instead of panicking like `println!`. SIGPIPE itself stays ignored everywhere else, so
+/// a child tool (m4, makemap) closing its input early is an error the engine handles, not a
+/// death in the middle of an apply. Any other write error ends the process with exit 1.
+pub fn emit(s: &str) {
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_all(s.as_bytes()).and_then(|()| o.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            die_of_sigpipe();
+        }
+        eprintln!("smtpauth-wizard: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Ends the process by the default action of SIGPIPE, like cat on a closed pipe.
+pub fn die_of_sigpipe() -> ! {
+    use nix::sys::signal::{raise, signal, SigHandler, Signal};
+    // SAFETY: restoring the default action of a signal installs no handler code.
+    unsafe {
+        let _ = signal(Signal::SIGPIPE, SigHandler::SigDfl);
+    }
+    let _ = raise(Signal::SIGPIPE);
+    std::process::exit(141)
+}
+
 /// `0.1.0 (profiles: redhat-legacy, rhel, debian)`: what `--version` prints after the name.
 pub fn long_version() -> String {
     format!(
@@ -296,7 +333,7 @@ pub fn parse() -> Cli {
             if wants_json(&args) {
                 let msg = e.render().to_string();
                 let msg = msg.trim().trim_start_matches("error: ");
-                println!("{}", serde_json::json!({ "error": msg }));
+                outln!("{}", serde_json::json!({ "error": msg }));
             } else {
                 let _ = e.print();
             }
@@ -543,7 +580,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if cli.format == Format::Json {
-                println!("{}", serde_json::json!({ "error": e }));
+                outln!("{}", serde_json::json!({ "error": e }));
             } else {
                 eprintln!("smtpauth-wizard: {e}");
             }
@@ -561,9 +598,9 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
             let engine = open(cli, opts, profile.as_deref())?;
             let reports = engine.plan();
             if json {
-                println!("{}", to_json(&engine, &reports));
+                outln!("{}", to_json(&engine, &reports));
             } else {
-                print!("{}", text_report(&engine, &reports, diffs));
+                out!("{}", text_report(&engine, &reports, diffs));
             }
             Ok(plan_exit(&reports))
         }
@@ -587,12 +624,12 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                 } else {
                     msgs.first().cloned().unwrap_or_default()
                 };
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "changed": n > 0, "message": message, "restored": msgs })
                 );
             } else {
-                msgs.iter().for_each(|m| println!("{m}"));
+                msgs.iter().for_each(|m| outln!("{m}"));
             }
             Ok(0)
         }
@@ -645,7 +682,7 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                 } else {
                     format!("rolled back {}", steps.join(", "))
                 };
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "changed": !steps.is_empty(), "message": message, "rolled_back": msgs })
                 );
@@ -655,7 +692,7 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                         || m.starts_with("rolled back")
                         || m.starts_with("warning:")
                 }) {
-                    println!("{m}");
+                    outln!("{m}");
                 }
             }
             Ok(0)
@@ -730,9 +767,9 @@ fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
                 if rep.lines_read != last {
                     last = rep.lines_read;
                     if json {
-                        println!("{}", serde_json::to_string(rep).unwrap_or_default());
+                        outln!("{}", serde_json::to_string(rep).unwrap_or_default());
                     } else {
-                        println!("{}\n{}", "-".repeat(72), rep.to_text());
+                        outln!("{}\n{}", "-".repeat(72), rep.to_text());
                     }
                     let _ = std::io::stdout().flush();
                 }
@@ -745,12 +782,12 @@ fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
     }
     let rep = rr::report_files(&opts).map_err(|e| e.to_string())?;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&rep).map_err(|e| e.to_string())?
         );
     } else {
-        print!("{}", rep.to_text());
+        out!("{}", rep.to_text());
     }
     Ok(0)
 }
@@ -812,12 +849,12 @@ fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
     }
     let rep = crate::smtp::probe(&o);
     if cli.format == Format::Json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&rep).map_err(|e| e.to_string())?
         );
     } else {
-        print!("{}", rep.to_text());
+        out!("{}", rep.to_text());
     }
     Ok(rep.exit_code())
 }
@@ -844,12 +881,12 @@ fn apply(
             let msg =
                 "nothing to resume: the journal has no unfinished run (use `apply` to start one)";
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "changed": false, "resumed": false, "message": msg, "summary": null })
                 );
             } else {
-                println!("{msg}");
+                outln!("{msg}");
             }
             return Ok(0);
         }
@@ -863,17 +900,17 @@ fn apply(
     if pending.is_empty() {
         let msg = "nothing to do: every step is already done";
         if json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({ "changed": false, "message": msg, "summary": null })
             );
         } else {
-            println!("{msg}");
+            outln!("{msg}");
         }
         return Ok(0);
     }
     if !yes {
-        print!("{}", text_report(&engine, &reports, true));
+        out!("{}", text_report(&engine, &reports, true));
         if !confirm("Apply these changes?")? {
             return Err("nothing was changed".into());
         }
@@ -889,16 +926,16 @@ fn apply(
         } else {
             format!("applied: {}", sum.applied.join(", "))
         };
-        println!(
+        outln!(
             "{}",
             serde_json::json!({ "changed": !sum.files.is_empty() || !sum.commands.is_empty(), "message": msg, "summary": sum })
         );
     } else {
         if sum.applied.is_empty() {
-            println!("nothing to do: every step is already done");
+            outln!("nothing to do: every step is already done");
         } else {
-            println!("applied: {}", sum.applied.join(", "));
-            println!(
+            outln!("applied: {}", sum.applied.join(", "));
+            outln!(
                 "journal: {}; undo with `smtpauth-wizard{} rollback`",
                 crate::engine::journal::journal_path(engine.root()).display(),
                 cli.root
@@ -908,10 +945,10 @@ fn apply(
             );
         }
         if !sum.skipped.is_empty() {
-            println!("skipped: {}", sum.skipped.join(", "));
+            outln!("skipped: {}", sum.skipped.join(", "));
         }
         for n in &sum.notes {
-            println!("{n}");
+            outln!("{n}");
         }
     }
     Ok(0)
@@ -927,14 +964,14 @@ fn status(cli: &Cli) -> Result<u8, String> {
             // Show what we can: the .bak files are there whatever happened to the journal.
             let baks = backups(&engine);
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "journal": path.display().to_string(), "error": e.to_string(), "backups": baks })
                 );
             } else {
-                println!("journal {}: {e}", path.display());
+                outln!("journal {}: {e}", path.display());
                 for b in baks {
-                    println!("backup present: {b}");
+                    outln!("backup present: {b}");
                 }
             }
             return Ok(1);
@@ -942,7 +979,7 @@ fn status(cli: &Cli) -> Result<u8, String> {
     };
     let changed = j.changed_since_written();
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "journal": path.display().to_string(),
@@ -955,15 +992,15 @@ fn status(cli: &Cli) -> Result<u8, String> {
         return Ok(0);
     }
     if j.data.runs.is_empty() {
-        println!(
+        outln!(
             "no journal at {}: the wizard has changed nothing here",
             path.display()
         );
         return Ok(0);
     }
-    println!("journal {}", path.display());
+    outln!("journal {}", path.display());
     for r in &j.data.runs {
-        println!(
+        outln!(
             "run {} (profile {}, started {}, {})",
             r.id,
             r.profile,
@@ -974,7 +1011,7 @@ fn status(cli: &Cli) -> Result<u8, String> {
                 .unwrap_or_else(|| "unfinished: `resume` continues it".into())
         );
         for s in &r.steps {
-            println!(
+            outln!(
                 "  {:<15} {:?}{}",
                 s.id,
                 s.state,
@@ -984,7 +1021,7 @@ fn status(cli: &Cli) -> Result<u8, String> {
                     .unwrap_or_default()
             );
             for f in &s.files {
-                println!(
+                outln!(
                     "    {} {:?}{}{}",
                     engine.root().display(&f.path),
                     f.state,
@@ -1000,7 +1037,7 @@ fn status(cli: &Cli) -> Result<u8, String> {
                 );
             }
             for c in &s.commands {
-                println!("    ran `{}` (exit {:?})", c.argv.join(" "), c.status);
+                outln!("    ran `{}` (exit {:?})", c.argv.join(" "), c.status);
             }
         }
     }
@@ -1024,16 +1061,16 @@ fn answers(cli: &Cli, example: bool, file: Option<&std::path::Path>) -> Result<u
     let json = cli.format == Format::Json;
     if example {
         if json {
-            println!("{}", serde_json::json!({ "example": answers::EXAMPLE }));
+            outln!("{}", serde_json::json!({ "example": answers::EXAMPLE }));
         } else {
-            print!("{}", answers::EXAMPLE);
+            out!("{}", answers::EXAMPLE);
         }
         return Ok(0);
     }
     let f = file.ok_or("give an answers FILE to check, or --example")?;
     let a = answers::load(f)?;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "file": f.display().to_string(),
@@ -1043,10 +1080,10 @@ fn answers(cli: &Cli, example: bool, file: Option<&std::path::Path>) -> Result<u
             .map_err(|e| e.to_string())?
         );
     } else {
-        println!("{}: valid; it sets:", f.display());
+        outln!("{}: valid; it sets:", f.display());
         let y = serde_yaml::to_string(&a).map_err(|e| e.to_string())?;
         for l in y.lines().filter(|l| !l.ends_with(": null")) {
-            println!("  {l}");
+            outln!("  {l}");
         }
     }
     Ok(0)
@@ -1107,9 +1144,9 @@ fn generate(cli: &Cli, what: &GenerateWhat) -> Result<u8, String> {
     }
     let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
     if cli.format == Format::Json {
-        println!("{}", serde_json::json!({ "files": names }));
+        outln!("{}", serde_json::json!({ "files": names }));
     } else {
-        names.iter().for_each(|n| println!("wrote {n}"));
+        names.iter().for_each(|n| outln!("wrote {n}"));
     }
     Ok(0)
 }

@@ -168,3 +168,65 @@ fn sender_relay_entries_are_a_warning_while_relay_mail_from_is_kept() {
     );
     assert_eq!(step["changes"], serde_json::json!([]), "{step}");
 }
+
+// ---- item 15: a closed pipe on stdout ends the process quietly ----
+
+/// Runs the binary with stdout a pipe whose reading end is closed before it starts: every write
+/// fails with EPIPE, deterministically (no timing).
+fn run_into_closed_pipe(args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = std::process::Command::new(bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn assert_quiet_pipe_end(args: &[&str], o: &std::process::Output) {
+    use std::os::unix::process::ExitStatusExt;
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{args:?}: {err}"
+    );
+    assert_ne!(o.status.code(), Some(101), "{args:?}: {err}");
+    assert_eq!(
+        o.status.signal(),
+        Some(libc::SIGPIPE),
+        "{args:?} ends like cat on a closed pipe: {:?} {err}",
+        o.status
+    );
+}
+
+#[test]
+fn closed_pipe_on_stdout_ends_quietly() {
+    need_tools!();
+    let t = fixture("debian12");
+    let r = t.path().to_str().unwrap();
+    let log = t.path().join("maillog");
+    let mut l = String::new();
+    for i in 0..2000 {
+        l.push_str(&format!("Dec  1 10:{:02}:{:02} mx sm-mta[{i}]: x{i}: ruleset=check_rcpt, arg1=<a{i}@example.net>, relay=[192.0.2.{}], reject=550 5.7.1 <a{i}@example.net>... Relaying denied\n", (i / 60) % 60, i % 60, i % 250 + 1));
+    }
+    fs::write(&log, l).unwrap();
+    let log = log.to_str().unwrap();
+    for args in [
+        vec!["plan", "--root", r],
+        vec!["check", "--root", r],
+        vec!["check", "--format", "json", "--root", r],
+        vec!["plan", "--format", "json", "--root", r],
+        vec!["status", "--root", r],
+        vec!["answers", "--example"],
+        vec!["relay-report", "--log", log],
+        vec!["relay-report", "--format", "json", "--log", log],
+        vec!["apply", "--format", "json", "--root", r],
+    ] {
+        let o = run_into_closed_pipe(&args);
+        assert_quiet_pipe_end(&args, &o);
+    }
+}
