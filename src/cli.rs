@@ -544,11 +544,17 @@ fn plan_exit(reports: &[StepReport]) -> u8 {
     }
 }
 
-/// Asks on the terminal; refuses without one.
-fn confirm(question: &str) -> Result<bool, String> {
+/// Refuses when standard input is not a terminal: there is no one to ask.
+fn need_terminal() -> Result<(), String> {
     if !std::io::stdin().is_terminal() {
         return Err("refusing to change anything without confirmation: standard input is not a terminal, so there is no one to ask. Run `plan` to see the changes, then add --yes".into());
     }
+    Ok(())
+}
+
+/// Asks on the terminal; refuses without one.
+fn confirm(question: &str) -> Result<bool, String> {
+    need_terminal()?;
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
@@ -910,7 +916,14 @@ fn apply(
         return Ok(0);
     }
     if !yes {
-        out!("{}", text_report(&engine, &reports, true));
+        if json {
+            // stdout carries exactly one JSON object: the plan goes to the person at the
+            // terminal (stderr), and without a terminal there is no one to show it to.
+            need_terminal()?;
+            eprint!("{}", text_report(&engine, &reports, true));
+        } else {
+            out!("{}", text_report(&engine, &reports, true));
+        }
         if !confirm("Apply these changes?")? {
             return Err("nothing was changed".into());
         }

@@ -230,3 +230,33 @@ fn closed_pipe_on_stdout_ends_quietly() {
         assert_quiet_pipe_end(&args, &o);
     }
 }
+
+// ---- item 16: with --format json, stdout is exactly one JSON object ----
+
+#[test]
+fn apply_and_resume_in_json_without_yes_print_one_json_object() {
+    need_tools!();
+    for name in ["debian12", "redhat9"] {
+        let t = fixture(name);
+        let before = snapshot(t.path());
+        let o = run_root(t.path(), &["apply", "--format", "json"]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let v = json(&o);
+        assert!(
+            v["error"].as_str().unwrap().contains("not a terminal"),
+            "{v}"
+        );
+        assert_eq!(
+            diff_snapshots(&before, &snapshot(t.path())),
+            Vec::<String>::new()
+        );
+        let o = run_root(t.path(), &["apply", "--format=json", "--only", "sasl"]);
+        assert!(json(&o)["error"].is_string(), "{}", text(&o));
+        // An unfinished run (--only leaves it open), then resume without --yes.
+        let o = run_root(t.path(), &["apply", "--yes", "--only", "backup"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let o = run_root(t.path(), &["resume", "--format", "json"]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(json(&o)["error"].is_string(), "{}", text(&o));
+    }
+}
