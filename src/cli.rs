@@ -44,6 +44,24 @@ Environment: NO_COLOR (any non-empty value) turns colours off.
 
 Unattended use: `smtpauth-wizard answers --example` prints a documented answers file for --answers.";
 
+/// Every step id, in order (`crate::steps::all()`; a unit test keeps the two equal). `--only`
+/// and `--step` accept only these, and `--help` lists them.
+pub const STEP_IDS: [&str; 13] = [
+    "os",
+    "privileges",
+    "packages",
+    "backup",
+    "sendmail-mc",
+    "sendmail-cf",
+    "pam",
+    "sasl",
+    "relay-access",
+    "relay-domains",
+    "relay-features",
+    "restart",
+    "ehlo",
+];
+
 #[derive(Parser, Debug)]
 #[command(
     name = "smtpauth-wizard",
@@ -110,7 +128,7 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
         /// Only this step (repeatable)
-        #[arg(long, value_name = "STEP")]
+        #[arg(long, value_name = "STEP", value_parser = clap::builder::PossibleValuesParser::new(STEP_IDS))]
         only: Vec<String>,
         #[command(flatten)]
         choices: Choices,
@@ -127,7 +145,7 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
         /// Only this step
-        #[arg(long, value_name = "STEP")]
+        #[arg(long, value_name = "STEP", value_parser = clap::builder::PossibleValuesParser::new(STEP_IDS))]
         step: Option<String>,
         /// Restore even over files changed since the wizard wrote them
         #[arg(long)]
@@ -904,7 +922,16 @@ fn apply(
         .filter(|r| r.status != Status::Done && r.status != Status::Skipped)
         .collect();
     if pending.is_empty() {
-        let msg = "nothing to do: every step is already done";
+        let msg = if only.is_empty() {
+            "nothing to do: every step is already done".to_string()
+        } else {
+            let st: Vec<String> = reports
+                .iter()
+                .filter(|r| only.iter().any(|o| o == r.id))
+                .map(|r| format!("{} is {}", r.id, r.status.as_str()))
+                .collect();
+            format!("nothing to do: {}", st.join(", "))
+        };
         if json {
             outln!(
                 "{}",
@@ -935,7 +962,7 @@ fn apply(
     })?;
     if json {
         let msg = if sum.applied.is_empty() {
-            "nothing to do: every step is already done".to_string()
+            nothing_applied(only)
         } else {
             format!("applied: {}", sum.applied.join(", "))
         };
@@ -945,7 +972,7 @@ fn apply(
         );
     } else {
         if sum.applied.is_empty() {
-            outln!("nothing to do: every step is already done");
+            outln!("{}", nothing_applied(only));
         } else {
             outln!("applied: {}", sum.applied.join(", "));
             outln!(
@@ -965,6 +992,15 @@ fn apply(
         }
     }
     Ok(0)
+}
+
+/// What apply says when it applied nothing: "every step" only when no --only narrowed it.
+fn nothing_applied(only: &[String]) -> String {
+    if only.is_empty() {
+        "nothing to do: every step is already done".into()
+    } else {
+        format!("nothing to do: {} already done", only.join(", "))
+    }
 }
 
 fn status(cli: &Cli) -> Result<u8, String> {
@@ -1162,4 +1198,15 @@ fn generate(cli: &Cli, what: &GenerateWhat) -> Result<u8, String> {
         names.iter().for_each(|n| outln!("wrote {n}"));
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_ids_are_the_steps() {
+        let ids: Vec<&str> = crate::steps::all().iter().map(|s| s.id()).collect();
+        assert_eq!(ids, STEP_IDS);
+    }
 }

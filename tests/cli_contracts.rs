@@ -260,3 +260,83 @@ fn apply_and_resume_in_json_without_yes_print_one_json_object() {
         assert!(json(&o)["error"].is_string(), "{}", text(&o));
     }
 }
+
+// ---- item 14: unknown step ids are an error; --help lists the ids ----
+
+const IDS: &[&str] = &[
+    "os",
+    "privileges",
+    "packages",
+    "backup",
+    "sendmail-mc",
+    "sendmail-cf",
+    "pam",
+    "sasl",
+    "relay-access",
+    "relay-domains",
+    "relay-features",
+    "restart",
+    "ehlo",
+];
+
+#[test]
+fn unknown_step_ids_are_an_error_that_lists_the_ids() {
+    need_tools!();
+    let t = fixture("redhat9");
+    let before = snapshot(t.path());
+    for args in [
+        vec!["apply", "--yes", "--only", "sasll"],
+        vec!["apply", "--yes", "--only", "sasl", "--only", "relay"],
+        vec!["apply", "--yes", "--only", "SASL"],
+        vec!["apply", "--yes", "--only", ""],
+        vec!["rollback", "--yes", "--step", "relay_access"],
+    ] {
+        let o = run_root(t.path(), &args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        let out = text(&o);
+        assert!(
+            !out.contains("every step is already done"),
+            "{args:?}: {out}"
+        );
+        for id in IDS {
+            assert!(out.contains(id), "{args:?}: the error lists {id}: {out}");
+        }
+        let mut j = args.clone();
+        j.extend(["--format", "json"]);
+        let o = run_root(t.path(), &j);
+        assert_eq!(o.status.code(), Some(1), "{j:?}: {}", text(&o));
+        assert!(json(&o)["error"].as_str().unwrap().contains("relay-access"));
+    }
+    assert_eq!(
+        diff_snapshots(&before, &snapshot(t.path())),
+        Vec::<String>::new()
+    );
+    for cmd in ["apply", "rollback"] {
+        let o = run(&[cmd, "--help"]);
+        assert_eq!(o.status.code(), Some(0));
+        let out = text(&o);
+        for id in IDS {
+            assert!(out.contains(id), "{cmd} --help lists {id}: {out}");
+        }
+    }
+}
+
+#[test]
+fn nothing_to_do_names_the_steps_asked_for() {
+    need_tools!();
+    let t = fixture("redhat9");
+    let o = run_root(t.path(), &["apply", "--yes", "--only", "os"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(!out.contains("every step"), "{out}");
+    assert!(out.contains("os is done"), "{out}");
+    let o = run_root(
+        t.path(),
+        &["apply", "--yes", "--format", "json", "--only", "os"],
+    );
+    let v = json(&o);
+    assert!(
+        !v["message"].as_str().unwrap().contains("every step"),
+        "{v}"
+    );
+}
