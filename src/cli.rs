@@ -119,6 +119,9 @@ pub enum Command {
     },
     /// Show every change as a unified diff; writes nothing (exit 0 nothing to do, 2 pending, 1 error)
     Plan {
+        /// Show every diff in full, also of the files that are copies of another (the .bak backups, /etc/sendmail.cf)
+        #[arg(long)]
+        full: bool,
         #[command(flatten)]
         choices: Choices,
     },
@@ -127,6 +130,9 @@ pub enum Command {
         /// Do not ask for confirmation
         #[arg(long)]
         yes: bool,
+        /// Show every diff in full in the confirmation, copies included
+        #[arg(long)]
+        full: bool,
         /// Only this step (repeatable)
         #[arg(long, value_name = "STEP", value_parser = clap::builder::PossibleValuesParser::new(STEP_IDS))]
         only: Vec<String>,
@@ -135,8 +141,12 @@ pub enum Command {
     },
     /// Continue an unfinished run (an interrupted step is undone first, then redone)
     Resume {
+        /// Do not ask for confirmation
         #[arg(long)]
         yes: bool,
+        /// Show every diff in full in the confirmation, copies included
+        #[arg(long)]
+        full: bool,
         #[command(flatten)]
         choices: Choices,
     },
@@ -443,7 +453,70 @@ fn status_tag(s: Status) -> String {
     paint(&format!("{t:<10}"), code)
 }
 
-fn text_report(engine: &Engine, reports: &[StepReport], diffs: bool) -> String {
+/// The reasons of one change, one a line: a step that makes several edits to one file joins
+/// their reasons with "; HOWTO step ...".
+fn why_lines(why: &str) -> Vec<String> {
+    let mut v: Vec<String> = vec![];
+    for (i, part) in why.split("; HOWTO ").enumerate() {
+        v.push(if i == 0 {
+            part.to_string()
+        } else {
+            format!("HOWTO {part}")
+        });
+    }
+    v
+}
+
+/// One line for a change that writes a byte-for-byte copy of another file the plan reads or
+/// writes (the .bak backups, Red Hat's /etc/sendmail.cf), whose diff would only repeat that
+/// whole file: `creates /etc/mail/sendmail.mc.bak: copy of /etc/mail/sendmail.mc, 104 lines,
+/// sha256 ...`. `plan --full` shows the diff instead.
+fn copy_summary(
+    engine: &Engine,
+    all: &[&crate::engine::step::Change],
+    c: &crate::engine::step::Change,
+) -> Option<String> {
+    // Only a change planned before this one can be the original of a copy written after it.
+    let at = all.iter().position(|o| std::ptr::eq(*o, c))?;
+    let src = all[..at]
+        .iter()
+        .filter(|o| o.path != c.path)
+        .find(|o| o.after == c.after)
+        .map(|o| format!("the new {}", o.path))
+        .or_else(|| {
+            let stem = c.path.strip_suffix(".bak")?;
+            let cur = engine.root().read(stem).ok()??;
+            (cur == c.after).then(|| stem.to_string())
+        })?;
+    let lines = |b: &[u8]| b.iter().filter(|&&x| x == b'\n').count();
+    let sha = |b: &[u8]| {
+        use sha2::Digest;
+        let h = sha2::Sha256::digest(b);
+        h.iter()
+            .take(6)
+            .map(|x| format!("{x:02x}"))
+            .collect::<String>()
+    };
+    let verb = match &c.before {
+        None => format!("creates {}", engine.root().display(&c.path)),
+        Some(b) => format!(
+            "replaces {} ({} lines)",
+            engine.root().display(&c.path),
+            lines(b)
+        ),
+    };
+    Some(format!(
+        "{verb}: copy of {src}, {} lines, sha256 {}",
+        lines(&c.after),
+        sha(&c.after)
+    ))
+}
+
+/// The text report. `diffs`: show the changes (plan, apply's confirmation); `full`: every diff
+/// in full, copies included, and each change's reasons on its "writes" line.
+fn text_report(engine: &Engine, reports: &[StepReport], diffs: bool, full: bool) -> String {
+    let all: Vec<&crate::engine::step::Change> =
+        reports.iter().flat_map(|r| r.changes.iter()).collect();
     let mut o = String::new();
     o.push_str(&format!(
         "root {}; {}\n\n",
@@ -472,11 +545,25 @@ fn text_report(engine: &Engine, reports: &[StepReport], diffs: bool) -> String {
             }
         }
         for c in &r.changes {
-            o.push_str(&format!(
-                "           -> writes {} ({})\n",
-                engine.root().display(&c.path),
-                c.why
-            ));
+            if !full {
+                if let Some(line) = copy_summary(engine, &all, c) {
+                    o.push_str(&format!("           -> {line}\n"));
+                    continue;
+                }
+                o.push_str(&format!(
+                    "           -> writes {}\n",
+                    engine.root().display(&c.path)
+                ));
+                for w in why_lines(&c.why) {
+                    o.push_str(&format!("              ({w})\n"));
+                }
+            } else {
+                o.push_str(&format!(
+                    "           -> writes {} ({})\n",
+                    engine.root().display(&c.path),
+                    c.why
+                ));
+            }
             if diffs {
                 for l in c.diff().lines() {
                     let code = if l.starts_with("+++") || l.starts_with("---") {
@@ -616,20 +703,26 @@ pub fn run(cli: Cli) -> ExitCode {
 fn dispatch(cli: &Cli) -> Result<u8, String> {
     let json = cli.format == Format::Json;
     match cli.command.as_ref().expect("TUI handled by main") {
-        Command::Check { choices } | Command::Plan { choices } => {
+        Command::Check { choices } | Command::Plan { choices, .. } => {
             let diffs = matches!(cli.command, Some(Command::Plan { .. }));
+            let full = matches!(cli.command, Some(Command::Plan { full: true, .. }));
             let (opts, profile) = choices.resolve(cli.profile.as_ref())?;
             let engine = open(cli, opts, profile.as_deref())?;
             let reports = engine.plan();
             if json {
                 outln!("{}", to_json(&engine, &reports));
             } else {
-                out!("{}", text_report(&engine, &reports, diffs));
+                out!("{}", text_report(&engine, &reports, diffs, full));
             }
             Ok(plan_exit(&reports))
         }
-        Command::Apply { yes, only, choices } => apply(cli, choices, only, *yes, false),
-        Command::Resume { yes, choices } => apply(cli, choices, &[], *yes, true),
+        Command::Apply {
+            yes,
+            full,
+            only,
+            choices,
+        } => apply(cli, choices, only, *yes, *full, false),
+        Command::Resume { yes, full, choices } => apply(cli, choices, &[], *yes, *full, true),
         Command::Rollback {
             yes,
             from_backups: true,
@@ -888,6 +981,7 @@ fn apply(
     choices: &Choices,
     only: &[String],
     yes: bool,
+    full: bool,
     resume: bool,
 ) -> Result<u8, String> {
     let json = cli.format == Format::Json;
@@ -947,9 +1041,9 @@ fn apply(
             // stdout carries exactly one JSON object: the plan goes to the person at the
             // terminal (stderr), and without a terminal there is no one to show it to.
             need_terminal()?;
-            eprint!("{}", text_report(&engine, &reports, true));
+            eprint!("{}", text_report(&engine, &reports, true, full));
         } else {
-            out!("{}", text_report(&engine, &reports, true));
+            out!("{}", text_report(&engine, &reports, true, full));
         }
         if !confirm("Apply these changes?")? {
             return Err("nothing was changed".into());

@@ -340,3 +340,48 @@ fn nothing_to_do_names_the_steps_asked_for() {
         "{v}"
     );
 }
+
+// ---- item 18: a plan a person reads ----
+
+#[test]
+fn plan_summarises_copies_in_one_line_and_full_shows_them() {
+    need_tools!();
+    for (name, limit) in [("debian12", 400), ("redhat9", 400), ("rhel9", 400)] {
+        let t = fixture(name);
+        let o = run_root(t.path(), &["plan"]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        let n = out.lines().count();
+        assert!(n < limit, "{name}: the plan has {n} lines:\n{out}");
+        let mc = fs::read(t.path().join("etc/mail/sendmail.mc")).unwrap();
+        let mc_lines = mc.iter().filter(|b| **b == b'\n').count();
+        let want = format!(
+            "etc/mail/sendmail.mc.bak: copy of /etc/mail/sendmail.mc, {mc_lines} lines, sha256 "
+        );
+        assert!(out.contains(&want), "{name}: lacks {want:?}:\n{out}");
+        assert!(out.contains("etc/mail/sendmail.cf.bak: copy of /etc/mail/sendmail.cf, "));
+        // The regenerated sendmail.cf is never "a copy": its diff is what a person reviews.
+        assert!(
+            out.contains("+++ b/etc/mail/sendmail.cf\n"),
+            "{name}:\n{out}"
+        );
+        assert!(!out.contains("+++ b/etc/mail/sendmail.mc.bak"), "{name}");
+        for l in out.lines().filter(|l| l.trim_start().starts_with("-> ")) {
+            let l = l.replace(t.path().to_str().unwrap(), "");
+            assert!(l.len() <= 140, "{name}: a long line: {l}");
+        }
+        if name == "redhat9" {
+            assert!(out.contains("etc/sendmail.cf: copy of the new /etc/mail/sendmail.cf, "));
+        }
+        let full = text(&run_root(t.path(), &["plan", "--full"]));
+        assert!(full.contains("+++ b/etc/mail/sendmail.mc.bak"), "{name}");
+        assert!(
+            full.lines().count() > 1500,
+            "{name}: --full shows every diff"
+        );
+        // JSON keeps every diff in full.
+        let v = json(&run_root(t.path(), &["plan", "--format", "json"]));
+        let diffs = v.to_string();
+        assert!(diffs.contains("+++ b/etc/mail/sendmail.mc.bak"), "{name}");
+    }
+}
