@@ -944,25 +944,25 @@ fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
     if let Some(u) = a.user.clone().or(pa.user) {
         o.user = Some(u.clone());
         let pw = if let Some(var) = &password_env {
-            std::env::var(var)
-                .map_err(|_| format!("--password-env {var}: no such environment variable"))?
+            crate::smtp::Secret::new(
+                std::env::var(var)
+                    .map_err(|_| format!("--password-env {var}: no such environment variable"))?,
+            )
         } else if let Some(fd) = a.password_fd {
-            use std::io::Read;
-            use std::os::fd::FromRawFd;
             if fd < 0 || nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err() {
                 return Err(format!(
                     "--password-fd {fd}: that file descriptor is not open"
                 ));
             }
-            let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
-            let mut s = String::new();
-            f.read_to_string(&mut s)
-                .map_err(|e| format!("--password-fd {fd}: {e}"))?;
-            s.lines().next().unwrap_or("").to_string()
+            // SAFETY: the descriptor is open (checked above) and stays open for this borrow:
+            // it belongs to the caller, and nothing here closes it.
+            let bfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            crate::smtp::secret::read_line_from_fd(bfd)
+                .map_err(|e| format!("--password-fd {fd}: {e}"))?
         } else {
-            read_password_tty(&format!("password for {u}: "))?
+            crate::smtp::Secret::new(read_password_tty(&format!("password for {u}: "))?)
         };
-        o.password = Some(crate::smtp::Secret::new(pw));
+        o.password = Some(pw);
     }
     let rep = crate::smtp::probe(&o);
     if cli.format == Format::Json {

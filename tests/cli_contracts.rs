@@ -385,3 +385,58 @@ fn plan_summarises_copies_in_one_line_and_full_shows_them() {
         assert!(diffs.contains("+++ b/etc/mail/sendmail.mc.bak"), "{name}");
     }
 }
+
+// ---- item 21: --password-fd borrows the descriptor, reads one line, never closes it ----
+
+/// A loopback port with nothing listening (bound, then released), so the probe fails at once.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[test]
+fn password_fd_1_leaves_stdout_open() {
+    use std::io::{Read, Seek, Write};
+    for json_fmt in [false, true] {
+        // stdout is a file opened for reading and writing that starts with the password line:
+        // the probe reads the line from fd 1, then must still print its report there.
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(b"s3cret\n").unwrap();
+        f.rewind().unwrap();
+        let target = format!("127.0.0.1:{}", closed_port());
+        let mut args = vec![
+            "probe",
+            target.as_str(),
+            "--user",
+            "alice",
+            "--password-fd",
+            "1",
+            "--timeout",
+            "5",
+        ];
+        if json_fmt {
+            args.extend(["--format", "json"]);
+        }
+        let o = std::process::Command::new(bin())
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(f.try_clone().unwrap())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_ne!(o.status.code(), Some(101), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        let mut all = String::new();
+        f.rewind().unwrap();
+        f.read_to_string(&mut all).unwrap();
+        let report = all.strip_prefix("s3cret\n").unwrap();
+        assert!(!report.trim().is_empty(), "no report on stdout: {err}");
+        assert!(!report.contains("s3cret"), "{report}");
+        if json_fmt {
+            serde_json::from_str::<serde_json::Value>(report)
+                .unwrap_or_else(|e| panic!("{e}: {report}"));
+        }
+    }
+}
