@@ -741,9 +741,11 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                 } else {
                     msgs.first().cloned().unwrap_or_default()
                 };
+                // `restored` lists what was restored: nothing, when nothing was.
+                let restored: &[String] = if n > 0 { &msgs } else { &[] };
                 outln!(
                     "{}",
-                    serde_json::json!({ "changed": n > 0, "message": message, "restored": msgs })
+                    serde_json::json!({ "changed": n > 0, "message": message, "restored": restored })
                 );
             } else {
                 msgs.iter().for_each(|m| outln!("{m}"));
@@ -799,9 +801,12 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                 } else {
                     format!("rolled back {}", steps.join(", "))
                 };
+                // `rolled_back` lists what was rolled back: nothing (an empty list, the reason
+                // in `message`) when there was nothing to roll back.
+                let rolled_back: &[String] = if steps.is_empty() { &[] } else { &msgs };
                 outln!(
                     "{}",
-                    serde_json::json!({ "changed": !steps.is_empty(), "message": message, "rolled_back": msgs })
+                    serde_json::json!({ "changed": !steps.is_empty(), "message": message, "rolled_back": rolled_back })
                 );
             } else {
                 for m in msgs.iter().filter(|m| {

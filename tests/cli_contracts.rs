@@ -440,3 +440,63 @@ fn password_fd_1_leaves_stdout_open() {
         }
     }
 }
+
+// ---- item 17: nothing to roll back is an empty list ----
+
+#[test]
+fn rollback_with_nothing_to_roll_back_lists_nothing() {
+    need_tools!();
+    let t = fixture("redhat9");
+    for args in [
+        vec!["rollback", "--yes", "--format", "json"],
+        vec!["rollback", "--format", "json"],
+        vec!["rollback", "--yes", "--format", "json", "--step", "sasl"],
+    ] {
+        let v = json(&run_root(t.path(), &args));
+        assert_eq!(v["rolled_back"], serde_json::json!([]), "{args:?}: {v}");
+        assert_eq!(v["changed"], false, "{v}");
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("nothing to roll back"),
+            "{v}"
+        );
+    }
+    let v = json(&run_root(
+        t.path(),
+        &["rollback", "--yes", "--from-backups", "--format", "json"],
+    ));
+    assert_eq!(v["restored"], serde_json::json!([]), "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("nothing restored"),
+        "{v}"
+    );
+    // After an apply of one step and a rollback of another, still nothing listed.
+    let o = run_root(t.path(), &["apply", "--yes", "--only", "sasl"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v = json(&run_root(
+        t.path(),
+        &[
+            "rollback",
+            "--yes",
+            "--format",
+            "json",
+            "--step",
+            "relay-access",
+        ],
+    ));
+    assert_eq!(v["rolled_back"], serde_json::json!([]), "{v}");
+    let v = json(&run_root(
+        t.path(),
+        &["rollback", "--yes", "--format", "json"],
+    ));
+    assert_eq!(v["changed"], true, "{v}");
+    assert!(
+        v["rolled_back"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("rolled back step sasl"),
+        "{v}"
+    );
+}
