@@ -500,3 +500,69 @@ fn rollback_with_nothing_to_roll_back_lists_nothing() {
         "{v}"
     );
 }
+
+// ---- item 19: profile ids in answers files are checked ----
+
+#[test]
+fn answers_profile_typos_are_errors_that_name_the_builtin_profiles() {
+    need_tools!();
+    let t = fixture("debian12");
+    let before = snapshot(t.path());
+    let dir = tempfile::tempdir().unwrap();
+    for (val, hint) in [
+        ("debain", Some("debian")),
+        ("Debian", Some("debian")),
+        ("rhel9", Some("rhel")),
+        ("redhat", None),
+        ("missing.yaml", None),
+        ("./sub/", None),
+    ] {
+        let a = dir.path().join("answers.yaml");
+        fs::write(
+            &a,
+            format!("# site answers\nrestart: false\nprofile: {val}\n"),
+        )
+        .unwrap();
+        let a = a.to_str().unwrap();
+        for args in [
+            vec!["answers", a],
+            vec!["check", "--answers", a],
+            vec!["apply", "--yes", "--answers", a],
+        ] {
+            let o = run_root(t.path(), &args);
+            let out = text(&o);
+            assert_eq!(o.status.code(), Some(1), "{val} {args:?}: {out}");
+            assert!(out.contains("line 3"), "{val}: names the line: {out}");
+            for id in ["redhat-legacy", "rhel", "debian"] {
+                assert!(out.contains(id), "{val}: names {id}: {out}");
+            }
+            assert!(!out.contains("No such file or directory"), "{out}");
+            if let Some(h) = hint {
+                assert!(out.contains(&format!("did you mean `{h}`")), "{out}");
+            }
+        }
+    }
+    assert_eq!(
+        diff_snapshots(&before, &snapshot(t.path())),
+        Vec::<String>::new()
+    );
+    // Built-in ids and existing files still work.
+    let a = dir.path().join("ok.yaml");
+    fs::write(&a, "profile: debian\n").unwrap();
+    let o = run_root(t.path(), &["answers", a.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let p = dir.path().join("mine.yaml");
+    fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/profiles/debian.yaml"),
+        &p,
+    )
+    .unwrap();
+    fs::write(&a, "profile: mine.yaml\n").unwrap();
+    let o = run_root(t.path(), &["check", "--answers", a.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // --profile with a typo names the built-in ids too.
+    let o = run_root(t.path(), &["check", "--profile", "debain"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("redhat-legacy, rhel, debian"), "{out}");
+}

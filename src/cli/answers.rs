@@ -157,10 +157,46 @@ fn describe(source: &str, e: &serde_yaml::Error) -> String {
 pub fn load(path: &Path) -> Result<Answers, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read answers file {}: {e}", path.display()))?;
-    parse(&path.display().to_string(), &text)
+    let a = parse(&path.display().to_string(), &text)?;
+    a.check_profile(path, &text)?;
+    Ok(a)
 }
 
 impl Answers {
+    /// `profile:` names a built-in profile or a file that exists: a typo (`debain`) is an error
+    /// here, naming the line and the built-in ids, not a later "No such file or directory".
+    pub fn check_profile(&self, answers_file: &Path, text: &str) -> Result<(), String> {
+        let Some(p) = self.profile.as_deref() else {
+            return Ok(());
+        };
+        let ids = crate::engine::profile::builtin_ids();
+        let Some(path) = self.profile_path(answers_file) else {
+            return Ok(());
+        };
+        if ids.contains(&p) || path.is_file() {
+            return Ok(());
+        }
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("profile:"))
+            .map(|i| format!("line {}: ", i + 1))
+            .unwrap_or_default();
+        let near: Vec<&&str> = ids
+            .iter()
+            .filter(|id| p.eq_ignore_ascii_case(id) || close(p, id))
+            .collect();
+        Err(format!(
+            "answers file {}: {line}profile: `{p}` is neither a built-in profile ({}) nor a profile file ({} {}){}",
+            answers_file.display(),
+            ids.join(", "),
+            path.display(),
+            if path.exists() { "is not a file" } else { "does not exist" },
+            near.first()
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default()
+        ))
+    }
+
     /// The profile to load: a built-in id stays an id (the engine knows it), a path is taken
     /// relative to the answers file's directory.
     pub fn profile_path(&self, answers_file: &Path) -> Option<PathBuf> {
@@ -175,6 +211,21 @@ impl Answers {
             answers_file.parent().unwrap_or(Path::new(".")).join(path)
         })
     }
+}
+
+/// Whether two ids differ by at most two single-letter edits (typos like `debain`).
+fn close(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()] <= 2
 }
 
 #[cfg(test)]

@@ -69,8 +69,17 @@ impl Engine {
                 (p, why)
             }
             Some(f) => {
-                let text = std::fs::read_to_string(f)
-                    .map_err(|e| format!("cannot read profile {}: {e}", f.display()))?;
+                let text = std::fs::read_to_string(f).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        format!(
+                            "profile {}: no such built-in profile (they are: {}) and no such file",
+                            f.display(),
+                            profile::builtin_ids().join(", ")
+                        )
+                    } else {
+                        format!("cannot read profile {}: {e}", f.display())
+                    }
+                })?;
                 let p =
                     profile::parse(&f.display().to_string(), &text).map_err(|e| e.to_string())?;
                 let why = format!("profile {} from --profile {}", p.id, f.display());
