@@ -152,6 +152,7 @@ pub enum Command {
     },
     /// Put back the original files from the journal, newest change first
     Rollback {
+        /// Do not ask for confirmation
         #[arg(long)]
         yes: bool,
         /// Only this step
@@ -398,7 +399,35 @@ struct JsonReport<'a> {
     steps: Vec<JsonStep<'a>>,
 }
 
-fn to_json(engine: &Engine, reports: &[StepReport]) -> String {
+/// "an unfinished run ...: use resume" when the journal has a run that an interrupted (or
+/// `--only`) apply left open, or a step interrupted in the middle of its writes.
+fn unfinished_run(engine: &Engine) -> Option<String> {
+    let j = Journal::read(engine.root()).ok()?;
+    let interrupted: Vec<&str> = j
+        .data
+        .runs
+        .iter()
+        .flat_map(|r| r.steps.iter())
+        .filter(|s| s.state == crate::engine::journal::StepState::InProgress)
+        .map(|s| s.id.as_str())
+        .collect();
+    let run = j.open_run();
+    if run.is_none() && interrupted.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "an unfinished run{}{}: use `resume` to finish it (or `rollback` to undo it)",
+        run.map(|r| format!(" ({}, started {})", r.id, r.started))
+            .unwrap_or_default(),
+        if interrupted.is_empty() {
+            String::new()
+        } else {
+            format!(", interrupted in step {}", interrupted.join(", "))
+        }
+    ))
+}
+
+fn to_json(engine: &Engine, reports: &[StepReport], note: Option<&str>) -> String {
     let steps = reports
         .iter()
         .map(|r| JsonStep {
@@ -420,7 +449,10 @@ fn to_json(engine: &Engine, reports: &[StepReport]) -> String {
         })
         .collect();
     let rep = JsonReport {
-        message: summary(reports),
+        message: match note {
+            Some(n) => format!("{}; {n}", summary(reports)),
+            None => summary(reports),
+        },
         root: engine.root().dir().display().to_string(),
         profile: engine.profile().map(|p| p.id.clone()),
         profile_reason: &engine.cx.profile_reason,
@@ -709,10 +741,16 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
             let (opts, profile) = choices.resolve(cli.profile.as_ref())?;
             let engine = open(cli, opts, profile.as_deref())?;
             let reports = engine.plan();
+            let unfinished = unfinished_run(&engine);
             if json {
-                outln!("{}", to_json(&engine, &reports));
+                outln!("{}", to_json(&engine, &reports, unfinished.as_deref()));
             } else {
-                out!("{}", text_report(&engine, &reports, diffs, full));
+                let mut t = text_report(&engine, &reports, diffs, full);
+                if let Some(u) = &unfinished {
+                    let at = t.find("\n\n").map(|i| i + 1).unwrap_or(0);
+                    t.insert_str(at, &format!("{}\n", paint(&format!("! {u}"), "33")));
+                }
+                out!("{t}");
             }
             Ok(plan_exit(&reports))
         }
@@ -899,10 +937,10 @@ fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
             },
             std::time::Duration::from_secs(1),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| log_error(e, &a.logs))?;
         return Ok(0);
     }
-    let rep = rr::report_files(&opts).map_err(|e| e.to_string())?;
+    let rep = rr::report_files(&opts).map_err(|e| log_error(e, &a.logs))?;
     if json {
         outln!(
             "{}",
@@ -912,6 +950,17 @@ fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
         out!("{}", rep.to_text());
     }
     Ok(0)
+}
+
+/// A relay-report error; a missing log given with --log is named as such (the generic hint
+/// "give the log with --log FILE" is for the default logs).
+fn log_error(e: crate::relay_report::ReportError, given: &[PathBuf]) -> String {
+    match e {
+        crate::relay_report::ReportError::Missing(p) if given.contains(&p) => {
+            format!("{}: no such file (given with --log)", p.display())
+        }
+        e => e.to_string(),
+    }
 }
 
 fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
@@ -1079,7 +1128,7 @@ fn apply(
                 crate::engine::journal::journal_path(engine.root()).display(),
                 cli.root
                     .as_ref()
-                    .map(|r| format!(" --root {}", r.display()))
+                    .map(|_| format!(" --root {}", engine.root().dir().display()))
                     .unwrap_or_default()
             );
         }
@@ -1160,9 +1209,9 @@ fn status(cli: &Cli) -> Result<u8, String> {
         );
         for s in &r.steps {
             outln!(
-                "  {:<15} {:?}{}",
+                "  {:<15} {}{}",
                 s.id,
-                s.state,
+                state_words(&s.state),
                 s.note
                     .as_deref()
                     .map(|n| format!(" ({n})"))
@@ -1170,9 +1219,9 @@ fn status(cli: &Cli) -> Result<u8, String> {
             );
             for f in &s.files {
                 outln!(
-                    "    {} {:?}{}{}",
+                    "    {} {}{}{}",
                     engine.root().display(&f.path),
-                    f.state,
+                    state_words(&f.state),
                     f.saved
                         .as_deref()
                         .map(|s| format!(", original saved as {s}"))
@@ -1190,6 +1239,15 @@ fn status(cli: &Cli) -> Result<u8, String> {
         }
     }
     Ok(0)
+}
+
+/// A journal state as words (`RolledBack` -> `rolled back`), as the journal spells it
+/// (`rolled-back`) but readable.
+fn state_words<T: Serialize>(s: &T) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(|x| x.replace(['-', '_'], " ")))
+        .unwrap_or_default()
 }
 
 fn backups(engine: &Engine) -> Vec<String> {

@@ -566,3 +566,322 @@ fn answers_profile_typos_are_errors_that_name_the_builtin_profiles() {
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("redhat-legacy, rhel, debian"), "{out}");
 }
+
+// ---- item 20 (probe): MAIL refused until STARTTLS is no relay test ----
+
+/// A scripted SMTP peer on 127.0.0.1 (a free port) that answers MAIL with `mail_reply`; serves
+/// connections until the test process ends.
+fn scripted_server(mail_reply: &'static str) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(s) = s else { continue };
+            let mut w = s.try_clone().unwrap();
+            let mut r = BufReader::new(s);
+            let _ = w.write_all(b"220 mx.example.test ESMTP Sendmail 8.17.1; ready\r\n");
+            let mut line = String::new();
+            while r.read_line(&mut line).is_ok_and(|n| n > 0) {
+                let cmd = line.to_ascii_uppercase();
+                let reply = if cmd.starts_with("EHLO") {
+                    "250-mx.example.test Hello\r\n250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250 HELP\r\n".to_string()
+                } else if cmd.starts_with("HELO")
+                    || cmd.starts_with("RSET")
+                    || cmd.starts_with("NOOP")
+                {
+                    "250 2.0.0 OK\r\n".to_string()
+                } else if cmd.starts_with("MAIL") {
+                    format!("{mail_reply}\r\n")
+                } else if cmd.starts_with("QUIT") {
+                    let _ = w.write_all(b"221 2.0.0 closing connection\r\n");
+                    break;
+                } else {
+                    "503 5.0.0 Need MAIL before RCPT\r\n".to_string()
+                };
+                if w.write_all(reply.as_bytes()).is_err() {
+                    break;
+                }
+                line.clear();
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn mail_refused_until_starttls_is_not_a_passed_relay_test() {
+    for reply in [
+        "530 5.7.0 Must issue a STARTTLS command first",
+        "530 5.7.0 must issue a starttls command first",
+        "530-5.7.0 Must issue a STARTTLS command first\r\n530 5.7.0 (TLS required)",
+    ] {
+        let port = scripted_server(reply);
+        let target = format!("127.0.0.1:{port}");
+        let o = run(&[
+            "probe",
+            &target,
+            "--source-ip",
+            "127.0.0.2",
+            "--format",
+            "json",
+            "--timeout",
+            "30",
+        ]);
+        let v = json(&o);
+        let c = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "relay-denied")
+            .unwrap_or_else(|| panic!("{v:#}"))
+            .clone();
+        assert_ne!(c["status"], "pass", "{reply}: {c}");
+        let all = c.to_string();
+        assert!(all.contains("STARTTLS"), "{c}");
+        assert!(!all.contains("M=a"), "{reply}: {c}");
+        assert_eq!(o.status.code(), Some(1), "{reply}: {v:#}");
+    }
+    // `530 5.7.0 Authentication required` is still M=a (a listener that wants AUTH first).
+    let port = scripted_server("530 5.7.0 Authentication required");
+    let target = format!("127.0.0.1:{port}");
+    let v = json(&run(&[
+        "probe",
+        &target,
+        "--source-ip",
+        "127.0.0.2",
+        "--format",
+        "json",
+    ]));
+    let c = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "relay-denied")
+        .unwrap()
+        .clone();
+    assert_eq!(c["status"], "pass", "{c}");
+    assert!(c.to_string().contains("M=a"), "{c}");
+}
+
+// ---- item 20: the smaller ones ----
+
+#[test]
+fn status_text_speaks_words_not_enum_names() {
+    need_tools!();
+    let t = fixture("redhat9");
+    let o = run_root(t.path(), &["apply", "--yes", "--only", "sasl"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = text(&run_root(t.path(), &["status"]));
+    assert!(s.contains("sasl            done"), "{s}");
+    assert!(s.contains(" written, created by the wizard"), "{s}");
+    let o = run_root(t.path(), &["rollback", "--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = text(&run_root(t.path(), &["status"]));
+    assert!(s.contains("sasl            rolled back"), "{s}");
+    for bad in ["Done", "RolledBack", "Written", "InProgress", "Intended"] {
+        assert!(!s.contains(bad), "{bad}: {s}");
+    }
+}
+
+#[test]
+fn every_option_of_rollback_apply_resume_has_help_text() {
+    for cmd in ["rollback", "apply", "resume"] {
+        let o = run(&[cmd, "--help"]);
+        let out = text(&o);
+        let yes = out
+            .lines()
+            .find(|l| l.trim_start().starts_with("--yes"))
+            .unwrap_or_else(|| panic!("{cmd}: {out}"));
+        assert!(yes.contains("confirmation"), "{cmd}: {yes}");
+    }
+}
+
+#[test]
+fn the_undo_hint_names_the_root_absolutely() {
+    need_tools!();
+    let t = fixture("redhat9");
+    let parent = t.path().parent().unwrap();
+    let rel = t.path().file_name().unwrap().to_str().unwrap();
+    let o = std::process::Command::new(bin())
+        .args(["apply", "--yes", "--only", "sasl", "--root", rel])
+        .current_dir(parent)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let root = fs::canonicalize(t.path()).unwrap();
+    let want = format!(
+        "undo with `smtpauth-wizard --root {} rollback`",
+        root.display()
+    );
+    assert!(out.contains(&want), "{want}\n{out}");
+}
+
+#[test]
+fn a_regenerated_cf_carries_no_root_directory_in_its_header() {
+    need_tools!();
+    for name in ["debian12", "redhat9", "rhel9"] {
+        let t = fixture(name);
+        let o = run_root(t.path(), &["apply", "--yes"]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", text(&o));
+        let root = t.path().to_str().unwrap();
+        let canon = fs::canonicalize(t.path()).unwrap();
+        let cfs: &[&str] = if name == "redhat9" {
+            &["etc/mail/sendmail.cf", "etc/sendmail.cf"]
+        } else {
+            &["etc/mail/sendmail.cf"]
+        };
+        for cf in cfs {
+            let b = fs::read_to_string(t.path().join(cf)).unwrap();
+            let header: Vec<&str> = b.lines().filter(|l| l.starts_with("#####")).collect();
+            assert!(
+                header.iter().any(|l| l.starts_with("##### in /")),
+                "{name} {cf}: {header:?}"
+            );
+            for l in &header {
+                assert!(
+                    !l.contains(root) && !l.contains(canon.to_str().unwrap()),
+                    "{name} {cf}: {l}"
+                );
+            }
+            assert!(
+                header
+                    .iter()
+                    .any(|l| l.starts_with("##### using /usr/share/sendmail")),
+                "{name} {cf}: {header:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn nothing_changed_leaves_no_lock_file() {
+    need_tools!();
+    // No var/ at all, var/lib already there, and the journal directory already there (empty).
+    for pre in ["", "var/lib", "var/lib/smtpauth-wizard"] {
+        let t = fixture("redhat9");
+        if !pre.is_empty() {
+            fs::create_dir_all(t.path().join(pre)).unwrap();
+        }
+        let listing = |p: &Path| -> Vec<String> {
+            let mut v = vec![];
+            let mut stack = vec![p.join("var")];
+            while let Some(d) = stack.pop() {
+                for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+                    let p = e.path();
+                    v.push(p.strip_prefix(t.path()).unwrap().display().to_string());
+                    if p.is_dir() {
+                        stack.push(p);
+                    }
+                }
+            }
+            v.sort();
+            v
+        };
+        let before = listing(t.path());
+        for args in [
+            vec!["rollback", "--yes"],
+            vec!["rollback", "--yes", "--step", "sasl"],
+            vec!["rollback", "--yes", "--format", "json"],
+        ] {
+            let o = run_root(t.path(), &args);
+            assert_eq!(o.status.code(), Some(0), "{pre} {args:?}: {}", text(&o));
+            assert_eq!(listing(t.path()), before, "{pre:?} {args:?} left something");
+        }
+        // A real change keeps its journal and lock.
+        let o = run_root(t.path(), &["apply", "--yes", "--only", "sasl"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(t
+            .path()
+            .join("var/lib/smtpauth-wizard/journal.yaml")
+            .exists());
+    }
+}
+
+#[test]
+fn os_release_without_pretty_name_is_named() {
+    need_tools!();
+    for (os_release, want) in [
+        (
+            "NAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nID=debian\n",
+            "Debian GNU/Linux 12 (bookworm)",
+        ),
+        ("NAME=Debian\nVERSION_ID=12\nID=debian\n", "Debian 12"),
+        (
+            "NAME='Debian GNU/Linux'\nID=debian\nVERSION_ID=12\nPRETTY_NAME=\n",
+            "Debian GNU/Linux 12",
+        ),
+        ("ID=debian\nVERSION_ID=12\n", "detected debian"),
+    ] {
+        let t = fixture("debian12");
+        fs::write(t.path().join("etc/os-release"), os_release).unwrap();
+        let v = json(&run_root(t.path(), &["check", "--format", "json"]));
+        let why = v["profile_reason"].as_str().unwrap();
+        assert!(why.contains(want), "{os_release:?}: {why}");
+        assert!(!why.contains("unnamed"), "{why}");
+    }
+}
+
+#[test]
+fn a_missing_log_given_with_log_is_named_as_given() {
+    let d = tempfile::tempdir().unwrap();
+    let missing = d.path().join("no-such-maillog");
+    let m = missing.to_str().unwrap();
+    for args in [
+        vec!["relay-report", "--log", m],
+        vec!["relay-report", "--log", m, "--format", "json"],
+    ] {
+        let o = run(&args);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{out}");
+        assert!(out.contains(m), "{out}");
+        assert!(out.contains("given with --log"), "{out}");
+        assert!(!out.contains("give the log with --log"), "{out}");
+    }
+}
+
+#[test]
+fn check_after_an_unfinished_run_says_resume() {
+    need_tools!();
+    let t = fixture("redhat9");
+    let o = run_root(t.path(), &["check"]);
+    assert!(!text(&o).contains("unfinished run"), "{}", text(&o));
+    let o = run_root(t.path(), &["apply", "--yes", "--only", "backup"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for args in [vec!["check"], vec!["plan"]] {
+        let out = text(&run_root(t.path(), &args));
+        assert!(out.contains("an unfinished run"), "{args:?}: {out}");
+        assert!(out.contains("use `resume`"), "{args:?}: {out}");
+    }
+    let v = json(&run_root(t.path(), &["check", "--format", "json"]));
+    assert!(
+        v["message"].as_str().unwrap().contains("use `resume`"),
+        "{v}"
+    );
+    // An interrupted step (the journal says in-progress, as after a crash) is named too. The
+    // journal ends with the sha256 of everything before its last line: keep it valid.
+    let jp = t.path().join("var/lib/smtpauth-wizard/journal.yaml");
+    let j = fs::read_to_string(&jp).unwrap();
+    let body = j[..j.find("# end of journal, sha256 ").unwrap()].to_string();
+    assert!(body.contains("state: done"), "{j}");
+    let body = body.replacen("state: done", "state: in-progress", 1);
+    let sum = {
+        use sha2::Digest;
+        sha2::Sha256::digest(body.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    fs::write(&jp, format!("{body}# end of journal, sha256 {sum}\n")).unwrap();
+    let out = text(&run_root(t.path(), &["check"]));
+    assert!(
+        out.contains("interrupted in step backup") && out.contains("use `resume`"),
+        "{out}"
+    );
+    let o = run_root(t.path(), &["resume", "--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&run_root(t.path(), &["check"]));
+    assert!(!out.contains("unfinished run"), "{out}");
+}
