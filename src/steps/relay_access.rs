@@ -214,9 +214,10 @@ impl Step for RelayAccess {
                         format!(
                             "line {line}: `{whole}`: any client whose envelope sender claims {who} may relay (FEATURE(relay_mail_from) is kept), and senders are trivially forged; kept"
                         ),
-                        Some(format!(
+                        Some(
                             "remove it by hand, or let relay-features disable FEATURE(relay_mail_from) (drop --keep-feature relay_mail_from)"
-                        )),
+                                .to_string(),
+                        ),
                     ),
                     (true, false) => r.info_at(
                         path,
