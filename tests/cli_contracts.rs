@@ -885,3 +885,78 @@ fn check_after_an_unfinished_run_says_resume() {
     let out = text(&run_root(t.path(), &["check"]));
     assert!(!out.contains("unfinished run"), "{out}");
 }
+
+// ---- items 16 and 18 at a terminal: apply's confirmation ----
+
+/// Runs `sh -c CMD` with a pseudo-terminal as stdin/stdout (util-linux `script`), typing
+/// `input`; returns what the terminal showed.
+fn at_terminal(cmd: &str, input: &str) -> Option<String> {
+    use std::io::Write;
+    if !Path::new("/usr/bin/script").exists() {
+        if std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some() {
+            panic!("util-linux `script` is not installed");
+        }
+        eprintln!("SKIPPED: util-linux `script` is not installed");
+        return None;
+    }
+    let mut c = std::process::Command::new("/usr/bin/script")
+        .args(["-qec", cmd, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let o = c.wait_with_output().unwrap();
+    Some(String::from_utf8_lossy(&o.stdout).replace("\r\n", "\n"))
+}
+
+#[test]
+fn apply_confirmation_is_short_and_json_stays_one_object_at_a_terminal() {
+    need_tools!();
+    for name in ["debian12", "redhat9"] {
+        let t = fixture(name);
+        let before = snapshot(t.path());
+        let b = bin();
+        let r = t.path().to_str().unwrap();
+        let Some(out) = at_terminal(
+            &format!("NO_COLOR=1 {} apply --root {r}", b.display()),
+            "n\n",
+        ) else {
+            return;
+        };
+        assert!(out.contains("Apply these changes?"), "{name}: {out}");
+        assert!(out.contains("nothing was changed"), "{name}: {out}");
+        assert!(
+            out.contains("sendmail.mc.bak: copy of /etc/mail/sendmail.mc"),
+            "{out}"
+        );
+        let n = out.lines().count();
+        assert!(n < 400, "{name}: the confirmation has {n} lines");
+        let full = at_terminal(
+            &format!("NO_COLOR=1 {} apply --full --root {r}", b.display()),
+            "n\n",
+        )
+        .unwrap();
+        assert!(full.contains("+++ b/etc/mail/sendmail.mc.bak"), "{name}");
+        // JSON at a terminal: the plan and the question go to stderr; stdout is one object.
+        let only_stdout = at_terminal(
+            &format!("{} apply --format json --root {r} 2>/dev/null", b.display()),
+            "n\n",
+        )
+        .unwrap();
+        // The terminal echoes the typed answer; everything else is the program's stdout.
+        let printed: String = only_stdout
+            .lines()
+            .filter(|l| l.trim() != "n")
+            .collect::<Vec<_>>()
+            .join("\n");
+        let v: serde_json::Value = serde_json::from_str(printed.trim())
+            .unwrap_or_else(|e| panic!("{name}: {e}: {only_stdout}"));
+        assert_eq!(v["error"], "nothing was changed", "{v}");
+        assert_eq!(
+            diff_snapshots(&before, &snapshot(t.path())),
+            Vec::<String>::new()
+        );
+    }
+}
