@@ -8,7 +8,9 @@
 //! - `To:domain RELAY` relays mail *to* that domain only (a backup MX, a hosted domain): the
 //!   access-db form of relay-domains. Commenting it out would refuse inbound mail for the domain,
 //!   so it is reported like a relay-domains entry and kept.
-//! - `From:sender RELAY` grants relaying only with FEATURE(`relay_mail_from`) (cf/README), whose
+//! - `From:sender RELAY` grants relaying only with FEATURE(`relay_mail_from`) (cf/README; in
+//!   cf/m4/proto.m4 the `<F:sender>` lookup that returns `RELAY FROM sender ok` exists only
+//!   under `_RELAY_DB_FROM_`, which that feature defines), whose
 //!   risk (forged senders) the relay-features step handles in sendmail.mc; without that feature
 //!   the RELAY is an implicit OK for the sender checks, which the admin may rely on. It is
 //!   reported (a warning while the feature stays active) and kept.
