@@ -9,6 +9,16 @@
 //! With `--format json` everything printed on stdout is one JSON object, errors included
 //! (`{"error": "..."}`); the shapes are documented in README and checked by tests/json_shape.rs.
 
+/// `print!` that survives a closed pipe: see [`emit`].
+macro_rules! out {
+    ($($a:tt)*) => { $crate::cli::emit(&format!($($a)*)) };
+}
+/// `println!` that survives a closed pipe: see [`emit`].
+macro_rules! outln {
+    () => { $crate::cli::emit("\n") };
+    ($($a:tt)*) => { $crate::cli::emit(&format!("{}\n", format_args!($($a)*))) };
+}
+
 pub mod answers;
 
 use crate::engine::journal::{FileState, Journal};
@@ -33,6 +43,24 @@ the .bak copies next to sendmail.mc and sendmail.cf. With --root DIR every path 
 Environment: NO_COLOR (any non-empty value) turns colours off.
 
 Unattended use: `smtpauth-wizard answers --example` prints a documented answers file for --answers.";
+
+/// Every step id, in order (`crate::steps::all()`; a unit test keeps the two equal). `--only`
+/// and `--step` accept only these, and `--help` lists them.
+pub const STEP_IDS: [&str; 13] = [
+    "os",
+    "privileges",
+    "packages",
+    "backup",
+    "sendmail-mc",
+    "sendmail-cf",
+    "pam",
+    "sasl",
+    "relay-access",
+    "relay-domains",
+    "relay-features",
+    "restart",
+    "ehlo",
+];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -104,6 +132,9 @@ pub enum Command {
     },
     /// Show every change as a unified diff; writes nothing (exit 0 nothing to do, 2 pending, 1 error)
     Plan {
+        /// Show every diff in full, also of the files that are copies of another (the .bak backups, /etc/sendmail.cf)
+        #[arg(long)]
+        full: bool,
         #[command(flatten)]
         choices: Choices,
     },
@@ -112,25 +143,33 @@ pub enum Command {
         /// Do not ask for confirmation
         #[arg(long)]
         yes: bool,
+        /// Show every diff in full in the confirmation, copies included
+        #[arg(long)]
+        full: bool,
         /// Only this step (repeatable)
-        #[arg(long, value_name = "STEP")]
+        #[arg(long, value_name = "STEP", value_parser = clap::builder::PossibleValuesParser::new(STEP_IDS))]
         only: Vec<String>,
         #[command(flatten)]
         choices: Choices,
     },
     /// Continue an unfinished run (an interrupted step is undone first, then redone)
     Resume {
+        /// Do not ask for confirmation
         #[arg(long)]
         yes: bool,
+        /// Show every diff in full in the confirmation, copies included
+        #[arg(long)]
+        full: bool,
         #[command(flatten)]
         choices: Choices,
     },
     /// Put back the original files from the journal, newest change first
     Rollback {
+        /// Do not ask for confirmation
         #[arg(long)]
         yes: bool,
         /// Only this step
-        #[arg(long, value_name = "STEP")]
+        #[arg(long, value_name = "STEP", value_parser = clap::builder::PossibleValuesParser::new(STEP_IDS))]
         step: Option<String>,
         /// Restore even over files changed since the wizard wrote them
         #[arg(long)]
@@ -278,6 +317,33 @@ impl Choices {
     }
 }
 
+/// Writes to standard output. When the reader has gone (`plan | head`, `check --format json |
+/// head -c 10`), the process ends quietly the way cat and grep end, by SIGPIPE (the shell shows
+/// 141), instead of panicking like `println!`. SIGPIPE itself stays ignored everywhere else, so
+/// a child tool (m4, makemap) closing its input early is an error the engine handles, not a
+/// death in the middle of an apply. Any other write error ends the process with exit 1.
+pub fn emit(s: &str) {
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_all(s.as_bytes()).and_then(|()| o.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            die_of_sigpipe();
+        }
+        eprintln!("smtpauth-wizard: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Ends the process by the default action of SIGPIPE, like cat on a closed pipe.
+pub fn die_of_sigpipe() -> ! {
+    use nix::sys::signal::{raise, signal, SigHandler, Signal};
+    // SAFETY: restoring the default action of a signal installs no handler code.
+    unsafe {
+        let _ = signal(Signal::SIGPIPE, SigHandler::SigDfl);
+    }
+    let _ = raise(Signal::SIGPIPE);
+    std::process::exit(141)
+}
+
 /// `0.1.0 (profiles: redhat-legacy, rhel, debian)`: what `--version` prints after the name.
 pub fn long_version() -> String {
     format!(
@@ -322,7 +388,7 @@ pub fn parse() -> Cli {
             if wants_json(&args) {
                 let msg = e.render().to_string();
                 let msg = msg.trim().trim_start_matches("error: ");
-                println!("{}", serde_json::json!({ "error": msg }));
+                outln!("{}", serde_json::json!({ "error": msg }));
             } else {
                 let _ = e.print();
             }
@@ -359,7 +425,35 @@ struct JsonReport<'a> {
     steps: Vec<JsonStep<'a>>,
 }
 
-fn to_json(engine: &Engine, reports: &[StepReport]) -> String {
+/// "an unfinished run ...: use resume" when the journal has a run that an interrupted (or
+/// `--only`) apply left open, or a step interrupted in the middle of its writes.
+fn unfinished_run(engine: &Engine) -> Option<String> {
+    let j = Journal::read(engine.root()).ok()?;
+    let interrupted: Vec<&str> = j
+        .data
+        .runs
+        .iter()
+        .flat_map(|r| r.steps.iter())
+        .filter(|s| s.state == crate::engine::journal::StepState::InProgress)
+        .map(|s| s.id.as_str())
+        .collect();
+    let run = j.open_run();
+    if run.is_none() && interrupted.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "an unfinished run{}{}: use `resume` to finish it (or `rollback` to undo it)",
+        run.map(|r| format!(" ({}, started {})", r.id, r.started))
+            .unwrap_or_default(),
+        if interrupted.is_empty() {
+            String::new()
+        } else {
+            format!(", interrupted in step {}", interrupted.join(", "))
+        }
+    ))
+}
+
+fn to_json(engine: &Engine, reports: &[StepReport], note: Option<&str>) -> String {
     let steps = reports
         .iter()
         .map(|r| JsonStep {
@@ -381,7 +475,10 @@ fn to_json(engine: &Engine, reports: &[StepReport]) -> String {
         })
         .collect();
     let rep = JsonReport {
-        message: summary(reports),
+        message: match note {
+            Some(n) => format!("{}; {n}", summary(reports)),
+            None => summary(reports),
+        },
         root: engine.root().dir().display().to_string(),
         profile: engine.profile().map(|p| p.id.clone()),
         profile_reason: &engine.cx.profile_reason,
@@ -414,7 +511,70 @@ fn status_tag(s: Status) -> String {
     paint(&format!("{t:<10}"), code)
 }
 
-fn text_report(engine: &Engine, reports: &[StepReport], diffs: bool) -> String {
+/// The reasons of one change, one a line: a step that makes several edits to one file joins
+/// their reasons with "; HOWTO step ...".
+fn why_lines(why: &str) -> Vec<String> {
+    let mut v: Vec<String> = vec![];
+    for (i, part) in why.split("; HOWTO ").enumerate() {
+        v.push(if i == 0 {
+            part.to_string()
+        } else {
+            format!("HOWTO {part}")
+        });
+    }
+    v
+}
+
+/// One line for a change that writes a byte-for-byte copy of another file the plan reads or
+/// writes (the .bak backups, Red Hat's /etc/sendmail.cf), whose diff would only repeat that
+/// whole file: `creates /etc/mail/sendmail.mc.bak: copy of /etc/mail/sendmail.mc, 104 lines,
+/// sha256 ...`. `plan --full` shows the diff instead.
+fn copy_summary(
+    engine: &Engine,
+    all: &[&crate::engine::step::Change],
+    c: &crate::engine::step::Change,
+) -> Option<String> {
+    // Only a change planned before this one can be the original of a copy written after it.
+    let at = all.iter().position(|o| std::ptr::eq(*o, c))?;
+    let src = all[..at]
+        .iter()
+        .filter(|o| o.path != c.path)
+        .find(|o| o.after == c.after)
+        .map(|o| format!("the new {}", o.path))
+        .or_else(|| {
+            let stem = c.path.strip_suffix(".bak")?;
+            let cur = engine.root().read(stem).ok()??;
+            (cur == c.after).then(|| stem.to_string())
+        })?;
+    let lines = |b: &[u8]| b.iter().filter(|&&x| x == b'\n').count();
+    let sha = |b: &[u8]| {
+        use sha2::Digest;
+        let h = sha2::Sha256::digest(b);
+        h.iter()
+            .take(6)
+            .map(|x| format!("{x:02x}"))
+            .collect::<String>()
+    };
+    let verb = match &c.before {
+        None => format!("creates {}", engine.root().display(&c.path)),
+        Some(b) => format!(
+            "replaces {} ({} lines)",
+            engine.root().display(&c.path),
+            lines(b)
+        ),
+    };
+    Some(format!(
+        "{verb}: copy of {src}, {} lines, sha256 {}",
+        lines(&c.after),
+        sha(&c.after)
+    ))
+}
+
+/// The text report. `diffs`: show the changes (plan, apply's confirmation); `full`: every diff
+/// in full, copies included, and each change's reasons on its "writes" line.
+fn text_report(engine: &Engine, reports: &[StepReport], diffs: bool, full: bool) -> String {
+    let all: Vec<&crate::engine::step::Change> =
+        reports.iter().flat_map(|r| r.changes.iter()).collect();
     let mut o = String::new();
     o.push_str(&format!(
         "root {}; {}\n\n",
@@ -443,11 +603,25 @@ fn text_report(engine: &Engine, reports: &[StepReport], diffs: bool) -> String {
             }
         }
         for c in &r.changes {
-            o.push_str(&format!(
-                "           -> writes {} ({})\n",
-                engine.root().display(&c.path),
-                c.why
-            ));
+            if !full {
+                if let Some(line) = copy_summary(engine, &all, c) {
+                    o.push_str(&format!("           -> {line}\n"));
+                    continue;
+                }
+                o.push_str(&format!(
+                    "           -> writes {}\n",
+                    engine.root().display(&c.path)
+                ));
+                for w in why_lines(&c.why) {
+                    o.push_str(&format!("              ({w})\n"));
+                }
+            } else {
+                o.push_str(&format!(
+                    "           -> writes {} ({})\n",
+                    engine.root().display(&c.path),
+                    c.why
+                ));
+            }
             if diffs {
                 for l in c.diff().lines() {
                     let code = if l.starts_with("+++") || l.starts_with("---") {
@@ -533,11 +707,17 @@ fn plan_exit(reports: &[StepReport]) -> u8 {
     }
 }
 
-/// Asks on the terminal; refuses without one.
-fn confirm(question: &str) -> Result<bool, String> {
+/// Refuses when standard input is not a terminal: there is no one to ask.
+fn need_terminal() -> Result<(), String> {
     if !std::io::stdin().is_terminal() {
         return Err("refusing to change anything without confirmation: standard input is not a terminal, so there is no one to ask. Run `plan` to see the changes, then add --yes".into());
     }
+    Ok(())
+}
+
+/// Asks on the terminal; refuses without one.
+fn confirm(question: &str) -> Result<bool, String> {
+    need_terminal()?;
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
@@ -573,7 +753,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if cli.format == Format::Json {
-                println!("{}", serde_json::json!({ "error": e }));
+                outln!("{}", serde_json::json!({ "error": e }));
             } else {
                 eprintln!("smtpauth-wizard: {e}");
             }
@@ -585,20 +765,32 @@ pub fn run(cli: Cli) -> ExitCode {
 fn dispatch(cli: &Cli) -> Result<u8, String> {
     let json = cli.format == Format::Json;
     match cli.command.as_ref().expect("TUI handled by main") {
-        Command::Check { choices } | Command::Plan { choices } => {
+        Command::Check { choices } | Command::Plan { choices, .. } => {
             let diffs = matches!(cli.command, Some(Command::Plan { .. }));
+            let full = matches!(cli.command, Some(Command::Plan { full: true, .. }));
             let (opts, profile) = choices.resolve(cli.profile.as_ref())?;
             let engine = open(cli, opts, profile.as_deref())?;
             let reports = engine.plan();
+            let unfinished = unfinished_run(&engine);
             if json {
-                println!("{}", to_json(&engine, &reports));
+                outln!("{}", to_json(&engine, &reports, unfinished.as_deref()));
             } else {
-                print!("{}", text_report(&engine, &reports, diffs));
+                let mut t = text_report(&engine, &reports, diffs, full);
+                if let Some(u) = &unfinished {
+                    let at = t.find("\n\n").map(|i| i + 1).unwrap_or(0);
+                    t.insert_str(at, &format!("{}\n", paint(&format!("! {u}"), "33")));
+                }
+                out!("{t}");
             }
             Ok(plan_exit(&reports))
         }
-        Command::Apply { yes, only, choices } => apply(cli, choices, only, *yes, false),
-        Command::Resume { yes, choices } => apply(cli, choices, &[], *yes, true),
+        Command::Apply {
+            yes,
+            full,
+            only,
+            choices,
+        } => apply(cli, choices, only, *yes, *full, false),
+        Command::Resume { yes, full, choices } => apply(cli, choices, &[], *yes, *full, true),
         Command::Rollback {
             yes,
             from_backups: true,
@@ -617,12 +809,14 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                 } else {
                     msgs.first().cloned().unwrap_or_default()
                 };
-                println!(
+                // `restored` lists what was restored: nothing, when nothing was.
+                let restored: &[String] = if n > 0 { &msgs } else { &[] };
+                outln!(
                     "{}",
-                    serde_json::json!({ "changed": n > 0, "message": message, "restored": msgs })
+                    serde_json::json!({ "changed": n > 0, "message": message, "restored": restored })
                 );
             } else {
-                msgs.iter().for_each(|m| println!("{m}"));
+                msgs.iter().for_each(|m| outln!("{m}"));
             }
             Ok(0)
         }
@@ -675,9 +869,12 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                 } else {
                     format!("rolled back {}", steps.join(", "))
                 };
-                println!(
+                // `rolled_back` lists what was rolled back: nothing (an empty list, the reason
+                // in `message`) when there was nothing to roll back.
+                let rolled_back: &[String] = if steps.is_empty() { &[] } else { &msgs };
+                outln!(
                     "{}",
-                    serde_json::json!({ "changed": !steps.is_empty(), "message": message, "rolled_back": msgs })
+                    serde_json::json!({ "changed": !steps.is_empty(), "message": message, "rolled_back": rolled_back })
                 );
             } else {
                 for m in msgs.iter().filter(|m| {
@@ -685,7 +882,7 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                         || m.starts_with("rolled back")
                         || m.starts_with("warning:")
                 }) {
-                    println!("{m}");
+                    outln!("{m}");
                 }
             }
             Ok(0)
@@ -766,9 +963,9 @@ fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
                 if rep.lines_read != last {
                     last = rep.lines_read;
                     if json {
-                        println!("{}", serde_json::to_string(rep).unwrap_or_default());
+                        outln!("{}", serde_json::to_string(rep).unwrap_or_default());
                     } else {
-                        println!("{}\n{}", "-".repeat(72), rep.to_text());
+                        outln!("{}\n{}", "-".repeat(72), rep.to_text());
                     }
                     let _ = std::io::stdout().flush();
                 }
@@ -776,19 +973,30 @@ fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
             },
             std::time::Duration::from_secs(1),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| log_error(e, &a.logs))?;
         return Ok(0);
     }
-    let rep = rr::report_files(&opts).map_err(|e| e.to_string())?;
+    let rep = rr::report_files(&opts).map_err(|e| log_error(e, &a.logs))?;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&rep).map_err(|e| e.to_string())?
         );
     } else {
-        print!("{}", rep.to_text());
+        out!("{}", rep.to_text());
     }
     Ok(0)
+}
+
+/// A relay-report error; a missing log given with --log is named as such (the generic hint
+/// "give the log with --log FILE" is for the default logs).
+fn log_error(e: crate::relay_report::ReportError, given: &[PathBuf]) -> String {
+    match e {
+        crate::relay_report::ReportError::Missing(p) if given.contains(&p) => {
+            format!("{}: no such file (given with --log)", p.display())
+        }
+        e => e.to_string(),
+    }
 }
 
 fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
@@ -826,34 +1034,34 @@ fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
     if let Some(u) = a.user.clone().or(pa.user) {
         o.user = Some(u.clone());
         let pw = if let Some(var) = &password_env {
-            std::env::var(var)
-                .map_err(|_| format!("--password-env {var}: no such environment variable"))?
+            crate::smtp::Secret::new(
+                std::env::var(var)
+                    .map_err(|_| format!("--password-env {var}: no such environment variable"))?,
+            )
         } else if let Some(fd) = a.password_fd {
-            use std::io::Read;
-            use std::os::fd::FromRawFd;
             if fd < 0 || nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err() {
                 return Err(format!(
                     "--password-fd {fd}: that file descriptor is not open"
                 ));
             }
-            let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
-            let mut s = String::new();
-            f.read_to_string(&mut s)
-                .map_err(|e| format!("--password-fd {fd}: {e}"))?;
-            s.lines().next().unwrap_or("").to_string()
+            // SAFETY: the descriptor is open (checked above) and stays open for this borrow:
+            // it belongs to the caller, and nothing here closes it.
+            let bfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            crate::smtp::secret::read_line_from_fd(bfd)
+                .map_err(|e| format!("--password-fd {fd}: {e}"))?
         } else {
-            read_password_tty(&format!("password for {u}: "))?
+            crate::smtp::Secret::new(read_password_tty(&format!("password for {u}: "))?)
         };
-        o.password = Some(crate::smtp::Secret::new(pw));
+        o.password = Some(pw);
     }
     let rep = crate::smtp::probe(&o);
     if cli.format == Format::Json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&rep).map_err(|e| e.to_string())?
         );
     } else {
-        print!("{}", rep.to_text());
+        out!("{}", rep.to_text());
     }
     Ok(rep.exit_code())
 }
@@ -863,6 +1071,7 @@ fn apply(
     choices: &Choices,
     only: &[String],
     yes: bool,
+    full: bool,
     resume: bool,
 ) -> Result<u8, String> {
     let json = cli.format == Format::Json;
@@ -880,12 +1089,12 @@ fn apply(
             let msg =
                 "nothing to resume: the journal has no unfinished run (use `apply` to start one)";
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "changed": false, "resumed": false, "message": msg, "summary": null })
                 );
             } else {
-                println!("{msg}");
+                outln!("{msg}");
             }
             return Ok(0);
         }
@@ -897,19 +1106,35 @@ fn apply(
         .filter(|r| r.status != Status::Done && r.status != Status::Skipped)
         .collect();
     if pending.is_empty() {
-        let msg = "nothing to do: every step is already done";
+        let msg = if only.is_empty() {
+            "nothing to do: every step is already done".to_string()
+        } else {
+            let st: Vec<String> = reports
+                .iter()
+                .filter(|r| only.iter().any(|o| o == r.id))
+                .map(|r| format!("{} is {}", r.id, r.status.as_str()))
+                .collect();
+            format!("nothing to do: {}", st.join(", "))
+        };
         if json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({ "changed": false, "message": msg, "summary": null })
             );
         } else {
-            println!("{msg}");
+            outln!("{msg}");
         }
         return Ok(0);
     }
     if !yes {
-        print!("{}", text_report(&engine, &reports, true));
+        if json {
+            // stdout carries exactly one JSON object: the plan goes to the person at the
+            // terminal (stderr), and without a terminal there is no one to show it to.
+            need_terminal()?;
+            eprint!("{}", text_report(&engine, &reports, true, full));
+        } else {
+            out!("{}", text_report(&engine, &reports, true, full));
+        }
         if !confirm("Apply these changes?")? {
             return Err("nothing was changed".into());
         }
@@ -921,36 +1146,45 @@ fn apply(
     })?;
     if json {
         let msg = if sum.applied.is_empty() {
-            "nothing to do: every step is already done".to_string()
+            nothing_applied(only)
         } else {
             format!("applied: {}", sum.applied.join(", "))
         };
-        println!(
+        outln!(
             "{}",
             serde_json::json!({ "changed": !sum.files.is_empty() || !sum.commands.is_empty(), "message": msg, "summary": sum })
         );
     } else {
         if sum.applied.is_empty() {
-            println!("nothing to do: every step is already done");
+            outln!("{}", nothing_applied(only));
         } else {
-            println!("applied: {}", sum.applied.join(", "));
-            println!(
+            outln!("applied: {}", sum.applied.join(", "));
+            outln!(
                 "journal: {}; undo with `smtpauth-wizard{} rollback`",
                 crate::engine::journal::journal_path(engine.root()).display(),
                 cli.root
                     .as_ref()
-                    .map(|r| format!(" --root {}", r.display()))
+                    .map(|_| format!(" --root {}", engine.root().dir().display()))
                     .unwrap_or_default()
             );
         }
         if !sum.skipped.is_empty() {
-            println!("skipped: {}", sum.skipped.join(", "));
+            outln!("skipped: {}", sum.skipped.join(", "));
         }
         for n in &sum.notes {
-            println!("{n}");
+            outln!("{n}");
         }
     }
     Ok(0)
+}
+
+/// What apply says when it applied nothing: "every step" only when no --only narrowed it.
+fn nothing_applied(only: &[String]) -> String {
+    if only.is_empty() {
+        "nothing to do: every step is already done".into()
+    } else {
+        format!("nothing to do: {} already done", only.join(", "))
+    }
 }
 
 fn status(cli: &Cli) -> Result<u8, String> {
@@ -963,14 +1197,14 @@ fn status(cli: &Cli) -> Result<u8, String> {
             // Show what we can: the .bak files are there whatever happened to the journal.
             let baks = backups(&engine);
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "journal": path.display().to_string(), "error": e.to_string(), "backups": baks })
                 );
             } else {
-                println!("journal {}: {e}", path.display());
+                outln!("journal {}: {e}", path.display());
                 for b in baks {
-                    println!("backup present: {b}");
+                    outln!("backup present: {b}");
                 }
             }
             return Ok(1);
@@ -978,7 +1212,7 @@ fn status(cli: &Cli) -> Result<u8, String> {
     };
     let changed = j.changed_since_written();
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "journal": path.display().to_string(),
@@ -991,15 +1225,15 @@ fn status(cli: &Cli) -> Result<u8, String> {
         return Ok(0);
     }
     if j.data.runs.is_empty() {
-        println!(
+        outln!(
             "no journal at {}: the wizard has changed nothing here",
             path.display()
         );
         return Ok(0);
     }
-    println!("journal {}", path.display());
+    outln!("journal {}", path.display());
     for r in &j.data.runs {
-        println!(
+        outln!(
             "run {} (profile {}, started {}, {})",
             r.id,
             r.profile,
@@ -1010,20 +1244,20 @@ fn status(cli: &Cli) -> Result<u8, String> {
                 .unwrap_or_else(|| "unfinished: `resume` continues it".into())
         );
         for s in &r.steps {
-            println!(
-                "  {:<15} {:?}{}",
+            outln!(
+                "  {:<15} {}{}",
                 s.id,
-                s.state,
+                state_words(&s.state),
                 s.note
                     .as_deref()
                     .map(|n| format!(" ({n})"))
                     .unwrap_or_default()
             );
             for f in &s.files {
-                println!(
-                    "    {} {:?}{}{}",
+                outln!(
+                    "    {} {}{}{}",
                     engine.root().display(&f.path),
-                    f.state,
+                    state_words(&f.state),
                     f.saved
                         .as_deref()
                         .map(|s| format!(", original saved as {s}"))
@@ -1036,11 +1270,20 @@ fn status(cli: &Cli) -> Result<u8, String> {
                 );
             }
             for c in &s.commands {
-                println!("    ran `{}` (exit {:?})", c.argv.join(" "), c.status);
+                outln!("    ran `{}` (exit {:?})", c.argv.join(" "), c.status);
             }
         }
     }
     Ok(0)
+}
+
+/// A journal state as words (`RolledBack` -> `rolled back`), as the journal spells it
+/// (`rolled-back`) but readable.
+fn state_words<T: Serialize>(s: &T) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(|x| x.replace(['-', '_'], " ")))
+        .unwrap_or_default()
 }
 
 fn backups(engine: &Engine) -> Vec<String> {
@@ -1060,16 +1303,16 @@ fn answers(cli: &Cli, example: bool, file: Option<&std::path::Path>) -> Result<u
     let json = cli.format == Format::Json;
     if example {
         if json {
-            println!("{}", serde_json::json!({ "example": answers::EXAMPLE }));
+            outln!("{}", serde_json::json!({ "example": answers::EXAMPLE }));
         } else {
-            print!("{}", answers::EXAMPLE);
+            out!("{}", answers::EXAMPLE);
         }
         return Ok(0);
     }
     let f = file.ok_or("give an answers FILE to check, or --example")?;
     let a = answers::load(f)?;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "file": f.display().to_string(),
@@ -1079,10 +1322,10 @@ fn answers(cli: &Cli, example: bool, file: Option<&std::path::Path>) -> Result<u
             .map_err(|e| e.to_string())?
         );
     } else {
-        println!("{}: valid; it sets:", f.display());
+        outln!("{}: valid; it sets:", f.display());
         let y = serde_yaml::to_string(&a).map_err(|e| e.to_string())?;
         for l in y.lines().filter(|l| !l.ends_with(": null")) {
-            println!("  {l}");
+            outln!("  {l}");
         }
     }
     Ok(0)
@@ -1143,9 +1386,20 @@ fn generate(cli: &Cli, what: &GenerateWhat) -> Result<u8, String> {
     }
     let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
     if cli.format == Format::Json {
-        println!("{}", serde_json::json!({ "files": names }));
+        outln!("{}", serde_json::json!({ "files": names }));
     } else {
-        names.iter().for_each(|n| println!("wrote {n}"));
+        names.iter().for_each(|n| outln!("wrote {n}"));
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_ids_are_the_steps() {
+        let ids: Vec<&str> = crate::steps::all().iter().map(|s| s.id()).collect();
+        assert_eq!(ids, STEP_IDS);
+    }
 }

@@ -158,7 +158,8 @@ fn the_profile_comes_from_the_answers_file_by_id_or_by_path() {
     let o = run_root(t.path(), &["check", "--answers", a.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
-        text(&o).contains("\"site.yaml\" is not a built-in profile"),
+        text(&o).contains("profile: `site.yaml` is not a built-in profile")
+            && text(&o).contains("such as ./site.yaml"),
         "{}",
         text(&o)
     );

@@ -175,10 +175,61 @@ fn describe(source: &str, e: &serde_yaml::Error) -> String {
 /// Reads and parses an answers file.
 pub fn load(path: &Path) -> Result<Answers, String> {
     let text = crate::engine::trust::read_instructions(path, "answers file")?;
-    parse(&path.display().to_string(), &text)
+    let a = parse(&path.display().to_string(), &text)?;
+    a.check_profile(path, &text)?;
+    Ok(a)
 }
 
 impl Answers {
+    /// `profile:` names a built-in profile or a file that exists: a typo (`debain`) is an error
+    /// here, naming the line and the built-in ids, not a later "No such file or directory".
+    pub fn check_profile(&self, answers_file: &Path, text: &str) -> Result<(), String> {
+        let Some(p) = self.profile.as_deref() else {
+            return Ok(());
+        };
+        let ids = crate::engine::profile::builtin_ids();
+        let Some(path) = self.profile_path(answers_file) else {
+            return Ok(());
+        };
+        if ids.contains(&p) || (p.contains('/') && path.is_file()) {
+            return Ok(());
+        }
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("profile:"))
+            .map(|i| format!("line {}: ", i + 1))
+            .unwrap_or_default();
+        let near: Vec<&&str> = ids
+            .iter()
+            .filter(|id| p.eq_ignore_ascii_case(id) || close(p, id))
+            .collect();
+        let near = near
+            .first()
+            .map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_default();
+        if !p.contains('/') {
+            // Without a `/` it is an id and nothing else: never a file of that name.
+            return Err(format!(
+                "answers file {}: {line}profile: `{p}` is not a built-in profile ({}){near}; a \
+                 profile file is given as a path, such as ./{p}",
+                answers_file.display(),
+                ids.join(", "),
+            ));
+        }
+        Err(format!(
+            "answers file {}: {line}profile: `{p}` is not a profile file ({} {}), and a path is \
+             never a built-in profile ({}){near}",
+            answers_file.display(),
+            path.display(),
+            if path.exists() {
+                "is not a file"
+            } else {
+                "does not exist"
+            },
+            ids.join(", "),
+        ))
+    }
+
     /// The profile to load: a value without a `/` is a built-in id and nothing else (the
     /// engine refuses an unknown one, naming the built-in ones); a path is taken relative to
     /// the answers file's directory.
@@ -194,6 +245,21 @@ impl Answers {
             answers_file.parent().unwrap_or(Path::new(".")).join(path)
         })
     }
+}
+
+/// Whether two ids differ by at most two single-letter edits (typos like `debain`).
+fn close(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()] <= 2
 }
 
 #[cfg(test)]

@@ -179,6 +179,24 @@ pub struct Journal {
     file: PathBuf,
     root: Root,
     _lock: Option<nix::fcntl::Flock<fs::File>>,
+    /// Directories `open` created (deepest first): removed again, with the lock file, when the
+    /// journal was never written (a rollback or apply that changed nothing leaves no trace).
+    created: Vec<PathBuf>,
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        // Only the writer that holds the lock, and only while it still holds it (the Flock
+        // field is dropped after this body), and only when no journal was ever written here.
+        if self._lock.is_none() || self.file.exists() {
+            return;
+        }
+        let _ = fs::remove_file(self.dir.join("lock"));
+        for d in std::iter::once(&self.dir.join("saved")).chain(&self.created) {
+            // rmdir: fails, and is left alone, unless empty.
+            let _ = fs::remove_dir(d);
+        }
+    }
 }
 
 /// The state directory must be ours alone: a real directory (not a link), owned by the
@@ -250,34 +268,50 @@ impl Journal {
             file,
             root: root.clone(),
             _lock: None,
+            created: vec![],
         })
     }
 
     /// Opens for changes: creates the directory (0700), takes an exclusive lock.
     pub fn open(root: &Root) -> Result<Journal, JournalError> {
         let dir = root.join(JOURNAL_DIR);
+        let created: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|d| !d.exists() && *d != root.dir())
+            .map(Path::to_path_buf)
+            .collect();
         fsops::ensure_dir(&dir, 0o700)?;
         secure_state_dir(&dir)?;
         let lock_path = dir.join("lock");
-        // O_NOFOLLOW: a link planted at the lock's name must not make us create or open a
-        // file elsewhere (`lock -> /etc/nologin`).
-        let lf = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(&lock_path)
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot open {}: {e}", lock_path.display()),
-                )
-            })?;
-        let lock = nix::fcntl::Flock::lock(lf, nix::fcntl::FlockArg::LockExclusiveNonblock)
-            .map_err(|_| JournalError::Locked {
-                path: lock_path.display().to_string(),
-            })?;
+        let lock = loop {
+            // O_NOFOLLOW: a link planted at the lock's name must not make us create or open
+            // a file elsewhere (`lock -> /etc/nologin`).
+            let lf = fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                .open(&lock_path)
+                .map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!("cannot open {}: {e}", lock_path.display()),
+                    )
+                })?;
+            let lock = nix::fcntl::Flock::lock(lf, nix::fcntl::FlockArg::LockExclusiveNonblock)
+                .map_err(|_| JournalError::Locked {
+                    path: lock_path.display().to_string(),
+                })?;
+            // A writer that changed nothing removes the lock file as it finishes (see Drop):
+            // the lock counts only if it is on the file the path names now.
+            use std::os::unix::fs::MetadataExt;
+            let held = lock.metadata()?;
+            match fs::metadata(&lock_path) {
+                Ok(m) if m.ino() == held.ino() && m.dev() == held.dev() => break lock,
+                _ => continue,
+            }
+        };
         let file = dir.join("journal.yaml");
         let data = load(&file)?;
         let j = Journal {
@@ -286,6 +320,7 @@ impl Journal {
             file,
             root: root.clone(),
             _lock: Some(lock),
+            created,
         };
         j.sweep_temporaries()?;
         Ok(j)

@@ -793,6 +793,24 @@ impl Prober<'_> {
 
     fn mail_refused(&mut self, id: &str, mail: &Reply, authenticated: bool) {
         let lower = mail.text().to_ascii_lowercase();
+        // `530 5.7.0 Must issue a STARTTLS command first`: the server wants TLS before any
+        // mail. That is not `M=a`, and no relay test happened: this probe does not speak TLS.
+        if lower.contains("starttls") {
+            self.check(
+                id,
+                Status::Error,
+                format!(
+                    "not tested: MAIL refused until STARTTLS: {}",
+                    mail.summary()
+                ),
+                Some(
+                    "the server requires TLS before MAIL; this probe does not start TLS, so \
+                     it cannot test relaying: test with `swaks --tls` from another machine"
+                        .into(),
+                ),
+            );
+            return;
+        }
         if !authenticated && (mail.code == 530 || lower.contains("authentication required")) {
             self.check(
                 id,

@@ -5,6 +5,56 @@
 //! reach). The only way to the text is [`Secret::expose`], so every use is greppable.
 
 use std::fmt;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// Reads one line (without its `\n` or `\r\n`) from a descriptor the caller does not own
+/// (`--password-fd N`): byte by byte, so nothing after the line is consumed, and the descriptor
+/// is never closed (`--password-fd 1` must leave stdout open).
+pub fn read_line_from_fd(fd: BorrowedFd<'_>) -> io::Result<Secret> {
+    const MAX: usize = 4096;
+    let mut buf: Vec<u8> = Vec::with_capacity(128);
+    let res = loop {
+        let mut b = [0u8; 1];
+        // SAFETY: reads at most one byte into a live one-byte buffer from a borrowed descriptor.
+        let n = unsafe { libc::read(fd.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            break Err(e);
+        }
+        if n == 0 || b[0] == b'\n' {
+            break Ok(());
+        }
+        if buf.len() >= MAX {
+            break Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("no end of line in the first {MAX} bytes"),
+            ));
+        }
+        buf.push(b[0]);
+    };
+    if let Err(e) = res {
+        buf.fill(0);
+        return Err(e);
+    }
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+    }
+    match String::from_utf8(buf) {
+        Ok(s) => Ok(Secret(s)),
+        Err(e) => {
+            let mut b = e.into_bytes();
+            b.fill(0);
+            Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the password is not UTF-8",
+            ))
+        }
+    }
+}
 
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
@@ -68,5 +118,27 @@ mod tests {
         assert_eq!(format!("{s:?}"), "***");
         assert_eq!(format!("{:?}", Some(s.clone())), "Some(***)");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn reads_one_line_from_a_borrowed_fd_and_leaves_it_open() {
+        use std::io::{Read, Write};
+        use std::os::fd::AsFd;
+        for (input, want, rest) in [
+            ("hunter2\nnext line\n", "hunter2", "next line\n"),
+            ("crlf pw\r\nx", "crlf pw", "x"),
+            ("no newline", "no newline", ""),
+            ("\nafter empty", "", "after empty"),
+        ] {
+            let (mut r, mut w) = std::io::pipe().unwrap();
+            w.write_all(input.as_bytes()).unwrap();
+            drop(w);
+            let s = read_line_from_fd(r.as_fd()).unwrap();
+            assert_eq!(s.expose(), want);
+            // Still open, and only the line was consumed.
+            let mut left = String::new();
+            r.read_to_string(&mut left).unwrap();
+            assert_eq!(left, rest);
+        }
     }
 }

@@ -40,9 +40,20 @@ pub fn detect(root: &Root) -> Result<(Profile, String), String> {
         read_small(root, "/etc/os-release").or_else(|| read_small(root, "/usr/lib/os-release"))
     {
         let kv = parse_os_release(&text);
+        // PRETTY_NAME is optional (os-release(5)): fall back on NAME VERSION, then ID.
         let pretty = kv
             .get("PRETTY_NAME")
+            .filter(|v| !v.trim().is_empty())
             .cloned()
+            .or_else(|| {
+                kv.get("NAME").filter(|v| !v.trim().is_empty()).map(|n| {
+                    match kv.get("VERSION").or(kv.get("VERSION_ID")) {
+                        Some(v) if !v.trim().is_empty() => format!("{n} {v}"),
+                        _ => n.clone(),
+                    }
+                })
+            })
+            .or_else(|| kv.get("ID").filter(|v| !v.trim().is_empty()).cloned())
             .unwrap_or_else(|| "an unnamed system".into());
         let mut ids: Vec<String> = kv.get("ID").into_iter().cloned().collect();
         ids.extend(

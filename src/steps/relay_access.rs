@@ -1,7 +1,19 @@
-//! HOWTO step 10: relaying by IP address or name in /etc/mail/access is disabled, except for
-//! localhost. Every other `RELAY` entry is a finding; apply comments it out (keep one with
-//! --keep-relay KEY) and rebuilds the map with the real makemap, in a private temporary
-//! directory, so the new access.db is written through the journal like every other file.
+//! HOWTO step 10: relaying by client IP address or name in /etc/mail/access is disabled, except
+//! for localhost. Every other client `RELAY` entry (bare address, network, host name,
+//! `Connect:`) is a finding; apply comments it out (keep one with --keep-relay KEY) and rebuilds
+//! the map with the real makemap, in a private temporary directory, so the new access.db is
+//! written through the journal like every other file.
+//!
+//! `To:` and `From:` entries are not client entries and are never touched:
+//! - `To:domain RELAY` relays mail *to* that domain only (a backup MX, a hosted domain): the
+//!   access-db form of relay-domains. Commenting it out would refuse inbound mail for the domain,
+//!   so it is reported like a relay-domains entry and kept.
+//! - `From:sender RELAY` grants relaying only with FEATURE(`relay_mail_from`) (cf/README; in
+//!   cf/m4/proto.m4 the `<F:sender>` lookup that returns `RELAY FROM sender ok` exists only
+//!   under `_RELAY_DB_FROM_`, which that feature defines), whose
+//!   risk (forged senders) the relay-features step handles in sendmail.mc; without that feature
+//!   the RELAY is an implicit OK for the sender checks, which the admin may rely on. It is
+//!   reported (a warning while the feature stays active) and kept.
 
 use super::{lines_with_endings, read_text};
 use crate::engine::host;
@@ -42,8 +54,46 @@ pub fn relay_entries(text: &str) -> Vec<(usize, String, String)> {
 
 pub fn is_local(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    let k = k.strip_prefix("connect:").unwrap_or(&k);
+    let k = ["connect:", "to:", "from:"]
+        .iter()
+        .find_map(|t| k.strip_prefix(t))
+        .unwrap_or(&k);
     LOCAL.contains(&k)
+}
+
+/// What an access key with RELAY grants, by its tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Localhost (any tag): fine.
+    Local,
+    /// A client: bare address/network/host name or `Connect:` (HOWTO step 10 disables these).
+    Client,
+    /// `To:`: relaying to a recipient domain (backup MX, hosted domain): kept.
+    Recipient,
+    /// `From:`: relaying for a sender, only with FEATURE(relay_mail_from): kept.
+    Sender,
+}
+
+pub fn kind(key: &str) -> Kind {
+    let tag = key
+        .split_once(':')
+        .map(|(t, _)| t.to_ascii_lowercase())
+        .unwrap_or_default();
+    if is_local(key) {
+        Kind::Local
+    } else if tag == "to" {
+        Kind::Recipient
+    } else if tag == "from" {
+        Kind::Sender
+    } else {
+        Kind::Client
+    }
+}
+
+/// Whether apply comments this entry out unless kept with --keep-relay (client entries beyond
+/// localhost). The TUI offers exactly these.
+pub fn disabled_by_default(key: &str) -> bool {
+    kind(key) == Kind::Client
 }
 
 fn meaning(key: &str) -> String {
@@ -66,6 +116,29 @@ fn meaning(key: &str) -> String {
             .unwrap_or(key);
         format!("clients at {k} may relay without authentication")
     }
+}
+
+/// The fix for a client entry: keep it, or (for a bare domain name, which also relays mail to
+/// the domain) narrow it to a `To:` entry when this server is a backup MX or hosts the domain.
+fn client_fix(key: &str) -> String {
+    let mut s = format!("apply comments it out; keep it with --keep-relay {key}");
+    let bare = !key.contains(':');
+    let is_name = key.chars().any(|c| c.is_ascii_alphabetic()) && key.contains('.');
+    if bare && is_name {
+        s.push_str(&format!(
+            ", or, if this server is a backup MX for {key} or hosts it, write `To:{key} RELAY` \
+             (relays only mail to {key})"
+        ));
+    }
+    s
+}
+
+/// Whether FEATURE(relay_mail_from) is active in the mc, and whether it is kept.
+fn relay_mail_from(cx: &Context, view: &View, mc: &str) -> (bool, bool) {
+    let active = matches!(read_text(view, mc), Ok(Some(t))
+        if crate::mc::analyse(&t).risky_features.iter().any(|f| f.feature == "relay_mail_from"));
+    let kept = cx.opts.keep_features.iter().any(|f| f == "relay_mail_from");
+    (active, kept)
 }
 
 /// Builds the map with `makemap TYPE base < text` in a temporary directory; returns its bytes.
@@ -117,9 +190,50 @@ impl Step for RelayAccess {
             }
         };
         let mut disable = vec![];
+        let mut others = 0;
         for (line, key, whole) in relay_entries(&text) {
-            if is_local(&key) {
+            let k = kind(&key);
+            if k == Kind::Local {
                 r.info_at(path, format!("line {line}: `{whole}` (localhost) is fine"));
+            } else if k == Kind::Recipient {
+                others += 1;
+                let dom = &key[3..];
+                r.warn(
+                    Some(path),
+                    format!(
+                        "line {line}: `{whole}`: mail to {dom} is relayed for any client, without authentication (a backup MX or a hosted domain, like a relay-domains entry); kept"
+                    ),
+                    Some(format!(
+                        "remove it by hand if this server is neither a backup MX for {dom} nor hosts it"
+                    )),
+                );
+            } else if k == Kind::Sender {
+                others += 1;
+                let who = &key[5..];
+                match relay_mail_from(cx, view, &p.sendmail.mc) {
+                    (true, true) => r.warn(
+                        Some(path),
+                        format!(
+                            "line {line}: `{whole}`: any client whose envelope sender claims {who} may relay (FEATURE(relay_mail_from) is kept), and senders are trivially forged; kept"
+                        ),
+                        Some(
+                            "remove it by hand, or let relay-features disable FEATURE(relay_mail_from) (drop --keep-feature relay_mail_from)"
+                                .to_string(),
+                        ),
+                    ),
+                    (true, false) => r.info_at(
+                        path,
+                        format!(
+                            "line {line}: `{whole}`: relays only through FEATURE(relay_mail_from), which the relay-features step disables; kept (RELAY is also an implicit OK for the sender checks)"
+                        ),
+                    ),
+                    (false, _) => r.info_at(
+                        path,
+                        format!(
+                            "line {line}: `{whole}`: without FEATURE(relay_mail_from) it grants no relaying, only an implicit OK for the sender checks; kept"
+                        ),
+                    ),
+                }
             } else if cx
                 .opts
                 .keep_relay
@@ -138,15 +252,20 @@ impl Step for RelayAccess {
                 r.warn(
                     Some(path),
                     format!("line {line}: `{whole}`: {}", meaning(&key)),
-                    Some(format!(
-                        "apply comments it out; keep it with --keep-relay {key}"
-                    )),
+                    Some(client_fix(&key)),
                 );
                 disable.push(line);
             }
         }
         if disable.is_empty() {
-            r.info_at(path, "no RELAY entry beyond localhost");
+            r.info_at(
+                path,
+                if others > 0 {
+                    "no client RELAY entry beyond localhost"
+                } else {
+                    "no RELAY entry beyond localhost"
+                },
+            );
             return r.finish();
         }
         let mut new = String::new();
@@ -218,5 +337,31 @@ mod tests {
             .collect();
         assert_eq!(bad, vec!["192.168.0", "To:example.org"]);
         assert!(meaning("To:example.org").contains("mail to example.org"));
+    }
+
+    #[test]
+    fn kinds_by_tag() {
+        for (k, want) in [
+            ("To:example.com", Kind::Recipient),
+            ("TO:mx.example.com", Kind::Recipient),
+            ("to:[192.0.2.7]", Kind::Recipient),
+            ("To:192.0.2", Kind::Recipient),
+            ("From:boss@example.com", Kind::Sender),
+            ("FROM:example.com", Kind::Sender),
+            ("Connect:10.1", Kind::Client),
+            ("connect:IPv6:2001:db8::1", Kind::Client),
+            ("IPv6:2001:db8::5", Kind::Client),
+            ("192.168.0", Kind::Client),
+            ("example.com", Kind::Client),
+            ("Connect:127.0.0.1", Kind::Local),
+            ("localhost.localdomain", Kind::Local),
+            ("Connect:IPv6:::1", Kind::Local),
+            ("To:localhost", Kind::Local),
+        ] {
+            assert_eq!(kind(k), want, "{k}");
+        }
+        assert!(client_fix("example.com").contains("To:example.com RELAY"));
+        assert!(!client_fix("192.168.0").contains("To:"));
+        assert!(!client_fix("Connect:mail.example.com").contains("To:"));
     }
 }

@@ -121,7 +121,45 @@ pub fn regenerate(
             cx.root.display(mc_path)
         ));
     }
-    Ok((out.stdout, warnings))
+    let cf = if cx.root.is_host() {
+        out.stdout
+    } else {
+        unroot_header(out.stdout, &cx.root.dir().display().to_string())
+    };
+    Ok((cf, warnings))
+}
+
+/// With `--root DIR` m4 runs in DIR/etc/mail on include paths under DIR, and cf.m4 writes both
+/// into the `#####` header (`##### in DIR/etc/mail`, `##### using DIR/usr/share/...`). The
+/// served system knows nothing of DIR: strip it from those header lines (only them).
+fn unroot_header(cf: Vec<u8>, root: &str) -> Vec<u8> {
+    let root = root.trim_end_matches('/');
+    if root.is_empty() {
+        return cf;
+    }
+    let (with_slash, bare) = (format!("{root}/"), root.as_bytes());
+    let mut out = Vec::with_capacity(cf.len());
+    for l in cf.split_inclusive(|b| *b == b'\n') {
+        if !l.starts_with(b"#####") {
+            out.extend_from_slice(l);
+            continue;
+        }
+        let Ok(t) = std::str::from_utf8(l) else {
+            out.extend_from_slice(l);
+            continue;
+        };
+        let mut t = t.replace(&with_slash, "/");
+        // `##### in DIR` (m4 run in the root itself).
+        let body = t.trim_end_matches(['\n', '\r']);
+        if body.as_bytes().ends_with(bare)
+            && body.as_bytes()[..body.len() - bare.len()].ends_with(b" ")
+        {
+            let end = &t[body.len()..].to_string();
+            t = format!("{}/{end}", &body[..body.len() - bare.len()]);
+        }
+        out.extend_from_slice(t.as_bytes());
+    }
+    out
 }
 
 /// Where a served-system path is on this machine, links followed inside the root (the
@@ -303,6 +341,16 @@ impl Step for SendmailCf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_root_is_stripped_from_the_header_only() {
+        let cf = b"#####\n##### built by root@vm on Wed\n##### in /tmp/r1/etc/mail\n##### using /tmp/r1/usr/share/sendmail/cf/ as configuration include directory\n##### in /tmp/r1\r\nO HelpFile=/tmp/r1/etc/mail/helpfile\n# /tmp/r1/x\n##### in /tmp/r10/etc\n";
+        let out = String::from_utf8(unroot_header(cf.to_vec(), "/tmp/r1")).unwrap();
+        assert_eq!(
+            out,
+            "#####\n##### built by root@vm on Wed\n##### in /etc/mail\n##### using /usr/share/sendmail/cf/ as configuration include directory\n##### in /\r\nO HelpFile=/tmp/r1/etc/mail/helpfile\n# /tmp/r1/x\n##### in /tmp/r10/etc\n"
+        );
+    }
 
     #[test]
     fn comment_lines_and_line_endings_do_not_count() {

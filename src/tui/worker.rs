@@ -70,7 +70,7 @@ pub fn snapshot(engine: &Engine) -> Snapshot {
             let text = String::from_utf8_lossy(&b);
             relay = crate::steps::relay_access::relay_entries(&text)
                 .into_iter()
-                .filter(|(_, k, _)| !crate::steps::relay_access::is_local(k))
+                .filter(|(_, k, _)| crate::steps::relay_access::disabled_by_default(k))
                 .map(|(line, key, text)| RelayChoice { key, line, text })
                 .collect();
         }
