@@ -316,7 +316,7 @@ pub(crate) fn parse_relay(s: &[u8]) -> Relay<&[u8]> {
 /// The queue id that ends at `end`, where `line[end..]` starts with `": "`: the token between
 /// the previous space and `end`, if it looks like one (sendmail's are 14 alphanumerics; NOQID
 /// lines have the program tag `sm-mta[123]` there instead).
-fn qid_ending_at(line: &[u8], end: usize) -> Option<&[u8]> {
+pub(crate) fn qid_ending_at(line: &[u8], end: usize) -> Option<&[u8]> {
     if !line[end..].starts_with(b": ") {
         return None;
     }
