@@ -257,10 +257,73 @@ impl Lines {
 /// A live log being followed.
 struct Tail {
     path: PathBuf,
-    file: File,
+    /// (device, inode) of the file now at `path`, as opened.
     id: (u64, u64),
+    cur: Open,
+    /// The file before the last rename-and-create, still open: the daemon may write a few
+    /// more lines to it before it reopens its log (rsyslog after logrotate's HUP). Read at
+    /// every poll until the next rotation.
+    previous: Option<Open>,
+}
+
+/// How many of the last bytes read are kept, to notice a file truncated and written again
+/// past the old end between two polls (copytruncate on a busy server).
+const TAIL_CHECK: usize = 64;
+
+/// A file open for following, and how far it has been read.
+struct Open {
+    file: File,
     pos: u64,
     lines: Lines,
+    /// The bytes just before `pos` (at most [`TAIL_CHECK`]).
+    last: Vec<u8>,
+}
+
+impl Open {
+    fn new(file: File) -> Open {
+        Open {
+            file,
+            pos: 0,
+            lines: Lines::default(),
+            last: Vec::new(),
+        }
+    }
+
+    fn read_new(
+        &mut self,
+        sc: &mut Scanner,
+        buf: &mut [u8],
+        path: &Path,
+    ) -> Result<(), ReportError> {
+        loop {
+            match self.file.read(buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => {
+                    self.pos += n as u64;
+                    self.lines.feed(sc, &buf[..n]);
+                    let keep = n.min(TAIL_CHECK);
+                    let drop = (self.last.len() + keep).saturating_sub(TAIL_CHECK);
+                    self.last.drain(..drop);
+                    self.last.extend_from_slice(&buf[n - keep..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(read_error(path, false, e)),
+            }
+        }
+    }
+
+    /// Whether the file was truncated since it was last read (copytruncate): shorter than
+    /// what was read, or no longer holding the bytes last read just before `pos` (truncated
+    /// and written again past the old end before this poll).
+    fn truncated(&self) -> io::Result<bool> {
+        if self.file.metadata()?.len() < self.pos {
+            return Ok(true);
+        }
+        let mut was = [0u8; TAIL_CHECK];
+        let was = &mut was[..self.last.len()];
+        let n = super::read::read_at_full(&self.file, was, self.pos - self.last.len() as u64)?;
+        Ok(was[..n] != self.last[..])
+    }
 }
 
 impl Tail {
@@ -269,28 +332,35 @@ impl Tail {
         let m = file.metadata().map_err(|e| open_error(path, e))?;
         Ok(Tail {
             path: path.into(),
-            file,
             id: (m.dev(), m.ino()),
-            pos: 0,
-            lines: Lines::default(),
+            cur: Open::new(file),
+            previous: None,
         })
     }
 
     fn read_new(&mut self, sc: &mut Scanner, buf: &mut [u8]) -> Result<(), ReportError> {
-        loop {
-            match self.file.read(buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => {
-                    self.pos += n as u64;
-                    self.lines.feed(sc, &buf[..n]);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(read_error(&self.path, false, e)),
-            }
-        }
+        self.cur.read_new(sc, buf, &self.path)
     }
 
     fn poll(&mut self, sc: &mut Scanner, buf: &mut [u8]) -> Result<(), ReportError> {
+        if let Some(old) = &mut self.previous {
+            old.read_new(sc, buf, &self.path)?;
+        }
+        // Truncated in place (copytruncate): what is there now is new. Checked before reading,
+        // since the file may already be longer again than what was read.
+        if self
+            .cur
+            .truncated()
+            .map_err(|e| read_error(&self.path, false, e))?
+        {
+            self.cur.lines.end(sc);
+            self.cur
+                .file
+                .seek(SeekFrom::Start(0))
+                .map_err(|e| read_error(&self.path, false, e))?;
+            self.cur.pos = 0;
+            self.cur.last.clear();
+        }
         // What was appended to the file we have open, even if it has been renamed meanwhile.
         self.read_new(sc, buf)?;
         let m = match std::fs::metadata(&self.path) {
@@ -300,28 +370,21 @@ impl Tail {
             Err(e) => return Err(open_error(&self.path, e)),
         };
         if (m.dev(), m.ino()) != self.id {
-            // Rotated: finish the old file (the writer may have added a last line), then
-            // start the new one from its beginning.
-            self.read_new(sc, buf)?;
-            self.lines.end(sc);
-            match File::open(&self.path) {
-                Ok(f) => {
-                    let m = f.metadata().map_err(|e| open_error(&self.path, e))?;
-                    self.file = f;
-                    self.id = (m.dev(), m.ino());
-                    self.pos = 0;
-                }
+            // Rotated: start the new file from its beginning, and keep the old one open for
+            // what the writer still adds to it. Its unfinished last line stays its own.
+            let f = match File::open(&self.path) {
+                Ok(f) => f,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
                 Err(e) => return Err(open_error(&self.path, e)),
+            };
+            let m = f.metadata().map_err(|e| open_error(&self.path, e))?;
+            self.id = (m.dev(), m.ino());
+            if let Some(mut older) = self
+                .previous
+                .replace(std::mem::replace(&mut self.cur, Open::new(f)))
+            {
+                older.lines.end(sc);
             }
-            self.read_new(sc, buf)?;
-        } else if m.len() < self.pos {
-            // Truncated in place (copytruncate): what is there now is new.
-            self.lines.end(sc);
-            self.file
-                .seek(SeekFrom::Start(0))
-                .map_err(|e| read_error(&self.path, false, e))?;
-            self.pos = 0;
             self.read_new(sc, buf)?;
         }
         Ok(())

@@ -245,7 +245,7 @@ fn scan_file(sc: &mut Scanner, file: &File, path: &Path) -> Result<(), ReportErr
 }
 
 /// Reads until `buf` is full or the file ends.
-fn read_at_full(f: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+pub(crate) fn read_at_full(f: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match f.read_at(&mut buf[n..], offset + n as u64) {
