@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 /// Bytes per read. Large enough that per-read costs vanish, small enough to stay in cache.
-pub(crate) const CHUNK: usize = 256 * 1024;
+pub(crate) const CHUNK: usize = 64 * 1024;
 
 /// A stream being read front to back, and whether it is being gunzipped (for naming errors).
 pub(crate) struct Input {
@@ -168,7 +168,7 @@ impl Chunk {
 /// applied: that bounds memory (1 MiB per worker) and how far the workers run ahead, and
 /// dropping the channels stops them.
 fn scan_file(sc: &mut Scanner, file: &File, path: &Path) -> Result<(), ReportError> {
-    const BUFFERS_PER_WORKER: usize = 4;
+    const BUFFERS_PER_WORKER: usize = 3;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     if workers == 1 {
         // One core (or an affinity mask of one): a worker would only take turns with this
