@@ -740,8 +740,8 @@ fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
                     profile_logs.join(", "),
                     root.display(),
                     match &j.directory {
-                        Some(d) => format!("{} is not a directory", d.display()),
-                        None => "journalctl is not installed".into(),
+                        Some(d) => format!("{} is missing or empty", d.display()),
+                        None => "journalctl is not installed, or /var/log/journal and /run/log/journal are empty".into(),
                     }
                 ));
             }

@@ -1717,3 +1717,62 @@ fn cli_reads_the_journal_when_the_profile_log_is_absent() {
         "{err}"
     );
 }
+
+#[test]
+fn the_watch_screen_follows_the_journal_when_the_log_is_absent() {
+    use smtpauth_wizard::tui::model::{Cmd, Msg};
+    use smtpauth_wizard::tui::side::Side;
+    let Some(remote) = journal_tools() else {
+        return;
+    };
+    // A --root tree without rsyslog: the profile's maillog is absent, the journal is there.
+    let root = tempfile::tempdir().unwrap();
+    let t0 = secs(SystemTime::now()) - 600;
+    write_journal(
+        &remote,
+        &root
+            .path()
+            .join("var/log/journal/0123456789abcdef0123456789abcdef"),
+        "system.journal",
+        &mail_entries(t0),
+    );
+    let log = root.path().join("var/log/maillog");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut side = Side::new(tx);
+    let cmd = Cmd::Watch {
+        id: 7,
+        logs: vec![log.clone()],
+        local_domains: vec![],
+        journal: Journal::for_root(root.path()),
+    };
+    assert!(side.run(cmd).is_none());
+    // A bound, not a timing assertion: the first snapshot comes after journalctl's first read.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let report = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left).expect("a report from the watch") {
+            Msg::Watched { id: 7, report } if report.relay_denied == 1 => break report,
+            Msg::Watched { .. } => continue,
+            Msg::WatchEnded { error, .. } => panic!("the watch ended: {error:?}"),
+            other => panic!("{other:?}"),
+        }
+    };
+    let source = report.source.clone().unwrap();
+    assert!(source.contains("systemd journal"), "{source}");
+    assert!(
+        source.contains(&format!("chosen because {} is absent", log.display())),
+        "{source}"
+    );
+    assert_eq!((report.auth_ok, report.saslauthd_failed), (1, 1));
+    assert!(side.run(Cmd::StopWatch { id: 7 }).is_none());
+    let ended = loop {
+        match rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the watch ends")
+        {
+            Msg::WatchEnded { id: 7, error } => break error,
+            _ => continue,
+        }
+    };
+    assert_eq!(ended, None);
+}

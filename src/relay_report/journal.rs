@@ -78,10 +78,19 @@ impl Journal {
     }
 }
 
-/// Whether a journal can be read here: `journalctl` is installed, and for a directory, it
-/// exists.
+/// Whether there is a journal to read: `journalctl` is installed and the journal directory
+/// holds something (`directory`, or for this system /var/log/journal or /run/log/journal).
+/// An empty or missing directory is no journal: then the missing log file is the error.
 pub fn journal_available(j: &Journal) -> bool {
-    which::which("journalctl").is_ok() && j.directory.as_ref().is_none_or(|d| d.is_dir())
+    let holds_something =
+        |d: &Path| std::fs::read_dir(d).is_ok_and(|mut entries| entries.next().is_some());
+    which::which("journalctl").is_ok()
+        && match &j.directory {
+            Some(d) => holds_something(d),
+            None => ["/var/log/journal", "/run/log/journal"]
+                .iter()
+                .any(|d| holds_something(Path::new(d))),
+        }
 }
 
 /// The message for a `journalctl` that could not be started or failed.

@@ -127,7 +127,8 @@ pub fn spawn_watch(
         .spawn({
             let tx = tx.clone();
             move || {
-                let absent = !logs.iter().any(|p| p.exists());
+                // Without a journal to read either, the missing log is the error shown.
+                let absent = !logs.iter().any(|p| p.exists()) && rr::journal_available(&journal);
                 let journal = absent.then(|| {
                     journal.why = Some(if logs.is_empty() {
                         "chosen because the profile names no mail log".into()
