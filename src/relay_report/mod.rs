@@ -2,14 +2,15 @@
 //! Relaying denied errors. Track them down aggressively, since most of them will be your own
 //! customers who didn't fix their mail clients when you told them to do so."
 //!
-//! This module reads sendmail's mail log (rotated and gzipped files included, or `journalctl`
-//! output on stdin) and reports who was refused relaying and who failed to log in, per client,
+//! This module reads sendmail's mail log (rotated and gzipped files included, `journalctl`
+//! output on stdin, or the systemd journal itself through `journalctl`, see [`Journal`]) and
+//! reports who was refused relaying and who failed to log in, per client,
 //! with a stated guess of whether the client is one of your own users or a stranger probing for
 //! an open relay. It only reads: it never changes the system and never touches sendmail.
 //!
 //! Logs can be large (gigabytes on a busy server), so the scan streams in constant memory:
-//! large chunks, one vectorised pass per chunk that counts lines and finds the few that matter
-//! without splitting the rest, and aggregates capped at [`MAX_TRACKED`] entries. The stateless
+//! 64 KiB chunks, an aho-corasick search and a memchr count per chunk that find the few lines
+//! that matter and count the rest without splitting them (`find`), and aggregates capped at [`MAX_TRACKED`] entries. The stateless
 //! part (reading, counting, finding and classifying lines) runs on one thread per core; the
 //! rest, in log order, on the calling thread. See [`Scanner`].
 mod find;
