@@ -1,9 +1,12 @@
 //! Writes a synthetic but realistic sendmail mail.log for the relay-report benchmark.
 //!
-//! `cargo run --release --example gen_maillog -- OUT [BYTES] [REJECT_FRACTION] [SEED] [START]`
+//! `cargo run --release --example gen_maillog -- OUT [BYTES] [MIX] [SEED] [START]`
 //!
-//! BYTES defaults to 1 GiB, REJECT_FRACTION (of lines) to 0.001, START (epoch seconds, stamps in
-//! UTC) to three days ago.
+//! BYTES defaults to 1 GiB, START (epoch seconds, stamps in UTC) to three days ago. MIX is
+//! either a fraction of lines that are refusals (default 0.001, the rest the quiet mix below;
+//! `0.1` for a server refusing a lot) or `busy`: a server under a relay-probing campaign, about
+//! 2% of lines "Relaying denied", 1% AUTH failures, 2% successful AUTH (`AUTH=server`), the rest
+//! ordinary from=/to= deliveries, refusals and failures coming from some 60 clients.
 //!
 //! The line shapes are those of a real Debian 12 sendmail 8.17 log (see
 //! /work/shared/corpus/logs/debian12-sendmail-auth-test.log and DIAGNOSTICS.md): accepted inbound
@@ -54,6 +57,8 @@ const QID_CHARS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq
 
 struct Gen {
     rng: Rng,
+    /// Strangers come from this many addresses (`None`: any).
+    strangers: Option<u64>,
     /// Milliseconds since the epoch; stamps are written in UTC.
     t: u64,
     pid: u32,
@@ -114,6 +119,18 @@ impl Gen {
         write!(self.buf, "sm-mta[{pid}]: ").unwrap();
         self.buf.extend_from_slice(qid);
         self.buf.extend_from_slice(b": ");
+    }
+
+    /// A stranger's address: one of `strangers` when the mix has a fixed set.
+    fn stranger_ip(&mut self) -> String {
+        match self.strangers {
+            Some(n) => format!(
+                "45.0.{}.{}",
+                self.rng.below(n) / 250,
+                1 + self.rng.below(n) % 250
+            ),
+            None => self.ip(45),
+        }
     }
 
     fn ip(&mut self, net: u8) -> String {
@@ -203,7 +220,7 @@ impl Gen {
                 format!("friend{}@{}", self.rng.below(3), REMOTE_DOMAINS[n as usize]),
             )
         } else {
-            let ip = self.ip(45);
+            let ip = self.stranger_ip();
             let relay = if self.rng.chance(0.5) {
                 format!("[{ip}]")
             } else {
@@ -234,7 +251,7 @@ impl Gen {
 
     fn auth_failure(&mut self) {
         self.start();
-        let ip = self.ip(45);
+        let ip = self.stranger_ip();
         let user = USERS[self.rng.below(8) as usize];
         self.stamp();
         let pid = self.pid;
@@ -248,7 +265,19 @@ fn main() {
         .get(1)
         .expect("usage: gen_maillog OUT [BYTES] [REJECT_FRACTION] [SEED] [START]");
     let bytes: u64 = args.get(2).map_or(1 << 30, |s| s.parse().expect("BYTES"));
-    let reject: f64 = args.get(3).map_or(0.001, |s| s.parse().expect("FRACTION"));
+    let mix = args.get(3).map_or("0.001", String::as_str);
+    let busy = mix == "busy";
+    let reject: f64 = if busy {
+        0.02
+    } else {
+        mix.parse().expect("MIX: a fraction or `busy`")
+    };
+    // The busy mix in events: lines per event are 2 (refusal + from=), 1 (AUTH failure),
+    // 3 (AUTH=server, from=, to=) and 2.5 on average (inbound: from=, to=, half with STARTTLS),
+    // so L = 2.5 / (1 + 0.5 d + 1.5 f - 0.5 o) lines per event gives d, f, o of the lines.
+    let (d, f, o) = (0.02, 0.01, 0.02);
+    let per_event = 2.5 / (1.0 + 0.5 * d + 1.5 * f - 0.5 * o);
+    let (p_reject, p_fail, p_ok) = (d * per_event, f * per_event, o * per_event);
     let seed: u64 = args.get(4).map_or(42, |s| s.parse().expect("SEED"));
     // Default start: three days ago, so that the whole log lies in the past.
     let start: u64 = args.get(5).map_or_else(
@@ -264,6 +293,7 @@ fn main() {
     let mut w = BufWriter::with_capacity(1 << 20, File::create(out).expect("create output"));
     let mut g = Gen {
         rng: Rng(seed | 1),
+        strangers: busy.then_some(60),
         t: start * 1000,
         pid: 1000,
         buf: Vec::with_capacity(1 << 20),
@@ -278,7 +308,18 @@ fn main() {
             // `reject` writes two lines; the others about 2.5 on average. Scale so that
             // reject lines are about REJECT_FRACTION of all lines.
             let r = g.rng.next() as f64 / u64::MAX as f64;
-            if r < reject * 2.5 {
+            if busy {
+                if r < p_reject {
+                    g.reject();
+                    rejects += 1;
+                } else if r < p_reject + p_fail {
+                    g.auth_failure();
+                } else if r < p_reject + p_fail + p_ok {
+                    g.submission();
+                } else {
+                    g.inbound();
+                }
+            } else if r < reject * 2.5 {
                 g.reject();
                 rejects += 1;
             } else if r < reject * 2.5 + 0.0005 {

@@ -218,6 +218,14 @@ pub struct RelayReportArgs {
     /// Keep reading as the log grows, like `tail -F`, across rotation (Ctrl-C stops)
     #[arg(long)]
     pub follow: bool,
+    /// Read the systemd journal (journalctl, identifiers sm-mta, sendmail, saslauthd), also
+    /// chosen by itself when the profile's mail logs are absent (no rsyslog: Debian 12 and 13)
+    #[arg(long)]
+    pub journal: bool,
+    /// Read the journal in this directory (journalctl --directory; implies --journal).
+    /// Default with --root DIR: DIR/var/log/journal
+    #[arg(long, value_name = "DIR")]
+    pub journal_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -934,7 +942,16 @@ fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
         .filter(|l| l.as_os_str() != "-")
         .cloned()
         .collect();
-    if a.logs.is_empty() {
+    opts.root = root.clone();
+    let asked_journal = a.journal || a.journal_dir.is_some();
+    if asked_journal {
+        let mut j = rr::Journal::for_root(&root);
+        if let Some(d) = &a.journal_dir {
+            j.directory = Some(d.clone());
+        }
+        opts.journal = Some(j);
+    }
+    if a.logs.is_empty() && !asked_journal {
         // Only the profile's log names are wanted here: relay-report writes nothing, so a tree
         // other users can write is no danger to it.
         let read_only = Options {
@@ -946,12 +963,31 @@ fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
             .and_then(|e| e.profile().map(|p| p.mail_logs.clone()))
             .unwrap_or_else(|| vec!["/var/log/mail.log".into(), "/var/log/maillog".into()]);
         opts.logs = rr::default_logs(&root, &profile_logs);
-        if opts.logs.is_empty() {
-            return Err(format!(
-                "no mail log found ({} under {}): give one with --log FILE, or pipe `journalctl -u sendmail` into --log -",
-                profile_logs.join(", "),
-                root.display()
+        if !opts.logs.iter().any(|p| p.exists()) {
+            // No syslog daemon writes the mail log (Debian 12 and 13 install no rsyslog):
+            // sendmail's lines are in the journal.
+            let mut j = rr::Journal::for_root(&root);
+            if !rr::journal_available(&j) {
+                return Err(format!(
+                    "no mail log found ({} under {}) and no journal to read instead ({}): give the log with --log FILE, or the journal with --journal-dir DIR",
+                    profile_logs.join(", "),
+                    root.display(),
+                    match &j.directory {
+                        Some(d) => format!("{} is missing or empty", d.display()),
+                        None => "journalctl is not installed, or /var/log/journal and /run/log/journal are empty".into(),
+                    }
+                ));
+            }
+            j.why = Some(format!(
+                "chosen because {} is absent",
+                opts.logs
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
+            opts.logs.clear();
+            opts.journal = Some(j);
         }
     }
     opts.local_domains = rr::read_local_domains(&root);

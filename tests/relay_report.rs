@@ -1,8 +1,10 @@
 //! The relay report (HOWTO step 13) against real and synthetic sendmail logs.
 use flate2::write::GzEncoder;
 use flate2::Compression;
+mod common;
+
 use smtpauth_wizard::relay_report::{
-    default_logs, follow, parse_duration, report_files, ClientStat, Report, ReportError,
+    default_logs, follow, parse_duration, report_files, ClientStat, Journal, Report, ReportError,
     ReportOptions, Scanner, Verdict, MAX_TRACKED,
 };
 use std::fs;
@@ -1165,4 +1167,612 @@ fn several_user_names_and_a_refused_relay_is_a_stranger() {
     one.push_str(&auth_failed("Nov 26 10:00:06", relay, "alice"));
     let c = client(&scan(&opts(), one.as_bytes()), "203.0.113.77").clone();
     assert_eq!(c.verdict, Verdict::WrongPassword, "{}", c.basis);
+}
+
+// ---- issue 12: time zones, --follow across rotation, the journal as a source ----
+
+/// A `--root` tree whose etc/localtime is `zone`'s TZif file: copied, or (with `link`) an
+/// absolute symlink into the tree's own zoneinfo, as on a real system.
+fn tree_with_zone(zone: &str, link: bool) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let tzif = fs::read(Path::new("/usr/share/zoneinfo").join(zone)).unwrap();
+    fs::create_dir_all(root.path().join("etc")).unwrap();
+    if link {
+        let inside = root.path().join("usr/share/zoneinfo").join(zone);
+        fs::create_dir_all(inside.parent().unwrap()).unwrap();
+        fs::write(&inside, tzif).unwrap();
+        std::os::unix::fs::symlink(
+            Path::new("/usr/share/zoneinfo").join(zone),
+            root.path().join("etc/localtime"),
+        )
+        .unwrap();
+    } else {
+        fs::write(root.path().join("etc/localtime"), tzif).unwrap();
+    }
+    root
+}
+
+#[test]
+fn classic_stamps_are_in_the_root_trees_zone() {
+    // The tree's syslog wrote its stamps in the tree's zone, whatever this machine's is (TZ
+    // unset: with TZ set, TZ wins, as the admin said so).
+    if std::env::var_os("TZ").is_some() {
+        panic!("run this test without TZ in the environment");
+    }
+    let line = reject(
+        "Nov 26 14:08:55",
+        "6AQE8t9k011377",
+        "[45.6.7.8]",
+        "x@example.org",
+    );
+    for (zone, link, want) in [
+        ("America/New_York", false, "2026-11-26T14:08:55-05:00"),
+        ("Europe/Berlin", true, "2026-11-26T14:08:55+01:00"),
+        ("Asia/Kolkata", false, "2026-11-26T14:08:55+05:30"),
+        ("Australia/Lord_Howe", true, "2026-11-26T14:08:55+11:00"),
+    ] {
+        let root = tree_with_zone(zone, link);
+        let o = ReportOptions {
+            utc_offset: None,
+            root: root.path().into(),
+            now: utc(2026, 11, 27, 12, 0, 0),
+            ..ReportOptions::default()
+        };
+        let r = scan(&o, line.as_bytes());
+        assert_eq!(
+            r.first_event.as_deref(),
+            Some(want),
+            "{zone} (link: {link})"
+        );
+    }
+    // No etc/localtime in the tree, or not a TZif file: this machine's zone (TZ unset:
+    // /etc/localtime), the same as for `/`.
+    let bare = tempfile::tempdir().unwrap();
+    let junk = tempfile::tempdir().unwrap();
+    fs::create_dir_all(junk.path().join("etc")).unwrap();
+    fs::write(junk.path().join("etc/localtime"), "Europe/Berlin\n").unwrap();
+    let on_slash = scan(
+        &ReportOptions {
+            utc_offset: None,
+            now: utc(2026, 11, 27, 12, 0, 0),
+            ..ReportOptions::default()
+        },
+        line.as_bytes(),
+    );
+    for root in [bare.path(), junk.path()] {
+        let o = ReportOptions {
+            utc_offset: None,
+            root: root.into(),
+            now: utc(2026, 11, 27, 12, 0, 0),
+            ..ReportOptions::default()
+        };
+        assert_eq!(scan(&o, line.as_bytes()).first_event, on_slash.first_event);
+    }
+}
+
+#[test]
+fn the_repeated_hour_takes_the_first_offset_and_the_year_still_rolls_over() {
+    // Europe/Berlin: DST ends 2026-10-25 at 03:00 CEST, back to 02:00 CET; 02:30 happens twice
+    // and is taken as the first (CEST, +02:00). The skipped hour (2026-03-29 02:30) moves
+    // forward to 03:30 CEST. A December stamp read on New Year's Day is last year's.
+    let root = tree_with_zone("Europe/Berlin", false);
+    let o = |now| ReportOptions {
+        utc_offset: None,
+        root: root.path().into(),
+        now,
+        ..ReportOptions::default()
+    };
+    let at = |o: &ReportOptions, ts: &str| {
+        let r = scan(
+            o,
+            reject(ts, "6AQE8t9k011377", "[45.6.7.8]", "x@example.org").as_bytes(),
+        );
+        r.first_event.unwrap()
+    };
+    let autumn = o(utc(2026, 11, 1, 0, 0, 0));
+    assert_eq!(at(&autumn, "Oct 25 02:30:00"), "2026-10-25T02:30:00+02:00");
+    assert_eq!(at(&autumn, "Oct 25 01:59:59"), "2026-10-25T01:59:59+02:00");
+    assert_eq!(at(&autumn, "Oct 25 03:00:00"), "2026-10-25T03:00:00+01:00");
+    assert_eq!(at(&autumn, "Mar 29 02:30:00"), "2026-03-29T03:30:00+02:00");
+    let new_year = o(utc(2026, 12, 31, 23, 30, 0)); // 00:30 on Jan 1 in Berlin
+    assert_eq!(
+        at(&new_year, "Dec 31 23:59:59"),
+        "2026-12-31T23:59:59+01:00"
+    );
+    let r = scan(
+        &o(utc(2027, 1, 1, 0, 30, 0)),
+        (reject(
+            "Dec 31 23:59:59",
+            "6AQE8t9k011377",
+            "[45.6.7.8]",
+            "x@example.org",
+        ) + &reject(
+            "Jan  1 01:10:00",
+            "6AQE8t9k011378",
+            "[45.6.7.8]",
+            "y@example.org",
+        ))
+            .as_bytes(),
+    );
+    assert_eq!(r.first_event.as_deref(), Some("2026-12-31T23:59:59+01:00"));
+    assert_eq!(r.last_event.as_deref(), Some("2027-01-01T01:10:00+01:00"));
+}
+
+/// Drives `follow` step by step: `steps[i]` changes the files after update `i` (the callback
+/// runs between two polls, so no timing is involved), then a few more polls with nothing new.
+/// Returns the last report.
+fn follow_steps(logs: Vec<PathBuf>, steps: Vec<Box<dyn FnMut()>>) -> Report {
+    let mut steps = steps.into_iter();
+    let mut quiet = 0;
+    let mut last = None;
+    follow(
+        &ReportOptions { logs, ..opts() },
+        |r| {
+            last = Some(r.clone());
+            match steps.next() {
+                Some(mut step) => {
+                    step();
+                    true
+                }
+                None => {
+                    quiet += 1;
+                    quiet < 4
+                }
+            }
+        },
+        Duration::from_millis(1),
+    )
+    .unwrap();
+    last.unwrap()
+}
+
+fn append(p: &Path, text: &str) {
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(p)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+fn refusal(i: u32) -> String {
+    reject(
+        "Nov 26 14:00:00",
+        &format!("6AQE0000f{i:04}"),
+        "[45.6.7.8]",
+        &format!("r{i}@example.org"),
+    )
+}
+
+#[test]
+fn follow_rename_and_create_loses_and_repeats_nothing() {
+    // logrotate's default: mail.log renamed to mail.log.1 and a new mail.log created; the
+    // daemon writes to the old file until it reopens (rsyslog after the HUP), also after the
+    // follower has moved on to the new one.
+    for late_lines in [0u32, 1, 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let live = dir.path().join("mail.log");
+        let old = dir.path().join("mail.log.1");
+        fs::write(&live, refusal(1) + &noise("Nov 26 14:00:00", 0)).unwrap();
+        let (l, o) = (live.clone(), old.clone());
+        let (l2, o2) = (live.clone(), old.clone());
+        let (l3, o3) = (live.clone(), old.clone());
+        let steps: Vec<Box<dyn FnMut()>> = vec![
+            Box::new({
+                let l = l.clone();
+                move || append(&l, &refusal(2))
+            }),
+            Box::new(move || {
+                fs::rename(&l, &o).unwrap();
+                append(&o, &refusal(3));
+                append(&l, &refusal(4));
+            }),
+            Box::new(move || {
+                // The follower reads mail.log now; the daemon has not reopened yet.
+                for i in 0..late_lines {
+                    append(&o2, &refusal(10 + i));
+                }
+                append(&l2, &refusal(5));
+            }),
+            Box::new(move || {
+                // A second rotation: mail.log.1 -> .2, mail.log -> .1, a new mail.log.
+                fs::rename(&o3, o3.with_extension("2")).unwrap();
+                fs::rename(&l3, &o3).unwrap();
+                append(&o3, &refusal(6));
+                append(&l3, &refusal(7));
+            }),
+        ];
+        let r = follow_steps(vec![live.clone()], steps);
+        assert_eq!(
+            r.relay_denied,
+            7 + u64::from(late_lines),
+            "late lines: {late_lines}"
+        );
+        assert_eq!(
+            r.lines_read,
+            8 + u64::from(late_lines),
+            "late lines: {late_lines}"
+        );
+    }
+}
+
+#[test]
+fn follow_copytruncate_loses_and_repeats_nothing() {
+    // logrotate's copytruncate: mail.log copied to mail.log.1 (not read again: it was read
+    // as mail.log) and emptied in place; the daemon goes on writing to the same file. On a
+    // busy server the emptied file can be longer again than what was read before the next
+    // poll: it is still noticed (the bytes last read are no longer there).
+    for refill in [1usize, 40, 400] {
+        let dir = tempfile::tempdir().unwrap();
+        let live = dir.path().join("mail.log");
+        fs::write(&live, refusal(1) + &refusal(2)).unwrap();
+        let l = live.clone();
+        let l2 = live.clone();
+        let steps: Vec<Box<dyn FnMut()>> = vec![
+            Box::new(move || {
+                fs::copy(&l, l.with_extension("log.1")).unwrap();
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open(&l)
+                    .unwrap()
+                    .set_len(0)
+                    .unwrap();
+                append(&l, &refusal(3));
+                for i in 0..refill {
+                    append(&l, &noise("Nov 26 14:00:01", i));
+                }
+            }),
+            Box::new(move || {
+                // Truncated again, refilled with exactly as many bytes as were there.
+                let len = fs::metadata(&l2).unwrap().len() as usize;
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open(&l2)
+                    .unwrap()
+                    .set_len(0)
+                    .unwrap();
+                let mut text = refusal(4);
+                let pad = len.saturating_sub(text.len() + 1).max(1);
+                text.push_str(&"x".repeat(pad - 1));
+                text.push('\n');
+                append(&l2, &text);
+            }),
+        ];
+        let r = follow_steps(vec![live.clone()], steps);
+        assert_eq!(r.relay_denied, 4, "refill {refill}");
+        assert_eq!(r.lines_read, 4 + refill as u64 + 1, "refill {refill}");
+    }
+}
+
+/// Whether systemd-journal-remote and journalctl are here to make and read a real journal.
+/// Under CI (SMTPAUTH_WIZARD_REQUIRE_TOOLS) a missing one fails the test.
+fn journal_tools() -> Option<PathBuf> {
+    let remote = [
+        "/lib/systemd/systemd-journal-remote",
+        "/usr/lib/systemd/systemd-journal-remote",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists());
+    let journalctl = which::which("journalctl").is_ok();
+    match (remote, journalctl) {
+        (Some(r), true) => Some(r),
+        _ if std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some() => {
+            panic!(
+                "systemd-journal-remote (package systemd-journal-remote) and journalctl are needed"
+            )
+        }
+        _ => {
+            eprintln!("SKIPPED: install systemd-journal-remote for the journal tests");
+            None
+        }
+    }
+}
+
+/// One journal entry in export format: `identifier`'s `message` at `t` (epoch seconds).
+fn entry(t: i64, identifier: &str, pid: u32, message: &str) -> String {
+    let us = t * 1_000_000;
+    format!(
+        "__REALTIME_TIMESTAMP={us}\n__MONOTONIC_TIMESTAMP={}\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=mailsrv\nSYSLOG_IDENTIFIER={identifier}\n_PID={pid}\nSYSLOG_FACILITY=2\nPRIORITY=6\nMESSAGE={message}\n\n",
+        us - 1_790_000_000_000_000
+    )
+}
+
+/// Writes `entries` as a real journal file `name` in `dir` with systemd-journal-remote.
+fn write_journal(remote: &Path, dir: &Path, name: &str, entries: &str) {
+    fs::create_dir_all(dir).unwrap();
+    let out = duct::cmd!(
+        remote,
+        format!("--output={}", dir.join(name).display()),
+        "-"
+    )
+    .stdin_bytes(entries.as_bytes())
+    .stderr_capture()
+    .unchecked()
+    .run()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The message part of a syslog line made by the helpers above.
+fn msg(line: &str) -> String {
+    line.split_once("]: ").unwrap().1.trim_end().to_string()
+}
+
+fn secs(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// sendmail's and saslauthd's entries, and others that must not be read (another program
+/// quoting a refusal).
+fn mail_entries(t0: i64) -> String {
+    let ts = "Nov 26 14:00:00";
+    let relay = "client.example.test [127.0.0.2]";
+    [
+        entry(t0, "sm-mta", 2001, &msg(&reject(ts, "6AQE8t9k011377", relay, "someone@example.org"))),
+        entry(t0 + 1, "sm-mta", 2001, &msg(&from(ts, "6AQE8t9k011377", "joe@example.com", relay))),
+        entry(t0 + 2, "sendmail", 2002, &msg(&auth_ok(ts, relay, "joe"))),
+        entry(t0 + 3, "sm-mta", 2003, &msg(&auth_failed(ts, "[45.6.7.8]", "admin"))),
+        entry(t0 + 4, "saslauthd", 77, "do_auth         : auth failure: [user=admin] [service=smtp] [realm=] [mech=pam] [reason=PAM auth error]"),
+        entry(t0 + 5, "logcheck", 9, &msg(&reject(ts, "6AQE8t9k011399", relay, "quoted@example.org"))),
+        entry(t0 + 6, "cron", 10, "(root) CMD (run-parts /etc/cron.hourly)"),
+    ]
+    .concat()
+}
+
+#[test]
+fn the_journal_is_read_with_journalctl() {
+    let Some(remote) = journal_tools() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = secs(utc(2026, 11, 26, 14, 0, 0));
+    write_journal(&remote, dir.path(), "system.journal", &mail_entries(t0));
+    let o = ReportOptions {
+        journal: Some(Journal {
+            directory: Some(dir.path().into()),
+            why: None,
+        }),
+        ..opts()
+    };
+    let r = report_files(&o).unwrap();
+    // The five entries of sm-mta, sendmail and saslauthd; not logcheck's nor cron's.
+    assert_eq!(r.lines_read, 5);
+    assert_eq!(
+        (r.relay_denied, r.auth_ok, r.auth_failed, r.saslauthd_failed),
+        (1, 1, 1, 1)
+    );
+    // short-iso stamps carry their offset: the journal's own time, whatever the zone.
+    assert_eq!(r.first_event.as_deref(), Some("2026-11-26T14:00:00+00:00"));
+    assert_eq!(client(&r, "127.0.0.2").relay_denied, 1);
+    assert_eq!(r.senders[0].sender, "joe@example.com");
+    let source = r.source.clone().unwrap();
+    assert!(
+        source.contains("systemd journal") && source.contains(&dir.path().display().to_string()),
+        "{source}"
+    );
+    assert!(r.to_text().contains(&format!("read from {source}")));
+    assert_eq!(json(&r)["source"], source.as_str());
+
+    // --since is passed on to journalctl and applied here too.
+    let r = report_files(&ReportOptions {
+        since: Some(Duration::from_secs(3600 - 3)),
+        ..o.clone()
+    })
+    .unwrap();
+    assert_eq!(
+        (r.relay_denied, r.auth_failed, r.saslauthd_failed),
+        (0, 1, 1)
+    );
+
+    // Log files alone: no source in the report, as before.
+    let f = dir.path().join("mail.log");
+    fs::write(&f, REAL_LOG).unwrap();
+    let r = report_files(&ReportOptions {
+        logs: vec![f],
+        ..opts()
+    })
+    .unwrap();
+    assert!(r.source.is_none() && json(&r).get("source").is_none());
+    assert!(!r.to_text().contains("read from"));
+}
+
+#[test]
+fn a_journal_that_cannot_be_read_is_named() {
+    let Some(_) = journal_tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let gone = dir.path().join("no-such-journal");
+    let e = report_files(&ReportOptions {
+        journal: Some(Journal {
+            directory: Some(gone.clone()),
+            why: None,
+        }),
+        ..opts()
+    })
+    .unwrap_err();
+    let text = e.to_string();
+    assert!(matches!(e, ReportError::Journal(_)), "{e:?}");
+    assert!(
+        text.contains("journalctl failed") && text.contains(&gone.display().to_string()),
+        "{text}"
+    );
+}
+
+#[test]
+fn follow_reads_the_journal_as_it_grows() {
+    let Some(remote) = journal_tools() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = secs(utc(2026, 11, 26, 14, 0, 0));
+    write_journal(&remote, dir.path(), "system.journal", &mail_entries(t0));
+    let o = ReportOptions {
+        journal: Some(Journal {
+            directory: Some(dir.path().into()),
+            why: Some("chosen because /var/log/mail.log is absent".into()),
+        }),
+        ..opts()
+    };
+    // A bound, not an assertion on time: journalctl --follow notices a new journal file
+    // within its own poll.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    let mut wrote = false;
+    follow(
+        &o,
+        |r| {
+            if seen.last() != Some(&r.relay_denied) {
+                seen.push(r.relay_denied);
+            }
+            assert!(r
+                .to_text()
+                .contains("chosen because /var/log/mail.log is absent"));
+            if r.relay_denied >= 1 && !wrote {
+                wrote = true;
+                let more = entry(
+                    t0 + 60,
+                    "sm-mta",
+                    2009,
+                    &msg(&reject(
+                        "Nov 26 14:01:00",
+                        "6AQE8t9k011388",
+                        "[45.6.7.9]",
+                        "b@example.org",
+                    )),
+                );
+                write_journal(&remote, dir.path(), "more.journal", &more);
+            }
+            r.relay_denied < 2 && Instant::now() < deadline
+        },
+        Duration::from_millis(20),
+    )
+    .unwrap();
+    assert_eq!(seen.last(), Some(&2), "counts seen: {seen:?}");
+}
+
+#[test]
+fn cli_reads_the_journal_when_the_profile_log_is_absent() {
+    let Some(remote) = journal_tools() else {
+        return;
+    };
+    // A Debian 12 tree without rsyslog: no /var/log/mail.log, sendmail's lines in the
+    // journal under var/log/journal/MACHINE-ID/.
+    let root = tempfile::tempdir().unwrap();
+    common::copy_tree(&common::fixture_dir("debian12"), root.path());
+    for f in ["var/log/mail.log", "var/log/mail.log.1", "var/log/maillog"] {
+        let _ = fs::remove_file(root.path().join(f));
+    }
+    let journal = root
+        .path()
+        .join("var/log/journal/0123456789abcdef0123456789abcdef");
+    let t0 = secs(SystemTime::now()) - 3600;
+    write_journal(&remote, &journal, "system.journal", &mail_entries(t0));
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(common::bin())
+            .arg("--root")
+            .arg(root.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, text, err) = run(&["relay-report"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(text.contains("read from the systemd journal"), "{text}");
+    assert!(
+        text.contains("chosen because") && text.contains("mail.log is absent"),
+        "{text}"
+    );
+    assert!(text.contains("relaying denied: 1"), "{text}");
+    let (code, out, err) = run(&["--format", "json", "relay-report"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["relay_denied"], 1);
+    assert!(
+        v["source"].as_str().unwrap().contains("var/log/journal"),
+        "{v}"
+    );
+    // Asked for explicitly, with a directory.
+    let (code, out, err) = run(&["relay-report", "--journal-dir", journal.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("relaying denied: 1") && !out.contains("chosen because"),
+        "{out}"
+    );
+    // Neither a log nor a journal: one message naming both, nothing else.
+    fs::remove_dir_all(root.path().join("var/log/journal")).unwrap();
+    let (code, out, err) = run(&["relay-report"]);
+    assert_ne!(code, Some(0));
+    assert!(out.is_empty());
+    assert!(
+        err.contains("no mail log found") && err.contains("var/log/journal"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_watch_screen_follows_the_journal_when_the_log_is_absent() {
+    use smtpauth_wizard::tui::model::{Cmd, Msg};
+    use smtpauth_wizard::tui::side::Side;
+    let Some(remote) = journal_tools() else {
+        return;
+    };
+    // A --root tree without rsyslog: the profile's maillog is absent, the journal is there.
+    let root = tempfile::tempdir().unwrap();
+    let t0 = secs(SystemTime::now()) - 600;
+    write_journal(
+        &remote,
+        &root
+            .path()
+            .join("var/log/journal/0123456789abcdef0123456789abcdef"),
+        "system.journal",
+        &mail_entries(t0),
+    );
+    let log = root.path().join("var/log/maillog");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut side = Side::new(tx);
+    let cmd = Cmd::Watch {
+        id: 7,
+        logs: vec![log.clone()],
+        local_domains: vec![],
+        journal: Journal::for_root(root.path()),
+    };
+    assert!(side.run(cmd).is_none());
+    // A bound, not a timing assertion: the first snapshot comes after journalctl's first read.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let report = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left).expect("a report from the watch") {
+            Msg::Watched { id: 7, report } if report.relay_denied == 1 => break report,
+            Msg::Watched { .. } => continue,
+            Msg::WatchEnded { error, .. } => panic!("the watch ended: {error:?}"),
+            other => panic!("{other:?}"),
+        }
+    };
+    let source = report.source.clone().unwrap();
+    assert!(source.contains("systemd journal"), "{source}");
+    assert!(
+        source.contains(&format!("chosen because {} is absent", log.display())),
+        "{source}"
+    );
+    assert_eq!((report.auth_ok, report.saslauthd_failed), (1, 1));
+    assert!(side.run(Cmd::StopWatch { id: 7 }).is_none());
+    let ended = loop {
+        match rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the watch ends")
+        {
+            Msg::WatchEnded { id: 7, error } => break error,
+            _ => continue,
+        }
+    };
+    assert_eq!(ended, None);
 }

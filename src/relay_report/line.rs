@@ -225,12 +225,12 @@ impl Classifier {
     }
 
     fn relay_denied<'a>(&self, line: &'a [u8]) -> Event<'a> {
-        let rs = memchr::memmem::find(line, b"ruleset=");
+        let rs = find_in_line(line, b"ruleset=");
         let qid = rs.and_then(|p| qid_ending_at(line, p.checked_sub(2)?));
         let rest = rs.map_or(line, |p| &line[p..]);
         let check_mail = field(rest, b"ruleset=").is_some_and(|r| r == b"check_mail");
         // arg1 runs up to ", relay=": an address may contain a comma, a relay field may not.
-        let arg1 = memchr::memmem::find(rest, b", arg1=").map(|p| {
+        let arg1 = find_in_line(rest, b", arg1=").map(|p| {
             let v = &rest[p + b", arg1=".len()..];
             let end = self.relay.find(v).unwrap_or(v.len());
             strip_angle(&v[..end])
@@ -240,7 +240,7 @@ impl Classifier {
             check_mail,
             arg1,
             relay: self.relay_after(rest, false),
-            auth_required: memchr::memmem::find(line, b"Proper authentication required").is_some(),
+            auth_required: find_in_line(line, b"Proper authentication required").is_some(),
         }
     }
 
@@ -248,9 +248,9 @@ impl Classifier {
         let rest = &line[mech_start..];
         // "PLAIN): authentication failure (-13) SASL(-13): ..." → "authentication failure (-13)"
         // (Empty fields are still slices of the line: events are passed as spans of it.)
-        let reason = memchr::memmem::find(rest, b"): ").map_or(&rest[..0], |p| {
+        let reason = find_in_line(rest, b"): ").map_or(&rest[..0], |p| {
             let r = &rest[p + 3..];
-            let end = memchr::memmem::find(r, b" SASL(")
+            let end = find_in_line(r, b" SASL(")
                 .or_else(|| memchr::memchr(b',', r))
                 .unwrap_or(r.len());
             &r[..end]
@@ -316,7 +316,7 @@ pub(crate) fn parse_relay(s: &[u8]) -> Relay<&[u8]> {
 /// The queue id that ends at `end`, where `line[end..]` starts with `": "`: the token between
 /// the previous space and `end`, if it looks like one (sendmail's are 14 alphanumerics; NOQID
 /// lines have the program tag `sm-mta[123]` there instead).
-fn qid_ending_at(line: &[u8], end: usize) -> Option<&[u8]> {
+pub(crate) fn qid_ending_at(line: &[u8], end: usize) -> Option<&[u8]> {
     if !line[end..].starts_with(b": ") {
         return None;
     }
@@ -325,9 +325,25 @@ fn qid_ending_at(line: &[u8], end: usize) -> Option<&[u8]> {
     ((6..=32).contains(&q.len()) && q.iter().all(u8::is_ascii_alphanumeric)).then_some(q)
 }
 
+/// Where `needle` starts in `hay`, a line of a few hundred bytes: a `memchr` for its first
+/// byte and a compare. `memmem::find` builds a searcher per call, which cost more than the
+/// search (5% of the instructions of a report with 10% refusals, callgrind).
+fn find_in_line(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let mut at = 0;
+    while let Some(p) = memchr::memchr(first, &hay[at..]) {
+        let i = at + p;
+        if hay[i + 1..].starts_with(rest) {
+            return Some(i);
+        }
+        at = i + 1;
+    }
+    None
+}
+
 /// The value of `key` in `s`, up to the next comma.
 fn field<'a>(s: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    let p = memchr::memmem::find(s, key)? + key.len();
+    let p = find_in_line(s, key)? + key.len();
     Some(up_to_comma(&s[p..]))
 }
 
@@ -337,7 +353,7 @@ fn up_to_comma(v: &[u8]) -> &[u8] {
 
 /// The value of `[key...]` in saslauthd's bracketed fields.
 fn bracketed<'a>(s: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    let p = memchr::memmem::find(s, key)? + key.len();
+    let p = find_in_line(s, key)? + key.len();
     let v = &s[p..];
     Some(&v[..memchr::memchr(b']', v)?])
 }

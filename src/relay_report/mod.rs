@@ -2,38 +2,39 @@
 //! Relaying denied errors. Track them down aggressively, since most of them will be your own
 //! customers who didn't fix their mail clients when you told them to do so."
 //!
-//! This module reads sendmail's mail log (rotated and gzipped files included, or `journalctl`
-//! output on stdin) and reports who was refused relaying and who failed to log in, per client,
+//! This module reads sendmail's mail log (rotated and gzipped files included, `journalctl`
+//! output on stdin, or the systemd journal itself through `journalctl`, see [`Journal`]) and
+//! reports who was refused relaying and who failed to log in, per client,
 //! with a stated guess of whether the client is one of your own users or a stranger probing for
 //! an open relay. It only reads: it never changes the system and never touches sendmail.
 //!
 //! Logs can be large (gigabytes on a busy server), so the scan streams in constant memory:
-//! large chunks, one vectorised pass per chunk that counts lines and finds the few that matter
-//! without splitting the rest, and aggregates capped at [`MAX_TRACKED`] entries. The stateless
+//! 64 KiB chunks, an aho-corasick search and a memchr count per chunk that find the few lines
+//! that matter and count the rest without splitting them (`find`), and aggregates capped at [`MAX_TRACKED`] entries. The stateless
 //! part (reading, counting, finding and classifying lines) runs on one thread per core; the
 //! rest, in log order, on the calling thread. See [`Scanner`].
 mod find;
+mod follow;
+mod journal;
 mod line;
+mod read;
 mod report;
 mod scan;
 mod stats;
 mod time;
 
+pub use follow::follow;
+pub use journal::{journal_available, Journal};
+
 pub use report::{ClientStat, ReasonStat, Report, SenderStat, Untracked, UserStat, Verdict};
 pub use scan::{Scanner, Tracked};
 pub use stats::MAX_TRACKED;
 
+use read::{open, scan_source, scan_stream, Input};
 use std::fmt;
-use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Condvar, Mutex};
-use std::time::{Duration, Instant, SystemTime};
-
-/// Bytes per read. Large enough that per-read costs vanish, small enough to stay in cache.
-const CHUNK: usize = 256 * 1024;
+use std::time::{Duration, SystemTime};
 
 /// What to read and how to read it.
 #[derive(Clone, Debug)]
@@ -49,9 +50,16 @@ pub struct ReportOptions {
     pub stdin: bool,
     /// Your own mail domains (see [`read_local_domains`]), for the hints; empty: unknown.
     pub local_domains: Vec<String>,
-    /// The time zone of classic syslog stamps, in seconds east of UTC. `None`: this machine's
-    /// local time zone, which is what syslog wrote them in.
+    /// The time zone of classic syslog stamps, in seconds east of UTC. `None`: the local time
+    /// zone of the system at `root`, which is what its syslog wrote them in (see `root`).
     pub utc_offset: Option<i32>,
+    /// The system the logs come from (`--root`, default `/`). Classic stamps are in its zone:
+    /// `TZ` when set, else `root/etc/localtime`, else this machine's. Its journal is
+    /// `root/var/log/journal` (see [`Journal::for_root`]).
+    pub root: PathBuf,
+    /// Also read the systemd journal (after the files and standard input): `--journal`, or
+    /// chosen when the profile's logs are absent.
+    pub journal: Option<Journal>,
 }
 
 impl Default for ReportOptions {
@@ -63,6 +71,8 @@ impl Default for ReportOptions {
             stdin: false,
             local_domains: Vec::new(),
             utc_offset: None,
+            root: PathBuf::from("/"),
+            journal: None,
         }
     }
 }
@@ -84,12 +94,18 @@ pub enum ReportError {
         path: PathBuf,
         source: io::Error,
     },
+    /// `journalctl` could not be run or failed (the message names the journal and why).
+    Journal(String),
 }
 
 impl fmt::Display for ReportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ReportError::NoLogs => write!(f, "no mail log to read: give one with --log FILE"),
+            ReportError::NoLogs => write!(
+                f,
+                "no mail log to read: give one with --log FILE, or read the journal with --journal"
+            ),
+            ReportError::Journal(msg) => f.write_str(msg),
             ReportError::Missing(p) => write!(
                 f,
                 "{}: no such file (if sendmail logs elsewhere, give the log with --log FILE)",
@@ -225,7 +241,7 @@ pub fn read_local_domains(root: &Path) -> Vec<String> {
 
 /// Reads every log (gzip transparently, in the order given) and reports.
 pub fn report_files(opts: &ReportOptions) -> Result<Report, ReportError> {
-    if opts.logs.is_empty() && !opts.stdin {
+    if opts.logs.is_empty() && !opts.stdin && opts.journal.is_none() {
         return Err(ReportError::NoLogs);
     }
     // Fail before a long read, not after it, when a file is missing.
@@ -241,117 +257,37 @@ pub fn report_files(opts: &ReportOptions) -> Result<Report, ReportError> {
         scan_stream(&mut sc, Input::plain(Box::new(io::stdin())), Path::new("-"))?;
         sc.end_input();
     }
-    Ok(sc.finish())
+    if let Some(j) = &opts.journal {
+        let cmd = j.command(sc.cutoff(), false);
+        let handle = cmd
+            .reader()
+            .map_err(|e| ReportError::Journal(journal::failure(j, Some(e), b"")))?;
+        let handle = std::sync::Arc::new(handle);
+        let reader = journal::SharedReader(handle.clone());
+        scan_stream(
+            &mut sc,
+            Input::plain(Box::new(reader)),
+            Path::new("journalctl"),
+        )?;
+        sc.end_input();
+        match handle.try_wait() {
+            Ok(Some(out)) if out.status.success() => {}
+            Ok(Some(out)) => {
+                return Err(ReportError::Journal(journal::failure(j, None, &out.stderr)))
+            }
+            Ok(None) => {}
+            Err(e) => return Err(ReportError::Journal(journal::failure(j, Some(e), b""))),
+        }
+    }
+    let mut r = sc.finish();
+    r.source = source_of(opts);
+    Ok(r)
 }
 
-/// Like `tail -F`: reads the logs, reports, then keeps reading the live log(s) as they grow,
-/// reopening them when they are rotated (a new inode at the path) or truncated in place
-/// (logrotate's copytruncate). Rotated siblings (`.1`, `.2.gz`, `-20261122`) are read once.
-///
-/// `on_update` is called once after the initial read and then after every `poll` interval,
-/// whether or not anything new arrived (compare `lines_read`); returning `false` stops.
-/// With `stdin`, standard input is followed until it ends.
-pub fn follow(
-    opts: &ReportOptions,
-    mut on_update: impl FnMut(&Report) -> bool,
-    poll: Duration,
-) -> Result<(), ReportError> {
-    if opts.logs.is_empty() && !opts.stdin {
-        return Err(ReportError::NoLogs);
-    }
-    for p in opts.logs.iter().filter(|p| !is_stdin(p)) {
-        check_file(p)?;
-    }
-    let started = Instant::now();
-    let now0 = time::epoch_secs(opts.now);
-    let mut sc = Scanner::new(opts);
-    let mut buf = vec![0u8; CHUNK];
-    let mut live = Vec::new();
-    for p in opts.logs.iter().filter(|p| !is_stdin(p)) {
-        if is_rotated(p) {
-            scan_source(&mut sc, open(p)?, p)?;
-            sc.end_input();
-        } else {
-            let mut t = Tail::open(p)?;
-            t.read_new(&mut sc, &mut buf)?;
-            live.push(t);
-        }
-    }
-    let stdin = (opts.stdin || opts.logs.iter().any(|p| is_stdin(p))).then(spawn_stdin_reader);
-    let mut stdin_lines = Lines::default();
-    if !on_update(&sc.snapshot()) {
-        return Ok(());
-    }
-    loop {
-        let mut stdin_done = false;
-        match &stdin {
-            Some(rx) => {
-                // Wait for input at most one poll interval, then take whatever else is queued.
-                let mut first = Some(rx.recv_timeout(poll));
-                loop {
-                    let msg = match first.take() {
-                        Some(m) => m,
-                        None => rx.try_recv().map_err(|e| match e {
-                            mpsc::TryRecvError::Empty => mpsc::RecvTimeoutError::Timeout,
-                            mpsc::TryRecvError::Disconnected => {
-                                mpsc::RecvTimeoutError::Disconnected
-                            }
-                        }),
-                    };
-                    match msg {
-                        Ok(Ok(chunk)) => stdin_lines.feed(&mut sc, &chunk),
-                        Ok(Err(e)) => {
-                            return Err(ReportError::Unreadable {
-                                path: "-".into(),
-                                source: e,
-                            })
-                        }
-                        Err(mpsc::RecvTimeoutError::Timeout) => break,
-                        Err(mpsc::RecvTimeoutError::Disconnected) => {
-                            stdin_done = true;
-                            break;
-                        }
-                    }
-                }
-            }
-            None => std::thread::sleep(poll),
-        }
-        sc.set_now(now0 + started.elapsed().as_secs() as i64);
-        for t in &mut live {
-            t.poll(&mut sc, &mut buf)?;
-        }
-        if stdin_done {
-            stdin_lines.end(&mut sc);
-        }
-        if !on_update(&sc.snapshot()) || (stdin_done && live.is_empty()) {
-            return Ok(());
-        }
-    }
-}
-
-fn spawn_stdin_reader() -> mpsc::Receiver<io::Result<Vec<u8>>> {
-    let (tx, rx) = mpsc::sync_channel(4);
-    std::thread::spawn(move || {
-        let mut stdin = io::stdin();
-        loop {
-            let mut buf = vec![0u8; CHUNK];
-            match stdin.read(&mut buf) {
-                Ok(0) => return,
-                Ok(n) => {
-                    buf.truncate(n);
-                    if tx.send(Ok(buf)).is_err() {
-                        return;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
-            }
-        }
-    });
-    rx
+/// What the report says it read, when that is not just the files given: `None` for files
+/// alone, so that a report of log files reads as it always did.
+pub(crate) fn source_of(opts: &ReportOptions) -> Option<String> {
+    opts.journal.as_ref().map(Journal::describe)
 }
 
 fn is_stdin(p: &Path) -> bool {
@@ -394,419 +330,6 @@ fn open_error(p: &Path, e: io::Error) -> ReportError {
             path: p.into(),
             source: e,
         }
-    }
-}
-
-/// A stream being read front to back, and whether it is being gunzipped (for naming errors).
-struct Input {
-    reader: Box<dyn Read + Send>,
-    gzip: bool,
-}
-
-impl Input {
-    fn plain(reader: Box<dyn Read + Send>) -> Input {
-        Input {
-            reader,
-            gzip: false,
-        }
-    }
-}
-
-/// An opened log: a regular file is read at offsets by several threads; anything else (gzip,
-/// a pipe, stdin) front to back.
-enum Source {
-    File(File),
-    Stream(Input),
-}
-
-/// Opens a log; gzip data is recognised by its magic bytes, whatever the name.
-fn open(p: &Path) -> Result<Source, ReportError> {
-    if is_stdin(p) {
-        return Ok(Source::Stream(Input::plain(Box::new(io::stdin()))));
-    }
-    let mut f = File::open(p).map_err(|e| open_error(p, e))?;
-    let regular = f.metadata().map_err(|e| open_error(p, e))?.is_file();
-    let mut magic = [0u8; 2];
-    let mut n = 0;
-    while n < 2 {
-        let r = if regular {
-            f.read_at(&mut magic[n..], n as u64)
-        } else {
-            f.read(&mut magic[n..])
-        };
-        match r {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(open_error(p, e)),
-        }
-    }
-    let gzip = magic[..n] == [0x1f, 0x8b];
-    if !gzip && p.extension().is_some_and(|e| e == "gz") {
-        return Err(ReportError::NotGzip(p.into()));
-    }
-    if regular && !gzip {
-        return Ok(Source::File(f));
-    }
-    // Put the peeked bytes back in front (a pipe cannot seek).
-    let head: Box<dyn Read + Send> = if regular {
-        Box::new(f)
-    } else {
-        Box::new(io::Cursor::new(magic[..n].to_vec()).chain(f))
-    };
-    Ok(Source::Stream(if gzip {
-        Input {
-            reader: Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
-                CHUNK, head,
-            ))),
-            gzip: true,
-        }
-    } else {
-        Input::plain(head)
-    }))
-}
-
-fn scan_source(sc: &mut Scanner, src: Source, path: &Path) -> Result<(), ReportError> {
-    match src {
-        Source::File(f) => scan_file(sc, &f, path),
-        Source::Stream(input) => scan_stream(sc, input, path),
-    }
-}
-
-fn read_error(p: &Path, gzip: bool, e: io::Error) -> ReportError {
-    use io::ErrorKind::*;
-    if gzip && matches!(e.kind(), InvalidInput | InvalidData | UnexpectedEof) {
-        ReportError::BadGzip {
-            path: p.into(),
-            source: e,
-        }
-    } else {
-        ReportError::Unreadable {
-            path: p.into(),
-            source: e,
-        }
-    }
-}
-
-/// Feeds all of a stream to the scanner. A second thread reads (or gunzips) into a small ring
-/// of buffers while this one scans; the ring bounds memory to a few chunks.
-fn scan_stream(sc: &mut Scanner, input: Input, path: &Path) -> Result<(), ReportError> {
-    const BUFFERS: usize = 4;
-    let Input { mut reader, gzip } = input;
-    let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(BUFFERS);
-    let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(BUFFERS);
-    for _ in 0..BUFFERS {
-        free_tx
-            .send(vec![0u8; CHUNK])
-            .expect("the channel has room");
-    }
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            while let Ok(mut buf) = free_rx.recv() {
-                let msg = loop {
-                    match reader.read(&mut buf) {
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Ok(0) => return,
-                        Ok(n) => break Ok((buf, n)),
-                        Err(e) => break Err(e),
-                    }
-                };
-                let failed = msg.is_err();
-                if full_tx.send(msg).is_err() || failed {
-                    return;
-                }
-            }
-        });
-        // Moved in, so that both ends are dropped (and the reader stops) before the scope joins.
-        let (free_tx, full_rx) = (free_tx, full_rx);
-        for msg in full_rx {
-            let (buf, n) = msg.map_err(|e| read_error(path, gzip, e))?;
-            sc.feed(&buf[..n]);
-            let _ = free_tx.send(buf);
-        }
-        Ok(())
-    })
-}
-
-/// A chunk of a regular file read at a fixed offset, with its prescan.
-struct Chunk {
-    buf: Vec<u8>,
-    len: usize,
-    pre: scan::Prescan,
-}
-
-/// The buffers not in use, shared by the workers; closing it stops them.
-struct Pool {
-    free: Mutex<(Vec<Chunk>, bool)>,
-    ready: Condvar,
-}
-
-impl Pool {
-    /// A free buffer; `None` once closed.
-    fn take(&self) -> Option<Chunk> {
-        let mut g = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if g.1 {
-                return None;
-            }
-            if let Some(c) = g.0.pop() {
-                return Some(c);
-            }
-            g = self.ready.wait(g).unwrap_or_else(|e| e.into_inner());
-        }
-    }
-
-    fn put(&self, c: Chunk) {
-        self.free
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .0
-            .push(c);
-        self.ready.notify_one();
-    }
-
-    fn close(&self) {
-        self.free.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
-        self.ready.notify_all();
-    }
-}
-
-/// Closes the pool when the ordered loop ends, however it ends.
-struct CloseOnDrop<'a>(&'a Pool);
-
-impl Drop for CloseOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.close();
-    }
-}
-
-/// Feeds a regular file to the scanner, as it is when each chunk is read. Worker threads (one
-/// per core, at most four) take the next chunk number from a shared counter, read that chunk
-/// with `pread` and prescan it (count lines, find and classify the rare lines: the stateless
-/// bulk of the work); this thread feeds the chunks in order. Taking the next number, rather
-/// than every n-th, lets the others carry on when one worker is not scheduled (a busy machine).
-/// A shared pool of buffers bounds memory (1 MiB per worker) and how far the workers run ahead.
-fn scan_file(sc: &mut Scanner, file: &File, path: &Path) -> Result<(), ReportError> {
-    const BUFFERS_PER_WORKER: usize = 4;
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    if workers == 1 {
-        // One core (or an affinity mask of one): a worker would only take turns with this
-        // thread, so read and scan here, one buffer, no hand-offs.
-        let mut buf = vec![0u8; CHUNK];
-        let mut offset = 0u64;
-        loop {
-            let n = read_at_full(file, &mut buf, offset).map_err(|e| read_error(path, false, e))?;
-            sc.feed(&buf[..n]);
-            if n < CHUNK {
-                return Ok(());
-            }
-            offset += n as u64;
-        }
-    }
-    let pool = Pool {
-        free: Mutex::new((
-            (0..workers * BUFFERS_PER_WORKER)
-                .map(|_| Chunk {
-                    buf: vec![0u8; CHUNK],
-                    len: 0,
-                    pre: scan::Prescan::default(),
-                })
-                .collect(),
-            false,
-        )),
-        ready: Condvar::new(),
-    };
-    let counter = AtomicUsize::new(0);
-    let (done_tx, done_rx) = mpsc::channel::<(usize, io::Result<Chunk>)>();
-    let prescanners: Vec<_> = (0..workers).map(|_| sc.prescanner()).collect();
-    std::thread::scope(|s| {
-        for mut prescanner in prescanners {
-            let (pool, counter, done_tx) = (&pool, &counter, done_tx.clone());
-            s.spawn(move || {
-                while let Some(mut c) = pool.take() {
-                    let index = counter.fetch_add(1, Ordering::Relaxed);
-                    let r = read_at_full(file, &mut c.buf, (index * CHUNK) as u64).map(|n| {
-                        c.len = n;
-                        prescanner.prescan(&c.buf[..n], &mut c.pre);
-                        c
-                    });
-                    // A short chunk is the end of the file (as of now): stop there.
-                    let last = r.as_ref().map_or(true, |c| c.len < CHUNK);
-                    if done_tx.send((index, r)).is_err() || last {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(done_tx);
-        let _close = CloseOnDrop(&pool);
-        // Moved in, so that it is dropped when this closure returns, early or not.
-        let done_rx = done_rx;
-        // Chunks that arrived before their turn (at most as many as there are buffers).
-        let mut waiting: Vec<(usize, io::Result<Chunk>)> = Vec::new();
-        let mut next = 0;
-        loop {
-            let r = loop {
-                if let Some(i) = waiting.iter().position(|(i, _)| *i == next) {
-                    break waiting.swap_remove(i).1;
-                }
-                match done_rx.recv() {
-                    Ok(msg) => waiting.push(msg),
-                    Err(_) => return Ok(()),
-                }
-            };
-            let c = r.map_err(|e| read_error(path, false, e))?;
-            sc.feed_prescanned(&c.buf[..c.len], &c.pre);
-            if c.len < CHUNK {
-                // The end of the file. Later chunks may hold what was appended meanwhile, after
-                // a gap: leave them.
-                return Ok(());
-            }
-            pool.put(c);
-            next += 1;
-        }
-    })
-}
-
-/// Reads until `buf` is full or the file ends.
-fn read_at_full(f: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read_at(&mut buf[n..], offset + n as u64) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
-/// Feeds one of several inputs that are read in turns (`follow`) to their shared scanner in
-/// whole lines only, so that one input's unfinished last line is never joined to another's.
-#[derive(Default)]
-struct Lines {
-    partial: Vec<u8>,
-    /// Inside a line longer than the scanner would look at: drop it, count it.
-    skipping: bool,
-}
-
-impl Lines {
-    fn feed(&mut self, sc: &mut Scanner, bytes: &[u8]) {
-        let Some(last) = memchr::memrchr(b'\n', bytes) else {
-            return self.keep(bytes);
-        };
-        let (mut complete, rest) = bytes.split_at(last + 1);
-        if self.skipping {
-            let end = memchr::memchr(b'\n', complete).expect("there is one");
-            complete = &complete[end + 1..];
-            self.skipping = false;
-            sc.feed(b"\n");
-        } else if !self.partial.is_empty() {
-            sc.feed(&self.partial);
-            self.partial.clear();
-        }
-        sc.feed(complete);
-        self.keep(rest);
-    }
-
-    fn keep(&mut self, bytes: &[u8]) {
-        if self.skipping {
-            return;
-        }
-        if self.partial.len() + bytes.len() > scan::MAX_LINE {
-            self.partial.clear();
-            self.skipping = true;
-        } else {
-            self.partial.extend_from_slice(bytes);
-        }
-    }
-
-    /// The input ended (rotated, truncated, closed): its last line counts even without a
-    /// newline.
-    fn end(&mut self, sc: &mut Scanner) {
-        if self.skipping {
-            sc.feed(b"\n");
-        } else if !self.partial.is_empty() {
-            sc.feed(&self.partial);
-            sc.end_input();
-        }
-        self.partial.clear();
-        self.skipping = false;
-    }
-}
-
-/// A live log being followed.
-struct Tail {
-    path: PathBuf,
-    file: File,
-    id: (u64, u64),
-    pos: u64,
-    lines: Lines,
-}
-
-impl Tail {
-    fn open(path: &Path) -> Result<Tail, ReportError> {
-        let file = File::open(path).map_err(|e| open_error(path, e))?;
-        let m = file.metadata().map_err(|e| open_error(path, e))?;
-        Ok(Tail {
-            path: path.into(),
-            file,
-            id: (m.dev(), m.ino()),
-            pos: 0,
-            lines: Lines::default(),
-        })
-    }
-
-    fn read_new(&mut self, sc: &mut Scanner, buf: &mut [u8]) -> Result<(), ReportError> {
-        loop {
-            match self.file.read(buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => {
-                    self.pos += n as u64;
-                    self.lines.feed(sc, &buf[..n]);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(read_error(&self.path, false, e)),
-            }
-        }
-    }
-
-    fn poll(&mut self, sc: &mut Scanner, buf: &mut [u8]) -> Result<(), ReportError> {
-        // What was appended to the file we have open, even if it has been renamed meanwhile.
-        self.read_new(sc, buf)?;
-        let m = match std::fs::metadata(&self.path) {
-            Ok(m) => m,
-            // Rotated away and not recreated yet: wait.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(open_error(&self.path, e)),
-        };
-        if (m.dev(), m.ino()) != self.id {
-            // Rotated: finish the old file (the writer may have added a last line), then
-            // start the new one from its beginning.
-            self.read_new(sc, buf)?;
-            self.lines.end(sc);
-            match File::open(&self.path) {
-                Ok(f) => {
-                    let m = f.metadata().map_err(|e| open_error(&self.path, e))?;
-                    self.file = f;
-                    self.id = (m.dev(), m.ino());
-                    self.pos = 0;
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-                Err(e) => return Err(open_error(&self.path, e)),
-            }
-            self.read_new(sc, buf)?;
-        } else if m.len() < self.pos {
-            // Truncated in place (copytruncate): what is there now is new.
-            self.lines.end(sc);
-            self.file
-                .seek(SeekFrom::Start(0))
-                .map_err(|e| read_error(&self.path, false, e))?;
-            self.pos = 0;
-            self.read_new(sc, buf)?;
-        }
-        Ok(())
     }
 }
 

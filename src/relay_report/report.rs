@@ -6,6 +6,10 @@ use std::fmt::Write as _;
 /// The result of reading the logs. Lists are sorted, most significant first.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
+    /// What was read, when it is not (only) the log files given: the systemd journal, and why
+    /// it was chosen. Absent for log files alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Every line read, whether it mattered or not (also those before `--since`).
     pub lines_read: u64,
     /// `reject=550 5.7.1 ... Relaying denied` lines: this server refused to relay.
@@ -141,6 +145,9 @@ impl Report {
             o,
             "Relay report (HOWTO step 13: check for \"Relaying denied\" errors)"
         );
+        if let Some(src) = &self.source {
+            let _ = writeln!(o, "  read from {src}");
+        }
         let _ = write!(o, "  {} lines read", self.lines_read);
         match (&self.first_event, &self.last_event) {
             (Some(a), Some(b)) => {

@@ -459,6 +459,7 @@ impl Stats {
             .collect();
         reasons.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
         Report {
+            source: None,
             lines_read,
             relay_denied: self.relay_denied,
             relay_denied_without_auth: self.relay_denied_without_auth,

@@ -9,12 +9,48 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How classic (year-less, zone-less) stamps are turned into absolute times.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) enum Zone {
     /// A fixed offset, seconds east of UTC (tests; logs copied from another machine).
     Fixed(i32),
-    /// The local time zone of this machine, via the C library (follows DST and `TZ`).
-    Local,
+    /// A time zone with its rules (DST), resolved once: the machine's (`TZ`, /etc/localtime)
+    /// or a `--root` tree's. Converting is arithmetic on the loaded rules: no system call and
+    /// no lock per stamp, so the scanning threads never wait for each other here.
+    Tz(jiff::tz::TimeZone),
+}
+
+impl Zone {
+    /// This machine's zone: `TZ` when set, else /etc/localtime (jiff's `TimeZone::system`);
+    /// UTC when neither can be read.
+    pub(crate) fn system() -> Zone {
+        Zone::Tz(jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC))
+    }
+
+    /// The zone a system installed under `root` writes its syslog stamps in: `TZ` when set
+    /// (the admin said so), else `root`'s etc/localtime when it is a TZif file, else this
+    /// machine's. For `/` this is [`Zone::system`].
+    pub(crate) fn for_root(root: &std::path::Path) -> Zone {
+        if root == std::path::Path::new("/") || std::env::var_os("TZ").is_some() {
+            return Zone::system();
+        }
+        let file = root.join("etc/localtime");
+        // A link into the tree's zoneinfo (absolute, as on a real system) is resolved in the
+        // tree: /usr/share/zoneinfo/Europe/Berlin is ROOT/usr/share/zoneinfo/Europe/Berlin.
+        let data = match std::fs::read_link(&file) {
+            Ok(target) if target.is_absolute() => {
+                let inside = root.join(target.strip_prefix("/").unwrap_or(&target));
+                std::fs::read(&inside).or_else(|_| std::fs::read(&target))
+            }
+            _ => std::fs::read(&file),
+        };
+        match data
+            .ok()
+            .and_then(|d| jiff::tz::TimeZone::tzif("localtime", &d).ok())
+        {
+            Some(tz) => Zone::Tz(tz),
+            None => Zone::system(),
+        }
+    }
 }
 
 const MONTHS: [&[u8; 3]; 12] = [
@@ -27,14 +63,15 @@ pub(crate) struct Clock {
     zone: Zone,
     now: i64,
     now_year: i64,
-    /// Last classic conversion: (month, day, hour) → epoch of that hour this year and last
-    /// year. Lines come in order, so this one entry saves nearly every conversion (with
-    /// [`Zone::Local`] each costs a `mktime`, which stats /etc/localtime).
-    cache: Option<(HourKey, (i64, i64))>,
+    /// Last classic conversion: (month, day, hour, minute) → epoch of that minute this year
+    /// and last year. Lines come in order, so this one entry saves most conversions (cheap as
+    /// they are with jiff: a binary search in the zone's transitions).
+    cache: Option<(MinuteKey, (i64, i64))>,
 }
 
-/// (month, day, hour) of a classic stamp.
-type HourKey = (u32, u32, u32);
+/// (month, day, hour, minute) of a classic stamp. Per minute, not per hour: a few zones
+/// change their offset at the half hour.
+type MinuteKey = (u32, u32, u32, u32);
 
 impl Clock {
     pub(crate) fn new(zone: Zone, now: SystemTime) -> Clock {
@@ -76,19 +113,19 @@ impl Clock {
         if !(1..=31).contains(&day) {
             return None;
         }
-        let key = (month, day, h);
+        let key = (month, day, h, m);
         let (this_year, last_year) = match self.cache {
             Some((k, v)) if k == key => v,
             _ => {
                 let v = (
-                    self.local_to_epoch(self.now_year, month, day, h)?,
-                    self.local_to_epoch(self.now_year - 1, month, day, h)?,
+                    self.local_to_epoch(self.now_year, month, day, h, m)?,
+                    self.local_to_epoch(self.now_year - 1, month, day, h, m)?,
                 );
                 self.cache = Some((key, v));
                 v
             }
         };
-        let ms = i64::from(m * 60 + s);
+        let ms = i64::from(s);
         if this_year + ms > self.now + 86_400 {
             // In the future: the line was written last year (read in January, written in December).
             return Some(last_year + ms);
@@ -96,22 +133,42 @@ impl Clock {
         Some(this_year + ms)
     }
 
-    /// Epoch of `year-month-day hour:00:00` in this clock's zone.
-    fn local_to_epoch(&self, year: i64, month: u32, day: u32, hour: u32) -> Option<i64> {
-        match self.zone {
-            Zone::Fixed(off) => Some(
-                days_from_civil(year, month, day) * 86_400 + i64::from(hour) * 3600
-                    - i64::from(off),
-            ),
-            Zone::Local => local_mktime(year, month, day, hour),
+    /// Epoch of `year-month-day hour:minute:00` in this clock's zone. A day past the end of
+    /// the month rolls over into the next (Feb 29 of a common year is Mar 1), as `mktime` did.
+    ///
+    /// In the hour that is repeated when DST ends (a fold) the stamp could be either; it is
+    /// taken as the first of the two, the offset before the transition (jiff's "compatible"
+    /// rule, also what glibc's mktime gives). In the hour that is skipped when DST starts (a
+    /// gap; only a clock set by hand writes one) it is moved forward by the gap.
+    fn local_to_epoch(&self, year: i64, month: u32, day: u32, hour: u32, min: u32) -> Option<i64> {
+        let days = days_from_civil(year, month, day);
+        let secs = days * 86_400 + i64::from(hour * 3600 + min * 60);
+        match &self.zone {
+            Zone::Fixed(off) => Some(secs - i64::from(*off)),
+            Zone::Tz(tz) => {
+                let (y, mo, d) = civil_from_days(days);
+                let dt = jiff::civil::DateTime::new(
+                    i16::try_from(y).ok()?,
+                    mo as i8,
+                    d as i8,
+                    hour as i8,
+                    min as i8,
+                    0,
+                    0,
+                )
+                .ok()?;
+                let ts = tz.to_ambiguous_timestamp(dt).compatible().ok()?;
+                Some(ts.as_second())
+            }
         }
     }
 
     /// (year, month, day, hour, minute, second, offset east of UTC) of `t` in this clock's zone.
     fn broken_down(&self, t: i64) -> (i64, u32, u32, u32, u32, u32, i64) {
-        let off = match self.zone {
-            Zone::Fixed(off) => i64::from(off),
-            Zone::Local => local_offset(t),
+        let off = match &self.zone {
+            Zone::Fixed(off) => i64::from(*off),
+            Zone::Tz(tz) => jiff::Timestamp::from_second(t)
+                .map_or(0, |ts| i64::from(tz.to_offset(ts).seconds())),
         };
         let local = t + off;
         let (y, mo, d) = civil_from_days(local.div_euclid(86_400));
@@ -230,29 +287,6 @@ pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
-}
-
-fn local_mktime(year: i64, month: u32, day: u32, hour: u32) -> Option<i64> {
-    // SAFETY: `tm` is plain data; mktime only reads and normalises it.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    tm.tm_year = i32::try_from(year - 1900).ok()?;
-    tm.tm_mon = month as i32 - 1;
-    tm.tm_mday = day as i32;
-    tm.tm_hour = hour as i32;
-    // Let the C library decide whether DST applies at that time.
-    tm.tm_isdst = -1;
-    let t = unsafe { libc::mktime(&mut tm) };
-    (t != -1).then_some(t)
-}
-
-fn local_offset(t: i64) -> i64 {
-    let tt = t as libc::time_t;
-    // SAFETY: localtime_r writes only into `tm`.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    if unsafe { libc::localtime_r(&tt, &mut tm) }.is_null() {
-        return 0;
-    }
-    tm.tm_gmtoff
 }
 
 #[cfg(test)]

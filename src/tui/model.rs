@@ -260,6 +260,8 @@ pub enum Cmd {
         id: u64,
         logs: Vec<PathBuf>,
         local_domains: Vec<String>,
+        /// Read instead when none of `logs` exists (no rsyslog: sendmail logs to journald).
+        journal: crate::relay_report::Journal,
     },
     /// Stop the watch `id` (it ends at its next poll).
     StopWatch {
@@ -314,13 +316,15 @@ impl PartialEq for Cmd {
                     id: i1,
                     logs: l1,
                     local_domains: d1,
+                    journal: j1,
                 },
                 Cmd::Watch {
                     id: i2,
                     logs: l2,
                     local_domains: d2,
+                    journal: j2,
                 },
-            ) => i1 == i2 && l1 == l2 && d1 == d2,
+            ) => i1 == i2 && l1 == l2 && d1 == d2 && j1 == j2,
             (Cmd::StopWatch { id: a }, Cmd::StopWatch { id: b }) => a == b,
             (Cmd::Quit, Cmd::Quit) => true,
             _ => false,
@@ -1020,10 +1024,6 @@ fn toggle_watch(m: &mut Model) -> Option<Cmd> {
         m.flash = Some("stopped watching".into());
         return Some(Cmd::StopWatch { id });
     }
-    if m.info.mail_logs.is_empty() {
-        m.flash = Some("the profile names no mail log to watch".into());
-        return None;
-    }
     m.watch.started += 1;
     let id = m.watch.started;
     m.watch.running = Some(id);
@@ -1034,6 +1034,7 @@ fn toggle_watch(m: &mut Model) -> Option<Cmd> {
         id,
         logs: m.info.mail_logs.clone(),
         local_domains: m.info.local_domains.clone(),
+        journal: crate::relay_report::Journal::for_root(std::path::Path::new(&m.info.root)),
     })
 }
 

@@ -48,10 +48,11 @@ impl Side {
                 id,
                 logs,
                 local_domains,
+                journal,
             } => {
                 let stop = Arc::new(AtomicBool::new(false));
                 self.watches.insert(id, stop.clone());
-                spawn_watch(id, logs, local_domains, stop, self.tx.clone());
+                spawn_watch(id, logs, local_domains, journal, stop, self.tx.clone());
                 None
             }
             Cmd::StopWatch { id } => {
@@ -110,11 +111,14 @@ pub fn spawn_probe(id: u64, target: &str, timeout: Duration, tx: Sender<Msg>) {
 
 /// Follows `logs` like `relay-report --follow` (rotated siblings read once, the live log
 /// followed across rotation) and sends a [`Msg::Watched`] whenever more lines were read, until
-/// `stop` is set; then (or on an error) one [`Msg::WatchEnded`].
+/// `stop` is set; then (or on an error) one [`Msg::WatchEnded`]. When none of `logs` exists
+/// (no rsyslog: sendmail logs only to journald, Debian 12 and 13), `journal` is followed
+/// instead, and the report says so.
 pub fn spawn_watch(
     id: u64,
     logs: Vec<PathBuf>,
     local_domains: Vec<String>,
+    mut journal: rr::Journal,
     stop: Arc<AtomicBool>,
     tx: Sender<Msg>,
 ) {
@@ -123,9 +127,22 @@ pub fn spawn_watch(
         .spawn({
             let tx = tx.clone();
             move || {
+                // Without a journal to read either, the missing log is the error shown.
+                let absent = !logs.iter().any(|p| p.exists()) && rr::journal_available(&journal);
+                let journal = absent.then(|| {
+                    journal.why = Some(if logs.is_empty() {
+                        "chosen because the profile names no mail log".into()
+                    } else {
+                        let names: Vec<String> =
+                            logs.iter().map(|p| p.display().to_string()).collect();
+                        format!("chosen because {} is absent", names.join(", "))
+                    });
+                    journal
+                });
                 let opts = ReportOptions {
-                    logs,
+                    logs: if absent { Vec::new() } else { logs },
                     local_domains,
+                    journal,
                     ..Default::default()
                 };
                 let mut last = None;

@@ -21,23 +21,22 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
         d,
     ));
     out.push(Line::raw(""));
-    if m.info.mail_logs.is_empty() {
-        out.extend(para(
-            "The profile names no mail log. On the command line: journalctl -u sendmail | smtpauth-wizard relay-report --log -",
-            width,
-            "",
-            "  ",
-            t.warn(),
-        ));
-        return out;
-    }
-    let logs: Vec<String> = m
-        .info
-        .mail_logs
-        .iter()
-        .map(|p| m.info.served(&p.display().to_string()))
-        .collect();
-    out.extend(para(&logs.join(", "), width, "Logs: ", "      ", t.bold()));
+    // What the follow read: the report names the journal when it read that instead of the
+    // profile's logs (absent without rsyslog); until then, the profile's logs.
+    let logs = match w.report.as_ref().and_then(|r| r.source.as_deref()) {
+        Some(source) => m.info.served(source),
+        None if m.info.mail_logs.is_empty() => {
+            "the profile names no mail log: the systemd journal".into()
+        }
+        None => m
+            .info
+            .mail_logs
+            .iter()
+            .map(|p| m.info.served(&p.display().to_string()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    out.extend(para(&logs, width, "Logs: ", "      ", t.bold()));
     let state = match (w.running, &w.error) {
         (Some(_), _) => (
             format!(
