@@ -14,6 +14,20 @@ macro_rules! out {
     ($($a:tt)*) => { $crate::cli::emit(&format!($($a)*)) };
 }
 /// `println!` that survives a closed pipe: see [`emit`].
+/// `eprint!`/`eprintln!` through [`crate::term::for_terminal`]: messages quote file lines,
+/// paths and replies, and go to the same terminal.
+macro_rules! errout {
+    ($($a:tt)*) => {{
+        use std::io::Write as _;
+        let _ = std::io::stderr().write_all(
+            $crate::term::for_terminal(&format!($($a)*), false).as_bytes(),
+        );
+    }};
+}
+macro_rules! errln {
+    ($($a:tt)*) => { errout!("{}\n", format_args!($($a)*)) };
+}
+
 macro_rules! outln {
     () => { $crate::cli::emit("\n") };
     ($($a:tt)*) => { $crate::cli::emit(&format!("{}\n", format_args!($($a)*))) };
@@ -331,12 +345,15 @@ impl Choices {
 /// a child tool (m4, makemap) closing its input early is an error the engine handles, not a
 /// death in the middle of an apply. Any other write error ends the process with exit 1.
 pub fn emit(s: &str) {
+    // Strings from strangers (log lines, config lines, server replies) are in what we print:
+    // no escape sequence of theirs reaches the terminal (issue 13 item 4).
+    let s = crate::term::for_terminal(s, colour());
     let mut o = std::io::stdout().lock();
     if let Err(e) = o.write_all(s.as_bytes()).and_then(|()| o.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             die_of_sigpipe();
         }
-        eprintln!("smtpauth-wizard: cannot write to standard output: {e}");
+        errln!("smtpauth-wizard: cannot write to standard output: {e}");
         std::process::exit(1);
     }
 }
@@ -396,7 +413,11 @@ pub fn parse() -> Cli {
             if wants_json(&args) {
                 let msg = e.render().to_string();
                 let msg = msg.trim().trim_start_matches("error: ");
-                outln!("{}", serde_json::json!({ "error": msg }));
+                outln!(
+                    "{}",
+                    crate::term::json_line(&serde_json::json!({ "error": msg }))
+                        .unwrap_or_default()
+                );
             } else {
                 let _ = e.print();
             }
@@ -492,7 +513,7 @@ fn to_json(engine: &Engine, reports: &[StepReport], note: Option<&str>) -> Strin
         profile_reason: &engine.cx.profile_reason,
         steps,
     };
-    serde_json::to_string_pretty(&rep).expect("serializable")
+    crate::term::json_pretty(&rep).expect("serializable")
 }
 
 fn colour() -> bool {
@@ -726,7 +747,7 @@ fn need_terminal() -> Result<(), String> {
 /// Asks on the terminal; refuses without one.
 fn confirm(question: &str) -> Result<bool, String> {
     need_terminal()?;
-    eprint!("{question} [y/N] ");
+    errout!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     std::io::stdin()
@@ -746,12 +767,12 @@ fn open(cli: &Cli, opts: Options, profile: Option<&std::path::Path>) -> Result<E
 
 fn print_event(e: Event) {
     match e {
-        Event::Recovered(m) => eprintln!("recovery: {m}"),
-        Event::StepStarted(id) => eprintln!("applying {id} ..."),
-        Event::Writing(p) => eprintln!("  writing {p}"),
-        Event::Running(c) => eprintln!("  running {c}"),
+        Event::Recovered(m) => errln!("recovery: {m}"),
+        Event::StepStarted(id) => errln!("applying {id} ..."),
+        Event::Writing(p) => errln!("  writing {p}"),
+        Event::Running(c) => errln!("  running {c}"),
         Event::StepFinished(_, _) => {}
-        Event::Restored(m) => eprintln!("  {m}"),
+        Event::Restored(m) => errln!("  {m}"),
     }
 }
 
@@ -761,9 +782,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if cli.format == Format::Json {
-                outln!("{}", serde_json::json!({ "error": e }));
+                outln!(
+                    "{}",
+                    crate::term::json_line(&serde_json::json!({ "error": e })).unwrap_or_default()
+                );
             } else {
-                eprintln!("smtpauth-wizard: {e}");
+                errln!("smtpauth-wizard: {e}");
             }
             ExitCode::from(1)
         }
@@ -843,7 +867,7 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                 })
                 .count();
             if n > 0 && !yes {
-                eprintln!("rollback restores, newest first:");
+                errln!("rollback restores, newest first:");
                 for (r, s) in &applied {
                     let st = &j.data.runs[*r].steps[*s];
                     if step.as_deref().is_some_and(|id| id != st.id) {
@@ -855,7 +879,7 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                         .rev()
                         .filter(|f| f.state != FileState::RolledBack)
                     {
-                        eprintln!("  {} {}", st.id, engine.root().display(&f.path));
+                        errln!("  {} {}", st.id, engine.root().display(&f.path));
                     }
                 }
                 if !confirm("Roll back?")? {
@@ -999,7 +1023,7 @@ fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
                 if rep.lines_read != last {
                     last = rep.lines_read;
                     if json {
-                        outln!("{}", serde_json::to_string(rep).unwrap_or_default());
+                        outln!("{}", crate::term::json_line(rep).unwrap_or_default());
                     } else {
                         outln!("{}\n{}", "-".repeat(72), rep.to_text());
                     }
@@ -1016,7 +1040,7 @@ fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
     if json {
         outln!(
             "{}",
-            serde_json::to_string_pretty(&rep).map_err(|e| e.to_string())?
+            crate::term::json_pretty(&rep).map_err(|e| e.to_string())?
         );
     } else {
         out!("{}", rep.to_text());
@@ -1094,7 +1118,7 @@ fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
     if cli.format == Format::Json {
         outln!(
             "{}",
-            serde_json::to_string_pretty(&rep).map_err(|e| e.to_string())?
+            crate::term::json_pretty(&rep).map_err(|e| e.to_string())?
         );
     } else {
         out!("{}", rep.to_text());
@@ -1167,7 +1191,7 @@ fn apply(
             // stdout carries exactly one JSON object: the plan goes to the person at the
             // terminal (stderr), and without a terminal there is no one to show it to.
             need_terminal()?;
-            eprint!("{}", text_report(&engine, &reports, true, full));
+            errout!("{}", text_report(&engine, &reports, true, full));
         } else {
             out!("{}", text_report(&engine, &reports, true, full));
         }
@@ -1250,7 +1274,7 @@ fn status(cli: &Cli) -> Result<u8, String> {
     if json {
         outln!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
+            crate::term::json_pretty(&serde_json::json!({
                 "journal": path.display().to_string(),
                 "runs": j.data.runs,
                 "changed_since_written": changed,
@@ -1339,7 +1363,11 @@ fn answers(cli: &Cli, example: bool, file: Option<&std::path::Path>) -> Result<u
     let json = cli.format == Format::Json;
     if example {
         if json {
-            outln!("{}", serde_json::json!({ "example": answers::EXAMPLE }));
+            outln!(
+                "{}",
+                crate::term::json_line(&serde_json::json!({ "example": answers::EXAMPLE }))
+                    .unwrap_or_default()
+            );
         } else {
             out!("{}", answers::EXAMPLE);
         }
@@ -1350,7 +1378,7 @@ fn answers(cli: &Cli, example: bool, file: Option<&std::path::Path>) -> Result<u
     if json {
         outln!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
+            crate::term::json_pretty(&serde_json::json!({
                 "file": f.display().to_string(),
                 "valid": true,
                 "answers": a,
@@ -1422,7 +1450,10 @@ fn generate(cli: &Cli, what: &GenerateWhat) -> Result<u8, String> {
     }
     let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
     if cli.format == Format::Json {
-        outln!("{}", serde_json::json!({ "files": names }));
+        outln!(
+            "{}",
+            crate::term::json_line(&serde_json::json!({ "files": names })).unwrap_or_default()
+        );
     } else {
         names.iter().for_each(|n| outln!("wrote {n}"));
     }

@@ -10,12 +10,15 @@ fn main() -> ExitCode {
         Some(Command::Demo) => match smtpauth_wizard::tui::demo::prepare() {
             Ok((dir, notes)) => {
                 for n in notes {
-                    eprintln!("{n}");
+                    eprintln!("{}", smtpauth_wizard::term::for_terminal(&n, false));
                 }
                 dir
             }
             Err(e) => {
-                eprintln!("smtpauth-wizard: {e}");
+                eprintln!(
+                    "smtpauth-wizard: {}",
+                    smtpauth_wizard::term::for_terminal(&e.to_string(), false)
+                );
                 return ExitCode::from(1);
             }
         },
@@ -28,7 +31,10 @@ fn main() -> ExitCode {
     match smtpauth_wizard::tui::run(root, cli.profile.clone(), options) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("smtpauth-wizard: {e:#}");
+            eprintln!(
+                "smtpauth-wizard: {}",
+                smtpauth_wizard::term::for_terminal(&format!("{e:#}"), false)
+            );
             ExitCode::from(1)
         }
     }

