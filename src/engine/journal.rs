@@ -671,18 +671,73 @@ impl Journal {
 
     /// Files whose content differs from what we wrote (someone edited them afterwards).
     pub fn changed_since_written(&self) -> Vec<String> {
-        let mut v = Vec::new();
-        for (r, s) in self.applied_newest_first() {
-            for f in &self.data.runs[r].steps[s].files {
-                if f.state == FileState::Written {
-                    let now = fsops::sha256_file(&self.root.join(&f.path)).ok().flatten();
-                    if now.as_deref() != Some(f.sha_after.as_str()) {
-                        v.push(f.path.clone());
-                    }
+        self.rollback_conflicts(&self.applied_newest_first())
+            .into_iter()
+            .map(|c| c.path)
+            .collect()
+    }
+
+    /// What rolling back `targets` (newest first, as [`Journal::applied_newest_first`] gives
+    /// them) would stop at, found before anything is touched: every file whose content is
+    /// neither what the wizard wrote nor the original it saved. The undo is simulated record
+    /// by record, newest first, so a file written by two steps (sendmail.mc by sendmail-mc and
+    /// then relay-features) is compared with what each step left, not the older step's result
+    /// with the newer content. Each file is named once, at the newest step that wrote it.
+    pub fn rollback_conflicts(&self, targets: &[(usize, usize)]) -> Vec<Conflict> {
+        use std::collections::HashMap;
+        let mut now: HashMap<String, Option<String>> = HashMap::new();
+        let mut out: Vec<Conflict> = Vec::new();
+        for &(r, s) in targets {
+            let Some(st) = self.data.runs.get(r).and_then(|run| run.steps.get(s)) else {
+                continue;
+            };
+            for f in st.files.iter().rev() {
+                if f.state == FileState::RolledBack || out.iter().any(|c| c.path == f.path) {
+                    continue;
+                }
+                let cur = now
+                    .entry(f.path.clone())
+                    .or_insert_with(|| fsops::sha256_file(&self.root.join(&f.path)).ok().flatten())
+                    .clone();
+                if cur.as_deref() == Some(f.sha_after.as_str()) {
+                    now.insert(f.path.clone(), f.sha_before.clone());
+                } else if cur != f.sha_before {
+                    out.push(Conflict {
+                        path: f.path.clone(),
+                        step: st.id.clone(),
+                        expected: f.sha_after.clone(),
+                        found: cur,
+                    });
                 }
             }
         }
-        v
+        out
+    }
+}
+
+/// A file that changed after the wizard wrote it, found by [`Journal::rollback_conflicts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// Served-system path.
+    pub path: String,
+    /// The newest step that wrote it.
+    pub step: String,
+    /// What that step wrote (sha256).
+    pub expected: String,
+    /// What is there now (`None`: the file is gone).
+    pub found: Option<String>,
+}
+
+impl Conflict {
+    /// `/etc/mail/sendmail.mc changed since smtpauth-wizard wrote it (step sendmail-mc; ...)`.
+    pub fn describe(&self, root: &Root) -> String {
+        format!(
+            "{} changed since smtpauth-wizard wrote it (step {}; sha256 now {}, we wrote {})",
+            root.display(&self.path),
+            self.step,
+            self.found.as_deref().map(short).unwrap_or("<file is gone>"),
+            short(&self.expected)
+        )
     }
 }
 

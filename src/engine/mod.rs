@@ -52,6 +52,19 @@ pub struct ApplySummary {
     pub notes: Vec<String>,
 }
 
+/// Why a rollback refused to start: every file changed since the wizard wrote it.
+pub fn conflict_refusal(root: &Root, conflicts: &[journal::Conflict]) -> String {
+    let mut m = format!(
+        "rollback refused: {} file(s) changed since smtpauth-wizard wrote them, so nothing was rolled back:",
+        conflicts.len()
+    );
+    for c in conflicts {
+        m.push_str(&format!("\n  {}", c.describe(root)));
+    }
+    m.push_str("\nLook at them, then run `rollback --force` to put the originals back over them (what they hold now is then lost: copy them first to keep it)");
+    m
+}
+
 impl Engine {
     /// Opens a root: detects the distribution (or loads `--profile FILE`) and prepares the steps.
     pub fn new(
@@ -536,6 +549,15 @@ impl Engine {
         force: bool,
         on: &mut dyn FnMut(Event),
     ) -> Result<Vec<String>, String> {
+        // Every file is checked before the first one is touched: stopping at the first
+        // conflict would leave the newer steps undone and the older ones applied (sendmail.cf
+        // restored, sendmail.mc still edited), which matches neither state.
+        if !force {
+            let conflicts = j.rollback_conflicts(&targets);
+            if !conflicts.is_empty() {
+                return Err(conflict_refusal(&self.cx.root, &conflicts));
+            }
+        }
         let mut msgs = Vec::new();
         let mut restart_again = false;
         for (r, s) in targets {
