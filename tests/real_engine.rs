@@ -172,3 +172,205 @@ fn a_file_written_by_two_steps_is_not_a_conflict() {
         );
     }
 }
+
+// ---- item 5: a .bak that is not the original ------------------------------------------
+
+fn read(p: &Path) -> Vec<u8> {
+    fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// `apply --only sendmail-mc` before `backup` made the later sendmail.mc.bak a copy of the
+/// EDITED mc; `rollback --from-backups` then left an AUTH mc beside the original cf. Now the
+/// backup runs first (and says so), the staleness of sendmail-cf is named, and restoring from
+/// the backups gives back the original mc and cf.
+#[test]
+fn apply_only_sendmail_mc_backs_up_first_and_the_backups_are_the_originals() {
+    need_tools!();
+    for fx in FIXTURES {
+        let t = fixture(fx);
+        let r = t.path();
+        let mc = r.join("etc/mail/sendmail.mc");
+        let cf = r.join("etc/mail/sendmail.cf");
+        let (mc0, cf0) = (read(&mc), read(&cf));
+        let o = run_root(r, &["apply", "--yes", "--only", "sendmail-mc"]);
+        assert_eq!(code(&o), Some(0), "{fx}: {}", text(&o));
+        let out = text(&o);
+        assert!(
+            out.contains("backup runs first: sendmail-mc writes")
+                && out.contains("applied: backup, sendmail-mc"),
+            "{fx}: {out}"
+        );
+        assert!(
+            out.contains("sendmail-cf is now pending (") && out.contains("sendmail.mc changed)"),
+            "{fx}: {out}"
+        );
+        assert_ne!(read(&mc), mc0, "{fx}: the mc was not edited");
+        assert_eq!(read(&r.join("etc/mail/sendmail.mc.bak")), mc0, "{fx}");
+        assert_eq!(read(&r.join("etc/mail/sendmail.cf.bak")), cf0, "{fx}");
+        // A later full apply keeps the .bak files as they are.
+        apply_ok(r);
+        assert_eq!(read(&r.join("etc/mail/sendmail.mc.bak")), mc0, "{fx}");
+        let o = run_root(r, &["rollback", "--yes", "--from-backups"]);
+        assert_eq!(code(&o), Some(0), "{fx}: {}", text(&o));
+        assert_eq!(read(&mc), mc0, "{fx}: the mc is not the original");
+        assert_eq!(read(&cf), cf0, "{fx}: the cf is not the original");
+    }
+}
+
+/// The same for every other step that writes a covered file, and none for those that do not.
+#[test]
+fn every_step_that_writes_the_mc_or_cf_gets_its_backup_first_and_only_those() {
+    need_tools!();
+    for fx in FIXTURES {
+        // relay-features writes sendmail.mc and sendmail.cf.
+        let t = fixture(fx);
+        let r = t.path();
+        mc_with(r, "FEATURE(`relay_based_on_MX')dnl");
+        let (mc0, cf0) = (
+            read(&r.join("etc/mail/sendmail.mc")),
+            read(&r.join("etc/mail/sendmail.cf")),
+        );
+        let o = run_root(r, &["apply", "--yes", "--only", "relay-features"]);
+        assert_eq!(code(&o), Some(0), "{fx}: {}", text(&o));
+        assert!(
+            text(&o).contains("backup runs first: relay-features writes"),
+            "{fx}: {}",
+            text(&o)
+        );
+        assert_eq!(read(&r.join("etc/mail/sendmail.mc.bak")), mc0, "{fx}");
+        assert_eq!(read(&r.join("etc/mail/sendmail.cf.bak")), cf0, "{fx}");
+        let o = run_root(r, &["rollback", "--yes", "--from-backups"]);
+        assert_eq!(code(&o), Some(0), "{fx}: {}", text(&o));
+        assert_eq!(read(&r.join("etc/mail/sendmail.mc")), mc0, "{fx}");
+        assert_eq!(read(&r.join("etc/mail/sendmail.cf")), cf0, "{fx}");
+
+        // Selected together: no note, same order.
+        let t = fixture(fx);
+        let r = t.path();
+        let o = run_root(
+            r,
+            &[
+                "apply",
+                "--yes",
+                "--only",
+                "sendmail-mc",
+                "--only",
+                "backup",
+            ],
+        );
+        assert_eq!(code(&o), Some(0), "{fx}: {}", text(&o));
+        assert!(!text(&o).contains("runs first"), "{fx}: {}", text(&o));
+        assert!(text(&o).contains("applied: backup, sendmail-mc"), "{fx}");
+
+        // A step that writes neither: no .bak appears.
+        let t = fixture(fx);
+        let r = t.path();
+        let before = snapshot(r);
+        let o = run_root(r, &["apply", "--yes", "--only", "relay-domains"]);
+        assert_eq!(code(&o), Some(0), "{fx}: {}", text(&o));
+        assert!(!text(&o).contains("runs first"), "{fx}: {}", text(&o));
+        assert!(!r.join("etc/mail/sendmail.mc.bak").exists(), "{fx}");
+        let o = run_root(r, &["rollback", "--yes"]);
+        assert_eq!(code(&o), Some(0), "{fx}: {}", text(&o));
+        assert!(diff_snapshots(&before, &snapshot(r)).is_empty(), "{fx}");
+    }
+}
+
+// ---- item 13: an already configured server is done ------------------------------------
+
+/// A tree configured by an earlier run whose journal and .bak files are gone.
+fn configured(fx: &str) -> tempfile::TempDir {
+    let t = fixture(fx);
+    apply_ok(t.path());
+    fs::remove_dir_all(t.path().join("var/lib/smtpauth-wizard")).unwrap();
+    for e in fs::read_dir(t.path().join("etc/mail")).unwrap().flatten() {
+        if e.path().extension().is_some_and(|x| x == "bak") {
+            fs::remove_file(e.path()).unwrap();
+        }
+    }
+    let _ = fs::remove_file(t.path().join("etc/sendmail.cf.bak"));
+    t
+}
+
+fn status_of(root: &Path, id: &str) -> String {
+    let o = run_root(root, &["--format", "json", "check"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap()["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_configured_server_without_journal_or_backups_is_done() {
+    need_tools!();
+    for fx in FIXTURES {
+        let t = configured(fx);
+        let r = t.path();
+        let before = snapshot(r);
+        let o = run_root(r, &["check"]);
+        assert_eq!(code(&o), Some(0), "{fx}: check: {}", text(&o));
+        assert_eq!(status_of(r, "backup"), "done", "{fx}");
+        let o = run_root(r, &["--format", "json", "apply", "--yes"]);
+        assert_eq!(code(&o), Some(0), "{fx}: {}", text(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["changed"], false, "{fx}: {v}");
+        assert!(diff_snapshots(&before, &snapshot(r)).is_empty(), "{fx}");
+        let o = run_root(r, &["apply", "--yes", "--only", "backup"]);
+        assert_eq!(code(&o), Some(0), "{fx}: {}", text(&o));
+        assert!(diff_snapshots(&before, &snapshot(r)).is_empty(), "{fx}");
+    }
+}
+
+/// The same server with one more change to make: when it touches sendmail.mc (a risky
+/// FEATURE added by hand, cf rebuilt), backup is pending and runs first, copying the files as
+/// they were; when it touches neither mc nor cf (a relay-domains entry), no .bak is made.
+#[test]
+fn a_configured_server_backs_up_only_before_an_edit_of_the_mc_or_cf() {
+    need_tools!();
+    for fx in FIXTURES {
+        let t = configured(fx);
+        let r = t.path();
+        mc_with(r, "FEATURE(`relay_entire_domain')dnl");
+        let (mc0, cf0) = (
+            read(&r.join("etc/mail/sendmail.mc")),
+            read(&r.join("etc/mail/sendmail.cf")),
+        );
+        let before = snapshot(r);
+        assert_eq!(code(&run_root(r, &["check"])), Some(2), "{fx}");
+        assert_eq!(status_of(r, "backup"), "pending", "{fx}");
+        assert_eq!(status_of(r, "relay-features"), "pending", "{fx}");
+        let o = run_root(r, &["apply", "--yes"]);
+        assert_eq!(code(&o), Some(0), "{fx}: {}", text(&o));
+        assert!(
+            text(&o).contains("applied: backup, relay-features"),
+            "{fx}: {}",
+            text(&o)
+        );
+        assert_eq!(read(&r.join("etc/mail/sendmail.mc.bak")), mc0, "{fx}");
+        assert_eq!(read(&r.join("etc/mail/sendmail.cf.bak")), cf0, "{fx}");
+        let o = run_root(r, &["rollback", "--yes"]);
+        assert_eq!(code(&o), Some(0), "{fx}: {}", text(&o));
+        assert!(diff_snapshots(&before, &snapshot(r)).is_empty(), "{fx}");
+
+        let t = configured(fx);
+        let r = t.path();
+        fs::write(r.join("etc/mail/relay-domains"), "localhost\nexample.org\n").unwrap();
+        let o = run_root(r, &["check", "--prune-relay-domains"]);
+        assert_eq!(code(&o), Some(2), "{fx}: {}", text(&o));
+        let o = run_root(r, &["apply", "--yes", "--prune-relay-domains"]);
+        assert_eq!(code(&o), Some(0), "{fx}: {}", text(&o));
+        assert!(
+            text(&o).contains("applied: relay-domains"),
+            "{fx}: {}",
+            text(&o)
+        );
+        assert!(!r.join("etc/mail/sendmail.mc.bak").exists(), "{fx}");
+        assert!(!r.join("etc/mail/sendmail.cf.bak").exists(), "{fx}");
+    }
+}

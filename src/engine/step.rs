@@ -338,6 +338,12 @@ impl<'a> View<'a> {
     pub fn plan(&mut self, c: &Change) {
         self.overlay.insert(c.path.clone(), c.after.clone());
     }
+
+    /// Makes steps see `content` at `target` (a served path, links already followed) instead
+    /// of what is on disk: how the engine asks what a step would say had a file not changed.
+    pub fn assume(&mut self, target: &str, content: Vec<u8>) {
+        self.overlay.insert(target.to_string(), content);
+    }
 }
 
 pub trait Step: Send + Sync {
@@ -367,5 +373,13 @@ pub trait Step: Send + Sync {
     /// (certbot's "roll back and restart").
     fn rolls_back_on_failure(&self) -> bool {
         false
+    }
+    /// The files this step copies aside before other steps edit them (the backup step's
+    /// sendmail.mc and sendmail.cf). Such a step changes something only when a later step
+    /// will write one of them (the engine turns it `done` otherwise), and the engine runs it
+    /// before any step that writes one, `apply --only` included. It must come before those
+    /// steps in [`crate::steps::all`].
+    fn covers(&self, _cx: &Context) -> Vec<String> {
+        vec![]
     }
 }
