@@ -80,6 +80,9 @@ pub struct Choices {
     /// Remove relay-domains entries that are not local host names
     #[arg(long)]
     pub prune_relay_domains: bool,
+    /// Regenerate sendmail.cf even though it holds lines sendmail.mc does not produce (hand edits), losing them
+    #[arg(long)]
+    pub discard_cf_edits: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -241,6 +244,8 @@ impl Choices {
                 || a.prune_relay_domains.unwrap_or(d.prune_relay_domains),
             install_packages: a.install_packages.unwrap_or(d.install_packages),
             restart: a.restart.unwrap_or(d.restart),
+            discard_cf_edits: self.discard_cf_edits
+                || a.discard_cf_edits.unwrap_or(d.discard_cf_edits),
             ..d
         };
         let profile = match (cli_profile, &self.answers) {

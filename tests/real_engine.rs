@@ -374,3 +374,418 @@ fn a_configured_server_backs_up_only_before_an_edit_of_the_mc_or_cf() {
         assert!(!r.join("etc/mail/sendmail.cf.bak").exists(), "{fx}");
     }
 }
+
+// ---- item 4: hand edits in sendmail.cf -------------------------------------------------
+
+/// The findings of one step, from `check --format json` (with extra arguments).
+fn findings(root: &Path, id: &str, extra: &[&str]) -> (Option<i32>, Vec<serde_json::Value>) {
+    let mut a = vec!["--format", "json", "check"];
+    a.extend(extra);
+    let o = run_root(root, &a);
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    let f = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap()["findings"]
+        .as_array()
+        .unwrap()
+        .clone();
+    (code(&o), f)
+}
+
+/// The hand-edit finding of sendmail-cf (the one that carries the decision), if any.
+fn hand_edit_finding(root: &Path, extra: &[&str]) -> Option<serde_json::Value> {
+    let (_, f) = findings(root, "sendmail-cf", extra);
+    f.into_iter().find(|f| f.get("decision").is_some())
+}
+
+/// Edits the installed sendmail.cf line by line.
+fn edit_cf(root: &Path, cf: &str, f: impl Fn(Vec<String>) -> Vec<String>) {
+    let p = root.join(cf.trim_start_matches('/'));
+    let s = fs::read_to_string(&p).unwrap();
+    let lines: Vec<String> = s.lines().map(str::to_string).collect();
+    fs::write(&p, f(lines).join("\n") + "\n").unwrap();
+}
+
+fn after(lines: Vec<String>, prefix: &str, add: &str) -> Vec<String> {
+    let i = lines.iter().position(|l| l.starts_with(prefix)).unwrap();
+    let mut v = lines;
+    v.insert(i + 1, add.to_string());
+    v
+}
+
+fn replace(lines: Vec<String>, prefix: &str, by: &str) -> Vec<String> {
+    let i = lines.iter().position(|l| l.starts_with(prefix)).unwrap();
+    let mut v = lines;
+    v[i] = by.to_string();
+    v
+}
+
+/// A hand edit of each kind, and the text the finding must name for it.
+type Variant = (&'static str, fn(Vec<String>) -> Vec<String>, &'static str);
+
+fn hand_edit_variants() -> Vec<Variant> {
+    vec![
+        (
+            "changed O option",
+            |l| replace(l, "O Timeout.queuereturn=", "O Timeout.queuereturn=2d"),
+            "`O Timeout.queuereturn=2d` (sendmail.mc gives `O Timeout.queuereturn=5d`)",
+        ),
+        (
+            "added O option",
+            |l| after(l, "O Timeout.queuereturn=", "O MaxMessageSize=1000000"),
+            "added `O MaxMessageSize=1000000`",
+        ),
+        (
+            "added R rule",
+            |l| {
+                after(
+                    l,
+                    "SLocal_check_rcpt",
+                    "R$* < @ spam.example. > $*\t$#error $@ 5.7.1 $: \"550 no\"",
+                )
+            },
+            "added `R$* < @ spam.example. > $*",
+        ),
+        (
+            "added K map",
+            |l| after(l, "Kaccess ", "Kmymap hash /etc/mail/mymap"),
+            "added `Kmymap hash /etc/mail/mymap`",
+        ),
+        (
+            "deleted line",
+            |l| {
+                let mut v = l;
+                let i = v
+                    .iter()
+                    .position(|x| x.starts_with("O Timeout.queuereturn="))
+                    .unwrap();
+                v.remove(i);
+                v
+            },
+            "deleted `O Timeout.queuereturn=5d`",
+        ),
+        (
+            "changed C class",
+            |l| replace(l, "Cwlocalhost", "Cwlocalhost mail.example.org"),
+            "`Cwlocalhost mail.example.org`",
+        ),
+        (
+            "changed F class",
+            |l| replace(l, "Fw", "Fw/etc/mail/other-host-names"),
+            "`Fw/etc/mail/other-host-names`",
+        ),
+        (
+            "reordered rules",
+            |l| {
+                let mut v = l;
+                let i = v
+                    .iter()
+                    .position(|x| x.starts_with("SLocal_check_rcpt"))
+                    .unwrap();
+                let j = (i + 1..v.len()).find(|&k| v[k].starts_with('R')).unwrap();
+                let k = (j + 1..v.len()).find(|&k| v[k].starts_with('R')).unwrap();
+                v.swap(j, k);
+                v
+            },
+            "line ",
+        ),
+    ]
+}
+
+/// Every kind of hand edit, on every stock fixture: named in a finding with the decision,
+/// check exits 1, apply refuses and changes nothing; --discard-cf-edits or the answers key
+/// lets it regenerate.
+#[test]
+fn hand_edits_in_sendmail_cf_are_named_and_never_silently_discarded() {
+    need_tools!();
+    for fx in FIXTURES {
+        for (n, (name, edit, expect)) in hand_edit_variants().into_iter().enumerate() {
+            let t = fixture(fx);
+            let r = t.path();
+            edit_cf(r, "/etc/mail/sendmail.cf", edit);
+            let (c, all) = findings(r, "sendmail-cf", &[]);
+            assert_eq!(c, Some(1), "{fx}/{name}");
+            let f = all
+                .iter()
+                .find(|f| f.get("decision").is_some())
+                .unwrap_or_else(|| panic!("{fx}/{name}: no hand-edit finding"));
+            assert_eq!(f["severity"], "error", "{fx}/{name}: {f}");
+            assert_eq!(f["decision"]["key"], "discard_cf_edits", "{fx}/{name}");
+            assert_eq!(f["decision"]["flag"], "--discard-cf-edits", "{fx}/{name}");
+            assert_eq!(f["decision"]["chosen"], false, "{fx}/{name}");
+            let listed: Vec<String> = all
+                .iter()
+                .map(|f| f["message"].as_str().unwrap().to_string())
+                .collect();
+            assert!(
+                listed.iter().any(|m| m.contains(expect)),
+                "{fx}/{name}: {expect:?} not among {listed:#?}"
+            );
+            let before = snapshot(r);
+            let o = run_root(r, &["apply", "--yes"]);
+            assert_eq!(code(&o), Some(1), "{fx}/{name}: {}", text(&o));
+            assert!(
+                text(&o).contains("--discard-cf-edits") && text(&o).contains("sendmail.cf"),
+                "{fx}/{name}: {}",
+                text(&o)
+            );
+            assert!(
+                diff_snapshots(&before, &snapshot(r)).is_empty(),
+                "{fx}/{name}"
+            );
+            // The way out, once per fixture (it is the same for every kind of edit).
+            if n != 0 {
+                continue;
+            }
+            // The answers key decides as the flag does.
+            let ans = r.join("answers.yaml");
+            fs::write(&ans, "discard_cf_edits: true\n").unwrap();
+            let f = hand_edit_finding(r, &["--answers", ans.to_str().unwrap()]).unwrap();
+            assert_eq!(f["severity"], "warning", "{fx}/{name}: {f}");
+            assert_eq!(f["decision"]["chosen"], true, "{fx}/{name}");
+            fs::remove_file(&ans).unwrap();
+            let before = snapshot(r);
+            let o = run_root(r, &["apply", "--yes", "--discard-cf-edits"]);
+            assert_eq!(code(&o), Some(0), "{fx}/{name}: {}", text(&o));
+            let o = run_root(r, &["check"]);
+            assert_eq!(code(&o), Some(0), "{fx}/{name}: {}", text(&o));
+            let o = run_root(r, &["rollback", "--yes"]);
+            assert_eq!(code(&o), Some(0), "{fx}/{name}: {}", text(&o));
+            assert!(
+                diff_snapshots(&before, &snapshot(r)).is_empty(),
+                "{fx}/{name}"
+            );
+        }
+    }
+}
+
+/// What is not a hand edit: the stock trees, comment lines, the build header, CRLF line ends,
+/// Debian's appended copy of the mc (present, absent, or added on Red Hat), blank lines. These
+/// apply, and rollback is the identity.
+#[test]
+fn comments_line_ends_and_the_appended_mc_are_not_hand_edits() {
+    need_tools!();
+    type Benign = (&'static str, fn(&str) -> String);
+    let variants: Vec<Benign> = vec![
+        ("stock", |s| s.to_string()),
+        ("comment lines", |s| {
+            s.replacen("\nO ", "\n# the admin was here\nO ", 1)
+                .replace("##### built by", "##### rebuilt by someone else,")
+        }),
+        ("CRLF", |s| s.replace('\n', "\r\n")),
+        ("blank lines", |s| s.replacen("\nO ", "\n\n\n \nO ", 3)),
+        ("no appended mc", |s| {
+            match s.find("### /etc/mail/sendmail.mc ###") {
+                Some(i) => s[..i].to_string(),
+                None => s.to_string(),
+            }
+        }),
+        ("appended mc", |s| {
+            format!("{s}### /etc/mail/sendmail.mc ###\n# divert(-1)dnl\n# FEATURE(`x')dnl\n#\n")
+        }),
+    ];
+    for fx in FIXTURES {
+        for (name, f) in &variants {
+            let t = fixture(fx);
+            let r = t.path();
+            let cf = r.join("etc/mail/sendmail.cf");
+            let s = fs::read_to_string(&cf).unwrap();
+            fs::write(&cf, f(&s)).unwrap();
+            assert!(
+                hand_edit_finding(r, &[]).is_none(),
+                "{fx}/{name}: {:?}",
+                hand_edit_finding(r, &[])
+            );
+            let before = snapshot(r);
+            apply_ok(r);
+            let o = run_root(r, &["rollback", "--yes"]);
+            assert_eq!(code(&o), Some(0), "{fx}/{name}: {}", text(&o));
+            assert!(
+                diff_snapshots(&before, &snapshot(r)).is_empty(),
+                "{fx}/{name}"
+            );
+        }
+    }
+}
+
+/// A cf that is not built from this mc at all: said plainly, the list capped.
+#[test]
+fn a_cf_not_generated_from_the_mc_is_said_so_plainly() {
+    need_tools!();
+    let t = fixture("debian12");
+    let r = t.path();
+    let cf = r.join("etc/mail/sendmail.cf");
+    // Hand-written, as some very old servers have it.
+    fs::write(
+        &cf,
+        "V10/Berkeley\nCwlocalhost\nO QueueDirectory=/var/spool/mqueue\nO AliasFile=/etc/mail/aliases\nS0\nR$+\t$#local $: $1\nMlocal, P=/bin/mail, F=lsDFM, A=mail -d $u\n",
+    )
+    .unwrap();
+    let (c, all) = findings(r, "sendmail-cf", &[]);
+    assert_eq!(c, Some(1));
+    let f = all.iter().find(|f| f.get("decision").is_some()).unwrap();
+    let m = f["message"].as_str().unwrap();
+    assert!(
+        m.contains("does not look generated from") && m.contains("at all"),
+        "{m}"
+    );
+    let rest: Vec<&str> = all
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .filter(|m| m.contains(": added `") || m.contains("deleted `"))
+        .collect();
+    assert!(rest.is_empty(), "{rest:#?}");
+    assert!(
+        all.iter().any(|f| f["message"]
+            .as_str()
+            .unwrap()
+            .contains("more differing line(s)")),
+        "{all:#?}"
+    );
+
+    // Many real edits in a generated cf: at most 12 are listed, the rest counted.
+    let t = fixture("rhel9");
+    let r = t.path();
+    edit_cf(r, "/etc/mail/sendmail.cf", |l| {
+        l.into_iter()
+            .map(|x| {
+                if x.starts_with("O Timeout.") {
+                    format!("{x}0")
+                } else {
+                    x
+                }
+            })
+            .collect()
+    });
+    let (_, all) = findings(r, "sendmail-cf", &[]);
+    let listed = all
+        .iter()
+        .filter(|f| {
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("(sendmail.mc gives `")
+        })
+        .count();
+    assert_eq!(listed, 12, "{all:#?}");
+    assert!(all
+        .iter()
+        .any(|f| f["message"].as_str().unwrap().contains("and ")
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("more differing line(s)")));
+}
+
+/// Red Hat 7-9 keep sendmail.cf in /etc/mail and /etc: both are looked at.
+#[test]
+fn red_hats_second_sendmail_cf_is_compared_too() {
+    need_tools!();
+    // The copy in /etc is the same file: fine.
+    let t = fixture("redhat9");
+    let r = t.path();
+    fs::copy(r.join("etc/mail/sendmail.cf"), r.join("etc/sendmail.cf")).unwrap();
+    assert!(hand_edit_finding(r, &[]).is_none());
+    let before = snapshot(r);
+    apply_ok(r);
+    assert_eq!(code(&run_root(r, &["rollback", "--yes"])), Some(0));
+    assert!(diff_snapshots(&before, &snapshot(r)).is_empty());
+    // The copy in /etc has a hand edit: named by its path.
+    edit_cf(r, "/etc/sendmail.cf", |l| {
+        after(l, "Kaccess ", "Kvirtuser hash /etc/mail/virtusertable")
+    });
+    let f = hand_edit_finding(r, &[]).expect("no finding for /etc/sendmail.cf");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("/etc/sendmail.cf has 1 line(s)"),
+        "{f}"
+    );
+    assert_eq!(f["path"], "/etc/sendmail.cf");
+    let before = snapshot(r);
+    assert_eq!(code(&run_root(r, &["apply", "--yes"])), Some(1));
+    assert!(diff_snapshots(&before, &snapshot(r)).is_empty());
+}
+
+/// The hand edits are relative to the mc as it was: after `apply --only sendmail-mc` the cf is
+/// compared with what the saved original mc generates, so a clean tree goes on, and a
+/// hand-edited one names exactly its own edit, not the AUTH lines.
+#[test]
+fn hand_edits_are_judged_against_the_mc_before_this_runs_edit() {
+    need_tools!();
+    for fx in FIXTURES {
+        let t = fixture(fx);
+        let r = t.path();
+        let o = run_root(r, &["apply", "--yes", "--only", "sendmail-mc"]);
+        assert_eq!(code(&o), Some(0), "{fx}: {}", text(&o));
+        assert!(hand_edit_finding(r, &[]).is_none(), "{fx}");
+        apply_ok(r);
+
+        let t = fixture(fx);
+        let r = t.path();
+        edit_cf(r, "/etc/mail/sendmail.cf", |l| {
+            after(l, "Kaccess ", "Kmymap hash /etc/mail/mymap")
+        });
+        let o = run_root(r, &["apply", "--yes", "--only", "sendmail-mc"]);
+        assert_eq!(code(&o), Some(0), "{fx}: {}", text(&o));
+        let f = hand_edit_finding(r, &[]).expect("the hand edit is still found");
+        assert!(
+            f["message"].as_str().unwrap().contains("has 1 line(s)"),
+            "{fx}: {f}"
+        );
+        let o = run_root(r, &["apply", "--yes"]);
+        assert_eq!(code(&o), Some(1), "{fx}: {}", text(&o));
+    }
+}
+
+/// Every real mc of the corpus, in a tree whose sendmail.cf was built from it: not one
+/// hand-edit finding. And beside Debian's stock cf (built from another mc), each one that
+/// generates something else is refused rather than regenerated over it.
+#[test]
+fn corpus_mcs_with_their_own_cf_have_no_hand_edits() {
+    need_tools!();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/mc");
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .expect("../shared/corpus/mc")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    let mut built = 0;
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let t = fixture("debian12");
+        copy_tree(
+            Path::new("/usr/share/sendmail/cf"),
+            &t.path().join("usr/share/sendmail-cf"),
+        );
+        let r = t.path();
+        let stock = fs::read(r.join("etc/mail/sendmail.cf")).unwrap();
+        fs::copy(f, r.join("etc/mail/sendmail.mc")).unwrap();
+        let text = fs::read_to_string(f).unwrap_or_default();
+        let e = Engine::new(r, None, Options::default()).unwrap();
+        let Ok((cf, _)) =
+            smtpauth_wizard::steps::sendmail_cf::regenerate(&e.cx, "/etc/mail/sendmail.mc", &text)
+        else {
+            continue; // m4 refuses this mc: sendmail-cf reports that instead
+        };
+        // Beside Debian's stock cf.
+        let h = hand_edit_finding(r, &[]);
+        let same = smtpauth_wizard::steps::sendmail_cf::compare(&stock, &cf).is_none();
+        assert_eq!(h.is_none(), same, "{name}: {h:?}");
+        // With its own cf.
+        fs::write(r.join("etc/mail/sendmail.cf"), &cf).unwrap();
+        assert!(
+            hand_edit_finding(r, &[]).is_none(),
+            "{name}: {:?}",
+            hand_edit_finding(r, &[])
+        );
+        built += 1;
+    }
+    assert!(built >= 9, "only {built} corpus files built");
+}

@@ -49,6 +49,24 @@ pub struct Finding {
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// A choice only the user can make that settles this finding (a UI may ask it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+}
+
+/// Where the wizard cannot tell what the admin meant, it refuses and names the choice that
+/// decides: the command-line flag, the answers-file key (also the [`Options`] choice set with
+/// [`Options::set_decision`]) and a question a UI can ask.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// Answers-file key: `discard_cf_edits`.
+    pub key: &'static str,
+    /// Command-line flag: `--discard-cf-edits`.
+    pub flag: &'static str,
+    /// The question, answered yes by the flag.
+    pub question: String,
+    /// What is chosen now.
+    pub chosen: bool,
 }
 
 /// One file the step would write.
@@ -167,7 +185,19 @@ impl StepReport {
             message,
             path: path.map(str::to_string),
             fix,
+            decision: None,
         });
+    }
+    /// A finding that a choice of the user settles: an error while it is not chosen (the step
+    /// refuses), a warning once it is.
+    pub fn decide(&mut self, path: Option<&str>, m: impl Into<String>, fix: String, d: Decision) {
+        let severity = if d.chosen {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        self.add(severity, m.into(), path, Some(fix));
+        self.findings.last_mut().expect("just added").decision = Some(d);
     }
     pub fn info(&mut self, m: impl Into<String>) {
         self.add(Severity::Info, m.into(), None, None)
@@ -262,7 +292,29 @@ pub struct Options {
     /// Whether the restart step may restart sendmail (answers `restart`); when false the
     /// restart and EHLO steps are skipped.
     pub restart: bool,
+    /// Regenerate sendmail.cf even though it has lines sendmail.mc does not produce (hand
+    /// edits), losing them (`--discard-cf-edits`, answers `discard_cf_edits`).
+    pub discard_cf_edits: bool,
     pub tool_timeout: Duration,
+}
+
+impl Options {
+    /// The yes/no choice a [`Decision`] names by its key; `None` for an unknown key.
+    pub fn decision(&self, key: &str) -> Option<bool> {
+        match key {
+            "discard_cf_edits" => Some(self.discard_cf_edits),
+            _ => None,
+        }
+    }
+
+    /// Sets the choice a [`Decision`] names; false for an unknown key.
+    pub fn set_decision(&mut self, key: &str, yes: bool) -> bool {
+        match key {
+            "discard_cf_edits" => self.discard_cf_edits = yes,
+            _ => return false,
+        }
+        true
+    }
 }
 
 impl Default for Options {
@@ -274,6 +326,7 @@ impl Default for Options {
             prune_relay_domains: false,
             install_packages: true,
             restart: true,
+            discard_cf_edits: false,
             tool_timeout: super::host::TOOL_TIMEOUT,
         }
     }
