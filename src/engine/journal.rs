@@ -945,6 +945,46 @@ mod tests {
     }
 
     #[test]
+    fn conflicts_are_found_by_simulating_the_undo_newest_first() {
+        let (_t, r) = root();
+        let p = r.join("/etc/mail/sendmail.mc");
+        fs::write(&p, "original").unwrap();
+        let mut j = Journal::open(&r).unwrap();
+        j.begin_run("debian").unwrap();
+        j.begin_step("sendmail-mc").unwrap();
+        j.write_file("/etc/mail/sendmail.mc", b"one", None, "t", None)
+            .unwrap();
+        j.end_step(None).unwrap();
+        j.begin_step("relay-features").unwrap();
+        j.write_file("/etc/mail/sendmail.mc", b"two", None, "t", None)
+            .unwrap();
+        j.write_file("/etc/mail/relay-domains", b"x", None, "t", None)
+            .unwrap();
+        j.end_step(None).unwrap();
+        // Written twice: the older record's result is not "changed since".
+        assert!(j.rollback_conflicts(&j.applied_newest_first()).is_empty());
+        assert!(j.changed_since_written().is_empty());
+        // Changed afterwards: named once, at the newest writer. A file the wizard created
+        // and someone removed is as rollback would leave it: no conflict.
+        fs::write(&p, "admin").unwrap();
+        fs::remove_file(r.join("/etc/mail/relay-domains")).unwrap();
+        let c = j.rollback_conflicts(&j.applied_newest_first());
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].step, "relay-features");
+        assert_eq!(c[0].path, "/etc/mail/sendmail.mc");
+        // A file that existed and is gone is one.
+        fs::remove_file(&p).unwrap();
+        let c = j.rollback_conflicts(&j.applied_newest_first());
+        assert_eq!(c[0].found, None, "{c:?}");
+        // Only the older step: the newer content is a conflict for it.
+        fs::write(&p, "two").unwrap();
+        fs::write(r.join("/etc/mail/relay-domains"), "x").unwrap();
+        let c = j.rollback_conflicts(&[(0, 0)]);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].step, "sendmail-mc");
+    }
+
+    #[test]
     fn an_in_progress_step_is_undone_on_recovery() {
         let (_t, r) = root();
         fs::write(r.join("/etc/mail/access"), "a").unwrap();

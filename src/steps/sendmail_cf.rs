@@ -619,4 +619,47 @@ mod tests {
         assert_eq!(significant(a), significant(b));
         assert_ne!(significant(a), significant(b"O A=1\nO B=3\n"));
     }
+
+    const GEN: &[u8] = b"##### built by root@a on Mon\nV10/Berkeley\nDZ8.17.1\nO A=1\nO B=2\nKaccess hash /etc/mail/access\nSLocal_check_rcpt\nR$* $: $1\nR$+ $@ OK\n";
+
+    #[test]
+    fn compare_names_added_changed_and_deleted_lines_with_installed_line_numbers() {
+        assert_eq!(compare(GEN, GEN), None);
+        // Comments, header, blank and whitespace-only lines, CRLF and the appended mc: equal.
+        let same = String::from_utf8_lossy(GEN)
+            .replace("root@a on Mon", "root@b on Tue")
+            .replace('\n', "\r\n")
+            + "\r\n \t\r\n### /etc/mail/sendmail.mc ###\r\n# FEATURE(x)\r\n";
+        assert_eq!(compare(same.as_bytes(), GEN), None);
+        let edited = b"##### built\nV10/Berkeley\nDZ8.17.1\nO A=9\nO B=2\nKaccess hash /etc/mail/access\nKmine hash /m\nSLocal_check_rcpt\nR$+ $@ OK\n";
+        let h = compare(edited, GEN).unwrap();
+        assert_eq!(
+            h.lines,
+            vec![
+                CfLine::Changed(4, "O A=9".into(), "O A=1".into()),
+                CfLine::Added(7, "Kmine hash /m".into()),
+                CfLine::Deleted(8, "R$* $: $1".into()),
+            ]
+        );
+        assert!(!h.unrelated());
+        assert_eq!(h.versions, None);
+        let advice = h.advice().join("\n");
+        assert!(
+            advice.contains("confNAME") && advice.contains("LOCAL_CONFIG"),
+            "{advice}"
+        );
+        assert!(advice.contains("cannot delete a line"), "{advice}");
+        // Reordered rules are an edit: order matters in a ruleset.
+        let swapped =
+            String::from_utf8_lossy(GEN).replace("R$* $: $1\nR$+ $@ OK", "R$+ $@ OK\nR$* $: $1");
+        assert!(compare(swapped.as_bytes(), GEN).is_some());
+    }
+
+    #[test]
+    fn a_cf_from_elsewhere_is_unrelated_and_says_its_version() {
+        let other = b"V10/Berkeley\nDZ8.12.8\nO X=1\nO Y=2\nO Z=3\nS0\nR$+ $#local\n";
+        let h = compare(other, GEN).unwrap();
+        assert!(h.unrelated(), "{h:?}");
+        assert_eq!(h.versions, Some(("8.12.8".into(), "8.17.1".into())));
+    }
 }
