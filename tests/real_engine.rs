@@ -789,3 +789,55 @@ fn corpus_mcs_with_their_own_cf_have_no_hand_edits() {
     }
     assert!(built >= 9, "only {built} corpus files built");
 }
+
+/// The TUI: the sendmail-cf screen shows the refusal and offers the decision as a checkbox;
+/// ticking it sets the choice and checks again, and the step can then be applied.
+#[test]
+fn the_tui_offers_the_discard_decision_on_the_sendmail_cf_screen() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use smtpauth_wizard::engine::step::Status;
+    use smtpauth_wizard::tui::model::{update, Cmd, Model, Msg, Screen};
+    use smtpauth_wizard::tui::{view, worker};
+    need_tools!();
+    let t = fixture("debian12");
+    let root = t.path().canonicalize().unwrap();
+    edit_cf(&root, "/etc/mail/sendmail.cf", |l| {
+        after(l, "Kaccess ", "Kmymap hash /etc/mail/mymap")
+    });
+    let mut engine = Engine::new(&root, None, Options::default()).unwrap();
+    let mut info = worker::info(&engine);
+    info.color = false;
+    let mut m = Model::new(info, Options::default(), (120, 40));
+    update(&mut m, Msg::Checked(Box::new(worker::snapshot(&engine))));
+    let i = m.step_index("sendmail-cf").unwrap();
+    m.screen = Screen::Step(i);
+    assert_eq!(m.status(i), Some(Status::Error));
+    let c = m.choices();
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert!(c[0].label.contains("--discard-cf-edits"), "{c:?}");
+    assert!(!c[0].selected);
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| view::draw(&m, f)).unwrap();
+    let screen = term.backend().to_string();
+    assert!(
+        screen.contains("does not produce") && screen.contains("discard"),
+        "{screen}"
+    );
+    let k = |c: KeyCode| Msg::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    update(&mut m, k(KeyCode::Tab));
+    let Some(Cmd::Check(o)) = update(&mut m, k(KeyCode::Char(' '))) else {
+        panic!("Space on the choice does not check again")
+    };
+    assert!(o.discard_cf_edits);
+    engine.cx.opts = o;
+    update(&mut m, Msg::Checked(Box::new(worker::snapshot(&engine))));
+    assert_eq!(m.status(i), Some(Status::Pending));
+    assert!(m.choices()[0].selected);
+    let before = snapshot(&root);
+    engine.apply(&[], &mut |_| {}).unwrap();
+    assert!(!fs::read_to_string(root.join("etc/mail/sendmail.cf"))
+        .unwrap()
+        .contains("Kmymap"));
+    engine.rollback(None, false, &mut |_| {}).unwrap();
+    assert!(diff_snapshots(&before, &snapshot(&root)).is_empty());
+}
