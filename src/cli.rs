@@ -615,6 +615,21 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                         .is_none_or(|id| j.data.runs[*r].steps[*s].id == id)
                 })
                 .count();
+            // Refused before asking: the engine would refuse after the question anyway.
+            if n > 0 && !yes && !force {
+                let targets: Vec<(usize, usize)> = applied
+                    .iter()
+                    .copied()
+                    .filter(|(r, s)| {
+                        step.as_deref()
+                            .is_none_or(|id| j.data.runs[*r].steps[*s].id == id)
+                    })
+                    .collect();
+                let conflicts = j.rollback_conflicts(&targets);
+                if !conflicts.is_empty() {
+                    return Err(crate::engine::conflict_refusal(engine.root(), &conflicts));
+                }
+            }
             if n > 0 && !yes {
                 eprintln!("rollback restores, newest first:");
                 for (r, s) in &applied {
