@@ -134,7 +134,11 @@ fn rollback_lists_every_changed_file_of_the_run() {
     // Without --yes the refusal comes before the question.
     let o = run_root(r, &["rollback"]);
     assert_eq!(code(&o), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("rollback refused: 3 file(s)"), "{}", text(&o));
+    assert!(
+        text(&o).contains("rollback refused: 3 file(s)"),
+        "{}",
+        text(&o)
+    );
     // One step only: only its files are looked at.
     let o = run_root(r, &["rollback", "--yes", "--step", "sendmail-cf"]);
     assert_eq!(code(&o), Some(0), "{}", text(&o));
