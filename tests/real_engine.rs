@@ -661,7 +661,7 @@ fn a_cf_not_generated_from_the_mc_is_said_so_plainly() {
     edit_cf(r, "/etc/mail/sendmail.cf", |l| {
         l.into_iter()
             .map(|x| {
-                if x.starts_with("O Timeout.") {
+                if x.starts_with("O ") {
                     format!("{x}0")
                 } else {
                     x
