@@ -4,6 +4,10 @@
 //! leaves a truncated cf, FACTS.md). The result is validated with `sendmail -C TMP -bv root`
 //! on a temporary file next to the target before the atomic rename. With `--root`, absolute
 //! includes are redirected into the root so a fixture tree regenerates with its own cf tree.
+//!
+//! An installed cf is never replaced over hand edits without consent: [`hand_edits`] compares
+//! it with what the mc generates (the mc on disk, and every original of it the journal saved),
+//! and lines the mc does not produce make the step refuse unless `--discard-cf-edits`.
 
 use super::read_text;
 use crate::engine::host;
