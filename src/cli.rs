@@ -135,6 +135,9 @@ pub struct Choices {
     /// has several loopback ones; the loopback port-25 listeners that would collide with it are commented out
     #[arg(long, value_name = "NAME")]
     pub open_listener: Option<String>,
+    /// Regenerate sendmail.cf even though it holds lines sendmail.mc does not produce (hand edits), losing them
+    #[arg(long)]
+    pub discard_cf_edits: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -328,6 +331,8 @@ impl Choices {
                 .or_else(|| a.open_listener.clone()),
             install_packages: a.install_packages.unwrap_or(d.install_packages),
             restart: a.restart.unwrap_or(d.restart),
+            discard_cf_edits: self.discard_cf_edits
+                || a.discard_cf_edits.unwrap_or(d.discard_cf_edits),
             ..d
         };
         let profile = match (cli_profile, &self.answers) {
@@ -866,6 +871,21 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                         .is_none_or(|id| j.data.runs[*r].steps[*s].id == id)
                 })
                 .count();
+            // Refused before asking: the engine would refuse after the question anyway.
+            if n > 0 && !yes && !force {
+                let targets: Vec<(usize, usize)> = applied
+                    .iter()
+                    .copied()
+                    .filter(|(r, s)| {
+                        step.as_deref()
+                            .is_none_or(|id| j.data.runs[*r].steps[*s].id == id)
+                    })
+                    .collect();
+                let conflicts = j.rollback_conflicts(&targets);
+                if !conflicts.is_empty() {
+                    return Err(crate::engine::conflict_refusal(engine.root(), &conflicts));
+                }
+            }
             if n > 0 && !yes {
                 errln!("rollback restores, newest first:");
                 for (r, s) in &applied {

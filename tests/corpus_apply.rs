@@ -27,6 +27,9 @@ fn every_corpus_mc_applies_or_is_refused_and_rollback_is_the_identity() {
             &t.path().join("usr/share/sendmail-cf"),
         );
         fs::copy(f, t.path().join("etc/mail/sendmail.mc")).unwrap();
+        // A real server with this mc has the sendmail.cf built from it (one built from
+        // another mc is refused as hand edits: tests/real_engine.rs).
+        rebuild_cf(t.path());
         let before = snapshot(t.path());
         let o = run_root(t.path(), &["apply", "--yes"]);
         let out = text(&o);
@@ -88,4 +91,17 @@ fn every_corpus_mc_applies_or_is_refused_and_rollback_is_the_identity() {
         files.len()
     );
     assert!(applied >= 9, "only {applied} corpus files applied");
+}
+
+/// Rebuilds the tree's sendmail.cf from its sendmail.mc with m4, as `make` would; an mc that
+/// m4 refuses keeps the old cf (the sendmail-cf step reports it).
+fn rebuild_cf(root: &Path) {
+    use smtpauth_wizard::engine::{step::Options, Engine};
+    let e = Engine::new(root, None, Options::default()).unwrap();
+    let mc = fs::read_to_string(root.join("etc/mail/sendmail.mc")).unwrap_or_default();
+    if let Ok((cf, _)) =
+        smtpauth_wizard::steps::sendmail_cf::regenerate(&e.cx, "/etc/mail/sendmail.mc", &mc)
+    {
+        fs::write(root.join("etc/mail/sendmail.cf"), cf).unwrap();
+    }
 }

@@ -92,6 +92,7 @@ fn report_shape() -> Value {
             "findings": [{
                 "severity": "string", "message": "string", "path?": "string", "fix?": "string",
                 "decided_by?": [{ "option": "string", "answers_key": "string" }],
+                "decision?": { "key": "string", "flag": "string", "question": "string", "chosen": "bool" },
             }],
             "changes": [{ "path": "string", "diff": "string", "why": "string" }],
             "commands": [{ "argv": ["string"], "why": "string" }],
@@ -351,6 +352,7 @@ fn answers_and_generate() {
                 "open_listener": "string|null",
                 "install_packages": "bool|null",
                 "restart": "bool|null",
+                "discard_cf_edits": "bool|null",
                 "probe": probe,
             },
         }),

@@ -251,6 +251,9 @@ fn one_case(v: &Variant, tally: &mut Tally) -> Result<(), TestCaseError> {
     let mc_path = t.path().join("etc/mail/sendmail.mc");
     let old = render(v);
     fs::write(&mc_path, &old).unwrap();
+    // A real server with this mc has the sendmail.cf built from it (a cf built from another
+    // mc is refused as hand edits: tests/real_engine.rs).
+    rebuild_cf(t.path());
     let before = snapshot(t.path());
     let o = run_root(t.path(), &["apply", "--yes"]);
     let out = text(&o);
@@ -372,4 +375,22 @@ fn generated_sendmail_mc_apply_is_idempotent_and_rollback_is_the_identity() {
         t.applied,
         t.applied + t.refused
     );
+}
+
+/// Rebuilds the tree's sendmail.cf (every copy the profile names that exists) from its
+/// sendmail.mc with m4, as `make` would; an mc that m4 refuses keeps the old cf.
+fn rebuild_cf(root: &std::path::Path) {
+    use smtpauth_wizard::engine::{step::Options, Engine};
+    let e = Engine::new(root, None, Options::default()).unwrap();
+    let p = e.profile().unwrap().clone();
+    let mc = fs::read_to_string(e.root().join(&p.sendmail.mc)).unwrap_or_default();
+    if let Ok((cf, _)) = smtpauth_wizard::steps::sendmail_cf::regenerate(&e.cx, &p.sendmail.mc, &mc)
+    {
+        for t in &p.sendmail.cf {
+            let real = e.root().join(t);
+            if real.exists() {
+                fs::write(real, &cf).unwrap();
+            }
+        }
+    }
 }

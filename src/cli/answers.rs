@@ -50,6 +50,9 @@ pub struct Answers {
     /// Whether the restart step may restart sendmail.
     #[serde(default)]
     pub restart: Option<bool>,
+    /// Whether sendmail.cf is regenerated even when it holds hand edits (losing them).
+    #[serde(default)]
+    pub discard_cf_edits: Option<bool>,
     #[serde(default)]
     pub probe: Option<ProbeAnswers>,
 }
@@ -272,6 +275,7 @@ mod tests {
         assert_eq!(a.mechanisms, Some(vec!["LOGIN".into(), "PLAIN".into()]));
         assert_eq!(a.install_packages, Some(true));
         assert_eq!(a.restart, Some(true));
+        assert_eq!(a.discard_cf_edits, Some(false));
         assert_eq!(a.keep_relay, Some(vec![]));
         assert_eq!(a.prune_relay_domains, Some(false));
         let p = a.probe.unwrap();
@@ -292,6 +296,7 @@ mod tests {
             "open_listener:",
             "install_packages:",
             "restart:",
+            "discard_cf_edits:",
             "probe:",
             "target:",
             "user:",

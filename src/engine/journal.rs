@@ -764,18 +764,73 @@ impl Journal {
 
     /// Files whose content differs from what we wrote (someone edited them afterwards).
     pub fn changed_since_written(&self) -> Vec<String> {
-        let mut v = Vec::new();
-        for (r, s) in self.applied_newest_first() {
-            for f in &self.data.runs[r].steps[s].files {
-                if f.state == FileState::Written {
-                    let now = fsops::sha256_file(&self.root.join(&f.path)).ok().flatten();
-                    if now.as_deref() != Some(f.sha_after.as_str()) {
-                        v.push(f.path.clone());
-                    }
+        self.rollback_conflicts(&self.applied_newest_first())
+            .into_iter()
+            .map(|c| c.path)
+            .collect()
+    }
+
+    /// What rolling back `targets` (newest first, as [`Journal::applied_newest_first`] gives
+    /// them) would stop at, found before anything is touched: every file whose content is
+    /// neither what the wizard wrote nor the original it saved. The undo is simulated record
+    /// by record, newest first, so a file written by two steps (sendmail.mc by sendmail-mc and
+    /// then relay-features) is compared with what each step left, not the older step's result
+    /// with the newer content. Each file is named once, at the newest step that wrote it.
+    pub fn rollback_conflicts(&self, targets: &[(usize, usize)]) -> Vec<Conflict> {
+        use std::collections::HashMap;
+        let mut now: HashMap<String, Option<String>> = HashMap::new();
+        let mut out: Vec<Conflict> = Vec::new();
+        for &(r, s) in targets {
+            let Some(st) = self.data.runs.get(r).and_then(|run| run.steps.get(s)) else {
+                continue;
+            };
+            for f in st.files.iter().rev() {
+                if f.state == FileState::RolledBack || out.iter().any(|c| c.path == f.path) {
+                    continue;
+                }
+                let cur = now
+                    .entry(f.path.clone())
+                    .or_insert_with(|| fsops::sha256_file(&self.root.join(&f.path)).ok().flatten())
+                    .clone();
+                if cur.as_deref() == Some(f.sha_after.as_str()) {
+                    now.insert(f.path.clone(), f.sha_before.clone());
+                } else if cur != f.sha_before {
+                    out.push(Conflict {
+                        path: f.path.clone(),
+                        step: st.id.clone(),
+                        expected: f.sha_after.clone(),
+                        found: cur,
+                    });
                 }
             }
         }
-        v
+        out
+    }
+}
+
+/// A file that changed after the wizard wrote it, found by [`Journal::rollback_conflicts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// Served-system path.
+    pub path: String,
+    /// The newest step that wrote it.
+    pub step: String,
+    /// What that step wrote (sha256).
+    pub expected: String,
+    /// What is there now (`None`: the file is gone).
+    pub found: Option<String>,
+}
+
+impl Conflict {
+    /// `/etc/mail/sendmail.mc changed since smtpauth-wizard wrote it (step sendmail-mc; ...)`.
+    pub fn describe(&self, root: &Root) -> String {
+        format!(
+            "{} changed since smtpauth-wizard wrote it (step {}; sha256 now {}, we wrote {})",
+            root.display(&self.path),
+            self.step,
+            self.found.as_deref().map(short).unwrap_or("<file is gone>"),
+            short(&self.expected)
+        )
     }
 }
 
@@ -983,6 +1038,46 @@ mod tests {
         j.undo_step(0, 0, false).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"original");
         assert!(!r.join("/etc/mail/relay-domains").exists());
+    }
+
+    #[test]
+    fn conflicts_are_found_by_simulating_the_undo_newest_first() {
+        let (_t, r) = root();
+        let p = r.join("/etc/mail/sendmail.mc");
+        fs::write(&p, "original").unwrap();
+        let mut j = Journal::open(&r).unwrap();
+        j.begin_run("debian").unwrap();
+        j.begin_step("sendmail-mc").unwrap();
+        j.write_file("/etc/mail/sendmail.mc", b"one", None, "t", None)
+            .unwrap();
+        j.end_step(None).unwrap();
+        j.begin_step("relay-features").unwrap();
+        j.write_file("/etc/mail/sendmail.mc", b"two", None, "t", None)
+            .unwrap();
+        j.write_file("/etc/mail/relay-domains", b"x", None, "t", None)
+            .unwrap();
+        j.end_step(None).unwrap();
+        // Written twice: the older record's result is not "changed since".
+        assert!(j.rollback_conflicts(&j.applied_newest_first()).is_empty());
+        assert!(j.changed_since_written().is_empty());
+        // Changed afterwards: named once, at the newest writer. A file the wizard created
+        // and someone removed is as rollback would leave it: no conflict.
+        fs::write(&p, "admin").unwrap();
+        fs::remove_file(r.join("/etc/mail/relay-domains")).unwrap();
+        let c = j.rollback_conflicts(&j.applied_newest_first());
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].step, "relay-features");
+        assert_eq!(c[0].path, "/etc/mail/sendmail.mc");
+        // A file that existed and is gone is one.
+        fs::remove_file(&p).unwrap();
+        let c = j.rollback_conflicts(&j.applied_newest_first());
+        assert_eq!(c[0].found, None, "{c:?}");
+        // Only the older step: the newer content is a conflict for it.
+        fs::write(&p, "two").unwrap();
+        fs::write(r.join("/etc/mail/relay-domains"), "x").unwrap();
+        let c = j.rollback_conflicts(&[(0, 0)]);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].step, "sendmail-mc");
     }
 
     #[test]

@@ -53,6 +53,19 @@ pub struct ApplySummary {
     pub notes: Vec<String>,
 }
 
+/// Why a rollback refused to start: every file changed since the wizard wrote it.
+pub fn conflict_refusal(root: &Root, conflicts: &[journal::Conflict]) -> String {
+    let mut m = format!(
+        "rollback refused: {} file(s) changed since smtpauth-wizard wrote them, so nothing was rolled back:",
+        conflicts.len()
+    );
+    for c in conflicts {
+        m.push_str(&format!("\n  {}", c.describe(root)));
+    }
+    m.push_str("\nLook at them, then run `rollback --force` to put the originals back over them (what they hold now is then lost: copy them first to keep it)");
+    m
+}
+
 impl Engine {
     /// Opens a root: detects the distribution (or loads `--profile FILE`) and prepares the steps.
     pub fn new(
@@ -136,13 +149,169 @@ impl Engine {
             }
             out.push(r);
         }
+        self.settle_covering(&mut out);
         out
     }
 
-    /// Checks one step against the files as they are now.
+    /// The served paths (as written, and with links followed) a covering step copies aside.
+    fn covered(&self, s: &dyn Step) -> Vec<String> {
+        let mut v = vec![];
+        for f in s.covers(&self.cx) {
+            if let Ok(r) = self.cx.root.resolve(&f) {
+                v.push(r.target);
+            }
+            v.push(f);
+        }
+        v
+    }
+
+    /// A step that copies files aside (backup) is pending only when a later step writes one of
+    /// them: a server configured by hand, or by a run whose journal and `.bak` files are gone,
+    /// is `done` instead of reporting `pending: backup` forever (check exit 2, Ansible
+    /// `changed` on every run).
+    fn settle_covering(&self, reports: &mut [StepReport]) {
+        for (k, s) in self.steps.iter().enumerate() {
+            let cov = self.covered(s.as_ref());
+            if cov.is_empty() || reports.get(k).is_none_or(|r| r.status != Status::Pending) {
+                continue;
+            }
+            let touched = reports[k + 1..]
+                .iter()
+                .flat_map(|r| &r.changes)
+                .any(|c| cov.contains(&c.path) || cov.contains(&c.requested));
+            if touched {
+                continue;
+            }
+            let mut r = std::mem::replace(&mut reports[k], StepReport::new(s.as_ref()));
+            let names: Vec<String> = s
+                .covers(&self.cx)
+                .iter()
+                .map(|f| self.cx.root.display(f))
+                .collect();
+            r.info(format!(
+                "no other step changes {}, so no .bak copy is made now (it is made before the first change to them)",
+                names.join(" or ")
+            ));
+            r.changes.clear();
+            reports[k] = r.finish();
+        }
+    }
+
+    /// What `apply --only` must add so that no file a covering step (backup) copies aside is
+    /// edited before its `.bak` exists, and what to say about it. The selected steps are
+    /// checked on their own, in order, to see what they would write.
+    fn covering_first(&self, only: &[String]) -> (Vec<String>, Vec<String>) {
+        let mut sel = only.to_vec();
+        let mut notes = vec![];
+        if only.is_empty() {
+            return (sel, notes);
+        }
+        let mut view = View::new(&self.cx.root);
+        let mut writes: Vec<(&'static str, String)> = vec![];
+        for s in &self.steps {
+            if only.iter().any(|o| o == s.id()) {
+                let r = s.check(&self.cx, &view);
+                for c in &r.changes {
+                    view.plan(c);
+                    writes.push((s.id(), c.path.clone()));
+                }
+            }
+        }
+        let mut full: Option<Vec<StepReport>> = None;
+        for (k, s) in self.steps.iter().enumerate() {
+            if sel.iter().any(|o| o == s.id()) {
+                continue;
+            }
+            let cov = self.covered(s.as_ref());
+            let Some((by, path)) = writes.iter().find(|(_, p)| cov.contains(p)) else {
+                continue;
+            };
+            let full = full.get_or_insert_with(|| self.plan());
+            if full[k].status == Status::Done || full[k].status == Status::Skipped {
+                continue;
+            }
+            sel.push(s.id().to_string());
+            notes.push(format!(
+                "{} runs first: {by} writes {}, which {} copies to .bak before any change to it",
+                s.id(),
+                self.cx.root.display(path),
+                s.id()
+            ));
+        }
+        (sel, notes)
+    }
+
+    /// After `apply --only`: the steps left out that are pending because of what this run
+    /// wrote (sendmail.mc edited: sendmail-cf pending). Each is checked again as if each file
+    /// this run changed still held its original; a step whose plan would then differ (nothing
+    /// to do, or other files to write) is pending because of that file.
+    fn stale_after(&self, sel: &[String], run: &str, first_step: usize) -> Vec<String> {
+        let Ok(j) = Journal::read(&self.cx.root) else {
+            return vec![];
+        };
+        let Some(r) = j.data.runs.iter().find(|r| r.id == run) else {
+            return vec![];
+        };
+        let mut originals: Vec<(String, Vec<u8>)> = vec![];
+        for f in r.steps.iter().skip(first_step).flat_map(|s| &s.files) {
+            if f.state != journal::FileState::Written || originals.iter().any(|(p, _)| p == &f.path)
+            {
+                continue;
+            }
+            if let Some(b) = f
+                .saved
+                .as_ref()
+                .and_then(|sv| std::fs::read(j.saved_path(sv)).ok())
+            {
+                originals.push((f.path.clone(), b));
+            }
+        }
+        if originals.is_empty() {
+            return vec![];
+        }
+        let plan = self.plan();
+        let mut out = vec![];
+        // Status and the files to write (not their bytes: a regenerated sendmail.cf carries
+        // the time it was built).
+        let key = |r: &StepReport| {
+            let mut v: Vec<String> = r.changes.iter().map(|c| c.path.clone()).collect();
+            v.sort();
+            (r.status, v)
+        };
+        for (k, s) in self.steps.iter().enumerate() {
+            if sel.iter().any(|o| o == s.id()) || plan[k].status != Status::Pending {
+                continue;
+            }
+            let now = key(&s.check(&self.cx, &View::new(&self.cx.root)));
+            let causes: Vec<String> = originals
+                .iter()
+                .filter(|(p, b)| {
+                    let mut v = View::new(&self.cx.root);
+                    v.assume(p, b.clone());
+                    key(&s.check(&self.cx, &v)) != now
+                })
+                .map(|(p, _)| self.cx.root.display(p))
+                .collect();
+            if !causes.is_empty() {
+                out.push(format!(
+                    "{} is now pending ({} changed): run `apply` (or `apply --only {}`) so that the server is not left half-configured",
+                    s.id(),
+                    causes.join(", "),
+                    s.id()
+                ));
+            }
+        }
+        out
+    }
+
+    /// Checks one step against the files as they are now (a covering step, backup, with the
+    /// whole plan: whether it has anything to do depends on the steps after it).
     pub fn check_step(&self, id: &str) -> Option<StepReport> {
-        let view = View::new(&self.cx.root);
-        self.step(id).map(|s| s.check(&self.cx, &view))
+        let s = self.step(id)?;
+        if !self.covered(s).is_empty() {
+            return self.plan().into_iter().find(|r| r.id == id);
+        }
+        Some(s.check(&self.cx, &View::new(&self.cx.root)))
     }
 
     /// Refuses to act on the live system without root privileges.
@@ -237,16 +406,29 @@ impl Engine {
         for m in &sum.recovered {
             on(Event::Recovered(m.clone()));
         }
+        // A step that writes sendmail.mc or sendmail.cf gets their .bak copies first, also
+        // under --only: a later backup would copy the edited file, and `rollback
+        // --from-backups` would then put that back beside the original cf.
+        let (sel, first_notes) = self.covering_first(only);
+        let only = &sel[..];
+        sum.notes.extend(first_notes);
         // Refused here, the run is never begun: nothing is written, not even the audit line.
         self.preflight(only)?;
         let run = j.begin_run(&profile_id).map_err(|e| e.to_string())?;
-        *at = Some((run, j.data.runs.last().map_or(0, |r| r.steps.len())));
+        let first_step = j.data.runs.last().map_or(0, |r| r.steps.len());
+        *at = Some((run.clone(), first_step));
         let view = View::new(&self.cx.root);
-        for s in &self.steps {
+        for (k, s) in self.steps.iter().enumerate() {
             if !only.is_empty() && !only.iter().any(|o| o == s.id()) {
                 continue;
             }
-            let r = s.check(&self.cx, &view);
+            // A covering step is judged with the whole plan: it has something to do only when
+            // a later step will write one of its files.
+            let r = if self.covered(s.as_ref()).is_empty() {
+                s.check(&self.cx, &view)
+            } else {
+                self.plan().swap_remove(k)
+            };
             match r.status {
                 Status::Done => {
                     sum.unchanged.push(s.id().into());
@@ -347,6 +529,9 @@ impl Engine {
         // A run is finished when every step was considered; `--only` leaves it open for the rest.
         if only.is_empty() {
             j.finish_run().map_err(|e| e.to_string())?;
+        } else if !sum.applied.is_empty() {
+            drop(j);
+            sum.notes.extend(self.stale_after(only, &run, first_step));
         }
         Ok(sum)
     }
@@ -550,6 +735,15 @@ impl Engine {
         force: bool,
         on: &mut dyn FnMut(Event),
     ) -> Result<Vec<String>, String> {
+        // Every file is checked before the first one is touched: stopping at the first
+        // conflict would leave the newer steps undone and the older ones applied (sendmail.cf
+        // restored, sendmail.mc still edited), which matches neither state.
+        if !force {
+            let conflicts = j.rollback_conflicts(&targets);
+            if !conflicts.is_empty() {
+                return Err(conflict_refusal(&self.cx.root, &conflicts));
+            }
+        }
         let mut msgs = Vec::new();
         let mut restart_again = false;
         for (r, s) in targets {

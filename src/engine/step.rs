@@ -53,6 +53,24 @@ pub struct Finding {
     /// front end can ask instead of only printing it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub decided_by: Vec<crate::mc::Decider>,
+    /// A choice only the user can make that settles this finding (a UI may ask it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+}
+
+/// Where the wizard cannot tell what the admin meant, it refuses and names the choice that
+/// decides: the command-line flag, the answers-file key (also the [`Options`] choice set with
+/// [`Options::set_decision`]) and a question a UI can ask.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// Answers-file key: `discard_cf_edits`.
+    pub key: &'static str,
+    /// Command-line flag: `--discard-cf-edits`.
+    pub flag: &'static str,
+    /// The question, answered yes by the flag.
+    pub question: String,
+    /// What is chosen now.
+    pub chosen: bool,
 }
 
 /// One file the step would write.
@@ -184,7 +202,19 @@ impl StepReport {
             path: path.map(str::to_string),
             fix,
             decided_by: vec![],
+            decision: None,
         });
+    }
+    /// A finding that a choice of the user settles: an error while it is not chosen (the step
+    /// refuses), a warning once it is.
+    pub fn decide(&mut self, path: Option<&str>, m: impl Into<String>, fix: String, d: Decision) {
+        let severity = if d.chosen {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        self.add(severity, m.into(), path, Some(fix));
+        self.findings.last_mut().expect("just added").decision = Some(d);
     }
     /// An error that a choice decides (see [`Finding::decided_by`]).
     pub fn error_decided(
@@ -315,10 +345,32 @@ pub struct Options {
     /// Whether the restart step may restart sendmail (answers `restart`); when false the
     /// restart and EHLO steps are skipped.
     pub restart: bool,
+    /// Regenerate sendmail.cf even though it has lines sendmail.mc does not produce (hand
+    /// edits), losing them (`--discard-cf-edits`, answers `discard_cf_edits`).
+    pub discard_cf_edits: bool,
     pub tool_timeout: Duration,
     /// As root, work on a `--root` tree that other users can write (`--trust-root`): the admin
     /// says such a tree's files and links are meant (by default it is refused).
     pub trust_root: bool,
+}
+
+impl Options {
+    /// The yes/no choice a [`Decision`] names by its key; `None` for an unknown key.
+    pub fn decision(&self, key: &str) -> Option<bool> {
+        match key {
+            "discard_cf_edits" => Some(self.discard_cf_edits),
+            _ => None,
+        }
+    }
+
+    /// Sets the choice a [`Decision`] names; false for an unknown key.
+    pub fn set_decision(&mut self, key: &str, yes: bool) -> bool {
+        match key {
+            "discard_cf_edits" => self.discard_cf_edits = yes,
+            _ => return false,
+        }
+        true
+    }
 }
 
 impl Default for Options {
@@ -333,6 +385,7 @@ impl Default for Options {
             open_listener: None,
             install_packages: true,
             restart: true,
+            discard_cf_edits: false,
             tool_timeout: super::host::TOOL_TIMEOUT,
             trust_root: false,
         }
@@ -398,6 +451,12 @@ impl<'a> View<'a> {
     pub fn plan(&mut self, c: &Change) {
         self.overlay.insert(c.path.clone(), c.after.clone());
     }
+
+    /// Makes steps see `content` at `target` (a served path, links already followed) instead
+    /// of what is on disk: how the engine asks what a step would say had a file not changed.
+    pub fn assume(&mut self, target: &str, content: Vec<u8>) {
+        self.overlay.insert(target.to_string(), content);
+    }
 }
 
 pub trait Step: Send + Sync {
@@ -427,5 +486,13 @@ pub trait Step: Send + Sync {
     /// (certbot's "roll back and restart").
     fn rolls_back_on_failure(&self) -> bool {
         false
+    }
+    /// The files this step copies aside before other steps edit them (the backup step's
+    /// sendmail.mc and sendmail.cf). Such a step changes something only when a later step
+    /// will write one of them (the engine turns it `done` otherwise), and the engine runs it
+    /// before any step that writes one, `apply --only` included. It must come before those
+    /// steps in [`crate::steps::all`].
+    fn covers(&self, _cx: &Context) -> Vec<String> {
+        vec![]
     }
 }

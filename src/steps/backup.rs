@@ -20,6 +20,16 @@ impl Step for Backup {
     fn howto(&self) -> &'static str {
         "HOWTO 2.3: backing up your critical files"
     }
+    fn covers(&self, cx: &Context) -> Vec<String> {
+        cx.profile
+            .as_ref()
+            .map(|p| {
+                std::iter::once(p.sendmail.mc.clone())
+                    .chain(p.sendmail.cf.iter().cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
     fn check(&self, cx: &Context, view: &View) -> StepReport {
         let mut r = StepReport::new(self);
         let Some(p) = super::profile_or_block(cx, &mut r) else {

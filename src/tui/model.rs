@@ -279,6 +279,7 @@ fn same_opts(a: &Options, b: &Options) -> bool {
         && a.keep_features == b.keep_features
         && a.prune_relay_domains == b.prune_relay_domains
         && a.open_listener == b.open_listener
+        && a.discard_cf_edits == b.discard_cf_edits
         && a.tool_timeout == b.tool_timeout
 }
 
@@ -677,8 +678,36 @@ impl Model {
                 }
                 v
             }
+            // A choice only the user can make, named by the step's findings (sendmail-cf:
+            // regenerate over hand edits?): one checkbox each, the flag's question.
+            (Screen::Step(i), _) => self
+                .decisions(i)
+                .into_iter()
+                .map(|d| Choice {
+                    label: format!("{} ({})", self.info.served(&d.question), d.flag),
+                    selected: self.opts.decision(d.key).unwrap_or(false),
+                    radio: false,
+                })
+                .collect(),
             _ => vec![],
         }
+    }
+
+    /// The decisions the findings of step `i` ask for, each once.
+    pub fn decisions(&self, i: usize) -> Vec<crate::engine::step::Decision> {
+        let mut v: Vec<crate::engine::step::Decision> = vec![];
+        for d in self
+            .reports()
+            .get(i)
+            .into_iter()
+            .flat_map(|r| &r.findings)
+            .filter_map(|f| f.decision.clone())
+        {
+            if !v.iter().any(|x| x.key == d.key) {
+                v.push(d);
+            }
+        }
+        v
     }
 
     fn step_settled(&self) -> bool {
@@ -1200,6 +1229,12 @@ fn toggle(m: &mut Model) -> Option<Cmd> {
         }
         (Screen::Step(_), Some("relay-domains")) => {
             m.opts.prune_relay_domains = !m.opts.prune_relay_domains;
+            m.check()
+        }
+        (Screen::Step(si), _) => {
+            let d = m.decisions(si).into_iter().nth(i)?;
+            let now = m.opts.decision(d.key).unwrap_or(false);
+            m.opts.set_decision(d.key, !now);
             m.check()
         }
         // Radio lists whose Enter acts: Space only moves the mark.
