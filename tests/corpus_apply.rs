@@ -98,7 +98,10 @@ fn every_corpus_mc_applies_or_is_refused_and_rollback_is_the_identity() {
 fn rebuild_cf(root: &Path) {
     use smtpauth_wizard::engine::{step::Options, Engine};
     let e = Engine::new(root, None, Options::default()).unwrap();
-    let mc = fs::read_to_string(root.join("etc/mail/sendmail.mc")).unwrap_or_default();
+    let mc = smtpauth_wizard::steps::Text::decode(
+        fs::read(root.join("etc/mail/sendmail.mc")).unwrap_or_default(),
+    )
+    .unwrap_or_default();
     if let Ok((cf, _)) =
         smtpauth_wizard::steps::sendmail_cf::regenerate(&e.cx, "/etc/mail/sendmail.mc", &mc)
     {

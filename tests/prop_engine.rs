@@ -383,7 +383,10 @@ fn rebuild_cf(root: &std::path::Path) {
     use smtpauth_wizard::engine::{step::Options, Engine};
     let e = Engine::new(root, None, Options::default()).unwrap();
     let p = e.profile().unwrap().clone();
-    let mc = fs::read_to_string(e.root().join(&p.sendmail.mc)).unwrap_or_default();
+    let mc = smtpauth_wizard::steps::Text::decode(
+        fs::read(e.root().join(&p.sendmail.mc)).unwrap_or_default(),
+    )
+    .unwrap_or_default();
     if let Ok((cf, _)) = smtpauth_wizard::steps::sendmail_cf::regenerate(&e.cx, &p.sendmail.mc, &mc)
     {
         for t in &p.sendmail.cf {

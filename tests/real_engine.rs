@@ -19,7 +19,8 @@ use std::path::Path;
 fn rebuild_cf(root: &Path) {
     let e = Engine::new(root, None, Options::default()).unwrap();
     let p = e.profile().unwrap().clone();
-    let mc = fs::read_to_string(e.root().join(&p.sendmail.mc)).unwrap();
+    let mc = smtpauth_wizard::steps::Text::decode(fs::read(e.root().join(&p.sendmail.mc)).unwrap())
+        .unwrap();
     let (cf, _) =
         smtpauth_wizard::steps::sendmail_cf::regenerate(&e.cx, &p.sendmail.mc, &mc).unwrap();
     for t in &p.sendmail.cf {
@@ -775,7 +776,8 @@ fn corpus_mcs_with_their_own_cf_have_no_hand_edits() {
         let r = t.path();
         let stock = fs::read(r.join("etc/mail/sendmail.cf")).unwrap();
         fs::copy(f, r.join("etc/mail/sendmail.mc")).unwrap();
-        let text = fs::read_to_string(f).unwrap_or_default();
+        let text = smtpauth_wizard::steps::Text::decode(fs::read(f).unwrap_or_default())
+            .unwrap_or_default();
         let e = Engine::new(r, None, Options::default()).unwrap();
         let Ok((cf, _)) =
             smtpauth_wizard::steps::sendmail_cf::regenerate(&e.cx, "/etc/mail/sendmail.mc", &text)
