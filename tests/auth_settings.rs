@@ -36,6 +36,7 @@ fn debian(lines: &str, sasl: Option<&str>) -> tempfile::TempDir {
         fs::create_dir_all(&dir).unwrap();
         fs::write(dir.join("sasl.m4"), s).unwrap();
     }
+    rebuild_cf(t.path());
     t
 }
 

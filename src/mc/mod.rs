@@ -403,6 +403,16 @@ pub fn rewrite_includes(text: &str, root: &str) -> String {
 /// as it is would let the kernel follow an absolute link `/etc/mail -> /srv/mail` out of the
 /// root to this machine's own `/srv/mail`. For m4 runs only; never write the result back.
 pub fn rewrite_includes_with(text: &str, place: impl Fn(&str) -> String) -> String {
+    rewrite_includes_core(text, false, place)
+}
+
+/// [`rewrite_includes_with`] for relative include paths too (`include(`sasl/sasl.m4')`, read
+/// by m4 from its working directory): `place` gets them as written.
+pub fn rewrite_every_include_with(text: &str, place: impl Fn(&str) -> String) -> String {
+    rewrite_includes_core(text, true, place)
+}
+
+fn rewrite_includes_core(text: &str, relative: bool, place: impl Fn(&str) -> String) -> String {
     let m = model::Model::new(text);
     let body = m.doc.body;
     let mut out = String::with_capacity(text.len() + 128);
@@ -423,6 +433,10 @@ pub fn rewrite_includes_with(text: &str, place: impl Fn(&str) -> String) -> Stri
         let path_at = if rest.starts_with("`/") {
             a + lead + 1
         } else if rest.starts_with('/') {
+            a + lead
+        } else if relative && rest.starts_with('`') && rest.len() > 1 {
+            a + lead + 1
+        } else if relative && !rest.is_empty() && !rest.starts_with(['`', '\'']) {
             a + lead
         } else {
             continue;

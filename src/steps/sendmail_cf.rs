@@ -237,7 +237,7 @@ pub fn hand_edits(
         candidates.push(b);
     }
     if let Some(j) = &journal {
-        for f in records.filter(|f| f.path == mc_t) {
+        for f in records.clone().filter(|f| f.path == mc_t) {
             if let Some(b) = f
                 .saved
                 .as_ref()
@@ -249,28 +249,46 @@ pub fn hand_edits(
             }
         }
     }
+    // The originals of the other files the wizard changed (an included sasl.m4 it edited in
+    // place): the cf was built from the mc *and* its includes as they were. Records come newest
+    // first, so the last one seen for a path is its oldest original.
+    let mut originals: std::collections::HashMap<String, PathBuf> = Default::default();
+    if let Some(j) = &journal {
+        for f in records.filter(|f| f.path != mc_t && f.path != cf_t) {
+            if let Some(sv) = &f.saved {
+                originals.insert(f.path.clone(), j.saved_path(sv));
+            }
+        }
+    }
+    let with_originals = |served: &str| originals.get(served).cloned();
     let mut best: Option<HandEdits> = None;
     for (i, mc_bytes) in candidates.iter().enumerate() {
         // Decoded as the mc step reads it (a Latin-1 comment is kept byte for byte).
         let Ok(text) = super::Text::decode(mc_bytes.clone()) else {
             continue;
         };
-        let generated = match regenerate(cx, mc_path, &text) {
-            Ok((g, _)) => g,
-            // The mc on disk must build; an older saved copy that does not is no candidate.
-            Err(e) if i == 0 => {
-                return Err(format!(
-                    "cannot tell whether {} holds hand edits: {e}",
-                    cx.root.display(target)
-                ))
-            }
-            Err(_) => continue,
-        };
-        match compare(installed, &generated) {
-            None => return Ok(None),
-            Some(h) => {
-                if best.as_ref().is_none_or(|b| h.lines.len() < b.lines.len()) {
-                    best = Some(h);
+        let mut ways: Vec<&dyn Fn(&str) -> Option<PathBuf>> = vec![&|_| None];
+        if !originals.is_empty() {
+            ways.push(&with_originals);
+        }
+        for (k, instead) in ways.into_iter().enumerate() {
+            let generated = match regenerate_with(cx, mc_path, &text, instead) {
+                Ok((g, _)) => g,
+                // The mc on disk must build; an older saved copy that does not is no candidate.
+                Err(e) if i == 0 && k == 0 => {
+                    return Err(format!(
+                        "cannot tell whether {} holds hand edits: {e}",
+                        cx.root.display(target)
+                    ))
+                }
+                Err(_) => continue,
+            };
+            match compare(installed, &generated) {
+                None => return Ok(None),
+                Some(h) => {
+                    if best.as_ref().is_none_or(|b| h.lines.len() < b.lines.len()) {
+                        best = Some(h);
+                    }
                 }
             }
         }
@@ -356,6 +374,18 @@ pub fn regenerate(
     mc_path: &str,
     mc: &Text,
 ) -> Result<(Vec<u8>, Vec<String>), String> {
+    regenerate_with(cx, mc_path, mc, &|_| None)
+}
+
+/// [`regenerate`], with some included files read from elsewhere: `instead` gets an include's
+/// served-system path (links resolved inside the root) and may name the file m4 should read in
+/// its place (the journal's saved original of an include the wizard has since edited).
+pub fn regenerate_with(
+    cx: &Context,
+    mc_path: &str,
+    mc: &Text,
+    instead: &dyn Fn(&str) -> Option<PathBuf>,
+) -> Result<(Vec<u8>, Vec<String>), String> {
     let mc_text: &str = mc;
     let m4 = host::find_tool("m4").ok_or(
         "m4 is not installed (not on PATH, nor in /usr/sbin or /sbin): install the m4 package",
@@ -363,16 +393,40 @@ pub fn regenerate(
     // Every path handed to m4 is resolved inside the root first: `ROOT/etc/mail/...` as it
     // is would let the kernel follow an absolute link `/etc/mail -> /srv/mail` out of the
     // root to this machine's own `/srv/mail`.
-    let text = if cx.root.is_host() {
+    // A relative include is read from m4's working directory, the mc's own.
+    let mc_dir = mc_path.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+    let absolute = |p: &str| -> String {
+        if p.starts_with('/') {
+            p.to_string()
+        } else {
+            format!("{mc_dir}/{p}")
+        }
+    };
+    let served_of = |p: &str| -> String {
+        let a = absolute(p);
+        cx.root.resolve(&a).map(|r| r.target).unwrap_or(a)
+    };
+    let place = |p: &str| -> String {
+        match instead(&served_of(p)) {
+            Some(other) => other.display().to_string(),
+            None if cx.root.is_host() || !p.starts_with('/') => p.to_string(),
+            None => real_path(cx, p),
+        }
+    };
+    let overridden = mc::analyse(mc_text)
+        .includes
+        .iter()
+        .any(|(_, p)| instead(&served_of(p)).is_some());
+    let text = if cx.root.is_host() && !overridden {
         mc_text.to_string()
     } else {
         // In a file that is not UTF-8 each byte is one character: the path goes in the same
         // way, byte for byte.
-        mc::rewrite_includes_with(mc_text, |p| match mc.encoding {
-            Encoding::Utf8 => real_path(cx, p),
+        mc::rewrite_every_include_with(mc_text, |p| match mc.encoding {
+            Encoding::Utf8 => place(p),
             Encoding::Bytes => {
                 let served = mc.encode(p).unwrap_or_default();
-                let real = real_path(cx, &String::from_utf8_lossy(&served));
+                let real = place(&String::from_utf8_lossy(&served));
                 real.bytes().map(char::from).collect()
             }
         })

@@ -232,3 +232,41 @@ pub fn cf_significant(b: &[u8]) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Rebuilds a tree's sendmail.cf (every copy the profile names that exists) from its
+/// sendmail.mc with the real m4, keeping each cf's mtime, as `make` does on a real server: a
+/// variant whose mc a test changed then looks like a server whose cf is current, not like one
+/// with hand edits in sendmail.cf. An mc that m4 refuses keeps the old cf (the sendmail-cf step
+/// reports it).
+pub fn rebuild_cf(root: &Path) {
+    use smtpauth_wizard::engine::{step::Options, Engine};
+    let Ok(e) = Engine::new(root, None, Options::default()) else {
+        return;
+    };
+    let Some(p) = e.profile().cloned() else {
+        return;
+    };
+    let Ok(bytes) = fs::read(e.root().join(&p.sendmail.mc)) else {
+        return;
+    };
+    let Ok(mc) = smtpauth_wizard::steps::Text::decode(bytes) else {
+        return;
+    };
+    let Ok((cf, _)) = smtpauth_wizard::steps::sendmail_cf::regenerate(&e.cx, &p.sendmail.mc, &mc)
+    else {
+        return;
+    };
+    for t in &p.sendmail.cf {
+        let real = e.root().join(t);
+        if real.exists() {
+            let mtime = fs::metadata(&real).unwrap().modified().unwrap();
+            fs::write(&real, &cf).unwrap();
+            fs::File::options()
+                .write(true)
+                .open(&real)
+                .unwrap()
+                .set_modified(mtime)
+                .unwrap();
+        }
+    }
+}
