@@ -80,6 +80,8 @@ fn tree(lines: &[&str]) -> tempfile::TempDir {
     let mut block = lines.join("\n");
     block.push('\n');
     fs::write(&mc, text.replace(DEBIAN_LISTENERS, &block)).unwrap();
+    // The server's sendmail.cf is current with its mc (no hand edits), as after `make`.
+    rebuild_cf(t.path());
     t
 }
 

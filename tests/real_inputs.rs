@@ -278,6 +278,11 @@ fn tree_with(files: &[(&str, Vec<u8>)], masked: bool) -> tempfile::TempDir {
         );
         fs::write(&dst, if masked { mask(b) } else { b.clone() }).unwrap();
     }
+    // The server's sendmail.cf is current with its mc (no hand edits), as after `make`; an mc
+    // m4 refuses keeps the fixture's cf.
+    if files.iter().any(|(p, _)| p.ends_with("sendmail.mc")) {
+        rebuild_cf(t.path());
+    }
     t
 }
 

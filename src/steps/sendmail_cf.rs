@@ -267,7 +267,7 @@ pub fn hand_edits(
         let Ok(text) = super::Text::decode(mc_bytes.clone()) else {
             continue;
         };
-        let mut ways: Vec<&dyn Fn(&str) -> Option<PathBuf>> = vec![&|_| None];
+        let mut ways: Vec<Instead> = vec![&|_| None];
         if !originals.is_empty() {
             ways.push(&with_originals);
         }
@@ -376,6 +376,9 @@ pub fn regenerate(
 ) -> Result<(Vec<u8>, Vec<String>), String> {
     regenerate_with(cx, mc_path, mc, &|_| None)
 }
+
+/// Where m4 reads an included file instead (see [`regenerate_with`]).
+type Instead<'a> = &'a dyn Fn(&str) -> Option<PathBuf>;
 
 /// [`regenerate`], with some included files read from elsewhere: `instead` gets an include's
 /// served-system path (links resolved inside the root) and may name the file m4 should read in
