@@ -208,6 +208,17 @@ pub fn hand_edits(
     target: &str,
     installed: &[u8],
 ) -> Result<Option<HandEdits>, String> {
+    hand_edits_given(cx, target, installed, None)
+}
+
+/// [`hand_edits`], with what the mc on disk generates already at hand (`first`: m4's output,
+/// or its error), so that m4 runs once less.
+fn hand_edits_given(
+    cx: &Context,
+    target: &str,
+    installed: &[u8],
+    first: Option<&Result<Vec<u8>, String>>,
+) -> Result<Option<HandEdits>, String> {
     let Some(p) = &cx.profile else {
         return Ok(None);
     };
@@ -272,8 +283,12 @@ pub fn hand_edits(
             ways.push(&with_originals);
         }
         for (k, instead) in ways.into_iter().enumerate() {
-            let generated = match regenerate_with(cx, mc_path, &text, instead) {
-                Ok((g, _)) => g,
+            let made = match (i, k, first) {
+                (0, 0, Some(done)) => done.clone(),
+                _ => regenerate_with(cx, mc_path, &text, instead).map(|(g, _)| g),
+            };
+            let generated = match made {
+                Ok(g) => g,
                 // The mc on disk must build; an older saved copy that does not is no candidate.
                 Err(e) if i == 0 && k == 0 => {
                     return Err(format!(
@@ -597,7 +612,34 @@ pub fn validate(cx: &Context, cf: &Path) -> Result<(), String> {
 /// the mc after this step has run.
 pub fn plan_cf(cx: &Context, r: &mut StepReport, view: &View, mc: &Text) {
     let Some(p) = &cx.profile else { return };
-    let (cf, warnings) = match regenerate(cx, &p.sendmail.mc, mc) {
+    // What the mc on disk generates, for the hand-edit comparison: the same as the plan's cf
+    // when no earlier step changes the mc; otherwise m4 runs for it on a second thread, beside
+    // the run for the planned mc (two cores: about the time of one run).
+    let disk_mc = cx
+        .root
+        .read(&p.sendmail.mc)
+        .ok()
+        .flatten()
+        .and_then(|b| super::Text::decode(b).ok());
+    let same = disk_mc.as_ref().is_some_and(|d| d.text == mc.text);
+    let (made, first) = std::thread::scope(|s| {
+        let other = disk_mc
+            .as_ref()
+            .filter(|_| !same)
+            .map(|d| s.spawn(move || regenerate(cx, &p.sendmail.mc, d).map(|(g, _)| g)));
+        let made = regenerate(cx, &p.sendmail.mc, mc);
+        let first = other.and_then(|h| h.join().ok());
+        (made, first)
+    });
+    let first = if same {
+        made.as_ref()
+            .map(|(g, _)| g.clone())
+            .map_err(Clone::clone)
+            .into()
+    } else {
+        first
+    };
+    let (cf, warnings) = match made {
         Ok(x) => x,
         Err(e) => {
             r.error(Some(&p.sendmail.mc), e, None);
@@ -666,7 +708,7 @@ pub fn plan_cf(cx: &Context, r: &mut StepReport, view: &View, mc: &Text) {
             .as_deref()
             .filter(|c| significant(c) != significant(&cf) && !view.planned(target));
         if let Some(c) = replaced {
-            match hand_edits(cx, target, c) {
+            match hand_edits_given(cx, target, c, first.as_ref()) {
                 Ok(None) => {}
                 Ok(Some(h)) => {
                     if !report_hand_edits(cx, r, target, &h) {
