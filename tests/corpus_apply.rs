@@ -92,19 +92,3 @@ fn every_corpus_mc_applies_or_is_refused_and_rollback_is_the_identity() {
     );
     assert!(applied >= 9, "only {applied} corpus files applied");
 }
-
-/// Rebuilds the tree's sendmail.cf from its sendmail.mc with m4, as `make` would; an mc that
-/// m4 refuses keeps the old cf (the sendmail-cf step reports it).
-fn rebuild_cf(root: &Path) {
-    use smtpauth_wizard::engine::{step::Options, Engine};
-    let e = Engine::new(root, None, Options::default()).unwrap();
-    let mc = smtpauth_wizard::steps::Text::decode(
-        fs::read(root.join("etc/mail/sendmail.mc")).unwrap_or_default(),
-    )
-    .unwrap_or_default();
-    if let Ok((cf, _)) =
-        smtpauth_wizard::steps::sendmail_cf::regenerate(&e.cx, "/etc/mail/sendmail.mc", &mc)
-    {
-        fs::write(root.join("etc/mail/sendmail.cf"), cf).unwrap();
-    }
-}

@@ -376,24 +376,3 @@ fn generated_sendmail_mc_apply_is_idempotent_and_rollback_is_the_identity() {
         t.applied + t.refused
     );
 }
-
-/// Rebuilds the tree's sendmail.cf (every copy the profile names that exists) from its
-/// sendmail.mc with m4, as `make` would; an mc that m4 refuses keeps the old cf.
-fn rebuild_cf(root: &std::path::Path) {
-    use smtpauth_wizard::engine::{step::Options, Engine};
-    let e = Engine::new(root, None, Options::default()).unwrap();
-    let p = e.profile().unwrap().clone();
-    let mc = smtpauth_wizard::steps::Text::decode(
-        fs::read(e.root().join(&p.sendmail.mc)).unwrap_or_default(),
-    )
-    .unwrap_or_default();
-    if let Ok((cf, _)) = smtpauth_wizard::steps::sendmail_cf::regenerate(&e.cx, &p.sendmail.mc, &mc)
-    {
-        for t in &p.sendmail.cf {
-            let real = e.root().join(t);
-            if real.exists() {
-                fs::write(real, &cf).unwrap();
-            }
-        }
-    }
-}

@@ -13,31 +13,6 @@ use smtpauth_wizard::engine::Engine;
 use std::fs;
 use std::path::Path;
 
-/// Rebuilds the tree's sendmail.cf from its sendmail.mc with m4 (as `make` would on the real
-/// server), keeping the cf's attributes: a variant whose mc was changed then looks like a
-/// server whose cf is current, not like one with hand edits.
-fn rebuild_cf(root: &Path) {
-    let e = Engine::new(root, None, Options::default()).unwrap();
-    let p = e.profile().unwrap().clone();
-    let mc = smtpauth_wizard::steps::Text::decode(fs::read(e.root().join(&p.sendmail.mc)).unwrap())
-        .unwrap();
-    let (cf, _) =
-        smtpauth_wizard::steps::sendmail_cf::regenerate(&e.cx, &p.sendmail.mc, &mc).unwrap();
-    for t in &p.sendmail.cf {
-        let real = e.root().join(t);
-        if real.exists() {
-            let mtime = fs::metadata(&real).unwrap().modified().unwrap();
-            fs::write(&real, &cf).unwrap();
-            fs::File::options()
-                .write(true)
-                .open(&real)
-                .unwrap()
-                .set_modified(mtime)
-                .unwrap();
-        }
-    }
-}
-
 /// Adds `line` before the first MAILER( line of the tree's sendmail.mc and rebuilds the cf.
 fn mc_with(root: &Path, line: &str) {
     let mc = root.join("etc/mail/sendmail.mc");
