@@ -29,6 +29,15 @@ pub fn safe(s: &str) -> Cow<'_, str> {
     safe_max(s, MAX_FIELD)
 }
 
+/// A control character as `\x..` (C0, DEL, C1), any other character as `\u{..}`.
+fn push_escaped(out: &mut String, c: char) {
+    if control(c) && (c as u32) < 0x100 {
+        out.push_str(&format!("\\x{:02x}", c as u32));
+    } else {
+        out.push_str(&format!("\\u{{{:x}}}", c as u32));
+    }
+}
+
 /// [`safe`] with a length limit of the caller's (0: no limit).
 pub fn safe_max(s: &str, max: usize) -> Cow<'_, str> {
     let long = max > 0 && s.chars().nth(max).is_some();
@@ -42,14 +51,8 @@ pub fn safe_max(s: &str, max: usize) -> Cow<'_, str> {
             out.push_str(&format!("…[{rest} more characters cut]"));
             break;
         }
-        if control(c) {
-            if (c as u32) < 0x100 {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            } else {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
-            }
-        } else if invisible(c) {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        if control(c) || invisible(c) {
+            push_escaped(&mut out, c);
         } else {
             out.push(c);
         }
@@ -92,23 +95,12 @@ pub fn for_terminal(s: &str, keep_colour: bool) -> Cow<'_, str> {
             out.push('\r');
         } else if c == '\n' || !bad(c) {
             out.push(c);
-        } else if control(c) && (c as u32) < 0x100 {
-            out.push_str(&format!("\\x{:02x}", c as u32));
         } else {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            push_escaped(&mut out, c);
         }
         rest = &rest[len..];
     }
     Cow::Owned(out)
-}
-
-/// A line of text as it may be printed: each line of a multi-line text through [`safe`], the
-/// line breaks kept (for findings and transcripts that are several lines on purpose).
-pub fn safe_lines(s: &str) -> String {
-    s.split('\n')
-        .map(|l| safe_max(l.strip_suffix('\r').unwrap_or(l), 0).into_owned())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// serde_json's formatter, but C1 controls and the invisible format characters of [`safe`] are
