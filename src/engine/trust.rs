@@ -15,6 +15,14 @@ fn trusted_owner(uid: u32) -> bool {
     uid == 0 || uid == nix::unistd::geteuid().as_raw()
 }
 
+/// A directory whose contents another user could change: its metadata, and `true` when others
+/// (group or world) can write it without the sticky bit, `false` when it belongs to a user other
+/// than root and us.
+fn others_can_change(m: std::fs::Metadata) -> Option<(std::fs::Metadata, bool)> {
+    let open = m.mode() & 0o022 != 0 && m.mode() & 0o1000 == 0;
+    (open || !trusted_owner(m.uid())).then_some((m, open))
+}
+
 /// Why `path` cannot be trusted by root, or `None`. Not root: always trusted (a user's own
 /// files decide only what that user can do).
 pub fn distrust(path: &Path, what: &str) -> Option<String> {
@@ -46,23 +54,20 @@ pub fn distrust(path: &Path, what: &str) -> Option<String> {
     }
     let mut dir = abs.parent();
     while let Some(d) = dir {
-        if let Ok(m) = std::fs::metadata(d) {
-            let open = m.mode() & 0o022 != 0 && m.mode() & 0o1000 == 0;
-            if open || !trusted_owner(m.uid()) {
-                return Some(format!(
-                    "{what} {} lies in {}, which {} (mode {:o}, owner uid {}): someone else could \
-                     replace the file; keep it in a directory only root can write",
-                    path.display(),
-                    d.display(),
-                    if open {
-                        "other users can write"
-                    } else {
-                        "belongs to another user"
-                    },
-                    m.mode() & 0o7777,
-                    m.uid()
-                ));
-            }
+        if let Some((m, open)) = std::fs::metadata(d).ok().and_then(others_can_change) {
+            return Some(format!(
+                "{what} {} lies in {}, which {} (mode {:o}, owner uid {}): someone else could \
+                 replace the file; keep it in a directory only root can write",
+                path.display(),
+                d.display(),
+                if open {
+                    "other users can write"
+                } else {
+                    "belongs to another user"
+                },
+                m.mode() & 0o7777,
+                m.uid()
+            ));
         }
         dir = d.parent();
     }
@@ -152,21 +157,18 @@ pub fn distrust_tree(root: &super::root::Root) -> Option<String> {
         return None;
     }
     let check = |d: &Path| -> Option<String> {
-        let m = std::fs::metadata(d).ok()?;
-        let open = m.mode() & 0o022 != 0 && m.mode() & 0o1000 == 0;
-        (open || !trusted_owner(m.uid())).then(|| {
-            format!(
-                "{} {} (mode {:o}, owner uid {})",
-                d.display(),
-                if open {
-                    "can be written by other users"
-                } else {
-                    "belongs to another user"
-                },
-                m.mode() & 0o7777,
-                m.uid()
-            )
-        })
+        let (m, open) = others_can_change(std::fs::metadata(d).ok()?)?;
+        Some(format!(
+            "{} {} (mode {:o}, owner uid {})",
+            d.display(),
+            if open {
+                "can be written by other users"
+            } else {
+                "belongs to another user"
+            },
+            m.mode() & 0o7777,
+            m.uid()
+        ))
     };
     let mut problems: Vec<String> = vec![];
     for t in TREE_DIRS {
