@@ -7,7 +7,7 @@
 //! not parse is an error too (1, not clap's 2, which automation would read as "pending").
 //!
 //! With `--format json` everything printed on stdout is one JSON object, errors included
-//! (`{"error": "..."}`); the shapes are documented in README and checked by tests/json_shape.rs.
+//! (`{"error": "..."}`); the shapes are documented in docs/json.md and checked by tests/json_shape.rs.
 
 /// `print!` that survives a closed pipe: see [`emit`].
 macro_rules! out {

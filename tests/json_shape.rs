@@ -1,5 +1,5 @@
 //! The JSON of every command, checked against a declared shape (keys and types), on private
-//! copies of the fixture roots. The shapes below are the documented contract (README, "JSON"):
+//! copies of the fixture roots. The shapes below are the documented contract (docs/json.md):
 //! a key added, removed or retyped fails here first, so automation that parses the output (the
 //! Ansible playbook in assets/ansible/ among it) is never broken by accident.
 //!

@@ -76,6 +76,7 @@ const COMMON: &[&str] = &[
     "/usr/share/fish/vendor_completions.d/smtpauth-wizard.fish",
     "/usr/share/doc/smtpauth-wizard/README.md",
     "/usr/share/doc/smtpauth-wizard/CHANGELOG.md",
+    "/usr/share/doc/smtpauth-wizard/docs/json.md",
     "/usr/share/doc/smtpauth-wizard/examples/answers.example.yaml",
     "/usr/share/doc/smtpauth-wizard/examples/ansible/playbook.yml",
     "/usr/share/smtpauth-wizard/profiles/debian.yaml",

@@ -55,7 +55,7 @@ pub const SECRET_MECHANISMS: &[&str] = &[
 /// What [`enable_auth`] writes: `confAUTH_OPTIONS` and the mechanisms of `TRUST_AUTH_MECH` and
 /// `confAUTH_MECHANISMS`.
 ///
-/// The rules (README "Safety"): the option letters the admin already set are kept and the
+/// The rules (docs/real-servers.md): the option letters the admin already set are kept and the
 /// wizard's minimum (`auth_options`, `A`) is added, unless `exact_options` (`--auth-options`)
 /// says exactly; `confAUTH_MECHANISMS` is set to `mechanisms`; `TRUST_AUTH_MECH` trusts
 /// `mechanisms` plus what the admin already trusts (EXTERNAL, GSSAPI...) except the
