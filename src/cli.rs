@@ -50,7 +50,7 @@ use relay_report::*;
 use render::*;
 use status::*;
 
-use crate::engine::journal::{FileState, Journal};
+use crate::engine::journal::FileState;
 use crate::engine::step::{Options, Severity, Status, StepReport};
 use crate::engine::{Engine, Event};
 use clap::{Parser, Subcommand, ValueEnum};

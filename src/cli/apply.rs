@@ -15,13 +15,7 @@ pub(super) fn apply(
     let engine = open(cli, opts, profile.as_deref())?;
     engine.may_write()?;
     if resume {
-        let j = engine.journal().map_err(|e| e.to_string())?;
-        let interrupted = j.data.runs.iter().any(|r| {
-            r.steps
-                .iter()
-                .any(|s| s.state == crate::engine::journal::StepState::InProgress)
-        });
-        if j.open_run().is_none() && !interrupted {
+        if engine.unfinished()?.is_none() {
             let msg =
                 "nothing to resume: the journal has no unfinished run (use `apply` to start one)";
             if json {
@@ -97,7 +91,7 @@ pub(super) fn apply(
             outln!("applied: {}", sum.applied.join(", "));
             outln!(
                 "journal: {}; undo with `smtpauth-wizard{} rollback`",
-                crate::engine::journal::journal_path(engine.root()).display(),
+                engine.journal_path().display(),
                 cli.root
                     .as_ref()
                     .map(|_| format!(" --root {}", engine.root().dir().display()))

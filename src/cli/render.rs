@@ -34,27 +34,16 @@ pub(super) struct JsonReport<'a> {
 /// "an unfinished run ...: use resume" when the journal has a run that an interrupted (or
 /// `--only`) apply left open, or a step interrupted in the middle of its writes.
 pub(super) fn unfinished_run(engine: &Engine) -> Option<String> {
-    let j = Journal::read(engine.root()).ok()?;
-    let interrupted: Vec<&str> = j
-        .data
-        .runs
-        .iter()
-        .flat_map(|r| r.steps.iter())
-        .filter(|s| s.state == crate::engine::journal::StepState::InProgress)
-        .map(|s| s.id.as_str())
-        .collect();
-    let run = j.open_run();
-    if run.is_none() && interrupted.is_empty() {
-        return None;
-    }
+    let u = engine.unfinished().ok()??;
     Some(format!(
         "an unfinished run{}{}: use `resume` to finish it (or `rollback` to undo it)",
-        run.map(|r| format!(" ({}, started {})", r.id, r.started))
+        u.open_run
+            .map(|(id, started)| format!(" ({id}, started {started})"))
             .unwrap_or_default(),
-        if interrupted.is_empty() {
+        if u.interrupted.is_empty() {
             String::new()
         } else {
-            format!(", interrupted in step {}", interrupted.join(", "))
+            format!(", interrupted in step {}", u.interrupted.join(", "))
         }
     ))
 }

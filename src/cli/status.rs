@@ -5,16 +5,18 @@ use super::*;
 pub(super) fn status(cli: &Cli) -> Result<u8, String> {
     let json = cli.format == Format::Json;
     let engine = open(cli, Options::default(), cli.profile.as_deref())?;
-    let path = crate::engine::journal::journal_path(engine.root());
-    let j = match Journal::read(engine.root()) {
+    let st = engine.journal_status();
+    let path = st.path;
+    let baks = st.backups;
+    let changed = st.changed_since_written;
+    let j = match st.journal {
         Ok(j) => j,
         Err(e) => {
             // Show what we can: the .bak files are there whatever happened to the journal.
-            let baks = backups(&engine);
             if json {
                 outln!(
                     "{}",
-                    serde_json::json!({ "journal": path.display().to_string(), "error": e.to_string(), "backups": baks })
+                    serde_json::json!({ "journal": path.display().to_string(), "error": e, "backups": baks })
                 );
             } else {
                 outln!("journal {}: {e}", path.display());
@@ -25,7 +27,6 @@ pub(super) fn status(cli: &Cli) -> Result<u8, String> {
             return Ok(1);
         }
     };
-    let changed = j.changed_since_written();
     if json {
         outln!(
             "{}",
@@ -33,7 +34,7 @@ pub(super) fn status(cli: &Cli) -> Result<u8, String> {
                 "journal": path.display().to_string(),
                 "runs": j.data.runs,
                 "changed_since_written": changed,
-                "backups": backups(&engine),
+                "backups": baks,
             }))
             .unwrap()
         );
@@ -99,16 +100,4 @@ pub(super) fn state_words<T: Serialize>(s: &T) -> String {
         .ok()
         .and_then(|v| v.as_str().map(|x| x.replace(['-', '_'], " ")))
         .unwrap_or_default()
-}
-
-pub(super) fn backups(engine: &Engine) -> Vec<String> {
-    let Some(p) = engine.profile() else {
-        return vec![];
-    };
-    std::iter::once(&p.sendmail.mc)
-        .chain(&p.sendmail.cf)
-        .map(|f| format!("{f}.bak"))
-        .filter(|b| engine.root().exists(b))
-        .map(|b| engine.root().display(&b))
-        .collect()
 }

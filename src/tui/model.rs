@@ -61,48 +61,7 @@ impl Info {
     }
 }
 
-/// A file the journal says the wizard changed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AppliedFile {
-    pub path: String,
-    /// Where the journal keeps the original (served-system path), `None` for a file the wizard
-    /// created (rollback removes it).
-    pub saved: Option<String>,
-    /// Its content is no longer what the wizard wrote (someone edited it since).
-    pub changed_since: bool,
-    pub why: String,
-}
-
-/// A step record that is applied and not rolled back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AppliedStep {
-    pub id: String,
-    pub run: String,
-    pub started: String,
-    pub files: Vec<AppliedFile>,
-    pub commands: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct JournalView {
-    /// The journal cannot be read (corrupt, newer version, ...).
-    pub error: Option<String>,
-    pub path: String,
-    /// The last run is not finished.
-    pub open_run: bool,
-    /// Steps left `in-progress` by a crash: undone before the next apply.
-    pub interrupted: Vec<String>,
-    /// Newest first.
-    pub applied: Vec<AppliedStep>,
-}
-
-/// A RELAY entry of the access file that is not localhost.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RelayChoice {
-    pub key: String,
-    pub line: usize,
-    pub text: String,
-}
+pub use crate::engine::query::{AppliedFile, AppliedStep, JournalView, RelayChoice};
 
 /// What the worker found: every step checked in order, the journal, and what the choices act on.
 #[derive(Debug, Clone)]
