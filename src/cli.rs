@@ -79,6 +79,7 @@ pub fn emit(s: &str) {
 }
 
 /// Ends the process by the default action of SIGPIPE, like cat on a closed pipe.
+#[allow(unsafe_code)] // nix's `signal` is unsafe (it may install handler code); see SAFETY below.
 pub fn die_of_sigpipe() -> ! {
     use nix::sys::signal::{raise, signal, SigHandler, Signal};
     // SAFETY: restoring the default action of a signal installs no handler code.

@@ -14,20 +14,17 @@ pub(super) fn apply(
     let (opts, profile) = choices.resolve(cli.profile.as_ref())?;
     let engine = open(cli, opts, profile.as_deref())?;
     engine.may_write()?;
-    if resume {
-        if engine.unfinished()?.is_none() {
-            let msg =
-                "nothing to resume: the journal has no unfinished run (use `apply` to start one)";
-            if json {
-                outln!(
-                    "{}",
-                    serde_json::json!({ "changed": false, "resumed": false, "message": msg, "summary": null })
-                );
-            } else {
-                outln!("{msg}");
-            }
-            return Ok(0);
+    if resume && engine.unfinished()?.is_none() {
+        let msg = "nothing to resume: the journal has no unfinished run (use `apply` to start one)";
+        if json {
+            outln!(
+                "{}",
+                serde_json::json!({ "changed": false, "resumed": false, "message": msg, "summary": null })
+            );
+        } else {
+            outln!("{msg}");
         }
+        return Ok(0);
     }
     let reports = engine.plan();
     let pending: Vec<&StepReport> = reports

@@ -72,6 +72,7 @@ pub(super) fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
             }
             // SAFETY: the descriptor is open (checked above) and stays open for this borrow:
             // it belongs to the caller, and nothing here closes it.
+            #[allow(unsafe_code)] // std has no safe way to borrow a descriptor we did not open.
             let bfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
             crate::smtp::secret::read_line_from_fd(bfd)
                 .map_err(|e| format!("--password-fd {fd}: {e}"))?
