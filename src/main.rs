@@ -1,3 +1,4 @@
+#![deny(unsafe_code)]
 use smtpauth_wizard::cli::{self, Command};
 use smtpauth_wizard::engine::step::Options;
 use std::path::PathBuf;

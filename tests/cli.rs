@@ -303,7 +303,7 @@ fn apply_on_the_live_system_without_root_refuses_before_touching_anything() {
         {
             Ok(o) => o,
             Err(e) => {
-                eprintln!("SKIPPED: setpriv unavailable: {e}");
+                common::skip(format!("setpriv (util-linux) unavailable: {e}"));
                 return;
             }
         }

@@ -7,13 +7,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn skip_or_fail(why: &str) {
-    if std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some()
-        && nix::unistd::geteuid().is_root()
-    {
-        panic!("cannot run the end-to-end test: {why}");
-    }
-    eprintln!("SKIPPED: end-to-end test: {why}");
+    common::skip(format!("end-to-end test: {why}"));
 }
 
 #[test]

@@ -364,7 +364,7 @@ fn no_color_turns_every_colour_off() {
     let root = t.path().display().to_string();
     for args in [format!("plan --root {root}"), "--help".to_string()] {
         let Some(coloured) = on_a_terminal(&args, false) else {
-            eprintln!("SKIPPED: util-linux `script` is not installed");
+            common::skip("util-linux `script` is not installed");
             return;
         };
         assert!(

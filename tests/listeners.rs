@@ -36,7 +36,7 @@ const MSP_V4: &str =
     "DAEMON_OPTIONS(`Family=inet,  Name=MSP-v4, Port=submission, M=Ea, Addr=127.0.0.1')dnl";
 const MTA_LAN: &str = "DAEMON_OPTIONS(`Family=inet,  Name=MTA-lan, Port=smtp, Addr=192.0.2.10')dnl";
 
-/// Root and the daemon's tools, or a reason to skip (a failure under REQUIRE_TOOLS as root).
+/// Root and the daemon's tools, or a reason to skip (common::skip: a failure under REQUIRE_TOOLS).
 fn daemon_tools() -> Result<(), String> {
     let why = if !nix::unistd::geteuid().is_root() {
         Some("needs root (unshare, port 25)".to_string())
@@ -48,12 +48,6 @@ fn daemon_tools() -> Result<(), String> {
     };
     match why {
         None => Ok(()),
-        Some(w)
-            if std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some()
-                && nix::unistd::geteuid().is_root() =>
-        {
-            panic!("{w}")
-        }
         Some(w) => Err(w),
     }
 }
@@ -61,10 +55,7 @@ fn daemon_tools() -> Result<(), String> {
 macro_rules! need_daemon {
     () => {
         need_tools!();
-        if let Err(why) = daemon_tools() {
-            eprintln!("SKIPPED: {why}");
-            return;
-        }
+        skip_unless!(daemon_tools());
     };
 }
 

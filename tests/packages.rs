@@ -18,18 +18,11 @@ use std::process::Command;
 
 const NAME: &str = "smtpauth-wizard";
 
-fn required() -> bool {
-    std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some()
-}
-
-/// Prints SKIPPED (or fails, where the tools are required) and returns from the test.
+/// Prints SKIPPED (or fails, where the tools are required: common::skip decides) and returns
+/// from the test.
 macro_rules! skip {
     ($($why:tt)*) => {{
-        let why = format!($($why)*);
-        if required() {
-            panic!("{why}");
-        }
-        eprintln!("SKIPPED: {why}");
+        common::skip(format!($($why)*));
         return;
     }};
 }
@@ -88,8 +81,7 @@ fn the_deb_installs_runs_and_removes_cleanly_and_the_rpm_has_the_same_files() {
         skip!("not root: installing a .deb needs root");
     }
     let Some(dir) = std::env::var_os("SMTPAUTH_WIZARD_PACKAGES_DIR") else {
-        eprintln!("SKIPPED: SMTPAUTH_WIZARD_PACKAGES_DIR is not set: run `bash .ci/package` (a release build, minutes), then `SMTPAUTH_WIZARD_PACKAGES_DIR=target/packages cargo test --test packages`; .ci/test does this as root");
-        return;
+        skip!("SMTPAUTH_WIZARD_PACKAGES_DIR is not set: run `bash .ci/package` (a release build, minutes), then `SMTPAUTH_WIZARD_PACKAGES_DIR=target/packages cargo test --test packages`; .ci/test does this as root");
     };
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let Some(deb) = find(&dir, "deb") else {

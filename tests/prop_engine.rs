@@ -336,14 +336,9 @@ fn one_case(v: &Variant, tally: &mut Tally) -> Result<(), TestCaseError> {
 #[test]
 fn generated_sendmail_mc_apply_is_idempotent_and_rollback_is_the_identity() {
     need_tools!();
-    if nix::unistd::geteuid().as_raw() != 0 {
-        let why = "needs root (apply gives the files it creates to root, owner 0:0)";
-        if std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some() {
-            panic!("cannot run this test: {why}");
-        }
-        eprintln!("SKIPPED: {why}");
-        return;
-    }
+    skip_unless!(need_root(
+        "apply gives the files it creates to root, owner 0:0"
+    ));
     let cases = std::env::var("PROP_ENGINE_CASES")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -10,20 +10,10 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-fn required() -> bool {
-    std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some()
-}
-
 /// apply gives the files it creates to root (the profiles say 0:0).
 macro_rules! need_root {
     () => {
-        if nix::unistd::geteuid().as_raw() != 0 {
-            if required() {
-                panic!("needs root (apply gives new files to root)");
-            }
-            eprintln!("SKIPPED: needs root (apply gives new files to root)");
-            return;
-        }
+        skip_unless!(common::need_root("apply gives new files to root"))
     };
 }
 

@@ -52,13 +52,7 @@ fn journal_cut_at_a_line_end_loaded_as_a_shorter_journal() {
 #[test]
 fn missing_cf_tree_left_sendmail_mc_edited_without_sendmail_cf() {
     need_tools!();
-    if nix::unistd::geteuid().as_raw() != 0 {
-        if std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some() {
-            panic!("needs root");
-        }
-        eprintln!("SKIPPED: needs root (apply gives new files to root)");
-        return;
-    }
+    skip_unless!(need_root("apply gives new files to root"));
     let t = fixture("debian12");
     fs::remove_dir_all(t.path().join("usr/share/sendmail")).unwrap();
     let before = snapshot(t.path());

@@ -9,19 +9,11 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-fn required() -> bool {
-    std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some()
-}
-
 macro_rules! need_root {
     () => {
-        if nix::unistd::geteuid().as_raw() != 0 {
-            if required() {
-                panic!("needs root");
-            }
-            eprintln!("SKIPPED: needs root (the attacks are on what root runs and writes)");
-            return;
-        }
+        skip_unless!(common::need_root(
+            "the attacks are on what root runs and writes"
+        ))
     };
 }
 

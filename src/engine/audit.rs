@@ -204,26 +204,22 @@ fn socket_path(root: &Root) -> PathBuf {
 
 /// `Mmm dd hh:mm:ss` in local time (RFC 3164's TIMESTAMP, day padded with a space).
 fn rfc3164_time() -> String {
+    rfc3164(&jiff::Zoned::now())
+}
+
+/// `Mmm dd hh:mm:ss` of `t` in its own zone (this machine's, for [`rfc3164_time`]: `TZ` when
+/// set, else /etc/localtime, as localtime(3) and the syslog daemon read it).
+fn rfc3164(t: &jiff::Zoned) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs() as libc::time_t;
-    // SAFETY: localtime_r writes only into the tm we own.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = unsafe { !libc::localtime_r(&now, &mut tm).is_null() };
-    if !ok {
-        return "Jan  1 00:00:00".into();
-    }
     format!(
         "{} {:>2} {:02}:{:02}:{:02}",
-        MONTHS[tm.tm_mon.clamp(0, 11) as usize],
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec
+        MONTHS[(t.month() as usize).clamp(1, 12) - 1],
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
 }
 
@@ -256,6 +252,35 @@ fn send_syslog(sock: &std::path::Path, severity: u8, msg: &str) -> std::io::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RFC 3164's TIMESTAMP: English month, day padded with a space, 24-hour time, in the
+    /// zone of the time given (this machine's zone in the log; fixed ones here).
+    #[test]
+    fn syslog_time_is_rfc3164_in_the_given_zone() {
+        let at = |s: &str, hours: i8| {
+            s.parse::<jiff::Timestamp>()
+                .unwrap()
+                .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(hours)))
+        };
+        for (t, h, want) in [
+            ("2026-03-05T07:08:09Z", 0, "Mar  5 07:08:09"),
+            ("2026-12-31T23:59:59Z", 1, "Jan  1 00:59:59"),
+            ("2026-01-01T00:00:00Z", -5, "Dec 31 19:00:00"),
+            ("2024-02-29T12:00:00Z", 0, "Feb 29 12:00:00"),
+            ("2026-10-10T10:10:10Z", 9, "Oct 10 19:10:10"),
+        ] {
+            assert_eq!(rfc3164(&at(t, h)), want, "{t} at {h:+}");
+        }
+        let now = rfc3164_time();
+        assert_eq!(now.len(), 15, "{now:?}");
+        assert!(
+            MONTHS_FOR_TEST.iter().any(|m| now.starts_with(m)),
+            "{now:?}"
+        );
+    }
+    const MONTHS_FOR_TEST: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
 
     #[test]
     fn a_line_says_what_which_files_and_the_result() {

@@ -416,7 +416,11 @@ pub mod live {
             .ok()?
             .lines()
             .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))?;
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .unwrap_or(100)
+            .max(1) as u64;
         Some(UNIX_EPOCH + Duration::from_secs(btime) + Duration::from_millis(ticks * 1000 / hz))
     }
 

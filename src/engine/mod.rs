@@ -7,6 +7,7 @@ pub mod fsops;
 pub mod host;
 pub mod journal;
 pub mod profile;
+pub mod query;
 pub mod root;
 pub mod step;
 pub mod trust;

@@ -56,6 +56,9 @@ pub struct Finding {
     /// A choice only the user can make that settles this finding (a UI may ask it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<Decision>,
+    /// What else this finding offers the user to choose, as data (see [`super::query`]).
+    #[serde(skip)]
+    pub offer: Option<super::query::Offer>,
 }
 
 /// Where the wizard cannot tell what the admin meant, it refuses and names the choice that
@@ -203,6 +206,7 @@ impl StepReport {
             fix,
             decided_by: vec![],
             decision: None,
+            offer: None,
         });
     }
     /// A finding that a choice of the user settles: an error while it is not chosen (the step

@@ -16,15 +16,11 @@ pub fn read_line_from_fd(fd: BorrowedFd<'_>) -> io::Result<Secret> {
     let mut buf: Vec<u8> = Vec::with_capacity(128);
     let res = loop {
         let mut b = [0u8; 1];
-        // SAFETY: reads at most one byte into a live one-byte buffer from a borrowed descriptor.
-        let n = unsafe { libc::read(fd.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            break Err(e);
-        }
+        let n = match nix::unistd::read(fd.as_raw_fd(), &mut b) {
+            Ok(n) => n,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => break Err(io::Error::from(e)),
+        };
         if n == 0 || b[0] == b'\n' {
             break Ok(());
         }

@@ -88,6 +88,8 @@ impl Step for RelayDomains {
                     format!("{d} is not in {} nor a Cw line: sendmail relays for hosts and addresses in {d} without authentication", p.relay.local_host_names),
                     Some(format!("remove it if you do not host {d} (--prune-relay-domains does it)")),
                 );
+                r.findings.last_mut().expect("just added").offer =
+                    Some(crate::engine::query::Offer::PruneRelayDomain(d.clone()));
                 extra.push(d);
             }
         }

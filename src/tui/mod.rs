@@ -11,10 +11,13 @@
 //! waits for the step being written: the process never exits in the middle of a journaled
 //! write.
 
+mod choices;
 pub mod demo;
 pub mod keys;
 pub mod model;
+mod msg;
 pub mod side;
+mod update;
 pub mod view;
 pub mod worker;
 

@@ -7,8 +7,8 @@
 //! step boundary (the TUI applies one step per job), so the process never exits in the middle
 //! of a journaled write.
 
-use super::model::{AppliedFile, AppliedStep, Cmd, Info, JournalView, Msg, RelayChoice, Snapshot};
-use crate::engine::journal::{FileState, Journal, StepState, JOURNAL_DIR};
+use super::model::{Cmd, Info, Msg, Snapshot};
+use crate::engine::journal::JOURNAL_DIR;
 use crate::engine::{Engine, Event};
 use std::sync::mpsc::{Receiver, Sender};
 use std::thread::JoinHandle;
@@ -60,124 +60,16 @@ pub fn info(engine: &Engine) -> Info {
 /// `plan` the command line prints), the journal, and what the choices act on.
 pub fn snapshot(engine: &Engine) -> Snapshot {
     let reports = engine.plan();
-    let root = engine.root();
-    let journal = journal_view(engine);
-    let mut relay = vec![];
-    let mut features = vec![];
-    let mut extra_domains = vec![];
-    if let Some(p) = engine.profile() {
-        if let Ok(Some(b)) = root.read(&p.relay.access) {
-            let text = String::from_utf8_lossy(&b);
-            relay = crate::steps::relay_access::relay_entries(&text)
-                .into_iter()
-                .filter(|(_, k, _)| crate::steps::relay_access::disabled_by_default(k))
-                .map(|(line, key, text)| RelayChoice { key, line, text })
-                .collect();
-        }
-        if let Ok(Some(b)) = root.read(&p.sendmail.mc) {
-            features = crate::mc::analyse(&String::from_utf8_lossy(&b))
-                .risky_features
-                .into_iter()
-                .map(|f| (f.feature, f.line))
-                .collect();
-            features.dedup_by(|a, b| a.0 == b.0);
-        }
-        // The relay-domains step names each domain it would prune in a warning on that file.
-        if let Some(r) = reports.iter().find(|r| r.id == "relay-domains") {
-            extra_domains = r
-                .findings
-                .iter()
-                .filter(|f| f.fix.as_deref().is_some_and(|x| x.contains("prune")))
-                .filter_map(|f| f.message.split_whitespace().next().map(str::to_string))
-                .collect();
-        }
-    }
-    let server_name = server_name(engine);
+    let journal = engine.journal_view();
+    let c = engine.choosable(&reports);
+    let server_name = engine.server_name();
     Snapshot {
         reports,
         journal,
-        relay,
-        features,
-        extra_domains,
+        relay: c.relay,
+        features: c.features,
+        extra_domains: c.extra_domains,
         server_name,
-    }
-}
-
-fn server_name(engine: &Engine) -> String {
-    let root = engine.root();
-    let name = if root.is_host() {
-        crate::engine::host::hostname()
-    } else {
-        root.read("/etc/hostname")
-            .ok()
-            .flatten()
-            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "this server".into())
-    };
-    let hosts = root
-        .read("/etc/hosts")
-        .ok()
-        .flatten()
-        .map(|b| String::from_utf8_lossy(&b).to_string())
-        .unwrap_or_default();
-    crate::engine::host::qualified_name(&name, &hosts).unwrap_or(name)
-}
-
-pub fn journal_view(engine: &Engine) -> JournalView {
-    let root = engine.root();
-    let path = root.display(&format!("{JOURNAL_DIR}/journal.yaml"));
-    let j = match Journal::read(root) {
-        Ok(j) => j,
-        Err(e) => {
-            return JournalView {
-                error: Some(e.to_string()),
-                path,
-                ..Default::default()
-            }
-        }
-    };
-    let changed = j.changed_since_written();
-    let applied = j
-        .applied_newest_first()
-        .into_iter()
-        .map(|(r, s)| {
-            let run = &j.data.runs[r];
-            let st = &run.steps[s];
-            AppliedStep {
-                id: st.id.clone(),
-                run: run.id.clone(),
-                started: st.started.clone(),
-                files: st
-                    .files
-                    .iter()
-                    .rev()
-                    .filter(|f| f.state != FileState::RolledBack)
-                    .map(|f| AppliedFile {
-                        path: f.path.clone(),
-                        saved: f.saved.as_ref().map(|rel| format!("{JOURNAL_DIR}/{rel}")),
-                        changed_since: f.state == FileState::Written && changed.contains(&f.path),
-                        why: f.why.clone(),
-                    })
-                    .collect(),
-                commands: st.commands.iter().map(|c| c.argv.join(" ")).collect(),
-            }
-        })
-        .collect();
-    let interrupted = j
-        .data
-        .runs
-        .iter()
-        .flat_map(|r| r.steps.iter())
-        .filter(|s| s.state == StepState::InProgress)
-        .map(|s| s.id.clone())
-        .collect();
-    JournalView {
-        error: None,
-        path,
-        open_run: j.open_run().is_some(),
-        interrupted,
-        applied,
     }
 }
 

@@ -21,8 +21,40 @@ pub fn fixture_dir(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The host's cf tree and m4, or a reason they are missing. CI installs both (.ci/run sets
-/// SMTPAUTH_WIZARD_REQUIRE_TOOLS=1, turning a skip into a failure there).
+/// Whether every test must run: .ci/test sets SMTPAUTH_WIZARD_REQUIRE_TOOLS=1 as root after
+/// installing the packages, so there a missing tool (or missing root) fails the test instead of
+/// skipping it, and a root CI run skips nothing.
+pub fn tools_required() -> bool {
+    std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some()
+}
+
+/// The one place a test decides to skip: prints `SKIPPED: why` for the caller to return, or
+/// fails the test with `why` where every test must run ([`tools_required`]). Use it through
+/// [`skip_unless!`] or, where a test skips only part of itself, directly.
+pub fn skip(why: impl std::fmt::Display) {
+    if tools_required() {
+        panic!("cannot run this test (SMTPAUTH_WIZARD_REQUIRE_TOOLS is set): {why}");
+    }
+    eprintln!("SKIPPED: {why}");
+    // .ci/test counts the skips (libtest hides a passing test's output).
+    if let Some(log) = std::env::var_os("SMTPAUTH_WIZARD_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = fs::OpenOptions::new().append(true).create(true).open(log) {
+            let _ = writeln!(f, "{}: {why}", std::thread::current().name().unwrap_or("?"));
+        }
+    }
+}
+
+/// Root, or why the test needs it.
+pub fn need_root(why: &str) -> Result<(), String> {
+    if nix::unistd::geteuid().is_root() {
+        Ok(())
+    } else {
+        Err(format!("needs root ({why})"))
+    }
+}
+
+/// The host's cf tree and m4, or a reason they are missing.
 pub fn tools() -> Result<(), String> {
     let cf = Path::new("/usr/share/sendmail/cf/m4/cf.m4");
     let m4 = ["/usr/bin/m4", "/bin/m4"]
@@ -37,19 +69,30 @@ pub fn tools() -> Result<(), String> {
     };
     match why {
         None => Ok(()),
-        Some(w) if std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some() => panic!("{w}"),
-        Some(w) => Err(w.to_string()),
+        Some(w) => Err(format!("{w}; install m4 and sendmail-cf")),
     }
+}
+
+/// `Ok(v)` gives `v`; `Err(why)` skips the calling test ([`skip`]: a failure where every test
+/// must run) and returns from it.
+#[macro_export]
+macro_rules! skip_unless {
+    ($need:expr) => {
+        match $need {
+            Ok(v) => v,
+            Err(why) => {
+                $crate::common::skip(why);
+                return;
+            }
+        }
+    };
 }
 
 /// Skips the calling test (with a printed reason) when m4 or the cf tree is missing.
 #[macro_export]
 macro_rules! need_tools {
     () => {
-        if let Err(why) = common::tools() {
-            eprintln!("SKIPPED: {why}; install m4 and sendmail-cf");
-            return;
-        }
+        $crate::skip_unless!($crate::common::tools())
     };
 }
 

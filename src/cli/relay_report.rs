@@ -1,0 +1,111 @@
+//! `relay-report`: who relayed through this server, read from the mail logs.
+
+use super::*;
+
+pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
+    use crate::relay_report as rr;
+    let json = cli.format == Format::Json;
+    let root = cli.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    let mut opts = rr::ReportOptions::default();
+    if let Some(s) = &a.since {
+        opts.since = Some(rr::parse_duration(s).map_err(|e| format!("--since {s}: {e}"))?);
+    }
+    opts.stdin = a.logs.iter().any(|l| l.as_os_str() == "-");
+    opts.logs = a
+        .logs
+        .iter()
+        .filter(|l| l.as_os_str() != "-")
+        .cloned()
+        .collect();
+    opts.root = root.clone();
+    let asked_journal = a.journal || a.journal_dir.is_some();
+    if asked_journal {
+        let mut j = rr::Journal::for_root(&root);
+        if let Some(d) = &a.journal_dir {
+            j.directory = Some(d.clone());
+        }
+        opts.journal = Some(j);
+    }
+    if a.logs.is_empty() && !asked_journal {
+        // Only the profile's log names are wanted here: relay-report writes nothing, so a tree
+        // other users can write is no danger to it.
+        let read_only = Options {
+            trust_root: true,
+            ..Options::default()
+        };
+        let profile_logs = Engine::new(&root, cli.profile.as_deref(), read_only)
+            .ok()
+            .and_then(|e| e.profile().map(|p| p.mail_logs.clone()))
+            .unwrap_or_else(|| vec!["/var/log/mail.log".into(), "/var/log/maillog".into()]);
+        opts.logs = rr::default_logs(&root, &profile_logs);
+        if !opts.logs.iter().any(|p| p.exists()) {
+            // No syslog daemon writes the mail log (Debian 12 and 13 install no rsyslog):
+            // sendmail's lines are in the journal.
+            let mut j = rr::Journal::for_root(&root);
+            if !rr::journal_available(&j) {
+                return Err(format!(
+                    "no mail log found ({} under {}) and no journal to read instead ({}): give the log with --log FILE, or the journal with --journal-dir DIR",
+                    profile_logs.join(", "),
+                    root.display(),
+                    match &j.directory {
+                        Some(d) => format!("{} is missing or empty", d.display()),
+                        None => "journalctl is not installed, or /var/log/journal and /run/log/journal are empty".into(),
+                    }
+                ));
+            }
+            j.why = Some(format!(
+                "chosen because {} is absent",
+                opts.logs
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            opts.logs.clear();
+            opts.journal = Some(j);
+        }
+    }
+    opts.local_domains = rr::read_local_domains(&root);
+    if a.follow {
+        let mut last = u64::MAX;
+        rr::follow(
+            &opts,
+            |rep| {
+                if rep.lines_read != last {
+                    last = rep.lines_read;
+                    if json {
+                        outln!("{}", crate::term::json_line(rep).unwrap_or_default());
+                    } else {
+                        outln!("{}\n{}", "-".repeat(72), rep.to_text());
+                    }
+                    let _ = std::io::stdout().flush();
+                }
+                true
+            },
+            std::time::Duration::from_secs(1),
+        )
+        .map_err(|e| log_error(e, &a.logs))?;
+        return Ok(0);
+    }
+    let rep = rr::report_files(&opts).map_err(|e| log_error(e, &a.logs))?;
+    if json {
+        outln!(
+            "{}",
+            crate::term::json_pretty(&rep).map_err(|e| e.to_string())?
+        );
+    } else {
+        out!("{}", rep.to_text());
+    }
+    Ok(0)
+}
+
+/// A relay-report error; a missing log given with --log is named as such (the generic hint
+/// "give the log with --log FILE" is for the default logs).
+pub(super) fn log_error(e: crate::relay_report::ReportError, given: &[PathBuf]) -> String {
+    match e {
+        crate::relay_report::ReportError::Missing(p) if given.contains(&p) => {
+            format!("{}: no such file (given with --log)", p.display())
+        }
+        e => e.to_string(),
+    }
+}
