@@ -406,6 +406,74 @@ mod tests {
     }
 
     #[test]
+    fn a_sandboxed_tool_runs_unprivileged_in_its_own_directory() {
+        if euid() != 0 {
+            return; // only root can change a child's uid; the CLI tests run as root
+        }
+        let sb = Sandbox::new().unwrap();
+        let sh = find_tool("sh").unwrap();
+        let script = "id -u; id -g; id -G; pwd; env | sort; touch /root/.smtpauth-sandbox-test";
+        let out = run_as(
+            &sh,
+            &["-c".into(), script.into()],
+            None,
+            TOOL_TIMEOUT,
+            Some(std::path::Path::new("/")),
+            Some(&sb),
+        )
+        .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], sb.uid.to_string(), "{text}");
+        assert_eq!(lines[1], sb.gid.to_string(), "{text}");
+        // No supplementary group of root's is kept.
+        assert_eq!(lines[2], sb.gid.to_string(), "{text}");
+        assert_eq!(lines[3], sb.dir().display().to_string());
+        assert!(text.contains("LC_ALL=C") && text.contains(&format!("PATH={TRUSTED_PATH}")));
+        assert!(!text.contains("HOME=") && !text.contains("CARGO"), "{text}");
+        assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+        assert!(!std::path::Path::new("/root/.smtpauth-sandbox-test").exists());
+        let copy = sb.put("x.cf", b"V10\n").unwrap();
+        let out = run_as(
+            &sh,
+            &["-c".into(), format!("cat {}", copy.display())],
+            None,
+            TOOL_TIMEOUT,
+            None,
+            Some(&sb),
+        )
+        .unwrap();
+        assert_eq!(out.stdout, b"V10\n");
+        let dir = sb.dir().to_path_buf();
+        drop(sb);
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn paths_root_does_not_own_are_foreign() {
+        if euid() != 0 {
+            return;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join("mc");
+        std::fs::write(&f, "x").unwrap();
+        assert_eq!(foreign_paths(&[f.clone(), t.path().to_path_buf()]), None);
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o646)).unwrap();
+        assert!(foreign_paths(&[f.clone()])
+            .unwrap()
+            .contains("written by other users"));
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::os::unix::fs::chown(t.path(), Some(65534), None).unwrap();
+        assert!(foreign_paths(&[f.clone()]).unwrap().contains("uid 65534"));
+        // /tmp itself (sticky, world-writable) is not a reason; a missing path is skipped.
+        assert_eq!(
+            foreign_paths(&[std::env::temp_dir(), "/nonexistent/x".into()]),
+            None
+        );
+    }
+
+    #[test]
     fn a_hanging_tool_is_stopped_at_the_time_limit() {
         let out = run_tool("sleep", &["5".into()], None, Duration::from_millis(200)).unwrap();
         assert!(out.timed_out && !out.success());

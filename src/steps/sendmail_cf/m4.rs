@@ -57,6 +57,12 @@ pub fn regenerate_with(
             None => real_path(cx, p),
         }
     };
+    let place_real = |p: &str| -> String {
+        match instead(&served_of(p)) {
+            Some(other) => other.display().to_string(),
+            None => real_path(cx, &absolute(p)),
+        }
+    };
     let overridden = mc::analyse(mc_text)
         .includes
         .iter()
@@ -86,7 +92,23 @@ pub fn regenerate_with(
         .includes
         .iter()
         .any(|(_, p)| p.ends_with("/cf.m4"));
+    // Another user's tree: m4 (and the cf tree's scripts it starts) runs unprivileged.
+    let mut trusted_by_root = tree_paths(cx);
+    trusted_by_root.push(PathBuf::from(real_path(cx, mc_path)));
+    for (_, p) in &mc::analyse(mc_text).includes {
+        trusted_by_root.push(PathBuf::from(place_real(p)));
+    }
+    let foreign = host::foreign_paths(&trusted_by_root);
+    let sandbox = match &foreign {
+        Some(_) => Some(host::Sandbox::new()?),
+        None => None,
+    };
     let mut args = vec![];
+    if let (Some(_), Some(d)) = (&sandbox, &dir) {
+        // m4 runs in the private directory: relative includes are found in the mc's own.
+        args.push("-I".to_string());
+        args.push(d.display().to_string());
+    }
     if !includes_cf {
         let p = cx
             .profile
@@ -104,12 +126,13 @@ pub fn regenerate_with(
         args.push(cf_m4.display().to_string());
         args.push("-".to_string());
     }
-    let out = host::run_in(
+    let out = host::run_as(
         &m4,
         &args,
         Some(&text),
         cx.opts.tool_timeout,
         dir.as_deref(),
+        sandbox.as_ref(),
     )?;
     let warnings: Vec<String> = out
         .stderr
@@ -123,6 +146,15 @@ pub fn regenerate_with(
             cx.root.display(mc_path),
             out.describe()
         );
+        if let (Some(sb), Some(why)) = (&sandbox, &foreign) {
+            if out.stderr.contains("Permission denied") {
+                msg.push_str(&format!(
+                    " (m4 ran as uid {} because this tree is not root's own: {why}; every file \
+                     it reads, the cf tree and the mc's includes, must be readable by that user)",
+                    sb.uid
+                ));
+            }
+        }
         if out.stderr.contains("cannot open") {
             let p = cx
                 .profile
@@ -147,12 +179,54 @@ pub fn regenerate_with(
             cx.root.display(mc_path)
         ));
     }
+    let stdout = match (&sandbox, &dir) {
+        // cf.m4's header says where m4 ran (`##### in DIR`): the mc's directory, as before.
+        (Some(sb), Some(d)) => rehome_header(
+            out.stdout,
+            &sb.dir().display().to_string(),
+            &d.display().to_string(),
+        ),
+        _ => out.stdout,
+    };
     let cf = if cx.root.is_host() {
-        out.stdout
+        stdout
     } else {
-        unroot_header(out.stdout, &cx.root.dir().display().to_string())
+        unroot_header(stdout, &cx.root.dir().display().to_string())
     };
     Ok((cf, warnings))
+}
+
+/// What decides what m4 and sendmail do: the tree (with `--root`), the mc and its directory,
+/// the cf tree (cf.m4, and the directory above its m4/ that holds sh/makeinfo.sh). When root
+/// does not own one of them (or others can write it), tree content runs unprivileged.
+fn tree_paths(cx: &Context) -> Vec<PathBuf> {
+    let mut v = vec![];
+    if !cx.root.is_host() {
+        v.push(cx.root.dir().to_path_buf());
+    }
+    if let Some(p) = &cx.profile {
+        let mc = PathBuf::from(real_path(cx, &p.sendmail.mc));
+        v.extend(mc.parent().map(Path::to_path_buf));
+        v.push(mc);
+        let cf_m4 = PathBuf::from(real_path(cx, &p.sendmail.cf_m4));
+        v.extend(cf_m4.parent().and_then(Path::parent).map(Path::to_path_buf));
+        v.push(cf_m4);
+    }
+    v
+}
+
+/// `##### in FROM` (the private directory m4 ran in) becomes `##### in TO` in the header.
+fn rehome_header(cf: Vec<u8>, from: &str, to: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(cf.len());
+    for l in cf.split_inclusive(|b| *b == b'\n') {
+        match std::str::from_utf8(l) {
+            Ok(t) if t.starts_with("#####") && t.contains(from) => {
+                out.extend_from_slice(t.replace(from, to).as_bytes())
+            }
+            _ => out.extend_from_slice(l),
+        }
+    }
+    out
 }
 
 /// With `--root DIR` m4 runs in DIR/etc/mail on include paths under DIR, and cf.m4 writes both
@@ -217,13 +291,39 @@ pub fn validate(cx: &Context, cf: &Path) -> Result<(), String> {
     else {
         return Ok(());
     };
-    let args = vec![
+    // A cf made from another user's mc can run programs while sendmail parses an address
+    // (`K... program` maps in a ruleset): then sendmail runs unprivileged, on a copy of the
+    // cf in the private directory, with that directory as its queue (it needs one it can
+    // enter, and says "-bv may give misleading output" for a non-root user, which does not
+    // change its exit status).
+    let sandbox = match host::foreign_paths(&tree_paths(cx)) {
+        Some(_) => Some(host::Sandbox::new()?),
+        None => None,
+    };
+    let mut args = vec![];
+    let cf_arg = match &sandbox {
+        Some(sb) => {
+            let bytes = std::fs::read(cf)
+                .map_err(|e| format!("cannot read {} to validate it: {e}", cf.display()))?;
+            args.push(format!("-OQueueDirectory={}", sb.dir().display()));
+            sb.put("sendmail.cf", &bytes)?
+        }
+        None => cf.to_path_buf(),
+    };
+    args.extend([
         "-C".to_string(),
-        cf.display().to_string(),
+        cf_arg.display().to_string(),
         "-bv".to_string(),
         "root".to_string(),
-    ];
-    let out = host::run(&bin, &args, None, cx.opts.tool_timeout)?;
+    ]);
+    let out = host::run_as(
+        &bin,
+        &args,
+        None,
+        cx.opts.tool_timeout,
+        None,
+        sandbox.as_ref(),
+    )?;
     if out.success() {
         Ok(())
     } else {
