@@ -185,3 +185,56 @@ fn an_unreadable_cf_tree_for_the_unprivileged_m4_is_named() {
     );
     assert!(diff_snapshots(&before, &snapshot(t.path())).is_empty());
 }
+
+/// Item 3: `syscmd`/`esyscmd` anywhere in the mc, and an include from outside /etc/mail and
+/// the cf tree, are findings in every mc (warnings: on a root-owned server they are the
+/// admin's own, but they run as root whenever sendmail.cf is rebuilt).
+#[test]
+fn syscmd_and_outside_includes_are_findings() {
+    need_tools!();
+    for fx in ["debian12", "rhel9"] {
+        let cases = [
+            ("syscmd(`true')dnl", "syscmd(true) runs a shell command"),
+            (
+                "define(`_site_', `esyscmd(`echo dnl')')_site_`'dnl",
+                "esyscmd(echo dnl) runs a shell command",
+            ),
+            (
+                "include(`/opt/site/local.m4')dnl",
+                "include(`/opt/site/local.m4') reads a file outside /etc/mail and the cf tree",
+            ),
+            (
+                "sinclude(`/home/alice/.sendmail.m4')dnl",
+                "sinclude(`/home/alice/.sendmail.m4') reads a file outside",
+            ),
+            (
+                "include(`/etc/mail/../../opt/site/local.m4')dnl",
+                "reads a file outside",
+            ),
+        ];
+        for (code, want) in cases {
+            let t = fixture(fx);
+            let mc = t.path().join("etc/mail/sendmail.mc");
+            let text = fs::read_to_string(&mc).unwrap();
+            let at = text.find("/m4/cf.m4')dnl\n").unwrap() + "/m4/cf.m4')dnl\n".len();
+            fs::write(&mc, format!("{}{code}\n{}", &text[..at], &text[at..])).unwrap();
+            fs::create_dir_all(t.path().join("opt/site")).unwrap();
+            fs::write(t.path().join("opt/site/local.m4"), "dnl site\n").unwrap();
+            let o = run_root(t.path(), &["check"]);
+            let out = text_of(&o);
+            assert!(out.contains(want), "{fx}, {code}: {out}");
+            assert!(out.contains("line "), "{fx}: {out}");
+        }
+        // The file as shipped: no such finding.
+        let t = fixture(fx);
+        let out = text_of(&run_root(t.path(), &["check"]));
+        assert!(
+            !out.contains("runs a shell command") && !out.contains("reads a file outside"),
+            "{fx}: {out}"
+        );
+    }
+}
+
+fn text_of(o: &std::process::Output) -> String {
+    text(o)
+}
