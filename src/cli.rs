@@ -284,6 +284,9 @@ pub struct ProbeArgs {
     /// Name to send with EHLO (default: this machine's host name)
     #[arg(long, value_name = "NAME")]
     pub ehlo_name: Option<String>,
+    /// Send the password without TLS to a server that is not on this machine and offers no STARTTLS (never when STARTTLS is offered)
+    #[arg(long)]
+    pub allow_plaintext: bool,
 }
 
 impl Choices {
@@ -1111,13 +1114,16 @@ fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
     } else {
         a.password_env.clone().or(pa.password_env)
     };
+    o.allow_plaintext = a.allow_plaintext || pa.allow_plaintext.unwrap_or(false);
     if let Some(u) = a.user.clone().or(pa.user) {
         o.user = Some(u.clone());
+        // Before the password is read: no core dump, no ptrace by the user's other processes.
+        if let Err(e) = crate::smtp::secret::protect_memory() {
+            errln!("warning: {e}");
+        }
         let pw = if let Some(var) = &password_env {
-            crate::smtp::Secret::new(
-                std::env::var(var)
-                    .map_err(|_| format!("--password-env {var}: no such environment variable"))?,
-            )
+            // Read and removed here, before the probe starts any thread.
+            crate::smtp::secret::take_from_env(var)?
         } else if let Some(fd) = a.password_fd {
             if fd < 0 || nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err() {
                 return Err(format!(

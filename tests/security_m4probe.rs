@@ -29,7 +29,7 @@ const NOBODY: u32 = 65534;
 fn chown_tree(p: &Path, uid: u32) {
     let id = Some(nix::unistd::Uid::from_raw(uid));
     let g = Some(nix::unistd::Gid::from_raw(uid));
-    nix::unistd::fchownat(None, p, id, g, nix::unistd::FchownatFlags::NoFollowSymlink).unwrap();
+    nix::unistd::fchownat(None, p, id, g, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW).unwrap();
     if fs::symlink_metadata(p).unwrap().is_dir() {
         for e in fs::read_dir(p).unwrap() {
             chown_tree(&e.unwrap().path(), uid);
@@ -237,4 +237,244 @@ fn syscmd_and_outside_includes_are_findings() {
 
 fn text_of(o: &std::process::Output) -> String {
     text(o)
+}
+
+// ---- item 10: probe --user never sends the password in the clear where TLS is offered ----
+
+use smtpauth_wizard::smtp::{self, ProbeOptions, Secret, Status};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::mpsc;
+
+const PASS: &str = "Pr0be-s3cret-xyz";
+
+/// What a fake server heard: every command line the client sent.
+type Heard = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A sendmail look-alike on 127.0.0.1 that offers `caps` after EHLO, accepts any AUTH, and
+/// records every line. `hold`: before its greeting, it sends its peer's address on the first
+/// channel and waits for the second (so a test can look at the client meanwhile).
+fn fake_server(
+    caps: &'static [&'static str],
+    conns: usize,
+    hold: Option<(mpsc::Sender<()>, mpsc::Receiver<()>)>,
+) -> (SocketAddr, Heard) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let heard: Heard = Default::default();
+    let h = heard.clone();
+    std::thread::spawn(move || {
+        let mut hold = hold;
+        for _ in 0..conns {
+            let Ok((s, _)) = l.accept() else { return };
+            if let Some((tell, wait)) = hold.take() {
+                let _ = tell.send(());
+                let _ = wait.recv();
+            }
+            let mut w = s.try_clone().unwrap();
+            let mut r = BufReader::new(s);
+            let _ = w.write_all(b"220 mx.example.test ESMTP Sendmail 8.17.1.9/8.17.1.9\r\n");
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                h.lock().unwrap().push(line.trim_end().to_string());
+                let up = line.to_ascii_uppercase();
+                let reply: String = if up.starts_with("EHLO") {
+                    let mut s = String::from("250-mx.example.test Hello\r\n");
+                    for (i, c) in caps.iter().enumerate() {
+                        let sep = if i + 1 == caps.len() { ' ' } else { '-' };
+                        s.push_str(&format!("250{sep}{c}\r\n"));
+                    }
+                    s
+                } else if up.starts_with("AUTH LOGIN") {
+                    "334 VXNlcm5hbWU6\r\n".into()
+                } else if up.starts_with("AUTH") {
+                    "235 2.0.0 OK Authenticated\r\n".into()
+                } else if up.starts_with("QUIT") {
+                    let _ = w.write_all(b"221 2.0.0 closing\r\n");
+                    break;
+                } else if up.starts_with("RCPT") {
+                    "550 5.7.1 Relaying denied\r\n".into()
+                } else if h.lock().unwrap().last().is_some_and(|l| {
+                    !l.contains(' ')
+                        && l.len() > 4
+                        && !up.starts_with("RSET")
+                        && !up.starts_with("MAIL")
+                }) {
+                    // A LOGIN continuation line (base64).
+                    "235 2.0.0 OK Authenticated\r\n".into()
+                } else {
+                    "250 2.0.0 OK\r\n".into()
+                };
+                let _ = w.write_all(reply.as_bytes());
+            }
+        }
+    });
+    (addr, heard)
+}
+
+fn probe_opts(addr: SocketAddr) -> ProbeOptions {
+    let mut o = ProbeOptions::new(addr.ip().to_string(), addr.port());
+    o.ehlo_name = "client.example.test".into();
+    o.user = Some("smtptest".into());
+    o.password = Some(Secret::from(PASS));
+    o
+}
+
+/// The AUTH commands the server heard, and every line that carries the password (plain, or
+/// base64 as AUTH PLAIN and AUTH LOGIN send it).
+fn sent_auth(heard: &Heard) -> Vec<String> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    heard
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| {
+            let word = l.split_whitespace().last().unwrap_or("");
+            let decoded = b64.decode(word).unwrap_or_default();
+            l.to_ascii_uppercase().starts_with("AUTH")
+                || l.contains(PASS)
+                || String::from_utf8_lossy(&decoded).contains(PASS)
+        })
+        .cloned()
+        .collect()
+}
+
+/// Item 10: a server that offers STARTTLS (in any of the ways EHLO lines are written) gets no
+/// AUTH in the clear: both mechanisms are reported as not tried, with the reason, exit 1.
+#[test]
+fn no_password_in_the_clear_when_starttls_is_offered() {
+    let variants: [&'static [&'static str]; 4] = [
+        &["STARTTLS", "AUTH LOGIN PLAIN", "HELP"],
+        &["AUTH PLAIN LOGIN", "STARTTLS"],
+        &["starttls", "AUTH=LOGIN PLAIN", "AUTH LOGIN PLAIN"],
+        &["ENHANCEDSTATUSCODES", "AUTH PLAIN", "STARTTLS", "DSN"],
+    ];
+    for caps in variants {
+        for allow in [false, true] {
+            let (addr, heard) = fake_server(caps, 3, None);
+            let mut o = probe_opts(addr);
+            o.allow_plaintext = allow; // never a reason to ignore an offer of TLS
+            let r = smtp::probe(&o);
+            assert_eq!(sent_auth(&heard), Vec::<String>::new(), "{caps:?}");
+            for id in ["auth-plain", "auth-login"] {
+                if let Some(c) = r.check(id) {
+                    if c.status != Status::Skipped {
+                        assert_eq!(c.status, Status::Error, "{caps:?}: {}", r.to_text());
+                        assert!(c.detail.contains("STARTTLS"), "{}", c.detail);
+                    }
+                }
+            }
+            assert_eq!(r.exit_code(), 1, "{}", r.to_text());
+            assert!(!r.to_text().contains(PASS));
+        }
+    }
+}
+
+/// Item 10, the other half: on this machine without STARTTLS the probe logs in as before.
+#[test]
+fn a_loopback_server_without_starttls_is_still_tested() {
+    let (addr, heard) = fake_server(&["AUTH PLAIN", "HELP"], 3, None);
+    let r = smtp::probe(&probe_opts(addr));
+    let auth = sent_auth(&heard);
+    assert!(
+        auth.iter().any(|l| l.starts_with("AUTH PLAIN")),
+        "{auth:?}\n{}",
+        r.to_text()
+    );
+    assert_eq!(r.check("auth-plain").unwrap().status, Status::Pass);
+}
+
+/// Item 10: the decision for servers elsewhere (no real interface in a test): refused without
+/// `--allow-plaintext`, allowed with it, never with STARTTLS offered; loopback of every form.
+#[test]
+fn the_password_decision_for_every_kind_of_peer() {
+    use smtp::password_may_be_sent as may;
+    use std::net::IpAddr;
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    for local in [
+        "127.0.0.1",
+        "127.0.0.2",
+        "127.255.0.9",
+        "::1",
+        "::ffff:127.0.0.1",
+    ] {
+        assert!(may(false, ip(local), false).is_ok(), "{local}");
+        assert!(may(true, ip(local), false).is_err(), "{local}");
+        assert!(may(true, ip(local), true).is_err(), "{local}");
+    }
+    for remote in [
+        "192.0.2.1",
+        "10.0.0.1",
+        "2001:db8::1",
+        "::ffff:192.0.2.1",
+        "0.0.0.0",
+    ] {
+        let e = may(false, ip(remote), false).unwrap_err();
+        assert!(e.1.contains("--allow-plaintext"), "{e:?}");
+        assert!(may(false, ip(remote), true).is_ok(), "{remote}");
+        let e = may(true, ip(remote), true).unwrap_err();
+        assert!(e.0.contains("STARTTLS"), "{e:?}");
+    }
+}
+
+/// Item 10: `--password-env VAR` is removed and its value erased from the process's
+/// environment before the probe talks to anyone, and its core limit is 0 (read from /proc while
+/// the server holds its greeting; PR_SET_DUMPABLE is tested beside `protect_memory`).
+#[test]
+fn the_password_variable_is_gone_and_the_process_undumpable() {
+    need_root!(); // reading another process's /proc/PID/environ once it is undumpable
+    let (tell, told) = mpsc::channel();
+    let (go, wait) = mpsc::channel();
+    let (addr, heard) = fake_server(&["AUTH PLAIN", "HELP"], 3, Some((tell, wait)));
+    let child = std::process::Command::new(bin())
+        .args([
+            "probe",
+            &addr.to_string(),
+            "--user",
+            "smtptest",
+            "--password-env",
+            "SMTPAUTH_TEST_PW",
+            "--ehlo-name",
+            "client.example.test",
+        ])
+        .env("SMTPAUTH_TEST_PW", PASS)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    told.recv().unwrap();
+    let pid = child.id();
+    let environ = fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    go.send(()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let environ = String::from_utf8_lossy(&environ).to_string();
+    assert!(
+        !environ.contains(PASS),
+        "the password is still in /proc/{pid}/environ"
+    );
+    assert!(environ.contains("NO_COLOR=1"), "{environ}");
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    assert!(
+        core.split_whitespace().nth(4) == Some("0") && core.split_whitespace().nth(5) == Some("0"),
+        "{core}"
+    );
+    // The probe still ran with the password.
+    assert!(
+        sent_auth(&heard)
+            .iter()
+            .any(|l| l.starts_with("AUTH PLAIN")),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

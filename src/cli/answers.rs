@@ -74,6 +74,10 @@ pub struct ProbeAnswers {
     pub from: Option<String>,
     #[serde(default)]
     pub source_ip: Option<IpAddr>,
+    /// `--allow-plaintext`: the password may cross the network without TLS to a server that
+    /// offers no STARTTLS.
+    #[serde(default)]
+    pub allow_plaintext: Option<bool>,
 }
 
 /// Accepts `[LOGIN, PLAIN]` or `"LOGIN PLAIN"`; upper-cases; refuses anything that is not a

@@ -230,6 +230,44 @@ fn validate(o: &ProbeOptions) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether the probe may send a password (AUTH PLAIN/LOGIN carry it readable) on this
+/// connection, which this probe never encrypts: never when the server offers STARTTLS (the
+/// password must then only cross inside TLS, and a client that ignores the offer teaches
+/// nothing about the clients that use it); to a server not on this machine without STARTTLS
+/// only with `--allow-plaintext`. `Err`: why not, and what to do instead.
+pub fn password_may_be_sent(
+    starttls_offered: bool,
+    peer: IpAddr,
+    allow_plaintext: bool,
+) -> Result<(), (String, String)> {
+    let local = match peer {
+        IpAddr::V4(a) => a.is_loopback(),
+        IpAddr::V6(a) => a.is_loopback() || a.to_ipv4_mapped().is_some_and(|m| m.is_loopback()),
+    };
+    if starttls_offered {
+        return Err((
+            "not tried: the server offers STARTTLS, and this probe does not speak TLS, so it \
+             would have sent the password in the clear; it never does that when TLS is offered"
+                .to_owned(),
+            "test the login over TLS with `swaks --tls --auth LOGIN --auth-user USER --server \
+             HOST` (or `openssl s_client -starttls smtp`)"
+                .to_owned(),
+        ));
+    }
+    if !local && !allow_plaintext {
+        return Err((
+            format!(
+                "not tried: {peer} is not this machine and offers no STARTTLS, so the password \
+                 would cross the network in the clear"
+            ),
+            "configure STARTTLS first; or, on a network you trust, say so with \
+             --allow-plaintext (answers file: probe: allow_plaintext: true)"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 fn dedup(v: &mut Vec<String>) {
     let mut seen = std::collections::HashSet::new();
     v.retain(|x| seen.insert(x.clone()));
@@ -296,6 +334,9 @@ impl Prober<'_> {
             return Ok(());
         };
 
+        let peer = c.peer_addr;
+        let starttls = self.ehlo.as_ref().is_some_and(|e| e.starttls);
+        let gate = password_may_be_sent(starttls, peer.ip(), o.allow_plaintext);
         let mut fresh = true; // the current connection has not tried AUTH yet
         let mut conn = Some(c);
         for mech in mechs {
@@ -307,6 +348,10 @@ impl Prober<'_> {
                     format!("AUTH {mech} is not advertised: not tried"),
                     None,
                 );
+                continue;
+            }
+            if let Err((why, hint)) = &gate {
+                self.check(&id, Status::Error, why.clone(), Some(hint.clone()));
                 continue;
             }
             let mut c = match conn.take() {
