@@ -478,3 +478,118 @@ fn the_password_variable_is_gone_and_the_process_undumpable() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+// ---- item 4: very long fields from strangers are cut with a marker before the terminal ----
+
+/// A mail log whose host names, senders and user names are thousands of characters long (an
+/// attacker chooses its HELO/rDNS name, its envelope sender and the user it tries): the text
+/// report cuts each with a marker, escapes the controls, and still counts every event.
+#[test]
+fn relay_report_cuts_very_long_fields_from_the_log() {
+    let long_host = format!("{}.example.test", "h".repeat(5000));
+    let long_sender = format!("{}@example.org", "s".repeat(3000));
+    let long_user = format!("{}\u{1b}]52;c;cGF5bG9hZA==\u{7}", "u".repeat(2000));
+    let relay = format!("{long_host} [198.51.100.7]");
+    let mut log = String::new();
+    for i in 0..3 {
+        log.push_str(&format!("Nov 26 14:0{i}:55 mailsrv sm-mta[2001]: 6AQE8t9k01137{i}: from=<{long_sender}>, size=0, class=0, nrcpts=0, proto=ESMTP, daemon=MTA-v4, relay={relay}\n"));
+        log.push_str(&format!("Nov 26 14:0{i}:56 mailsrv sm-mta[2001]: 6AQE8t9k01137{i}: ruleset=check_rcpt, arg1=<x@example.net>, relay={relay}, reject=550 5.7.1 <x@example.net>... Relaying denied. Proper authentication required.\n"));
+        log.push_str(&format!("Nov 26 14:0{i}:57 mailsrv sm-mta[2003]: AUTH failure (PLAIN): authentication failure (-13) SASL(-13): authentication failure: Password verification failed, user={long_user}, relay={relay}\n"));
+    }
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("mail.log");
+    fs::write(&f, log).unwrap();
+    let o = run(&["relay-report", "--log", f.to_str().unwrap()]);
+    let out = text(&o);
+    assert!(out.contains("relaying denied: 3"), "{out}");
+    for (what, field) in [("host", &long_host), ("sender", &long_sender)] {
+        assert!(
+            !out.contains(field.as_str()),
+            "the whole {what} reached the terminal"
+        );
+    }
+    assert!(
+        !out.contains(&"u".repeat(2000)),
+        "the whole user name reached the terminal"
+    );
+    assert!(
+        out.contains("more characters cut]"),
+        "{}",
+        &out[..out.len().min(3000)]
+    );
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'));
+    // No output line is longer than a cut field and its surroundings.
+    let longest = out.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(longest < 2000, "a line of {longest} characters");
+}
+
+/// The probe's transcript and check details quote what the server said: a greeting and an
+/// EHLO line of thousands of characters are cut with a marker.
+#[test]
+fn probe_transcript_cuts_very_long_server_lines() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let long = "g".repeat(4000);
+    let greeting = format!("220 mx.example.test {long}\u{202e}txt.exe\r\n");
+    std::thread::spawn(move || {
+        let Ok((s, _)) = l.accept() else { return };
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s);
+        let _ = w.write_all(greeting.as_bytes());
+        let mut line = String::new();
+        while r.read_line(&mut line).unwrap_or(0) > 0 {
+            let up = line.to_ascii_uppercase();
+            let reply = if up.starts_with("EHLO") {
+                format!(
+                    "250-mx.example.test Hello\r\n250-X{}\r\n250 HELP\r\n",
+                    "e".repeat(4000)
+                )
+            } else if up.starts_with("QUIT") {
+                "221 bye\r\n".to_string()
+            } else if up.starts_with("RCPT") {
+                "550 5.7.1 Relaying denied\r\n".to_string()
+            } else {
+                "250 OK\r\n".to_string()
+            };
+            let _ = w.write_all(reply.as_bytes());
+            line.clear();
+        }
+    });
+    let mut o = ProbeOptions::new(addr.ip().to_string(), addr.port());
+    o.ehlo_name = "client.example.test".into();
+    let r = smtp::probe(&o);
+    let t = r.to_text();
+    assert!(!t.contains(&long), "the whole greeting reached the text");
+    assert!(
+        !t.contains(&"e".repeat(4000)),
+        "the whole EHLO line reached the text"
+    );
+    assert!(
+        t.contains("more characters cut]"),
+        "{}",
+        &t[..t.len().min(2000)]
+    );
+    assert!(!t.contains('\u{202e}'));
+}
+
+/// Findings quoting an access-file line or an mc line cut a very long one with a marker.
+#[test]
+fn findings_cut_very_long_quoted_lines() {
+    need_tools!();
+    let t = fixture("debian12");
+    let access = t.path().join("etc/mail/access");
+    let mut a = fs::read_to_string(&access).unwrap();
+    let key = format!("Connect:{}.example.org", "a".repeat(3000));
+    a.push_str(&format!("{key}\tRELAY\n"));
+    fs::write(&access, a).unwrap();
+    let out = text(&run_root(t.path(), &["check"]));
+    assert!(
+        !out.contains(&key),
+        "the whole access line reached the terminal"
+    );
+    assert!(
+        out.contains("more characters cut]"),
+        "{}",
+        &out[..out.len().min(3000)]
+    );
+}

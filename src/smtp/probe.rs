@@ -128,7 +128,12 @@ impl ProbeReport {
                     out.push('\n');
                 }
             }
-            out.push_str(&format!("{}: {}\n", line.dir.as_str(), line.text));
+            // The server's lines (and ours, which quote its names): escaped and cut when long.
+            out.push_str(&format!(
+                "{}: {}\n",
+                line.dir.as_str(),
+                crate::term::safe(&line.text)
+            ));
         }
         out.push_str("\nChecks:\n");
         let width = self.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
@@ -137,7 +142,7 @@ impl ProbeReport {
                 "  [{:<7}] {:<width$}  {}\n",
                 c.status.as_str(),
                 c.id,
-                c.detail
+                crate::term::safe_max(&c.detail, 2 * crate::term::MAX_FIELD)
             ));
             if let Some(h) = &c.hint {
                 out.push_str(&format!("  {:<9} {:<width$}  hint: {h}\n", "", ""));

@@ -303,7 +303,7 @@ fn port25_requires_auth(r: &mut StepReport, mc_path: &str, text: &str) {
                 "line {}: the port-25 listener{} has M={m}: the a demands SMTP AUTH before any mail is accepted, so other mail servers, which never authenticate, cannot deliver mail for your domains to it (\"530 5.7.0 Authentication required\"); the line reads: {}",
                 l.line,
                 l.name.as_deref().map(|n| format!(" {n}")).unwrap_or_default(),
-                l.text.trim()
+                crate::term::safe(l.text.trim())
             ),
             Some(if keep.is_empty() {
                 "remove M=a from the port-25 DAEMON_OPTIONS (AUTH stays offered there, just not required); M=Ea belongs on the submission port: DAEMON_OPTIONS(`Port=submission, Name=MSA, M=Ea')".to_string()
