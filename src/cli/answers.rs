@@ -75,8 +75,8 @@ pub struct ProbeAnswers {
     #[serde(default)]
     pub source_ip: Option<IpAddr>,
     /// `--allow-plaintext`: the password may cross the network without TLS to a server that
-    /// offers no STARTTLS.
-    #[serde(default)]
+    /// offers no STARTTLS. Left out of the JSON when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_plaintext: Option<bool>,
 }
 

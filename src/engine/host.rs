@@ -291,8 +291,12 @@ impl Sandbox {
     }
 }
 
+/// The system accounts sendmail's packages give /etc/mail and its files to.
+pub const SENDMAIL_ACCOUNTS: [&str; 3] = ["smmta", "smmsp", "mailnull"];
+
 /// Why root should not run what lies at these paths with its own privileges, or `None`: a
-/// path (or a directory above it) that belongs to a user other than root and us, or that
+/// path (or a directory above it) that belongs to a user other than root, us and sendmail's
+/// own accounts ([`SENDMAIL_ACCOUNTS`]), or that
 /// group or others can write (without the sticky bit). Not root: always `None` (a user's own
 /// tree decides only what that user can do). Missing paths are skipped.
 pub fn foreign_paths(paths: &[PathBuf]) -> Option<String> {
@@ -301,6 +305,14 @@ pub fn foreign_paths(paths: &[PathBuf]) -> Option<String> {
         return None;
     }
     let me = euid();
+    // sendmail's own system accounts own /etc/mail on Debian (smmta) and files in it
+    // elsewhere (smmsp, mailnull): whoever controls them controls the MTA already.
+    let mail_accounts: Vec<u32> = SENDMAIL_ACCOUNTS
+        .iter()
+        .filter_map(|n| nix::unistd::User::from_name(n).ok().flatten())
+        .map(|u| u.uid.as_raw())
+        .collect();
+    let trusted = |uid: u32| uid == 0 || uid == me || mail_accounts.contains(&uid);
     let mut why = vec![];
     for p in paths {
         let Ok(abs) = std::fs::canonicalize(p) else {
@@ -310,7 +322,7 @@ pub fn foreign_paths(paths: &[PathBuf]) -> Option<String> {
         while let Some(d) = at {
             if let Ok(m) = std::fs::metadata(d) {
                 let open = m.mode() & 0o022 != 0 && (m.mode() & 0o1000 == 0 || !m.is_dir());
-                if m.uid() != 0 && m.uid() != me {
+                if !trusted(m.uid()) {
                     why.push(format!("{} belongs to uid {}", d.display(), m.uid()));
                     break;
                 }
@@ -466,6 +478,13 @@ mod tests {
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
         std::os::unix::fs::chown(t.path(), Some(65534), None).unwrap();
         assert!(foreign_paths(&[f.clone()]).unwrap().contains("uid 65534"));
+        // Debian gives /etc/mail to smmta: that is sendmail's own, not a stranger's.
+        for name in SENDMAIL_ACCOUNTS {
+            if let Ok(Some(u)) = nix::unistd::User::from_name(name) {
+                std::os::unix::fs::chown(t.path(), Some(u.uid.as_raw()), None).unwrap();
+                assert_eq!(foreign_paths(&[f.clone()]), None, "{name}");
+            }
+        }
         // /tmp itself (sticky, world-writable) is not a reason; a missing path is skipped.
         assert_eq!(
             foreign_paths(&[std::env::temp_dir(), "/nonexistent/x".into()]),
