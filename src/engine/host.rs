@@ -472,17 +472,19 @@ mod tests {
         std::fs::write(&f, "x").unwrap();
         assert_eq!(foreign_paths(&[f.clone(), t.path().to_path_buf()]), None);
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o646)).unwrap();
-        assert!(foreign_paths(&[f.clone()])
+        assert!(foreign_paths(std::slice::from_ref(&f))
             .unwrap()
             .contains("written by other users"));
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
         std::os::unix::fs::chown(t.path(), Some(65534), None).unwrap();
-        assert!(foreign_paths(&[f.clone()]).unwrap().contains("uid 65534"));
+        assert!(foreign_paths(std::slice::from_ref(&f))
+            .unwrap()
+            .contains("uid 65534"));
         // Debian gives /etc/mail to smmta: that is sendmail's own, not a stranger's.
         for name in SENDMAIL_ACCOUNTS {
             if let Ok(Some(u)) = nix::unistd::User::from_name(name) {
                 std::os::unix::fs::chown(t.path(), Some(u.uid.as_raw()), None).unwrap();
-                assert_eq!(foreign_paths(&[f.clone()]), None, "{name}");
+                assert_eq!(foreign_paths(std::slice::from_ref(&f)), None, "{name}");
             }
         }
         // /tmp itself (sticky, world-writable) is not a reason; a missing path is skipped.
