@@ -74,6 +74,10 @@ pub struct ProbeAnswers {
     pub from: Option<String>,
     #[serde(default)]
     pub source_ip: Option<IpAddr>,
+    /// `--allow-plaintext`: the password may cross the network without TLS to a server that
+    /// offers no STARTTLS. Left out of the JSON when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_plaintext: Option<bool>,
 }
 
 /// Accepts `[LOGIN, PLAIN]` or `"LOGIN PLAIN"`; upper-cases; refuses anything that is not a

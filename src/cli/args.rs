@@ -244,6 +244,9 @@ pub struct ProbeArgs {
     /// Name to send with EHLO (default: this machine's host name)
     #[arg(long, value_name = "NAME")]
     pub ehlo_name: Option<String>,
+    /// Send the password without TLS to a server that is not on this machine and offers no STARTTLS (never when STARTTLS is offered)
+    #[arg(long)]
+    pub allow_plaintext: bool,
 }
 
 impl Choices {

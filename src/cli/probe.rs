@@ -57,13 +57,16 @@ pub(super) fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
     } else {
         a.password_env.clone().or(pa.password_env)
     };
+    o.allow_plaintext = a.allow_plaintext || pa.allow_plaintext.unwrap_or(false);
     if let Some(u) = a.user.clone().or(pa.user) {
         o.user = Some(u.clone());
+        // Before the password is read: no core dump, no ptrace by the user's other processes.
+        if let Err(e) = crate::smtp::secret::protect_memory() {
+            errln!("warning: {e}");
+        }
         let pw = if let Some(var) = &password_env {
-            crate::smtp::Secret::new(
-                std::env::var(var)
-                    .map_err(|_| format!("--password-env {var}: no such environment variable"))?,
-            )
+            // Read and removed here, before the probe starts any thread.
+            crate::smtp::secret::take_from_env(var)?
         } else if let Some(fd) = a.password_fd {
             if fd < 0 || nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err() {
                 return Err(format!(

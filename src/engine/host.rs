@@ -156,6 +156,21 @@ pub fn run_in(
     timeout: Duration,
     cwd: Option<&std::path::Path>,
 ) -> Result<ToolOutput, String> {
+    run_as(program, args, stdin, timeout, cwd, None)
+}
+
+/// [`run_in`], inside a [`Sandbox`] when one is given: the child then runs as the sandbox's
+/// unprivileged user and group (no supplementary groups: std drops root's with `setgroups(0)`
+/// when it changes the uid of a child of root), in the sandbox's private directory (which
+/// replaces `cwd`), with the same clean environment.
+pub fn run_as(
+    program: &std::path::Path,
+    args: &[String],
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+    cwd: Option<&std::path::Path>,
+    sandbox: Option<&Sandbox>,
+) -> Result<ToolOutput, String> {
     let mut argv = vec![program.display().to_string()];
     argv.extend(args.iter().cloned());
     // A clean environment: a fixed PATH, the C locale (tool messages we read are English),
@@ -165,8 +180,20 @@ pub fn run_in(
         .stdout_capture()
         .stderr_capture()
         .unchecked();
-    if let Some(d) = cwd {
-        e = e.dir(d);
+    match sandbox {
+        Some(s) => {
+            let (uid, gid) = (s.uid, s.gid);
+            e = e.dir(s.dir()).before_spawn(move |c| {
+                use std::os::unix::process::CommandExt;
+                c.uid(uid).gid(gid);
+                Ok(())
+            });
+        }
+        None => {
+            if let Some(d) = cwd {
+                e = e.dir(d);
+            }
+        }
     }
     e = match stdin {
         Some(b) => e.stdin_bytes(b.to_vec()),
@@ -176,34 +203,144 @@ pub fn run_in(
     let h = e
         .start()
         .map_err(|err| format!("cannot run `{}`: {err}", argv.join(" ")))?;
-    loop {
-        match h.try_wait() {
-            Ok(Some(out)) => {
-                return Ok(ToolOutput {
-                    argv,
-                    status: out.status.code(),
-                    stdout: out.stdout.clone(),
-                    stderr: String::from_utf8_lossy(&out.stderr).to_string(),
-                    timed_out: false,
-                    elapsed: start.elapsed(),
-                })
-            }
-            Ok(None) => {}
-            Err(err) => return Err(format!("`{}` failed: {err}", argv.join(" "))),
-        }
-        if start.elapsed() >= timeout {
+    match h.wait_timeout(timeout) {
+        Ok(Some(out)) => Ok(ToolOutput {
+            argv,
+            status: out.status.code(),
+            stdout: out.stdout.clone(),
+            stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+            timed_out: false,
+            elapsed: start.elapsed(),
+        }),
+        Ok(None) => {
             let _ = h.kill();
-            return Ok(ToolOutput {
+            Ok(ToolOutput {
                 argv,
                 status: None,
                 stdout: vec![],
                 stderr: String::new(),
                 timed_out: true,
                 elapsed: start.elapsed(),
-            });
+            })
         }
-        std::thread::sleep(Duration::from_millis(5));
+        Err(err) => Err(format!("`{}` failed: {err}", argv.join(" "))),
     }
+}
+
+/// The uid and gid that tree content runs as when the tree is not root's own: the user
+/// `nobody` (by name), else 65534, the overflow uid every Linux has.
+pub fn unprivileged_user() -> (u32, u32) {
+    match nix::unistd::User::from_name("nobody") {
+        Ok(Some(u)) if u.uid.as_raw() != 0 => (u.uid.as_raw(), u.gid.as_raw()),
+        _ => (65534, 65534),
+    }
+}
+
+/// A private place to run a tool from another user's tree: a fresh directory (mode 0700,
+/// owned by the unprivileged user), removed when the sandbox is dropped. Tools run in it as
+/// that user (see [`run_as`]), so an m4 `syscmd` or a planted script in the tree can write
+/// nowhere root owns.
+pub struct Sandbox {
+    pub uid: u32,
+    pub gid: u32,
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Result<Sandbox, String> {
+        let (uid, gid) = unprivileged_user();
+        Sandbox::for_user(uid, gid)
+    }
+
+    pub fn for_user(uid: u32, gid: u32) -> Result<Sandbox, String> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("smtpauth-wizard-m4-")
+            .tempdir()
+            .map_err(|e| format!("cannot make a private directory for m4: {e}"))?;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+            .and_then(|_| std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)))
+            .map_err(|e| {
+                format!(
+                    "cannot give the private directory {} to uid {uid}: {e}",
+                    dir.path().display()
+                )
+            })?;
+        Ok(Sandbox { uid, gid, dir })
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Puts a copy of `bytes` in the sandbox as a file its user can read (for a file root
+    /// made, such as a candidate sendmail.cf, that the unprivileged tool must read).
+    pub fn put(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let p = self.dir().join(name);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&p)
+            .and_then(|mut f| f.write_all(bytes))
+            .and_then(|_| std::os::unix::fs::chown(&p, Some(self.uid), Some(self.gid)))
+            .map_err(|e| format!("cannot copy {name} into {}: {e}", self.dir().display()))?;
+        Ok(p)
+    }
+}
+
+/// The system accounts sendmail's packages give /etc/mail and its files to.
+pub const SENDMAIL_ACCOUNTS: [&str; 3] = ["smmta", "smmsp", "mailnull"];
+
+/// Why root should not run what lies at these paths with its own privileges, or `None`: a
+/// path (or a directory above it) that belongs to a user other than root, us and sendmail's
+/// own accounts ([`SENDMAIL_ACCOUNTS`]), or that
+/// group or others can write (without the sticky bit). Not root: always `None` (a user's own
+/// tree decides only what that user can do). Missing paths are skipped.
+pub fn foreign_paths(paths: &[PathBuf]) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    if euid() != 0 {
+        return None;
+    }
+    let me = euid();
+    // sendmail's own system accounts own /etc/mail on Debian (smmta) and files in it
+    // elsewhere (smmsp, mailnull): whoever controls them controls the MTA already.
+    let mail_accounts: Vec<u32> = SENDMAIL_ACCOUNTS
+        .iter()
+        .filter_map(|n| nix::unistd::User::from_name(n).ok().flatten())
+        .map(|u| u.uid.as_raw())
+        .collect();
+    let trusted = |uid: u32| uid == 0 || uid == me || mail_accounts.contains(&uid);
+    let mut why = vec![];
+    for p in paths {
+        let Ok(abs) = std::fs::canonicalize(p) else {
+            continue;
+        };
+        let mut at = Some(abs.as_path());
+        while let Some(d) = at {
+            if let Ok(m) = std::fs::metadata(d) {
+                let open = m.mode() & 0o022 != 0 && (m.mode() & 0o1000 == 0 || !m.is_dir());
+                if !trusted(m.uid()) {
+                    why.push(format!("{} belongs to uid {}", d.display(), m.uid()));
+                    break;
+                }
+                if open {
+                    why.push(format!(
+                        "{} can be written by other users (mode {:o})",
+                        d.display(),
+                        m.mode() & 0o7777
+                    ));
+                    break;
+                }
+            }
+            at = d.parent();
+        }
+    }
+    why.sort();
+    why.dedup();
+    (!why.is_empty()).then(|| why.join("; "))
 }
 
 /// Runs a tool found by name. `Err` says which tool is missing.
@@ -278,6 +415,83 @@ mod tests {
             Some("mailsrv.example.test")
         );
         assert_eq!(qualified_name("a.b", "").as_deref(), Some("a.b"));
+    }
+
+    #[test]
+    fn a_sandboxed_tool_runs_unprivileged_in_its_own_directory() {
+        if euid() != 0 {
+            return; // only root can change a child's uid; the CLI tests run as root
+        }
+        let sb = Sandbox::new().unwrap();
+        let sh = find_tool("sh").unwrap();
+        let script = "id -u; id -g; id -G; pwd; env | sort; touch /root/.smtpauth-sandbox-test";
+        let out = run_as(
+            &sh,
+            &["-c".into(), script.into()],
+            None,
+            TOOL_TIMEOUT,
+            Some(std::path::Path::new("/")),
+            Some(&sb),
+        )
+        .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], sb.uid.to_string(), "{text}");
+        assert_eq!(lines[1], sb.gid.to_string(), "{text}");
+        // No supplementary group of root's is kept.
+        assert_eq!(lines[2], sb.gid.to_string(), "{text}");
+        assert_eq!(lines[3], sb.dir().display().to_string());
+        assert!(text.contains("LC_ALL=C") && text.contains(&format!("PATH={TRUSTED_PATH}")));
+        assert!(!text.contains("HOME=") && !text.contains("CARGO"), "{text}");
+        assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+        assert!(!std::path::Path::new("/root/.smtpauth-sandbox-test").exists());
+        let copy = sb.put("x.cf", b"V10\n").unwrap();
+        let out = run_as(
+            &sh,
+            &["-c".into(), format!("cat {}", copy.display())],
+            None,
+            TOOL_TIMEOUT,
+            None,
+            Some(&sb),
+        )
+        .unwrap();
+        assert_eq!(out.stdout, b"V10\n");
+        let dir = sb.dir().to_path_buf();
+        drop(sb);
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn paths_root_does_not_own_are_foreign() {
+        if euid() != 0 {
+            return;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join("mc");
+        std::fs::write(&f, "x").unwrap();
+        assert_eq!(foreign_paths(&[f.clone(), t.path().to_path_buf()]), None);
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o646)).unwrap();
+        assert!(foreign_paths(std::slice::from_ref(&f))
+            .unwrap()
+            .contains("written by other users"));
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::os::unix::fs::chown(t.path(), Some(65534), None).unwrap();
+        assert!(foreign_paths(std::slice::from_ref(&f))
+            .unwrap()
+            .contains("uid 65534"));
+        // Debian gives /etc/mail to smmta: that is sendmail's own, not a stranger's.
+        for name in SENDMAIL_ACCOUNTS {
+            if let Ok(Some(u)) = nix::unistd::User::from_name(name) {
+                std::os::unix::fs::chown(t.path(), Some(u.uid.as_raw()), None).unwrap();
+                assert_eq!(foreign_paths(std::slice::from_ref(&f)), None, "{name}");
+            }
+        }
+        // /tmp itself (sticky, world-writable) is not a reason; a missing path is skipped.
+        assert_eq!(
+            foreign_paths(&[std::env::temp_dir(), "/nonexistent/x".into()]),
+            None
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! The file is read the way GNU m4 reads it (see `lex.rs`): in particular, `#` stops being a
 //! comment once the cf tree's `cf.m4` is included (its `cfhead.m4` runs `changecom()`).
 
+mod danger;
 mod edit;
 mod include;
 mod lex;
@@ -27,6 +28,7 @@ mod model;
 mod shape;
 mod text;
 
+pub use danger::{dangers, Danger, DangerKind};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

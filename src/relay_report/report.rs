@@ -1,5 +1,6 @@
 //! The relay report: what was found, per client, sender and user, and how to read it.
 use super::stats::at_least;
+use crate::term::safe;
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -208,7 +209,11 @@ impl Report {
                 let _ = writeln!(
                     o,
                     "  {}: {} denied, from {} client{}{}",
-                    if s.sender.is_empty() { "<>" } else { &s.sender },
+                    if s.sender.is_empty() {
+                        "<>".into()
+                    } else {
+                        safe(&s.sender)
+                    },
                     s.relay_denied,
                     s.clients,
                     plural(u64::from(s.clients)),
@@ -224,7 +229,7 @@ impl Report {
         if !self.users.is_empty() {
             let _ = writeln!(o, "\nUsers with failed logins:");
             for u in self.users.iter().take(TEXT_ROWS) {
-                let _ = write!(o, "  {}: {} failed", u.user, u.auth_failed);
+                let _ = write!(o, "  {}: {} failed", safe(&u.user), u.auth_failed);
                 if u.saslauthd_failed > 0 {
                     let _ = write!(o, " ({} in saslauthd's log)", u.saslauthd_failed);
                 }
@@ -240,7 +245,7 @@ impl Report {
         if !self.auth_failure_reasons.is_empty() {
             let _ = writeln!(o, "\nWhy logins failed:");
             for r in &self.auth_failure_reasons {
-                let _ = write!(o, "  {}: {}", r.reason, r.count);
+                let _ = write!(o, "  {}: {}", safe(&r.reason), r.count);
                 if let Some(a) = &r.advice {
                     let _ = write!(o, " ({a})");
                 }
@@ -272,9 +277,9 @@ impl Report {
 impl ClientStat {
     fn write_text(&self, o: &mut String) {
         let name = match (&self.host, &self.ip) {
-            (Some(h), Some(ip)) => format!("{h} [{ip}]"),
-            (None, Some(ip)) => format!("[{ip}]"),
-            (Some(h), None) => h.clone(),
+            (Some(h), Some(ip)) => format!("{} [{}]", safe(h), safe(ip)),
+            (None, Some(ip)) => format!("[{}]", safe(ip)),
+            (Some(h), None) => safe(h).into_owned(),
             (None, None) => "unknown".into(),
         };
         let _ = write!(
@@ -309,7 +314,11 @@ impl ClientStat {
                     o,
                     "; sender{}: {}",
                     plural(u64::from(self.sender_count)),
-                    self.senders.join(", ")
+                    self.senders
+                        .iter()
+                        .map(|s| safe(s))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
                 if self.sender_count as usize > self.senders.len() {
                     let _ = write!(o, ", ... ({} in all)", at_least(self.sender_count));
@@ -318,10 +327,17 @@ impl ClientStat {
             o.push('\n');
         }
         if !self.users_tried.is_empty() {
-            let _ = writeln!(o, "    users tried: {}", self.users_tried.join(", "));
+            let users: Vec<_> = self.users_tried.iter().map(|u| safe(u)).collect();
+            let _ = writeln!(o, "    users tried: {}", users.join(", "));
         }
-        let _ = writeln!(o, "    -> {}", self.hint);
-        let _ = writeln!(o, "       because {}", self.basis);
+        // Both may quote a host, sender or user name from the log.
+        let long = 2 * crate::term::MAX_FIELD;
+        let _ = writeln!(o, "    -> {}", crate::term::safe_max(&self.hint, long));
+        let _ = writeln!(
+            o,
+            "       because {}",
+            crate::term::safe_max(&self.basis, long)
+        );
     }
 }
 

@@ -20,7 +20,7 @@ pub mod secret;
 
 pub use client::{resolve, Client, Dir, SmtpError, TranscriptLine};
 pub use ehlo::Ehlo;
-pub use probe::{probe, Check, ProbeReport, Status};
+pub use probe::{password_may_be_sent, probe, Check, ProbeReport, Status};
 pub use reply::{parse_reply, parse_reply_line, Reply, ReplyError, MAX_LINE, MAX_LINES};
 pub use secret::Secret;
 
@@ -58,6 +58,9 @@ pub struct ProbeOptions {
     pub timeout: Duration,
     /// Skip the unauthenticated relay test (the engine's `ehlo` step only wants the EHLO).
     pub skip_relay_denial: bool,
+    /// Send the password without TLS to a server that is not on this machine and offers no
+    /// STARTTLS (`--allow-plaintext`). Never when STARTTLS is offered.
+    pub allow_plaintext: bool,
 }
 
 impl ProbeOptions {
@@ -75,6 +78,7 @@ impl ProbeOptions {
             source_ip: None,
             timeout: DEFAULT_TIMEOUT,
             skip_relay_denial: false,
+            allow_plaintext: false,
         }
     }
 

@@ -96,15 +96,70 @@ impl fmt::Display for Secret {
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        let mut bytes = std::mem::take(&mut self.0).into_bytes();
-        bytes.fill(0);
-        // Keeps the optimiser from dropping the fill as a dead store before deallocation.
-        std::hint::black_box(&mut bytes);
+        // Zeroes the whole allocation (spare capacity included) with volatile writes.
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
+}
+
+/// While a password is held: no core dump (RLIMIT_CORE 0) and not dumpable (PR_SET_DUMPABLE
+/// 0: no core, and other processes of the same user cannot ptrace it or read its
+/// /proc/PID/mem). For the rest of the process, which ends after the probe. Errors are
+/// returned so the caller can say the password is less protected than intended.
+pub fn protect_memory() -> Result<(), String> {
+    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0)
+        .map_err(|e| format!("cannot turn off core dumps: {e}"))?;
+    nix::sys::prctl::set_dumpable(false)
+        .map_err(|e| format!("cannot make the process undumpable: {e}"))
+}
+
+/// Reads the password from environment variable `var` and removes the variable, so child
+/// processes and /proc/PID/environ readers after this point do not see it. Call it before any
+/// thread is started (std's `remove_var` is not safe against a concurrent `getenv`).
+pub fn take_from_env(var: &str) -> Result<Secret, String> {
+    let v = std::env::var_os(var)
+        .ok_or_else(|| format!("--password-env {var}: no such environment variable"))?;
+    // The value also sits in the process's initial environment block, which removing the
+    // variable does not erase and /proc/PID/environ still shows: overwrite it in place first.
+    if let Ok(name) = std::ffi::CString::new(var) {
+        // SAFETY: single-threaded here (see above); getenv returns the variable's own bytes
+        // (NUL-terminated, writable: the initial stack block or setenv's heap copy), and
+        // exactly strlen of them are zeroed. No safe API reaches the initial environment block.
+        #[allow(unsafe_code)]
+        unsafe {
+            let p = libc::getenv(name.as_ptr());
+            if !p.is_null() {
+                std::ptr::write_bytes(p, 0, libc::strlen(p));
+            }
+        }
+    }
+    std::env::remove_var(var);
+    let s = v
+        .into_string()
+        .map_err(|_| format!("--password-env {var}: the value is not UTF-8"))?;
+    Ok(Secret(s))
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn protected_memory_is_undumpable_and_without_core() {
+        super::protect_memory().unwrap();
+        assert!(!nix::sys::prctl::get_dumpable().unwrap());
+        let r = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_CORE).unwrap();
+        assert_eq!(r, (0, 0));
+    }
+
+    #[test]
+    fn a_password_variable_is_taken_and_removed() {
+        std::env::set_var("SMTPAUTH_SECRET_UNIT_PW", "pw-in-env");
+        let s = super::take_from_env("SMTPAUTH_SECRET_UNIT_PW").unwrap();
+        assert_eq!(s.expose(), "pw-in-env");
+        assert!(std::env::var_os("SMTPAUTH_SECRET_UNIT_PW").is_none());
+        assert!(super::take_from_env("SMTPAUTH_SECRET_UNIT_PW")
+            .unwrap_err()
+            .contains("no such environment variable"));
+    }
+
     use super::*;
 
     #[test]

@@ -97,6 +97,7 @@ pub fn disabled_by_default(key: &str) -> bool {
 }
 
 fn meaning(key: &str) -> String {
+    let key = &*crate::term::safe(key);
     let k = key.to_ascii_lowercase();
     if k.starts_with("to:") {
         format!(
@@ -121,6 +122,7 @@ fn meaning(key: &str) -> String {
 /// The fix for a client entry: keep it, or (for a bare domain name, which also relays mail to
 /// the domain) narrow it to a `To:` entry when this server is a backup MX or hosts the domain.
 fn client_fix(key: &str) -> String {
+    let key = &*crate::term::safe(key);
     let mut s = format!("apply comments it out; keep it with --keep-relay {key}");
     let bare = !key.contains(':');
     let is_name = key.chars().any(|c| c.is_ascii_alphabetic()) && key.contains('.');
@@ -192,6 +194,8 @@ impl Step for RelayAccess {
         let mut disable = vec![];
         let mut others = 0;
         for (line, key, whole) in relay_entries(&text) {
+            // The access file's own text, quoted in findings: cut when very long.
+            let whole = crate::term::safe(&whole);
             let k = kind(&key);
             if k == Kind::Local {
                 r.info_at(path, format!("line {line}: `{whole}` (localhost) is fine"));

@@ -45,6 +45,7 @@ impl Step for SendmailMc {
                 return r.finish();
             }
         };
+        mc_dangers(&mut r, p, mc_path, &text, "sendmail.mc");
         let mechs = cx.mechanisms();
         let secret: Vec<&String> = mechs
             .iter()
@@ -80,6 +81,10 @@ impl Step for SendmailMc {
         let Some(included) = read_includes(cx, view, mc_path, &text, &mut r) else {
             return r.finish();
         };
+        for inc in &included {
+            let target = include_target(mc_path, &inc.path);
+            mc_dangers(&mut r, p, &target, &inc.text, &inc.path);
+        }
         let choice = mc::ListenerChoice {
             open: cx.opts.open_listener.clone(),
         };
@@ -240,6 +245,46 @@ fn read_includes(
     Some(out)
 }
 
+/// Issue 13 item 3: `syscmd`/`esyscmd` and includes from outside /etc/mail and the cf tree,
+/// in the mc and in the files it includes that the wizard reads. Warnings, not errors: on a
+/// root-owned server they are the admin's own (rare, and worth a look: they run as root
+/// whenever sendmail.cf is rebuilt); in another user's tree m4 runs unprivileged anyway.
+fn mc_dangers(
+    r: &mut StepReport,
+    p: &crate::engine::profile::Profile,
+    path: &str,
+    text: &str,
+    name: &str,
+) {
+    let mc_dir = match p.sendmail.mc.rsplit_once('/') {
+        Some((d, _)) if !d.is_empty() => format!("{d}/"),
+        _ => "/etc/mail/".to_string(),
+    };
+    let cf_tree = p
+        .sendmail
+        .cf_m4
+        .trim_end_matches("/m4/cf.m4")
+        .trim_end_matches("/cf.m4")
+        .to_string()
+        + "/";
+    let allowed = ["/etc/mail/", mc_dir.as_str(), cf_tree.as_str()];
+    for d in mc::dangers(text, &allowed) {
+        r.warn(
+            Some(path),
+            format!("{name}: {}", crate::term::safe_max(&d.describe(), 600)),
+            Some(match d.kind {
+                mc::DangerKind::Command(_) => {
+                    "remove the line if you did not put it there (and find out who did)".into()
+                }
+                mc::DangerKind::OutsideInclude(_) => format!(
+                    "move the file into {mc_dir} (owned by root, not writable by others) and \
+                     include it from there"
+                ),
+            }),
+        );
+    }
+}
+
 /// Item 7 of issue 9: a port-25 listener with `M=a` (`Modifiers=a`, e.g. `M=Ea`) demands AUTH
 /// before it accepts any mail, so mail servers delivering to this one (they never
 /// authenticate) are refused with "530 5.7.0 Authentication required". `M=A` is the opposite
@@ -258,7 +303,7 @@ fn port25_requires_auth(r: &mut StepReport, mc_path: &str, text: &str) {
                 "line {}: the port-25 listener{} has M={m}: the a demands SMTP AUTH before any mail is accepted, so other mail servers, which never authenticate, cannot deliver mail for your domains to it (\"530 5.7.0 Authentication required\"); the line reads: {}",
                 l.line,
                 l.name.as_deref().map(|n| format!(" {n}")).unwrap_or_default(),
-                l.text.trim()
+                crate::term::safe(l.text.trim())
             ),
             Some(if keep.is_empty() {
                 "remove M=a from the port-25 DAEMON_OPTIONS (AUTH stays offered there, just not required); M=Ea belongs on the submission port: DAEMON_OPTIONS(`Port=submission, Name=MSA, M=Ea')".to_string()
