@@ -453,13 +453,28 @@ pub fn parse(source: &str, text: &str) -> Result<Profile, ProfileError> {
         merge(&mut m, &o.set);
         let merged: Profile = serde_yaml::from_value(m).map_err(|e| {
             ProfileError(format!(
-                "profile {source}: overrides[{i}] (when {}): {e}",
-                o.when
+                "profile {source}: overrides[{i}] (when {}; it sets {}): {e}",
+                o.when,
+                leaf_keys(&o.set, "").join(", ")
             ))
         })?;
         check(&format!("{source} overrides[{i}] (when {})", o.when), &merged)?;
     }
     Ok(p)
+}
+
+/// `a.b.c` for every key of `v` that holds no mapping (what an override sets).
+fn leaf_keys(v: &serde_yaml::Value, prefix: &str) -> Vec<String> {
+    let Some(m) = v.as_mapping() else {
+        return vec![prefix.to_string()];
+    };
+    let mut out = vec![];
+    for (k, v) in m {
+        let k = k.as_str().map(String::from).unwrap_or_else(|| format!("{k:?}"));
+        let path = if prefix.is_empty() { k } else { format!("{prefix}.{k}") };
+        out.extend(leaf_keys(v, &path));
+    }
+    out
 }
 
 fn check(source: &str, p: &Profile) -> Result<(), ProfileError> {
@@ -504,6 +519,129 @@ mod tests {
     #[test]
     fn every_builtin_profile_parses() {
         assert_eq!(builtins().len(), 3);
+        // and reads back its own YAML, overrides included
+        for p in builtins() {
+            let y = serde_yaml::to_string(&p).unwrap();
+            let again = parse("again.yaml", &y).unwrap();
+            assert_eq!(serde_yaml::to_string(&again).unwrap(), y);
+        }
+    }
+
+    fn rel(id: &str, v: Option<&str>) -> Release {
+        Release {
+            id: Some(id.into()),
+            version_id: v.map(String::from),
+        }
+    }
+
+    #[test]
+    fn version_conditions_compare_numerically() {
+        let r = |s: &str| VersionReq::try_from(s.to_string()).unwrap();
+        let cases = [
+            ("<13", "12", true),
+            ("<13", "13", false),
+            ("<13", "12.5", true),
+            ("<13", "9", true),
+            ("<13", "100", false),
+            ("<=12", "12", true),
+            ("<=12", "12.1", false),
+            (">=13", "13", true),
+            (">=13", "14", true),
+            (">=13", "12.99", false),
+            (">11", "11.0", false),
+            (">11", "11.1", true),
+            ("=12", "12.5", true),
+            ("12", "12", true),
+            ("12", "13", false),
+            ("22.04", "22.04", true),
+            ("<22.04", "20.04", true),
+            ("<13", "", false),
+            ("<13", "rolling", false),
+            (">=1", "n/a", false),
+        ];
+        for (req, v, want) in cases {
+            assert_eq!(r(req).matches(v), want, "{req} vs {v:?}");
+        }
+        for bad in ["", "<", "<thirteen", ">=13.x", "~13", "<<13"] {
+            let e = VersionReq::try_from(bad.to_string()).unwrap_err();
+            assert!(e.contains("version_id"), "{bad}: {e}");
+        }
+        assert_eq!(r(" >= 13 ".trim()).to_string(), ">=13");
+    }
+
+    #[test]
+    fn debian_differences_are_data() {
+        let d = builtin("debian").unwrap();
+        let start = |p: &Profile| p.saslauthd.as_ref().unwrap().settings.get("START").cloned();
+        let (p11, s11) = d.for_release(&rel("debian", Some("11"))).unwrap();
+        let (p12, s12) = d.for_release(&rel("debian", Some("12"))).unwrap();
+        let (p13, s13) = d.for_release(&rel("debian", Some("13"))).unwrap();
+        let (p14, _) = d.for_release(&rel("debian", Some("14"))).unwrap();
+        assert_eq!(start(&p11).as_deref(), Some("yes"));
+        assert_eq!(start(&p12).as_deref(), Some("yes"));
+        assert_eq!(start(&p13), None);
+        assert_eq!(start(&p14), None);
+        assert_eq!(
+            p13.saslauthd.as_ref().unwrap().settings.get("MECHANISMS").map(String::as_str),
+            Some("\"pam\"")
+        );
+        assert!(p11.service.systemd_unit.is_none() && p12.service.systemd_unit.is_none());
+        assert_eq!(
+            p13.service.systemd_unit.as_deref(),
+            Some("/usr/lib/systemd/system/sendmail.service")
+        );
+        assert_eq!(p11.auth.unavailable_mechanisms, ["SCRAM-SHA-1", "SCRAM-SHA-256"]);
+        assert!(p12.auth.unavailable_mechanisms.is_empty());
+        assert!(p13.auth.unavailable_mechanisms.is_empty());
+        assert!(s12.is_empty(), "{s12:?}");
+        assert!(s11[0].contains("SCRAM") && s13[0].contains("START="), "{s11:?} {s13:?}");
+        // Ubuntu shares the profile but none of Debian's version conditions; nor does a
+        // release without VERSION_ID (testing, sid): the base values apply.
+        for r in [
+            rel("ubuntu", Some("11")),
+            rel("ubuntu", Some("24.04")),
+            rel("debian", None),
+            Release::default(),
+        ] {
+            let (p, said) = d.for_release(&r).unwrap();
+            assert!(said.is_empty(), "{r:?}: {said:?}");
+            assert_eq!(start(&p).as_deref(), Some("yes"));
+        }
+    }
+
+    fn with_overrides(extra: &str) -> String {
+        format!("{}\n{extra}", BUILTIN[2].1.split("\noverrides:").next().unwrap())
+    }
+
+    #[test]
+    fn overrides_are_validated_whatever_release_they_are_for() {
+        let cases = [
+            // an unknown key inside `set`, for a release nobody runs here
+            ("overrides:\n  - when: { version_id: \"<3\" }\n    why: x\n    set: { saslauthd: { setings: { START: \"yes\" } } }\n", "setings"),
+            ("overrides:\n  - when: { version_id: \"<3\" }\n    why: x\n    set: { sendmial: { mc: /x } }\n", "sendmial"),
+            // a wrong type
+            ("overrides:\n  - when: { id: [debian] }\n    why: x\n    set: { auth: { default_mechanisms: PLAIN } }\n", "default_mechanisms"),
+            // removing a required key
+            ("overrides:\n  - when: { id: [debian] }\n    why: x\n    set: { sendmail: { mc: null } }\n", "mc"),
+            // a relative path
+            ("overrides:\n  - when: { id: [debian] }\n    why: x\n    set: { sendmail: { mc: etc/mail/sendmail.mc } }\n", "must be absolute"),
+            // unknown keys of the entry and of `when`
+            ("overrides:\n  - when: { version: \"<3\" }\n    why: x\n    set: {}\n", "version"),
+            ("overrides:\n  - when: {}\n    why: x\n    set: {}\n    sett: {}\n", "sett"),
+            ("overrides:\n  - when: { version_id: \"lt 13\" }\n    why: x\n    set: {}\n", "lt 13"),
+            ("overrides:\n  - when: {}\n    set: {}\n", "why"),
+            ("overrides:\n  - when: {}\n    why: x\n    set: [a]\n", "must be a mapping"),
+            ("overrides:\n  - when: {}\n    why: x\n    set: { id: rhel }\n", "may not change"),
+        ];
+        for (extra, want) in cases {
+            let text = with_overrides(extra);
+            let e = parse("my-profile.yaml", &text).unwrap_err().to_string();
+            assert!(e.contains("my-profile.yaml") && e.contains(want), "{extra}: {e}");
+        }
+        let ok = with_overrides("overrides:\n  - when: { id: [debian], version_id: \"9\" }\n    why: old\n    set: { mail_logs: [/var/log/syslog] }\n");
+        let p = parse("ok.yaml", &ok).unwrap();
+        assert_eq!(p.for_release(&rel("debian", Some("9.13"))).unwrap().0.mail_logs, ["/var/log/syslog"]);
+        assert_eq!(p.for_release(&rel("debian", Some("10"))).unwrap().0.mail_logs, ["/var/log/mail.log"]);
     }
 
     #[test]

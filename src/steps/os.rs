@@ -209,7 +209,10 @@ impl Step for Os {
             );
             for (name, unit) in units {
                 r.info(match unit {
-                    Some(u) => format!("{name}: the package ships the systemd unit {u}"),
+                    Some(u) if cx.root.read(u).ok().flatten().is_some() => {
+                        format!("{name}: the package ships the systemd unit {u}")
+                    }
+                    Some(u) => format!("{name}: this release's package ships the systemd unit {u}, which is not there yet (is {name} installed?)"),
                     None => format!("{name}: no systemd unit on this release; under systemd, `systemctl` runs /etc/init.d/{name} through the sysv generator"),
                 });
             }

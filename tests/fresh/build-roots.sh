@@ -19,8 +19,9 @@ in_root() { unshare --mount --pid --fork sh -c "mount -t proc proc '$R/proc' && 
 printf '#!/bin/sh\nexit 101\n' >"$R/usr/sbin/policy-rc.d"; chmod 755 "$R/usr/sbin/policy-rc.d"
 export DEBIAN_FRONTEND=noninteractive
 in_root apt-get install -y --no-install-recommends systemd-sysv dbus iproute2 swaks openssl ca-certificates procps
-# The packages the debian profile installs, downloaded only (with what they depend on).
-in_root apt-get install -y --no-install-recommends --download-only m4 sendmail-bin sendmail-cf libsasl2-2 libsasl2-modules sasl2-bin
+# The packages the debian profile installs, downloaded only, with what they depend on and
+# recommend: the profile's command (apt-get install -y) installs recommends too.
+in_root apt-get install -y --download-only m4 sendmail-bin sendmail-cf libsasl2-2 libsasl2-modules sasl2-bin
 rm -f "$R/usr/sbin/policy-rc.d"
 printf 'mailsrv\n' >"$R/etc/hostname"
 printf '127.0.0.1 localhost\n127.0.1.1 mailsrv.example.test mailsrv\n127.0.0.2 client.example.test client\n' >"$R/etc/hosts"
