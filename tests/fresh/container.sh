@@ -39,8 +39,8 @@ auth_works() {
   in_ct swaks --server 127.0.0.1 --local-interface 127.0.0.2 --ehlo client.example.test \
     --auth PLAIN --auth-user smtptest --auth-password fresh-secret \
     --from smtptest@mailsrv.example.test --to someone@example.org --quit-after RCPT >"$W/swaks.out" 2>&1
-  show "$W/swaks.out" | grep -E '<~|<-|~>|->' | grep -v '^    | *-> *[A-Za-z0-9+/=]\{20,\}' | head -20
-  grep -q '^<~* *235 ' "$W/swaks.out" && grep -q '^<~* *250 2.1.5' "$W/swaks.out"
+  show "$W/swaks.out" | grep -E '<~|<-|<\*|~>|->' | grep -vE '250-|AUTH PLAIN [A-Za-z0-9+/=]+$' | head -12
+  grep -qE '^<[-~*]+ +235 ' "$W/swaks.out" && grep -qE '^<[-~*]+ +250 2\.1\.5 ' "$W/swaks.out"
 }
 
 apply_and_prove() {
@@ -62,7 +62,7 @@ apply_and_prove() {
   if auth_works; then pass "$what: AUTH PLAIN from 127.0.0.2: 235, relay 250 2.1.5"; else fail "$what: AUTH PLAIN did not get 235 and 250 2.1.5"; fi
   in_ct swaks --server 127.0.0.1 --local-interface 127.0.0.2 --auth PLAIN --auth-user smtptest \
     --auth-password wrong --to someone@example.org --quit-after AUTH >"$W/bad.out" 2>&1
-  grep -q '^<~* *535 ' "$W/bad.out" && pass "$what: a wrong password gets 535" || { show "$W/bad.out" | tail -5; fail "$what: a wrong password did not get 535"; }
+  grep -qE '^<[-~*]+ +535 ' "$W/bad.out" && pass "$what: a wrong password gets 535" || { show "$W/bad.out" | tail -5; fail "$what: a wrong password did not get 535"; }
 }
 
 case $VARIANT in
