@@ -295,3 +295,52 @@ fn no_question_when_no_other_mta_is_installed_or_sendmail_is_already_there() {
         assert!(pk.contains(says) && !pk.contains("another mail server"), "{drop:?} {add}:\n{pk}");
     }
 }
+
+/// The TUI asks the same question on the packages screen: a checkbox naming the MTA and the
+/// flag; ticking it checks again with `replace_mta` chosen, and the step is then pending.
+#[test]
+fn the_tui_asks_whether_to_replace_the_other_mta() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use smtpauth_wizard::engine::step::{Options, Status};
+    use smtpauth_wizard::engine::Engine;
+    use smtpauth_wizard::tui::model::{update, Cmd, Model, Msg, Screen};
+    use smtpauth_wizard::tui::worker;
+    need_tools!();
+    let t = debian("debian13");
+    dpkg_status(
+        &t,
+        &["sendmail-bin"],
+        &stanza("postfix", "install ok installed", Some("mail-transport-agent")),
+    );
+    let snap = |o: Options| {
+        let e = Engine::new(t.path(), None, o).unwrap();
+        (worker::info(&e), worker::snapshot(&e))
+    };
+    let (info, s) = snap(Options::default());
+    let mut m = Model::new(info, Options::default(), (80, 24));
+    update(&mut m, Msg::Checked(Box::new(s)));
+    let i = m.step_index("packages").unwrap();
+    assert_eq!(m.status(i), Some(Status::Error));
+    m.screen = Screen::Step(i);
+    let c = m.choices();
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert!(
+        c[0].label.contains("Replace postfix with sendmail")
+            && c[0].label.contains("--replace-mta")
+            && !c[0].selected,
+        "{c:?}"
+    );
+    update(&mut m, Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+    let cmd = update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE)),
+    );
+    let Some(Cmd::Check(o)) = cmd else {
+        panic!("{cmd:?}")
+    };
+    assert!(o.replace_mta);
+    let (_, s) = snap(o);
+    update(&mut m, Msg::Checked(Box::new(s)));
+    assert_ne!(m.status(i), Some(Status::Error));
+    assert!(m.choices()[0].selected);
+}

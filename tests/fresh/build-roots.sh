@@ -28,11 +28,11 @@ printf '127.0.0.1 localhost\n127.0.1.1 mailsrv.example.test mailsrv\n127.0.0.2 c
 # A test user for AUTH PLAIN through saslauthd/PAM.
 in_root useradd -m smtptest
 echo 'smtptest:fresh-secret' | in_root chpasswd
-tar -C "$R" -cf "$CACHE/trixie-nomta.tar.part" . && mv "$CACHE/trixie-nomta.tar.part" "$CACHE/trixie-nomta.tar"
+tar --numeric-owner --xattrs --xattrs-include="*" -C "$R" -cf "$CACHE/trixie-nomta.tar.part" . && mv "$CACHE/trixie-nomta.tar.part" "$CACHE/trixie-nomta.tar"
 printf '#!/bin/sh\nexit 101\n' >"$R/usr/sbin/policy-rc.d"; chmod 755 "$R/usr/sbin/policy-rc.d"
 in_root apt-get install -y --no-install-recommends exim4-daemon-light
 # keep the cache of the sendmail packages (apt-get clean is not run by install).
 rm -f "$R/usr/sbin/policy-rc.d"
 in_root systemctl enable exim4 || true
-tar -C "$R" -cf "$CACHE/trixie-exim4.tar.part" . && mv "$CACHE/trixie-exim4.tar.part" "$CACHE/trixie-exim4.tar"
+tar --numeric-owner --xattrs --xattrs-include="*" -C "$R" -cf "$CACHE/trixie-exim4.tar.part" . && mv "$CACHE/trixie-exim4.tar.part" "$CACHE/trixie-exim4.tar"
 ls -la "$CACHE"

@@ -18,7 +18,7 @@ W=$(mktemp -d /var/tmp/smtpauth-fresh-ct.XXXXXX)
 R=$W/root
 cleanup() { stop; rm -rf "$W"; }
 trap cleanup EXIT
-mkdir "$R" && tar -xf "$TAR" -C "$R" || { echo "FAIL: cannot unpack $TAR"; exit 1; }
+mkdir "$R" && tar --numeric-owner --xattrs --xattrs-include="*" -xpf "$TAR" -C "$R" || { echo "FAIL: cannot unpack $TAR"; exit 1; }
 install -m 0755 "$BIN" "$R/usr/local/sbin/smtpauth-wizard"
 FAILED=0
 pass() { echo "PASS: $*"; }
