@@ -69,10 +69,16 @@ fn saslauthd_start_is_written_on_debian_11_and_12_and_not_on_13() {
         let sasl = section(&out, "sasl");
         assert_eq!(sasl.contains("+START=yes"), adds, "{name}:\n{sasl}");
         if adds {
-            assert!(sasl.contains("saslauthd needs START=yes"), "{name}:\n{sasl}");
+            assert!(
+                sasl.contains("saslauthd needs START=yes"),
+                "{name}:\n{sasl}"
+            );
         } else {
             assert!(!sasl.contains("START"), "{name}:\n{sasl}");
-            assert!(out.contains("ignores START="), "{name}: the plan says why\n{out}");
+            assert!(
+                out.contains("ignores START="),
+                "{name}: the plan says why\n{out}"
+            );
         }
         // apply and rollback: the file as the data says, then the identity.
         let before_snap = snapshot(t.path());
@@ -83,7 +89,10 @@ fn saslauthd_start_is_written_on_debian_11_and_12_and_not_on_13() {
         if adds {
             assert_eq!(starts, ["START=yes"], "{name}:\n{now}");
         } else {
-            assert_eq!(now, orig, "{name}: /etc/default/saslauthd must be left alone");
+            assert_eq!(
+                now, orig,
+                "{name}: /etc/default/saslauthd must be left alone"
+            );
         }
         let o = run(&["rollback", "--yes", "--root", root_str(&t)]);
         assert!(o.status.success(), "{name}: {}", text(&o));
@@ -121,7 +130,11 @@ fn the_plan_says_how_services_start_on_each_release() {
 #[test]
 fn scram_is_never_offered_on_debian_11() {
     need_tools!();
-    for mechs in ["SCRAM-SHA-256 PLAIN", "LOGIN PLAIN scram-sha-1", "SCRAM-SHA-1 SCRAM-SHA-256"] {
+    for mechs in [
+        "SCRAM-SHA-256 PLAIN",
+        "LOGIN PLAIN scram-sha-1",
+        "SCRAM-SHA-1 SCRAM-SHA-256",
+    ] {
         let t = debian("debian11");
         let before = snapshot(t.path());
         let (code, out) = plan(&t, &["--mechanisms", mechs]);
@@ -133,7 +146,14 @@ fn scram_is_never_offered_on_debian_11() {
                 && mc.contains("--mechanisms"),
             "{mechs}:\n{mc}"
         );
-        let o = run(&["apply", "--yes", "--root", root_str(&t), "--mechanisms", mechs]);
+        let o = run(&[
+            "apply",
+            "--yes",
+            "--root",
+            root_str(&t),
+            "--mechanisms",
+            mechs,
+        ]);
         assert!(!o.status.success(), "{mechs}: {}", text(&o));
         assert!(diff_snapshots(&before, &snapshot(t.path())).is_empty());
     }
@@ -164,7 +184,10 @@ fn release_conditions_follow_os_release() {
         ("ID=debian\nVERSION_ID=13\n", true),
         ("ID=debian\nVERSION_ID='12'\n", false),
         // testing/sid have no VERSION_ID: the base (Debian 12) values
-        ("PRETTY_NAME=\"Debian GNU/Linux trixie/sid\"\nID=debian\n", false),
+        (
+            "PRETTY_NAME=\"Debian GNU/Linux trixie/sid\"\nID=debian\n",
+            false,
+        ),
         // Ubuntu shares the profile, not Debian's version numbers
         ("ID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"24.04\"\n", false),
         ("ID=raspbian\nID_LIKE=debian\nVERSION_ID=\"13\"\n", false),
@@ -198,9 +221,8 @@ fn dpkg_status(t: &tempfile::TempDir, drop: &[&str], add: &str) {
 }
 
 fn stanza(name: &str, status: &str, provides: Option<&str>) -> String {
-    let mut s = format!(
-        "Package: {name}\nStatus: {status}\nArchitecture: amd64\nVersion: 4.98.2-1\n"
-    );
+    let mut s =
+        format!("Package: {name}\nStatus: {status}\nArchitecture: amd64\nVersion: 4.98.2-1\n");
     if let Some(p) = provides {
         s.push_str(&format!("Provides: {p}\n"));
     }
@@ -212,11 +234,50 @@ fn another_mta_makes_apply_refuse_unless_replace_mta() {
     need_tools!();
     let installed = "install ok installed";
     let cases = [
-        ("exim4-daemon-light", stanza("exim4-daemon-light", installed, Some("mail-transport-agent"))),
-        ("exim4-daemon-heavy", stanza("exim4-daemon-heavy", installed, Some("exim4-localscandevice-abi-2, mail-transport-agent"))),
-        ("postfix", stanza("postfix", installed, Some("default-mta, mail-transport-agent"))),
-        ("nullmailer", stanza("nullmailer", installed, Some("mail-transport-agent (= 1)"))),
-        ("exim4-daemon-light, postfix", format!("{}\n{}", stanza("exim4-daemon-light", installed, Some("mail-transport-agent")), stanza("postfix", "install ok half-configured", Some("mail-transport-agent")))),
+        (
+            "exim4-daemon-light",
+            stanza(
+                "exim4-daemon-light",
+                installed,
+                Some("mail-transport-agent"),
+            ),
+        ),
+        (
+            "exim4-daemon-heavy",
+            stanza(
+                "exim4-daemon-heavy",
+                installed,
+                Some("exim4-localscandevice-abi-2, mail-transport-agent"),
+            ),
+        ),
+        (
+            "postfix",
+            stanza(
+                "postfix",
+                installed,
+                Some("default-mta, mail-transport-agent"),
+            ),
+        ),
+        (
+            "nullmailer",
+            stanza("nullmailer", installed, Some("mail-transport-agent (= 1)")),
+        ),
+        (
+            "exim4-daemon-light, postfix",
+            format!(
+                "{}\n{}",
+                stanza(
+                    "exim4-daemon-light",
+                    installed,
+                    Some("mail-transport-agent")
+                ),
+                stanza(
+                    "postfix",
+                    "install ok half-configured",
+                    Some("mail-transport-agent")
+                )
+            ),
+        ),
     ];
     for (mtas, add) in cases {
         let t = debian("debian13");
@@ -236,10 +297,16 @@ fn another_mta_makes_apply_refuse_unless_replace_mta() {
         let e = text(&o);
         assert!(!o.status.success(), "{mtas}: {e}");
         assert!(
-            e.contains("step packages is error") && e.contains(mtas) && e.contains("--replace-mta") && e.contains("replace_mta: true"),
+            e.contains("step packages is error")
+                && e.contains(mtas)
+                && e.contains("--replace-mta")
+                && e.contains("replace_mta: true"),
             "{mtas}: {e}"
         );
-        assert!(diff_snapshots(&before, &snapshot(t.path())).is_empty(), "{mtas}");
+        assert!(
+            diff_snapshots(&before, &snapshot(t.path())).is_empty(),
+            "{mtas}"
+        );
         // JSON carries the decision, for a front end to ask.
         let o = run(&["check", "--format", "json", "--root", root_str(&t)]);
         let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -261,12 +328,14 @@ fn another_mta_makes_apply_refuse_unless_replace_mta() {
         // --root tree it is never run; the rest of the plan goes ahead).
         let ans = t.path().join("answers.yaml");
         fs::write(&ans, "replace_mta: true\n").unwrap();
-        for extra in [vec!["--replace-mta"], vec!["--answers", ans.to_str().unwrap()]] {
+        for extra in [
+            vec!["--replace-mta"],
+            vec!["--answers", ans.to_str().unwrap()],
+        ] {
             let (_, out) = plan(&t, &extra);
             let pk = section(&out, "packages");
             assert!(
-                pk.contains("replacing it, as chosen with --replace-mta")
-                    && !pk.contains(" x "),
+                pk.contains("replacing it, as chosen with --replace-mta") && !pk.contains(" x "),
                 "{mtas} {extra:?}:\n{pk}"
             );
         }
@@ -280,19 +349,46 @@ fn no_question_when_no_other_mta_is_installed_or_sendmail_is_already_there() {
     // (packages dropped from the database, stanzas added, what the packages step says)
     let cases: [(&[&str], String, &str); 4] = [
         // removed exim: only its configuration files are left
-        (&["sendmail-bin"], stanza("exim4-daemon-light", "deinstall ok config-files", Some("mail-transport-agent")), "no other mail server is installed"),
-        (&["sendmail-bin"], stanza("exim4-daemon-light", "purge ok not-installed", Some("mail-transport-agent")), "no other mail server is installed"),
+        (
+            &["sendmail-bin"],
+            stanza(
+                "exim4-daemon-light",
+                "deinstall ok config-files",
+                Some("mail-transport-agent"),
+            ),
+            "no other mail server is installed",
+        ),
+        (
+            &["sendmail-bin"],
+            stanza(
+                "exim4-daemon-light",
+                "purge ok not-installed",
+                Some("mail-transport-agent"),
+            ),
+            "no other mail server is installed",
+        ),
         // a package that provides something else
-        (&["sendmail-bin"], stanza("mailutils", "install ok installed", Some("mailx")), "no other mail server is installed"),
+        (
+            &["sendmail-bin"],
+            stanza("mailutils", "install ok installed", Some("mailx")),
+            "no other mail server is installed",
+        ),
         // sendmail-bin installed, only sasl2-bin missing: installing it replaces nothing
-        (&["sasl2-bin"], stanza("mailutils", "install ok installed", None), "sasl2-bin is not installed"),
+        (
+            &["sasl2-bin"],
+            stanza("mailutils", "install ok installed", None),
+            "sasl2-bin is not installed",
+        ),
     ];
     for (drop, add, says) in cases {
         let t = debian("debian13");
         dpkg_status(&t, drop, &add);
         let (_, out) = plan(&t, &[]);
         let pk = section(&out, "packages");
-        assert!(pk.contains(says) && !pk.contains("another mail server"), "{drop:?} {add}:\n{pk}");
+        assert!(
+            pk.contains(says) && !pk.contains("another mail server"),
+            "{drop:?} {add}:\n{pk}"
+        );
     }
 }
 
@@ -310,7 +406,11 @@ fn the_tui_asks_whether_to_replace_the_other_mta() {
     dpkg_status(
         &t,
         &["sendmail-bin"],
-        &stanza("postfix", "install ok installed", Some("mail-transport-agent")),
+        &stanza(
+            "postfix",
+            "install ok installed",
+            Some("mail-transport-agent"),
+        ),
     );
     let snap = |o: Options| {
         let e = Engine::new(t.path(), None, o).unwrap();
@@ -330,7 +430,10 @@ fn the_tui_asks_whether_to_replace_the_other_mta() {
             && !c[0].selected,
         "{c:?}"
     );
-    update(&mut m, Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+    update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)),
+    );
     let cmd = update(
         &mut m,
         Msg::Key(KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE)),

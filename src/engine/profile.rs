@@ -230,7 +230,11 @@ impl Profile {
     /// The profile for the system `rel` describes: every matching override merged, in order.
     /// Returns the overrides applied (`when` and `why`), for the plan to say.
     pub fn for_release(&self, rel: &Release) -> Result<(Profile, Vec<String>), ProfileError> {
-        let hits: Vec<&Override> = self.overrides.iter().filter(|o| o.when.matches(rel)).collect();
+        let hits: Vec<&Override> = self
+            .overrides
+            .iter()
+            .filter(|o| o.when.matches(rel))
+            .collect();
         if hits.is_empty() {
             return Ok((self.clone(), vec![]));
         }
@@ -244,7 +248,10 @@ impl Profile {
             said.push(format!("{} ({})", o.why, o.when));
         }
         let mut p: Profile = serde_yaml::from_value(v).map_err(|e| {
-            ProfileError(format!("profile {}: its overrides for this release: {e}", self.id))
+            ProfileError(format!(
+                "profile {}: its overrides for this release: {e}",
+                self.id
+            ))
         })?;
         p.overrides = self.overrides.clone();
         Ok((p, said))
@@ -435,7 +442,8 @@ pub fn parse(source: &str, text: &str) -> Result<Profile, ProfileError> {
     // Every override must leave a valid profile, whichever release it is for.
     let mut base = p.clone();
     base.overrides.clear();
-    let v = serde_yaml::to_value(&base).map_err(|e| ProfileError(format!("profile {source}: {e}")))?;
+    let v =
+        serde_yaml::to_value(&base).map_err(|e| ProfileError(format!("profile {source}: {e}")))?;
     for (i, o) in p.overrides.iter().enumerate() {
         if !o.set.is_mapping() {
             return Err(ProfileError(format!(
@@ -443,7 +451,10 @@ pub fn parse(source: &str, text: &str) -> Result<Profile, ProfileError> {
                 o.when
             )));
         }
-        if o.set.get("overrides").is_some() || o.set.get("id").is_some() || o.set.get("detect").is_some() {
+        if o.set.get("overrides").is_some()
+            || o.set.get("id").is_some()
+            || o.set.get("detect").is_some()
+        {
             return Err(ProfileError(format!(
                 "profile {source}: overrides[{i}] (when {}): set may not change id, detect or overrides",
                 o.when
@@ -458,7 +469,10 @@ pub fn parse(source: &str, text: &str) -> Result<Profile, ProfileError> {
                 leaf_keys(&o.set, "").join(", ")
             ))
         })?;
-        check(&format!("{source} overrides[{i}] (when {})", o.when), &merged)?;
+        check(
+            &format!("{source} overrides[{i}] (when {})", o.when),
+            &merged,
+        )?;
     }
     Ok(p)
 }
@@ -470,8 +484,15 @@ fn leaf_keys(v: &serde_yaml::Value, prefix: &str) -> Vec<String> {
     };
     let mut out = vec![];
     for (k, v) in m {
-        let k = k.as_str().map(String::from).unwrap_or_else(|| format!("{k:?}"));
-        let path = if prefix.is_empty() { k } else { format!("{prefix}.{k}") };
+        let k = k
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| format!("{k:?}"));
+        let path = if prefix.is_empty() {
+            k
+        } else {
+            format!("{prefix}.{k}")
+        };
         out.extend(leaf_keys(v, &path));
     }
     out
@@ -582,7 +603,12 @@ mod tests {
         assert_eq!(start(&p13), None);
         assert_eq!(start(&p14), None);
         assert_eq!(
-            p13.saslauthd.as_ref().unwrap().settings.get("MECHANISMS").map(String::as_str),
+            p13.saslauthd
+                .as_ref()
+                .unwrap()
+                .settings
+                .get("MECHANISMS")
+                .map(String::as_str),
             Some("\"pam\"")
         );
         assert!(p11.service.systemd_unit.is_none() && p12.service.systemd_unit.is_none());
@@ -590,11 +616,17 @@ mod tests {
             p13.service.systemd_unit.as_deref(),
             Some("/usr/lib/systemd/system/sendmail.service")
         );
-        assert_eq!(p11.auth.unavailable_mechanisms, ["SCRAM-SHA-1", "SCRAM-SHA-256"]);
+        assert_eq!(
+            p11.auth.unavailable_mechanisms,
+            ["SCRAM-SHA-1", "SCRAM-SHA-256"]
+        );
         assert!(p12.auth.unavailable_mechanisms.is_empty());
         assert!(p13.auth.unavailable_mechanisms.is_empty());
         assert!(s12.is_empty(), "{s12:?}");
-        assert!(s11[0].contains("SCRAM") && s13[0].contains("START="), "{s11:?} {s13:?}");
+        assert!(
+            s11[0].contains("SCRAM") && s13[0].contains("START="),
+            "{s11:?} {s13:?}"
+        );
         // Ubuntu shares the profile but none of Debian's version conditions; nor does a
         // release without VERSION_ID (testing, sid): the base values apply.
         for r in [
@@ -610,7 +642,10 @@ mod tests {
     }
 
     fn with_overrides(extra: &str) -> String {
-        format!("{}\n{extra}", BUILTIN[2].1.split("\noverrides:").next().unwrap())
+        format!(
+            "{}\n{extra}",
+            BUILTIN[2].1.split("\noverrides:").next().unwrap()
+        )
     }
 
     #[test]
@@ -636,12 +671,27 @@ mod tests {
         for (extra, want) in cases {
             let text = with_overrides(extra);
             let e = parse("my-profile.yaml", &text).unwrap_err().to_string();
-            assert!(e.contains("my-profile.yaml") && e.contains(want), "{extra}: {e}");
+            assert!(
+                e.contains("my-profile.yaml") && e.contains(want),
+                "{extra}: {e}"
+            );
         }
         let ok = with_overrides("overrides:\n  - when: { id: [debian], version_id: \"9\" }\n    why: old\n    set: { mail_logs: [/var/log/syslog] }\n");
         let p = parse("ok.yaml", &ok).unwrap();
-        assert_eq!(p.for_release(&rel("debian", Some("9.13"))).unwrap().0.mail_logs, ["/var/log/syslog"]);
-        assert_eq!(p.for_release(&rel("debian", Some("10"))).unwrap().0.mail_logs, ["/var/log/mail.log"]);
+        assert_eq!(
+            p.for_release(&rel("debian", Some("9.13")))
+                .unwrap()
+                .0
+                .mail_logs,
+            ["/var/log/syslog"]
+        );
+        assert_eq!(
+            p.for_release(&rel("debian", Some("10")))
+                .unwrap()
+                .0
+                .mail_logs,
+            ["/var/log/mail.log"]
+        );
     }
 
     #[test]

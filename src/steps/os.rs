@@ -38,7 +38,11 @@ pub fn release(root: &Root) -> profile::Release {
         .or_else(|| read_small(root, "/usr/lib/os-release"))
         .map(|t| parse_os_release(&t))
         .unwrap_or_default();
-    let get = |k: &str| kv.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let get = |k: &str| {
+        kv.get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
     profile::Release {
         id: get("ID"),
         version_id: get("VERSION_ID"),

@@ -184,7 +184,10 @@ fn report_other_mtas(
 ) -> bool {
     let list = others.join(", ");
     let effect = if o.removed_by_install {
-        format!("`{}` removes {list} (the package manager does; its configuration files stay)", cmd.join(" "))
+        format!(
+            "`{}` removes {list} (the package manager does; its configuration files stay)",
+            cmd.join(" ")
+        )
     } else {
         format!("`{}` installs sendmail beside {list}, which stays installed and, while it runs, keeps port 25 (stop and disable it, and switch the mta alternative to sendmail)", cmd.join(" "))
     };
@@ -300,7 +303,9 @@ impl Step for Packages {
         // right before changing anything.
         let absent: Vec<String> = [Some(&p.sendmail.mc), Some(&p.sendmail.cf_m4)]
             .into_iter()
-            .chain(std::iter::once(p.saslauthd.as_ref().map(|s| &s.defaults_file)))
+            .chain(std::iter::once(
+                p.saslauthd.as_ref().map(|s| &s.defaults_file),
+            ))
             .flatten()
             .filter(|f| !view.exists(f))
             .map(|f| cx.root.display(f))
