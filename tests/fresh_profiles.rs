@@ -447,3 +447,98 @@ fn the_tui_asks_whether_to_replace_the_other_mta() {
     assert_ne!(m.status(i), Some(Status::Error));
     assert!(m.choices()[0].selected);
 }
+
+/// Builds empty noarch rpms (name, provides) with the real rpmbuild and records them in an rpm
+/// database at ROOT/var/lib/rpm (`rpm --justdb`), as a RHEL tree has it.
+fn rpm_db(root: &Path, pkgs: &[(&str, &str)]) -> Result<(), String> {
+    use std::process::Command;
+    for tool in ["/usr/bin/rpm", "/usr/bin/rpmbuild"] {
+        if !Path::new(tool).exists() {
+            return Err(format!("{tool} is not installed (apt-get install rpm)"));
+        }
+    }
+    let top = tempfile::tempdir().unwrap();
+    let ok = |c: &mut Command| {
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{c:?}: {}", text(&o));
+    };
+    fs::create_dir_all(root.join("var/lib/rpm")).unwrap();
+    let r = root.to_str().unwrap();
+    ok(Command::new("rpm").args(["--root", r, "--dbpath", "/var/lib/rpm", "--initdb"]));
+    for (name, provides) in pkgs {
+        let spec = top.path().join(format!("{name}.spec"));
+        let mut s = format!("Name: {name}\nVersion: 1.0\nRelease: 1.el9\nSummary: t\nLicense: none\nBuildArch: noarch\n");
+        if !provides.is_empty() {
+            s.push_str(&format!("Provides: {provides}\n"));
+        }
+        s.push_str("%description\nt\n%files\n");
+        fs::write(&spec, s).unwrap();
+        let topdir = format!("_topdir {}", top.path().display());
+        let dbpath = format!("_dbpath {}/db", top.path().display());
+        ok(Command::new("rpmbuild")
+            .args(["--define", &topdir, "--define", &dbpath, "-bb"])
+            .arg(&spec));
+        let rpm = top
+            .path()
+            .join(format!("RPMS/noarch/{name}-1.0-1.el9.noarch.rpm"));
+        ok(Command::new("rpm")
+            .args([
+                "--root",
+                r,
+                "--dbpath",
+                "/var/lib/rpm",
+                "-i",
+                "--justdb",
+                "--nodeps",
+            ])
+            .arg(&rpm));
+    }
+    Ok(())
+}
+
+#[test]
+fn on_rpm_systems_postfix_is_named_and_stays_beside_sendmail() {
+    need_tools!();
+    let rhel = [
+        "m4",
+        "sendmail-cf",
+        "cyrus-sasl-lib",
+        "cyrus-sasl-plain",
+        "cyrus-sasl",
+    ];
+    // (packages in the database, what the packages step must say)
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![("postfix", "MTA smtpd smtpdaemon server(smtp)")],
+            "another mail server is installed: postfix; `dnf install -y m4 sendmail sendmail-cf cyrus-sasl-lib cyrus-sasl-plain cyrus-sasl` installs sendmail beside postfix",
+        ),
+        (
+            rhel.iter().map(|n| (*n, "")).chain([("postfix", "MTA"), ("exim", "MTA")]).collect(),
+            "another mail server is installed: exim, postfix; `dnf install -y sendmail` installs sendmail beside exim, postfix",
+        ),
+        (rhel.iter().map(|n| (*n, "")).collect(), "no other mail server is installed (no installed package provides MTA)"),
+        // sendmail itself installed (it provides MTA too): nothing to install, no question
+        (
+            rhel.iter().map(|n| (*n, "")).chain([("sendmail", "MTA"), ("postfix", "MTA")]).collect(),
+            "sendmail daemon: sendmail 1.0-1.el9",
+        ),
+    ];
+    for (pkgs, says) in cases {
+        let t = fixture("rhel9");
+        if let Err(why) = rpm_db(t.path(), &pkgs) {
+            if std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some() {
+                panic!("{why}");
+            }
+            eprintln!("SKIPPED: {why}");
+            return;
+        }
+        let (_, out) = plan(&t, &[]);
+        let pk = section(&out, "packages");
+        assert!(pk.contains(says), "{pkgs:?}:\n{pk}");
+        assert_eq!(
+            pk.contains("--replace-mta"),
+            says.starts_with("another"),
+            "{pkgs:?}:\n{pk}"
+        );
+    }
+}

@@ -23,19 +23,25 @@ fn dpkg_admindir(cx: &Context) -> Result<Vec<String>, String> {
     Ok(vec![format!("--admindir={}", admin.display())])
 }
 
-/// `--root DIR` for rpm under `--root`, nothing on the served system.
+/// `--root DIR --dbpath DB` for rpm under `--root`, nothing on the served system. The
+/// database is named: rpm's compiled-in default differs between builds (Debian's rpm uses
+/// ~/.rpmdb), and the tree's own is /var/lib/rpm or /usr/lib/sysimage/rpm.
 fn rpm_root(cx: &Context) -> Result<Vec<String>, String> {
     let root = &cx.root;
     if root.is_host() {
         return Ok(vec![]);
     }
-    if ["/var/lib/rpm", "/usr/lib/sysimage/rpm"]
+    match ["/var/lib/rpm", "/usr/lib/sysimage/rpm"]
         .iter()
-        .any(|d| root.join(d).is_dir())
+        .find(|d| root.join(d).is_dir())
     {
-        Ok(vec!["--root".to_string(), root.dir().display().to_string()])
-    } else {
-        Err("no rpm database under the root (/var/lib/rpm)".into())
+        Some(db) => Ok(vec![
+            "--root".to_string(),
+            root.dir().display().to_string(),
+            "--dbpath".to_string(),
+            db.to_string(),
+        ]),
+        None => Err("no rpm database under the root (/var/lib/rpm)".into()),
     }
 }
 
