@@ -76,6 +76,13 @@ nomta)
   grep -q "^ *+START=" "$W/plan.out" && fail "plan writes START= on Debian 13"
   apply_and_prove "no MTA"
   in_ct grep -q '^START=' /etc/default/saslauthd && fail "START= was written into /etc/default/saslauthd on Debian 13"
+  # rollback puts back the files as the packages installed them (the packages stay) and
+  # restarts sendmail on them: loopback-only again.
+  wiz rollback --yes >"$W/rollback.out" 2>&1 && pass "rollback --yes exited 0" || { show "$W/rollback.out" | tail -20; fail "rollback --yes failed"; }
+  in_ct grep -q "^DAEMON_OPTIONS(\`Family=inet,  Name=MTA-v4, Port=smtp, Addr=127.0.0.1')dnl" /etc/mail/sendmail.mc \
+    && pass "after rollback sendmail.mc is the package's (MTA-v4 on 127.0.0.1)" || fail "after rollback sendmail.mc is not the package's"
+  [ "$(in_ct systemctl is-active sendmail)" = active ] && pass "after rollback sendmail.service is active" || fail "after rollback sendmail is not active"
+  installed sendmail-bin && pass "rollback leaves the installed packages installed" || fail "sendmail-bin vanished"
   ;;
 exim4)
   installed exim4-daemon-light || fail "exim4-daemon-light is not installed in the exim4 root"
