@@ -2,7 +2,8 @@
 //! systemd (systemd-nspawn, no network), where sendmail is not installed: `apply --yes`
 //! installs the profile's packages from apt's cache, configures, restarts under systemd, and
 //! AUTH PLAIN gets 235; where exim4 is installed, apply refuses unless `--replace-mta`.
-//! tests/fresh/container.sh does the work and says what it checks; tests/fresh/build-roots.sh
+//! tests/fresh/container.sh does the work and says what it checks (booting with
+//! tests/distros/lib.sh, the distros harness); tests/fresh/build-roots.sh
 //! builds the roots once (debootstrap, needs the Debian archive) as tarballs under
 //! /var/cache/smtpauth-wizard-tests/. Needs root; elsewhere it prints SKIPPED (and fails under
 //! CI as root, which sets SMTPAUTH_WIZARD_REQUIRE_TOOLS).

@@ -11,12 +11,13 @@
 set -uo pipefail
 VARIANT=$1 BIN=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
+# distro_boot, distro_enter, distro_stop: the harness of tests/distros (helper `distros`).
 . "$HERE/../distros/lib.sh"
 TAR=/var/cache/smtpauth-wizard-tests/trixie-$VARIANT.tar
 [ -s "$TAR" ] || { echo "FAIL: $TAR is missing (tests/fresh/build-roots.sh builds it)"; exit 1; }
 W=$(mktemp -d /var/tmp/smtpauth-fresh-ct.XXXXXX)
 R=$W/root
-cleanup() { stop; rm -rf "$W"; }
+cleanup() { distro_stop; rm -rf "$W"; }
 trap cleanup EXIT
 mkdir "$R" && tar --numeric-owner --xattrs --xattrs-include="*" -xpf "$TAR" -C "$R" || { echo "FAIL: cannot unpack $TAR"; exit 1; }
 install -m 0755 "$BIN" "$R/usr/local/sbin/smtpauth-wizard"
@@ -24,15 +25,13 @@ FAILED=0
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; FAILED=1; }
 # Commands inside run with a clean environment, as an admin's `sudo` would.
-in_ct() { enter env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
+in_ct() { distro_enter env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
 wiz() { in_ct smtpauth-wizard "$@"; }
 installed() { [ "$(in_ct dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
 show() { sed 's/^/    | /' "$1"; }
 
-BOOT_LOG=$W/boot.log
-boot "$R" mailsrv || { show "$W/boot.log"; echo "FAIL: boot"; exit 1; }
-wait_booted || { echo "FAIL: boot did not finish"; exit 1; }
-pass "Debian 13 container booted with systemd (init pid $CT_PID)"
+distro_boot "$R" "fresh-$VARIANT-$$" "$W/boot.log"
+pass "Debian 13 container booted with systemd (init pid $DISTRO_INIT_PID)"
 in_ct getent hosts deb.debian.org >/dev/null 2>&1 && fail "the container can resolve deb.debian.org: it must have no network"
 
 auth_works() {
