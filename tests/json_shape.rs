@@ -353,6 +353,7 @@ fn answers_and_generate() {
                 "install_packages": "bool|null",
                 "restart": "bool|null",
                 "discard_cf_edits": "bool|null",
+                "replace_mta": "bool|null",
                 "probe": probe,
             },
         }),

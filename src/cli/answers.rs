@@ -53,6 +53,9 @@ pub struct Answers {
     /// Whether sendmail.cf is regenerated even when it holds hand edits (losing them).
     #[serde(default)]
     pub discard_cf_edits: Option<bool>,
+    /// Whether sendmail is installed although another MTA is, which the package manager removes.
+    #[serde(default)]
+    pub replace_mta: Option<bool>,
     #[serde(default)]
     pub probe: Option<ProbeAnswers>,
 }
@@ -280,6 +283,7 @@ mod tests {
         assert_eq!(a.install_packages, Some(true));
         assert_eq!(a.restart, Some(true));
         assert_eq!(a.discard_cf_edits, Some(false));
+        assert_eq!(a.replace_mta, Some(false));
         assert_eq!(a.keep_relay, Some(vec![]));
         assert_eq!(a.prune_relay_domains, Some(false));
         let p = a.probe.unwrap();
@@ -301,6 +305,7 @@ mod tests {
             "install_packages:",
             "restart:",
             "discard_cf_edits:",
+            "replace_mta:",
             "probe:",
             "target:",
             "user:",

@@ -98,6 +98,9 @@ pub struct Choices {
     /// Regenerate sendmail.cf even though it holds lines sendmail.mc does not produce (hand edits), losing them
     #[arg(long)]
     pub discard_cf_edits: bool,
+    /// Install sendmail although another mail server (exim4, postfix) is installed: the package manager removes it
+    #[arg(long)]
+    pub replace_mta: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -299,6 +302,7 @@ impl Choices {
             restart: a.restart.unwrap_or(d.restart),
             discard_cf_edits: self.discard_cf_edits
                 || a.discard_cf_edits.unwrap_or(d.discard_cf_edits),
+            replace_mta: self.replace_mta || a.replace_mta.unwrap_or(d.replace_mta),
             ..d
         };
         let profile = match (cli_profile, &self.answers) {

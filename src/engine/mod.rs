@@ -109,6 +109,9 @@ impl Engine {
                 Err(why) => (None, why),
             },
         };
+        // What differs between releases is data in the profile (its `overrides`).
+        let (profile, profile_reason) =
+            crate::steps::os::for_release(&root, profile, profile_reason)?;
         let can_validate = crate::steps::os::can_validate_promptly();
         Ok(Engine {
             cx: Context {

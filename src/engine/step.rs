@@ -352,6 +352,9 @@ pub struct Options {
     /// Regenerate sendmail.cf even though it has lines sendmail.mc does not produce (hand
     /// edits), losing them (`--discard-cf-edits`, answers `discard_cf_edits`).
     pub discard_cf_edits: bool,
+    /// Install sendmail although another MTA (exim4, postfix) is installed, which the package
+    /// manager then removes (`--replace-mta`, answers `replace_mta`).
+    pub replace_mta: bool,
     pub tool_timeout: Duration,
     /// As root, work on a `--root` tree that other users can write (`--trust-root`): the admin
     /// says such a tree's files and links are meant (by default it is refused).
@@ -363,6 +366,7 @@ impl Options {
     pub fn decision(&self, key: &str) -> Option<bool> {
         match key {
             "discard_cf_edits" => Some(self.discard_cf_edits),
+            "replace_mta" => Some(self.replace_mta),
             _ => None,
         }
     }
@@ -371,6 +375,7 @@ impl Options {
     pub fn set_decision(&mut self, key: &str, yes: bool) -> bool {
         match key {
             "discard_cf_edits" => self.discard_cf_edits = yes,
+            "replace_mta" => self.replace_mta = yes,
             _ => return false,
         }
         true
@@ -390,6 +395,7 @@ impl Default for Options {
             install_packages: true,
             restart: true,
             discard_cf_edits: false,
+            replace_mta: false,
             tool_timeout: super::host::TOOL_TIMEOUT,
             trust_root: false,
         }

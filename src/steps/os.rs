@@ -32,6 +32,44 @@ fn read_small(root: &Root, p: &str) -> Option<String> {
         .map(|b| String::from_utf8_lossy(&b[..b.len().min(64 * 1024)]).to_string())
 }
 
+/// The served system's /etc/os-release `ID` and `VERSION_ID` (for a profile's overrides).
+pub fn release(root: &Root) -> profile::Release {
+    let kv = read_small(root, "/etc/os-release")
+        .or_else(|| read_small(root, "/usr/lib/os-release"))
+        .map(|t| parse_os_release(&t))
+        .unwrap_or_default();
+    let get = |k: &str| {
+        kv.get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    profile::Release {
+        id: get("ID"),
+        version_id: get("VERSION_ID"),
+    }
+}
+
+/// The profile with the overrides for the served system's release merged in (the profile's
+/// `overrides`), and the reason extended with what they changed and why.
+pub fn for_release(
+    root: &Root,
+    p: Option<Profile>,
+    reason: String,
+) -> Result<(Option<Profile>, String), String> {
+    let Some(p) = p else {
+        return Ok((None, reason));
+    };
+    let rel = release(root);
+    let (p, said) = p.for_release(&rel).map_err(|e| e.to_string())?;
+    if said.is_empty() {
+        return Ok((Some(p), reason));
+    }
+    Ok((
+        Some(p),
+        format!("{reason}; for this release: {}", said.join("; ")),
+    ))
+}
+
 /// Picks a built-in profile for the system under `root`. `Err` explains what was found and
 /// names `--profile`: an unknown system is never guessed at.
 pub fn detect(root: &Root) -> Result<(Profile, String), String> {
@@ -165,6 +203,23 @@ impl Step for Os {
                 cx.profile_reason.clone(),
                 Some("smtpauth-wizard --profile FILE ...".into()),
             ),
+        }
+        // How its services start on this release (the profile's data).
+        if let Some(p) = &cx.profile {
+            let units = std::iter::once((p.service.name.as_str(), &p.service.systemd_unit)).chain(
+                p.saslauthd
+                    .as_ref()
+                    .map(|s| (s.service.as_str(), &s.systemd_unit)),
+            );
+            for (name, unit) in units {
+                r.info(match unit {
+                    Some(u) if cx.root.read(u).ok().flatten().is_some() => {
+                        format!("{name}: the package ships the systemd unit {u}")
+                    }
+                    Some(u) => format!("{name}: this release's package ships the systemd unit {u}, which is not there yet (is {name} installed?)"),
+                    None => format!("{name}: no systemd unit on this release; under systemd, `systemctl` runs /etc/init.d/{name} through the sysv generator"),
+                });
+            }
         }
         // The served system's own host name.
         let (name, hosts_file) = if cx.root.is_host() {

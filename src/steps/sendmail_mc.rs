@@ -47,6 +47,30 @@ impl Step for SendmailMc {
         };
         mc_dangers(&mut r, p, mc_path, &text, "sendmail.mc");
         let mechs = cx.mechanisms();
+        // A mechanism this release's Cyrus SASL has no plugin for (the profile's data: Debian
+        // 11 has no SCRAM) would be advertised by nobody and trusted for nothing: refused.
+        let unavailable: Vec<&String> = mechs
+            .iter()
+            .filter(|m| {
+                p.auth
+                    .unavailable_mechanisms
+                    .iter()
+                    .any(|u| u.eq_ignore_ascii_case(m))
+            })
+            .collect();
+        if !unavailable.is_empty() {
+            r.error(
+                Some(mc_path),
+                format!(
+                    "{} cannot be offered here: this release's Cyrus SASL has no plugin for {} ({})",
+                    unavailable.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "),
+                    if unavailable.len() == 1 { "it" } else { "them" },
+                    cx.profile_reason
+                ),
+                Some("leave it out of --mechanisms (answers file: mechanisms), e.g. --mechanisms \"LOGIN PLAIN\" (the default)".into()),
+            );
+            return r.finish();
+        }
         let secret: Vec<&String> = mechs
             .iter()
             .filter(|m| SECRET_MECHANISMS.contains(&m.to_ascii_uppercase().as_str()))

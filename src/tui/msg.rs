@@ -90,6 +90,7 @@ fn same_opts(a: &Options, b: &Options) -> bool {
         && a.prune_relay_domains == b.prune_relay_domains
         && a.open_listener == b.open_listener
         && a.discard_cf_edits == b.discard_cf_edits
+        && a.replace_mta == b.replace_mta
         && a.tool_timeout == b.tool_timeout
 }
 
