@@ -36,7 +36,9 @@ fn release(suite: &str) {
     }
     for (tool, package) in TOOLS {
         if !Path::new(tool).exists() {
-            skip_test!("Debian {suite} in systemd-nspawn: {tool} is missing (apt-get install {package})");
+            skip_test!(
+                "Debian {suite} in systemd-nspawn: {tool} is missing (apt-get install {package})"
+            );
         }
     }
     let dir = match common::packages_dir() {
@@ -44,7 +46,10 @@ fn release(suite: &str) {
         Err(why) => skip_test!("Debian {suite} in systemd-nspawn: {why}"),
     };
     let Some(deb) = common::find_package(&dir, "deb") else {
-        skip_test!("Debian {suite} in systemd-nspawn: no .deb in {}: run `bash .ci/package`", dir.display());
+        skip_test!(
+            "Debian {suite} in systemd-nspawn: no .deb in {}: run `bash .ci/package`",
+            dir.display()
+        );
     };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/distros/run.sh");
     let start = Instant::now();
@@ -83,7 +88,9 @@ fn release(suite: &str) {
         start.elapsed().as_secs_f64()
     );
     assert!(
-        out.status.success() && text.contains("E2E-OK") && text.contains(&format!("DISTRO-OK {suite}")),
+        out.status.success()
+            && text.contains("E2E-OK")
+            && text.contains(&format!("DISTRO-OK {suite}")),
         "Debian {suite} in systemd-nspawn failed:\n{text}"
     );
 }
