@@ -326,19 +326,21 @@ impl Step for Restart {
                         ));
                     }
                 }
-                let c: Vec<String> = cs.iter().map(|c| c.join(" ")).collect();
-                let c = vec![c.join("; ")];
+                let c = cs
+                    .iter()
+                    .map(|c| c.join(" "))
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 let t = Instant::now();
                 while !saslauthd_running() {
                     if t.elapsed() > Duration::from_secs(10) {
                         return Err(format!(
-                            "`{}` exited 0 but no saslauthd process is running 10 s later",
-                            c.join(" ")
+                            "`{c}` exited 0 but no saslauthd process is running 10 s later"
                         ));
                     }
                     std::thread::sleep(Duration::from_millis(200));
                 }
-                notes.push(format!("started saslauthd (`{}`)", c.join(" ")));
+                notes.push(format!("started saslauthd (`{c}`)"));
             }
         }
         notes.extend(restart_and_verify(cx, true, on, log)?);
