@@ -41,6 +41,23 @@ fn service_command(cx: &Context, name: &str, action: &str) -> Result<Vec<String>
     Err(format!("no way to {action} {name}: neither systemctl (systemd is not PID 1 here), `service`, nor /etc/init.d/{name} exists"))
 }
 
+/// The commands that start a service that has no process running. Under systemd: `systemctl
+/// enable NAME` (so it also starts at boot), then `systemctl restart NAME`, not `start` (nor
+/// `enable --now`): Debian 11 runs saslauthd's init script through systemd's sysv generator,
+/// and with `START=no` at boot the unit is "active (exited)" without a daemon, so `start`
+/// does nothing even after the wizard wrote `START=yes`; `restart` runs the script again
+/// (seen in tests/distros.rs on Debian 11). Elsewhere the one `start` command.
+fn start_commands(cx: &Context, name: &str) -> Result<Vec<Vec<String>>, String> {
+    let c = service_command(cx, name, "start")?;
+    if c.first().is_some_and(|c| c == "systemctl") {
+        return Ok(vec![
+            vec!["systemctl".into(), "enable".into(), name.into()],
+            vec!["systemctl".into(), "restart".into(), name.into()],
+        ]);
+    }
+    Ok(vec![c])
+}
+
 /// The command that restarts sendmail here: the profile's, else systemctl where systemd is
 /// PID 1, else `service`, else the init script.
 pub fn restart_command(cx: &Context) -> Result<Vec<String>, String> {
@@ -246,15 +263,18 @@ impl Step for Restart {
             if saslauthd_running() {
                 r.info("saslauthd is running");
             } else {
-                match service_command(
+                match start_commands(
                     cx,
                     p.saslauthd
                         .as_ref()
                         .map(|s| s.service.as_str())
                         .unwrap_or("saslauthd"),
-                    "start",
                 ) {
-                    Ok(c) => r.command(c, "saslauthd checks the passwords and is not running"),
+                    Ok(cs) => {
+                        for c in cs {
+                            r.command(c, "saslauthd checks the passwords and is not running");
+                        }
+                    }
                     Err(e) => r.warn(
                         None,
                         format!("saslauthd is not running and cannot be started: {e}"),
@@ -294,26 +314,33 @@ impl Step for Restart {
         }
         if let Some(sd) = &p.saslauthd {
             if !saslauthd_running() {
-                let c = service_command(cx, &sd.service, "start")?;
-                on(Event::Running(c.join(" ")));
-                let out = run_logged(&c, Duration::from_secs(60), log)?;
-                if !out.success() {
-                    return Err(format!(
-                        "saslauthd could not be started: {}",
-                        out.describe()
-                    ));
+                let cs = start_commands(cx, &sd.service)?;
+                for c in &cs {
+                    on(Event::Running(c.join(" ")));
+                    let out = run_logged(c, Duration::from_secs(60), log)?;
+                    if !out.success() {
+                        return Err(format!(
+                            "saslauthd could not be started: `{}`: {}",
+                            c.join(" "),
+                            out.describe()
+                        ));
+                    }
                 }
+                let c = cs
+                    .iter()
+                    .map(|c| c.join(" "))
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 let t = Instant::now();
                 while !saslauthd_running() {
                     if t.elapsed() > Duration::from_secs(10) {
                         return Err(format!(
-                            "`{}` exited 0 but no saslauthd process is running 10 s later",
-                            c.join(" ")
+                            "`{c}` exited 0 but no saslauthd process is running 10 s later"
                         ));
                     }
                     std::thread::sleep(Duration::from_millis(200));
                 }
-                notes.push(format!("started saslauthd (`{}`)", c.join(" ")));
+                notes.push(format!("started saslauthd (`{c}`)"));
             }
         }
         notes.extend(restart_and_verify(cx, true, on, log)?);

@@ -96,6 +96,37 @@ macro_rules! need_tools {
     };
 }
 
+/// Returns from the calling test with `SKIPPED: <why>` on stderr; under
+/// SMTPAUTH_WIZARD_REQUIRE_TOOLS (.ci/test as root) it fails instead, so nothing skips there.
+#[macro_export]
+macro_rules! skip_test {
+    ($($why:tt)*) => {{
+        $crate::common::skip(format!($($why)*));
+        return;
+    }};
+}
+
+/// The directory `.ci/package` wrote the .deb and .rpm into, from
+/// SMTPAUTH_WIZARD_PACKAGES_DIR (relative to the repository), or why there is none.
+pub fn packages_dir() -> Result<PathBuf, String> {
+    match std::env::var_os("SMTPAUTH_WIZARD_PACKAGES_DIR") {
+        Some(d) => Ok(Path::new(env!("CARGO_MANIFEST_DIR")).join(d)),
+        None => Err("SMTPAUTH_WIZARD_PACKAGES_DIR is not set: run `bash .ci/package` (a release build, minutes), then `SMTPAUTH_WIZARD_PACKAGES_DIR=target/packages cargo test --test packages --test distros`; .ci/test does this as root".into()),
+    }
+}
+
+/// The newest file with extension `ext` in `dir`.
+pub fn find_package(dir: &Path, ext: &str) -> Option<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    v.sort();
+    v.pop()
+}
+
 pub fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for e in fs::read_dir(from).unwrap() {

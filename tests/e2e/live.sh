@@ -14,8 +14,8 @@ BIN=$2
 : "${E2E_PASSWORD:?}"
 SMTP_USER=smtptest
 
-fail() { echo "E2E-FAIL: $*"; exit 1; }
-say() { echo "== $*"; }
+# fail, say, snap and the checks shared with tests/distros/scenario.sh
+source "$(dirname "$0")/checks.sh"
 pidfile=/run/sendmail/mta/sendmail.pid
 
 cleanup() {
@@ -62,10 +62,9 @@ say "the server as the HOWTO finds it: loopback only"
 /etc/init.d/sendmail start >/dev/null
 sleep 0.5
 pid0=$(head -n1 $pidfile)
-grep -q ' 0100007F:0019 00000000:0000 0A' /proc/net/tcp || fail "sendmail is not listening on 127.0.0.1:25 before the wizard"
+listens_on_loopback || fail "sendmail is not listening on 127.0.0.1:25 before the wizard"
 cp -a /etc/mail "$W/orig-mail"
 cp -a /etc/default/saslauthd "$W/orig-saslauthd"
-snap() { (cd "$1" && find . -type f -printf '%p %m %u %g %T@\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 snap "$W/orig-mail" > "$W/orig.snap"
 
 say "smtpauth-wizard apply --yes"
@@ -74,24 +73,9 @@ pid1=$(head -n1 $pidfile)
 [ "$pid1" != "$pid0" ] || fail "sendmail was not restarted by the wizard (pid $pid0)"
 grep -q 'restart' "$W/apply.out" || fail "apply did not report the restart"
 
-say "EHLO from 127.0.0.2 now advertises LOGIN and PLAIN"
-swaks --server 127.0.0.1 --local-interface 127.0.0.2 --quit-after EHLO > "$W/ehlo.out" 2>&1 || true
-cat "$W/ehlo.out"
-grep -Eq '250-AUTH .*LOGIN' "$W/ehlo.out" && grep -Eq '250-AUTH .*PLAIN' "$W/ehlo.out" || fail "EHLO does not advertise LOGIN PLAIN"
-
-for mech in PLAIN LOGIN; do
-  say "swaks AUTH $mech from 127.0.0.2 relays (235, then 250 for an external RCPT)"
-  swaks --server 127.0.0.1 --local-interface 127.0.0.2 --from '' --to relay-test@example.com \
-    --auth "$mech" --auth-user "$SMTP_USER" --auth-password "$E2E_PASSWORD" --quit-after RCPT > "$W/auth-$mech.out" 2>&1 || true
-  grep -v 'AUTH\|334\|^ -> [A-Za-z0-9+/=]*$' "$W/auth-$mech.out" | sed -n '1,40p'
-  grep -q '235 2.0.0 OK Authenticated' "$W/auth-$mech.out" || fail "AUTH $mech was not accepted"
-  grep -Eq '250 2.1.5 .*Recipient ok' "$W/auth-$mech.out" || fail "authenticated relay ($mech) was not accepted"
-done
-
-say "without AUTH the external RCPT is refused with 550 5.7.1"
-swaks --server 127.0.0.1 --local-interface 127.0.0.2 --from '' --to relay-test@example.com --quit-after RCPT > "$W/noauth.out" 2>&1 || true
-cat "$W/noauth.out"
-grep -q '550 5.7.1 .*Relaying denied. Proper authentication required.' "$W/noauth.out" || fail "relaying without AUTH was not refused"
+check_ehlo_advertises_login_plain
+check_auth_relays
+check_relay_refused_without_auth
 
 say "smtpauth-wizard probe agrees with swaks"
 set +e
@@ -119,29 +103,17 @@ snap /etc/mail > "$W/back.snap"
 diff "$W/orig.snap" "$W/back.snap" || fail "rollback did not restore /etc/mail byte-identical (content, mode, owner, mtime)"
 cmp /etc/default/saslauthd "$W/orig-saslauthd" || fail "/etc/default/saslauthd was not restored"
 sleep 0.5
-grep -q ' 00000000:0019 00000000:0000 0A' /proc/net/tcp && fail "after rollback sendmail still listens beyond loopback"
+listens_beyond_loopback && fail "after rollback sendmail still listens beyond loopback"
 swaks --server 127.0.0.1 --quit-after EHLO > "$W/ehlo-old.out" 2>&1 || true
 grep -q '250-AUTH DIGEST-MD5 CRAM-MD5$' "$W/ehlo-old.out" || { cat "$W/ehlo-old.out"; fail "after rollback EHLO is not the old one"; }
 
-say "failure path: port 25 is taken on 127.0.0.2, so the new wildcard listener cannot bind"
-python3 -c 'import socket,time
-s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.2",25)); s.listen(5)
-time.sleep(300)' &
-DUMMY_PID=$!
-sleep 0.5
+hold_port_25_on_client_address
 set +e
 "$BIN" apply --yes > "$W/apply-fail.out" 2>&1
 rc=$?
 set -e
-cat "$W/apply-fail.out"
-[ "$rc" = 1 ] || fail "apply should fail when sendmail cannot listen (exit $rc)"
-grep -q 'Rolling back every change of this run' "$W/apply-fail.out" || fail "restart did not roll back by itself"
-grep -q 'Restarted sendmail on the old configuration' "$W/apply-fail.out" || fail "the old configuration was not restarted"
-say "the audit log has the apply, the rollback and the failed apply"
-cat /var/log/smtpauth-wizard.log
-grep -q ' apply result=ok .*steps=backup,.*restart' /var/log/smtpauth-wizard.log || fail "no audit line for the apply"
-grep -q ' rollback result=ok ' /var/log/smtpauth-wizard.log || fail "no audit line for the rollback"
-grep -q ' apply result=failed ' /var/log/smtpauth-wizard.log || fail "no audit line for the failed apply"
+check_apply_rolled_back_by_itself "$W/apply-fail.out" "$rc"
+check_audit_log
 snap /etc/mail > "$W/back2.snap"
 diff "$W/orig.snap" "$W/back2.snap" || fail "files differ after the automatic rollback"
 swaks --server 127.0.0.1 --quit-after EHLO > "$W/ehlo-old2.out" 2>&1 || true

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The live scenario inside a Debian root booted with systemd as PID 1 (tests/distros/run.sh
+# copies it, with tests/e2e/checks.sh, into the container and runs it there with nsenter).
+# The container has its own network (loopback only), so nothing here reaches the host's.
+#
+# Usage: scenario.sh WORKDIR   (the throwaway user's password is in WORKDIR/password)
+set -euo pipefail
+W=$1
+BIN=/usr/bin/smtpauth-wizard
+SMTP_USER=smtptest
+E2E_PASSWORD=$(cat "$W/password")
+source "$(dirname "$0")/checks.sh"
+pidfile=/run/sendmail/mta/sendmail.pid
+export NO_COLOR=1
+
+# The running daemon's pid, and a check that systemd started it (it is in sendmail.service's
+# cgroup, not in the cgroup of this nsenter'd shell).
+daemon_pid() { head -n1 "$pidfile"; }
+started_by_systemd() {
+  grep -q 'sendmail\.service' "/proc/$1/cgroup" || { cat "/proc/$1/cgroup"; fail "sendmail (pid $1) was not started by systemd (cgroup above)"; }
+  [ "$(systemctl is-active sendmail)" = active ] || fail "systemctl says sendmail is not active"
+}
+wait_listening() { # $1: loopback|network; bounded only so that a broken daemon fails, not hangs
+  local i
+  for i in $(seq 1 100); do
+    if [ "$1" = network ]; then listens_beyond_loopback && return 0; else listens_on_loopback && ! listens_beyond_loopback && return 0; fi
+    sleep 0.1
+  done
+  fail "sendmail does not listen as expected ($1)"
+}
+auth_line() { swaks --server 127.0.0.1 --quit-after EHLO 2>&1 | grep -E '^<-  250-AUTH' || true; }
+
+say "PID 1 is $(cat /proc/1/comm); $(. /etc/os-release; echo "$PRETTY_NAME"); sendmail $(dpkg-query -W -f='${Version}' sendmail-bin); the wizard: $("$BIN" --version)"
+[ "$(cat /proc/1/comm)" = systemd ] || fail "PID 1 is not systemd"
+
+say "a throwaway user $SMTP_USER"
+useradd -M -s /usr/sbin/nologin "$SMTP_USER"
+printf '%s:%s\n' "$SMTP_USER" "$E2E_PASSWORD" | chpasswd
+
+say "127.0.0.2 must not relay through Debian's Connect:127 RELAY (FACTS.md)"
+printf 'Connect:127.0.0.2\t\tOK\n' >> /etc/mail/access
+makemap hash /etc/mail/access < /etc/mail/access
+
+say "the server as the HOWTO finds it: loopback only, started by systemd at boot"
+wait_listening loopback
+# Debian 13's init script (run by sendmail.service) rewrites /etc/mail/sendmail.conf with the
+# same bytes on every start. Files a plain restart changes this way are found here, without
+# the wizard, and only their mtime is left out of the byte-for-byte comparisons below.
+snap /etc/mail > "$W/plain0.snap"
+systemctl restart sendmail
+wait_listening loopback
+snap /etc/mail > "$W/plain1.snap"
+touched=$(diff "$W/plain0.snap" "$W/plain1.snap" | sed -n 's|^> \(\./[^ ]*\) .*|\1|p' | grep -v '^\./.*  ' || true)
+[ "$(grep -c '^[0-9a-f]\{64\}' "$W/plain0.snap")" -gt 0 ] || fail "empty snapshot of /etc/mail"
+if ! diff <(grep '^[0-9a-f]\{64\}' "$W/plain0.snap") <(grep '^[0-9a-f]\{64\}' "$W/plain1.snap"); then
+  fail "a plain \`systemctl restart sendmail\` changed the contents of files in /etc/mail"
+fi
+echo "a plain restart changes the mtime of: ${touched:-nothing}"
+# snap, with the mtime of those files replaced by "-"
+snap_mail() { snap /etc/mail | awk -v t="$touched" 'BEGIN { n = split(t, a, "\n"); for (i = 1; i <= n; i++) skip[a[i]] = 1 } ($1 in skip) && NF == 5 { $5 = "-" } { print }'; }
+pid0=$(daemon_pid)
+started_by_systemd "$pid0"
+old_auth=$(auth_line)
+echo "EHLO before: ${old_auth:-(no AUTH line)}"
+cp -a /etc/mail "$W/orig-mail"
+cp -a /etc/default/saslauthd "$W/orig-saslauthd"
+snap_mail > "$W/orig.snap"
+
+say "smtpauth-wizard apply --yes"
+"$BIN" apply --yes 2>&1 | tee "$W/apply.out" || fail "apply failed"
+pid1=$(daemon_pid)
+[ "$pid1" != "$pid0" ] || fail "sendmail was not restarted by the wizard (pid $pid0)"
+started_by_systemd "$pid1"
+grep -qx '  running systemctl restart sendmail' "$W/apply.out" || fail "apply did not restart through \`systemctl restart sendmail\`"
+grep -q '^`systemctl restart sendmail` exited 0' "$W/apply.out" || fail "\`systemctl restart sendmail\` did not succeed"
+[ "$(systemctl is-active saslauthd)" = active ] && pgrep -x saslauthd > /dev/null || fail "saslauthd is not running under systemd"
+wait_listening network
+
+check_ehlo_advertises_login_plain
+check_auth_relays
+check_relay_refused_without_auth
+if grep -rqF "$E2E_PASSWORD" /etc/mail /var/lib/smtpauth-wizard "$W/apply.out" /var/log/smtpauth-wizard.log; then fail "the password appears in a file"; fi
+
+say "smtpauth-wizard rollback --yes"
+"$BIN" rollback --yes 2>&1 | tee "$W/rollback.out" || fail "rollback failed"
+grep -q 'systemctl restart sendmail' "$W/rollback.out" || fail "rollback did not restart through systemctl"
+pid2=$(daemon_pid)
+[ "$pid2" != "$pid1" ] || fail "sendmail was not restarted on the old configuration"
+started_by_systemd "$pid2"
+snap_mail > "$W/back.snap"
+diff "$W/orig.snap" "$W/back.snap" || fail "rollback did not restore /etc/mail byte-identical (content, mode, owner, mtime)"
+cmp /etc/default/saslauthd "$W/orig-saslauthd" || fail "/etc/default/saslauthd was not restored"
+wait_listening loopback
+[ "$(auth_line)" = "$old_auth" ] || fail "after rollback EHLO is not the old one: $(auth_line)"
+
+hold_port_25_on_client_address
+set +e
+"$BIN" apply --yes > "$W/apply-fail.out" 2>&1
+rc=$?
+set -e
+check_apply_rolled_back_by_itself "$W/apply-fail.out" "$rc"
+grep -q 'systemctl restart sendmail' "$W/apply-fail.out" || fail "the automatic rollback did not restart through systemctl"
+snap_mail > "$W/back2.snap"
+diff "$W/orig.snap" "$W/back2.snap" || fail "files differ after the automatic rollback"
+pid3=$(daemon_pid)
+started_by_systemd "$pid3"
+wait_listening loopback
+[ "$(auth_line)" = "$old_auth" ] || fail "the server does not answer on the old configuration: $(auth_line)"
+kill "$DUMMY_PID"; wait "$DUMMY_PID" 2>/dev/null || true; DUMMY_PID=
+check_audit_log
+
+echo "E2E-OK"

@@ -1,0 +1,77 @@
+# Checks shared by the live scenarios: tests/e2e/live.sh (Debian 12, init scripts, in a
+# namespace) and tests/distros/scenario.sh (Debian 11 and 13 booted with systemd). Sourced;
+# they need $W (a work directory), $SMTP_USER and $E2E_PASSWORD, and the real swaks and perl.
+# Traffic goes only to 127.0.0.1 from 127.0.0.2.
+
+fail() { echo "E2E-FAIL: $*"; exit 1; }
+say() { echo "== $*"; }
+
+# Every file's path, mode, owner, group and mtime, then every file's sha256.
+snap() { (cd "$1" && find . -type f -printf '%p %m %u %g %T@\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+
+# Whether something listens on port 25 of 0.0.0.0 (not only on loopback).
+listens_beyond_loopback() { grep -q ' 00000000:0019 00000000:0000 0A' /proc/net/tcp; }
+listens_on_loopback() { grep -q ' 0100007F:0019 00000000:0000 0A' /proc/net/tcp; }
+
+# EHLO from 127.0.0.2; the answer goes to $1.
+ehlo_from_client() { swaks --server 127.0.0.1 --local-interface 127.0.0.2 --quit-after EHLO > "$1" 2>&1 || true; }
+
+check_ehlo_advertises_login_plain() {
+  say "EHLO from 127.0.0.2 now advertises LOGIN and PLAIN"
+  ehlo_from_client "$W/ehlo.out"
+  cat "$W/ehlo.out"
+  grep -Eq '250-AUTH .*LOGIN' "$W/ehlo.out" && grep -Eq '250-AUTH .*PLAIN' "$W/ehlo.out" || fail "EHLO does not advertise LOGIN PLAIN"
+}
+
+check_auth_relays() {
+  local mech
+  for mech in PLAIN LOGIN; do
+    say "swaks AUTH $mech from 127.0.0.2 relays (235, then 250 for an external RCPT)"
+    swaks --server 127.0.0.1 --local-interface 127.0.0.2 --from '' --to relay-test@example.com \
+      --auth "$mech" --auth-user "$SMTP_USER" --auth-password "$E2E_PASSWORD" --quit-after RCPT > "$W/auth-$mech.out" 2>&1 || true
+    grep -v 'AUTH\|334\|^ -> [A-Za-z0-9+/=]*$' "$W/auth-$mech.out" | sed -n '1,40p'
+    grep -q '235 2.0.0 OK Authenticated' "$W/auth-$mech.out" || fail "AUTH $mech was not accepted"
+    grep -Eq '250 2.1.5 .*Recipient ok' "$W/auth-$mech.out" || fail "authenticated relay ($mech) was not accepted"
+  done
+}
+
+check_relay_refused_without_auth() {
+  say "without AUTH the external RCPT is refused with 550 5.7.1"
+  swaks --server 127.0.0.1 --local-interface 127.0.0.2 --from '' --to relay-test@example.com --quit-after RCPT > "$W/noauth.out" 2>&1 || true
+  cat "$W/noauth.out"
+  grep -q '550 5.7.1 .*Relaying denied. Proper authentication required.' "$W/noauth.out" || fail "relaying without AUTH was not refused"
+}
+
+# Another process holds port 25 on 127.0.0.2, so a new wildcard listener cannot bind; its pid
+# goes to DUMMY_PID (the caller stops it). Waits until it listens.
+hold_port_25_on_client_address() {
+  say "failure path: port 25 is taken on 127.0.0.2, so the new wildcard listener cannot bind"
+  perl -MIO::Socket::INET -e '
+    my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.2", LocalPort => 25, Listen => 5, ReuseAddr => 1)
+      or die "cannot listen on 127.0.0.2:25: $!\n";
+    sleep 600;' &
+  DUMMY_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    grep -q ' 0200007F:0019 00000000:0000 0A' /proc/net/tcp && return 0
+    kill -0 "$DUMMY_PID" 2>/dev/null || fail "the port holder did not start"
+    sleep 0.1
+  done
+  fail "the port holder does not listen on 127.0.0.2:25"
+}
+
+# apply's output is in $1, its exit status $2: it must have failed and rolled back by itself.
+check_apply_rolled_back_by_itself() {
+  cat "$1"
+  [ "$2" = 1 ] || fail "apply should fail when sendmail cannot listen (exit $2)"
+  grep -q 'Rolling back every change of this run' "$1" || fail "restart did not roll back by itself"
+  grep -q 'Restarted sendmail on the old configuration' "$1" || fail "the old configuration was not restarted"
+}
+
+check_audit_log() {
+  say "the audit log has the apply, the rollback and the failed apply"
+  cat /var/log/smtpauth-wizard.log
+  grep -q ' apply result=ok .*steps=backup,.*restart' /var/log/smtpauth-wizard.log || fail "no audit line for the apply"
+  grep -q ' rollback result=ok ' /var/log/smtpauth-wizard.log || fail "no audit line for the rollback"
+  grep -q ' apply result=failed ' /var/log/smtpauth-wizard.log || fail "no audit line for the failed apply"
+}
