@@ -1,7 +1,9 @@
 //! The journal's seal: HMAC-SHA256 (RFC 2104) of the journal's text under a 32-byte random key
 //! that lives outside every `--root` tree, in the state directory of the user who runs the
 //! wizard: as root `/var/lib/smtpauth-wizard/journal.key` on this machine, otherwise
-//! `$XDG_STATE_HOME/smtpauth-wizard/journal.key` (`~/.local/state/...`). The key file is 0600
+//! `$XDG_STATE_HOME/smtpauth-wizard/journal.key` (`~/.local/state/...`, the home being `$HOME`
+//! when it is the user's own, else the passwd entry's; `/var/tmp/smtpauth-wizard-UID/` for a
+//! user without a home of their own). The key file is 0600
 //! in a 0700 directory, both owned by the effective uid, so a user who can write a `--root`
 //! tree (and so its journal) cannot compute a seal: a forged or edited journal is refused
 //! before it is parsed, and rollback never acts on it.
@@ -66,21 +68,35 @@ pub fn key_path() -> io::Result<PathBuf> {
     if nix::unistd::geteuid().is_root() {
         return Ok(PathBuf::from("/var/lib/smtpauth-wizard/journal.key"));
     }
-    let base = match std::env::var_os("XDG_STATE_HOME").map(PathBuf::from) {
-        Some(p) if p.is_absolute() => p,
-        _ => match std::env::var_os("HOME").map(PathBuf::from) {
-            Some(h) if h.is_absolute() => h.join(".local/state"),
-            _ => {
-                return Err(io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!(
-                        "no place for the journal key: set XDG_STATE_HOME or HOME (or {KEY_ENV})"
-                    ),
-                ))
-            }
-        },
-    };
-    Ok(base.join("smtpauth-wizard/journal.key"))
+    let euid = nix::unistd::geteuid();
+    if let Some(p) = std::env::var_os("XDG_STATE_HOME").map(PathBuf::from) {
+        if p.is_absolute() {
+            return Ok(p.join("smtpauth-wizard/journal.key"));
+        }
+    }
+    // $HOME only when it is this user's (`setpriv`/`su` without a login keep root's), else
+    // the home directory of the user's passwd entry.
+    let own = |h: &Path| fs::metadata(h).is_ok_and(|m| m.is_dir() && m.uid() == euid.as_raw());
+    let homes = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(
+            nix::unistd::User::from_uid(euid)
+                .ok()
+                .flatten()
+                .map(|u| u.dir),
+        );
+    for h in homes {
+        if h.is_absolute() && own(&h) {
+            return Ok(h.join(".local/state/smtpauth-wizard/journal.key"));
+        }
+    }
+    // A user without a home of their own (nobody): a directory of theirs in /var/tmp (sticky:
+    // nobody else can replace it; one somebody else made there is refused by its owner).
+    Ok(PathBuf::from(format!(
+        "/var/tmp/smtpauth-wizard-{}/journal.key",
+        euid.as_raw()
+    )))
 }
 
 /// This user's journal key, created (32 random bytes, 0600, directory 0700) when there is none.
