@@ -6,7 +6,11 @@ use super::*;
 /// files of their own), a few KiB a run.
 const MAX_JOURNAL: u64 = 16 << 20;
 
-pub(super) fn load(file: &std::path::Path) -> Result<JournalData, JournalError> {
+/// Reads the journal file. `legacy_ok`: the caller found the journal where only root (or the
+/// effective uid) could have written it (the live system, its directory and parents checked),
+/// so a journal of an earlier version with no run left open is taken as it is, and sealed on
+/// the next write.
+pub(super) fn load(file: &std::path::Path, legacy_ok: bool) -> Result<JournalData, JournalError> {
     let text = match fsops::read_capped(file, MAX_JOURNAL) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -23,7 +27,7 @@ pub(super) fn load(file: &std::path::Path) -> Result<JournalData, JournalError> 
             .into())
         }
     };
-    parse_journal(&file.display().to_string(), &text)
+    parse_sealed(&file.display().to_string(), &text, legacy_ok)
 }
 
 /// The journal file's text: a header comment, the YAML, and the sealed end line.
@@ -50,6 +54,30 @@ pub fn seal_journal(body: &str) -> io::Result<String> {
 /// unkeyed journal of an earlier version, not YAML, no `version`, a newer version, unknown
 /// keys. Split out of [`Journal::read`] so it can be fuzzed.
 pub fn parse_journal(path: &str, bytes: &[u8]) -> Result<JournalData, JournalError> {
+    parse_sealed(path, bytes, false)
+}
+
+/// The YAML and the records, once the end line was judged.
+fn parse_body(
+    body: &str,
+    version: Option<u32>,
+    corrupt: &dyn Fn(String) -> JournalError,
+) -> Result<JournalData, JournalError> {
+    if version.is_none() {
+        return Err(corrupt("no `version` key".into()));
+    }
+    super::super::trust::check_yaml_nesting(body).map_err(corrupt)?;
+    let data: JournalData = serde_yaml::from_str(body).map_err(|e| corrupt(e.to_string()))?;
+    check_records(&data).map_err(corrupt)?;
+    Ok(data)
+}
+
+/// [`parse_journal`], taking a finished journal of an earlier version when `legacy_ok`.
+pub(super) fn parse_sealed(
+    path: &str,
+    bytes: &[u8],
+    legacy_ok: bool,
+) -> Result<JournalData, JournalError> {
     let path = path.to_string();
     let corrupt = |detail: String| JournalError::Corrupt {
         path: path.clone(),
@@ -86,11 +114,26 @@ pub fn parse_journal(path: &str, bytes: &[u8]) -> Result<JournalData, JournalErr
             corrupt("its end line is missing: the file was cut short or is not a journal".into())
         })?;
     if let Some(sum) = end.strip_prefix(OLD_END_LINE) {
-        let detail = if sum == fsops::sha256_hex(body.as_bytes()) {
+        let intact = sum == fsops::sha256_hex(body.as_bytes());
+        if intact && legacy_ok {
+            // Written by an earlier version where nobody else could write: usable unless a
+            // run was left open (then the records the undo would act on are refused).
+            let data = parse_body(body, version, &corrupt)?;
+            let open = data.runs.iter().any(|r| {
+                r.finished.is_none() || r.steps.iter().any(|s| s.state == StepState::InProgress)
+            });
+            if !open {
+                return Ok(data);
+            }
+        }
+        let detail = if intact {
             "it was written by an earlier smtpauth-wizard, whose checksum was not keyed, so it \
-             cannot be told from one somebody else wrote; nothing was done. Roll it back with \
-             the version that wrote it (`program_version` in it), or check it and run \
-             `rollback --from-backups`, which restores the .bak copies and moves it aside"
+             cannot be told from one somebody else wrote (one with a run left open is never \
+             taken; on the live system a finished one in root's own directory is); nothing \
+             was done. Finish or roll it back with the version that wrote it \
+             (`program_version` in it); or check it and run `rollback --from-backups`, which \
+             restores the .bak copies and moves it aside; or, to keep the changes, move it \
+             aside yourself (`mv FILE FILE.old`): the next apply starts a new journal"
         } else {
             "its checksum does not match its content: it was damaged or edited after it was written"
         };
@@ -112,13 +155,7 @@ pub fn parse_journal(path: &str, bytes: &[u8]) -> Result<JournalData, JournalErr
                 .unwrap_or_default()
         )));
     }
-    if version.is_none() {
-        return Err(corrupt("no `version` key".into()));
-    }
-    super::super::trust::check_yaml_nesting(body).map_err(corrupt)?;
-    let data: JournalData = serde_yaml::from_str(body).map_err(|e| corrupt(e.to_string()))?;
-    check_records(&data).map_err(corrupt)?;
-    Ok(data)
+    parse_body(body, version, &corrupt)
 }
 
 /// What undo relies on without checking again: a file that existed has a saved copy, its

@@ -106,6 +106,18 @@ pub fn secure_state_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether a finished journal of an earlier version (unkeyed checksum) may be taken: only on
+/// the live system, where the journal directory and its parents belong to root (or the
+/// effective uid) and nobody else can write them, so nobody else could have written it.
+fn legacy_ok(root: &Root, dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let euid = nix::unistd::geteuid().as_raw();
+    root.is_host()
+        && check_state_parents(root, JOURNAL_DIR).is_ok()
+        && fs::symlink_metadata(dir)
+            .is_ok_and(|m| m.is_dir() && m.uid() == euid && m.mode() & 0o022 == 0)
+}
+
 /// Text of a journal load problem, for `status` to show while it carries on.
 pub fn journal_path(root: &Root) -> PathBuf {
     root.join(JOURNAL_DIR).join("journal.yaml")
@@ -116,7 +128,7 @@ impl Journal {
     pub fn read(root: &Root) -> Result<Journal, JournalError> {
         let dir = state_path(root, JOURNAL_DIR, "the journal")?;
         let file = dir.join("journal.yaml");
-        let data = load(&file)?;
+        let data = load(&file, legacy_ok(root, &dir))?;
         Ok(Journal {
             data,
             dir,
@@ -172,7 +184,7 @@ impl Journal {
             }
         };
         let file = dir.join("journal.yaml");
-        let data = load(&file)?;
+        let data = load(&file, legacy_ok(root, &dir))?;
         let j = Journal {
             data,
             dir,
@@ -661,5 +673,55 @@ mod tests {
         let _a = Journal::open(&r).unwrap();
         let e = Journal::open(&r).err().unwrap().to_string();
         assert!(e.contains("another smtpauth-wizard"), "{e}");
+    }
+
+    /// Issue 13 item 2, upgrades: a journal of an earlier version ends with an unkeyed sha256,
+    /// which anyone who could write it could recompute. One with a run left open is refused
+    /// with advice; a finished one is taken only where nobody else could have written it.
+    #[test]
+    fn an_unkeyed_journal_is_taken_only_finished_and_from_a_safe_place() {
+        let (_t, r) = root();
+        fs::write(r.join("/etc/mail/access"), "a").unwrap();
+        let mut j = Journal::open(&r).unwrap();
+        j.begin_run("debian").unwrap();
+        j.begin_step("relay-access").unwrap();
+        j.write_file("/etc/mail/access", b"b", None, "test", None)
+            .unwrap();
+        let unkeyed = |j: &Journal| {
+            let text = fs::read_to_string(j.path()).unwrap();
+            let body = &text[..text.rfind("# end of journal").unwrap()];
+            format!("{body}{OLD_END_LINE}{}\n", fsops::sha256_hex(body.as_bytes()))
+        };
+        let open = unkeyed(&j);
+        j.end_step(None).unwrap();
+        j.finish_run().unwrap();
+        let done = unkeyed(&j);
+        for (text, safe, taken) in [
+            (&done, true, true),
+            (&done, false, false),
+            (&open, true, false),
+            (&open, false, false),
+        ] {
+            let got = parse_sealed("j", text.as_bytes(), safe);
+            assert_eq!(got.is_ok(), taken, "safe {safe}: {:?}", got.as_ref().err().map(|e| e.to_string()));
+            if let Err(e) = got {
+                let e = e.to_string();
+                assert!(
+                    e.contains("earlier smtpauth-wizard") && e.contains("--from-backups"),
+                    "{e}"
+                );
+            }
+        }
+        // Edited after the old checksum was computed: damage, even from a safe place.
+        let edited = done.replacen("relay-access", "relay-accesS", 1);
+        let e = parse_sealed("j", edited.as_bytes(), true).unwrap_err().to_string();
+        assert!(e.contains("checksum does not match"), "{e}");
+        // A journal of this version, sealed with another key: refused before it is parsed.
+        let text = fs::read_to_string(j.path()).unwrap();
+        let body = &text[..text.rfind("# end of journal").unwrap()];
+        let forged = format!("{body}{END_LINE}{}\n", seal::hmac_sha256_hex(&[7; 32], body.as_bytes()));
+        let e = parse_journal("j", forged.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("its seal does not verify"), "{e}");
+        assert!(parse_journal("j", text.as_bytes()).is_ok());
     }
 }
