@@ -690,7 +690,10 @@ mod tests {
         let unkeyed = |j: &Journal| {
             let text = fs::read_to_string(j.path()).unwrap();
             let body = &text[..text.rfind("# end of journal").unwrap()];
-            format!("{body}{OLD_END_LINE}{}\n", fsops::sha256_hex(body.as_bytes()))
+            format!(
+                "{body}{OLD_END_LINE}{}\n",
+                fsops::sha256_hex(body.as_bytes())
+            )
         };
         let open = unkeyed(&j);
         j.end_step(None).unwrap();
@@ -703,7 +706,12 @@ mod tests {
             (&open, false, false),
         ] {
             let got = parse_sealed("j", text.as_bytes(), safe);
-            assert_eq!(got.is_ok(), taken, "safe {safe}: {:?}", got.as_ref().err().map(|e| e.to_string()));
+            assert_eq!(
+                got.is_ok(),
+                taken,
+                "safe {safe}: {:?}",
+                got.as_ref().err().map(|e| e.to_string())
+            );
             if let Err(e) = got {
                 let e = e.to_string();
                 assert!(
@@ -714,13 +722,20 @@ mod tests {
         }
         // Edited after the old checksum was computed: damage, even from a safe place.
         let edited = done.replacen("relay-access", "relay-accesS", 1);
-        let e = parse_sealed("j", edited.as_bytes(), true).unwrap_err().to_string();
+        let e = parse_sealed("j", edited.as_bytes(), true)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("checksum does not match"), "{e}");
         // A journal of this version, sealed with another key: refused before it is parsed.
         let text = fs::read_to_string(j.path()).unwrap();
         let body = &text[..text.rfind("# end of journal").unwrap()];
-        let forged = format!("{body}{END_LINE}{}\n", seal::hmac_sha256_hex(&[7; 32], body.as_bytes()));
-        let e = parse_journal("j", forged.as_bytes()).unwrap_err().to_string();
+        let forged = format!(
+            "{body}{END_LINE}{}\n",
+            seal::hmac_sha256_hex(&[7; 32], body.as_bytes())
+        );
+        let e = parse_journal("j", forged.as_bytes())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("its seal does not verify"), "{e}");
         assert!(parse_journal("j", text.as_bytes()).is_ok());
     }
