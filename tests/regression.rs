@@ -129,7 +129,7 @@ fn sealed_journal_without_the_originals_attributes_panicked_rollback() {
         ),
         ("sha", body.replace("sha_after: ", "sha_after: é")),
     ] {
-        let e = parse_journal("j", seal_journal(&body).as_bytes())
+        let e = parse_journal("j", seal_journal(&body).unwrap().as_bytes())
             .err()
             .unwrap_or_else(|| panic!("{what}: accepted"))
             .to_string();

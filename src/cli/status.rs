@@ -74,8 +74,7 @@ pub(super) fn status(cli: &Cli) -> Result<u8, String> {
                     "    {} {}{}{}",
                     engine.root().display(&f.path),
                     state_words(&f.state),
-                    f.saved
-                        .as_deref()
+                    f.saved()
                         .map(|s| format!(", original saved as {s}"))
                         .unwrap_or_else(|| ", created by the wizard".into()),
                     if changed.contains(&f.path) && f.state == FileState::Written {

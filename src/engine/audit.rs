@@ -149,7 +149,7 @@ impl Record {
             } else {
                 self.files.push(f.path.clone());
             }
-            if let Some(sv) = &f.saved {
+            if let Some(sv) = f.saved() {
                 self.saved
                     .push(format!("{}/{sv}", super::journal::JOURNAL_DIR));
             }
@@ -174,13 +174,16 @@ impl Record {
     pub fn write(&self, root: &Root) -> Vec<String> {
         let msg = self.message();
         let mut problems = vec![];
-        let path = root.join(LOG_FILE);
         let line = format!(
             "{} smtpauth-wizard[{}]: {msg}",
             super::journal::now_rfc3339(),
             std::process::id()
         );
-        if let Err(e) = fsops::append_line(&path, &line, 0o640) {
+        // Resolved inside the root (`var/log -> /etc` in a tree stays in the tree); the file
+        // itself is opened O_NOFOLLOW.
+        let written = super::state_path::target_path(root, LOG_FILE)
+            .and_then(|path| fsops::append_line(&path, &line, 0o640));
+        if let Err(e) = written {
             problems.push(format!("audit log: {e}"));
         }
         let sock = socket_path(root);
@@ -199,7 +202,7 @@ impl Record {
 }
 
 fn socket_path(root: &Root) -> PathBuf {
-    root.join(SYSLOG_SOCKET)
+    super::state_path::target_path(root, SYSLOG_SOCKET).unwrap_or_else(|_| root.join(SYSLOG_SOCKET))
 }
 
 /// `Mmm dd hh:mm:ss` in local time (RFC 3164's TIMESTAMP, day padded with a space).

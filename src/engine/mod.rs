@@ -9,6 +9,7 @@ pub mod journal;
 pub mod profile;
 pub mod query;
 pub mod root;
+pub mod state_path;
 pub mod step;
 pub mod trust;
 
@@ -263,8 +264,7 @@ impl Engine {
                 continue;
             }
             if let Some(b) = f
-                .saved
-                .as_ref()
+                .saved()
                 .and_then(|sv| std::fs::read(j.saved_path(sv)).ok())
             {
                 originals.push((f.path.clone(), b));

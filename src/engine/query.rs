@@ -196,7 +196,7 @@ impl Engine {
                         .filter(|f| f.state != FileState::RolledBack)
                         .map(|f| AppliedFile {
                             path: f.path.clone(),
-                            saved: f.saved.as_ref().map(|rel| format!("{JOURNAL_DIR}/{rel}")),
+                            saved: f.saved().map(|rel| format!("{JOURNAL_DIR}/{rel}")),
                             changed_since: f.state == FileState::Written
                                 && changed.contains(&f.path),
                             why: f.why.clone(),

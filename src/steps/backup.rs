@@ -43,7 +43,7 @@ impl Step for Backup {
                     .flat_map(|run| run.steps.iter())
                     .flat_map(|s| s.files.iter())
                     .filter(|f| f.state == FileState::Written)
-                    .map(|f| (f.path.clone(), f.existed))
+                    .map(|f| (f.path.clone(), f.existed()))
                     .collect()
             })
             .unwrap_or_default();

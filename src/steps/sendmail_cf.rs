@@ -251,11 +251,7 @@ fn hand_edits_given(
     }
     if let Some(j) = &journal {
         for f in records.clone().filter(|f| f.path == mc_t) {
-            if let Some(b) = f
-                .saved
-                .as_ref()
-                .and_then(|s| std::fs::read(j.saved_path(s)).ok())
-            {
+            if let Some(b) = f.saved().and_then(|s| std::fs::read(j.saved_path(s)).ok()) {
                 if !candidates.contains(&b) {
                     candidates.push(b);
                 }
@@ -268,7 +264,7 @@ fn hand_edits_given(
     let mut originals: std::collections::HashMap<String, PathBuf> = Default::default();
     if let Some(j) = &journal {
         for f in records.filter(|f| f.path != mc_t && f.path != cf_t) {
-            if let Some(sv) = &f.saved {
+            if let Some(sv) = f.saved() {
                 originals.insert(f.path.clone(), j.saved_path(sv));
             }
         }

@@ -12,165 +12,20 @@
 
 use super::fsops::{self, Meta, WriteMeta};
 use super::root::Root;
-use serde::{Deserialize, Serialize};
+use super::state_path::{check_state_parents, refuse_link_at, state_path, target_path};
 use std::fs;
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-pub const JOURNAL_DIR: &str = "/var/lib/smtpauth-wizard";
-pub const JOURNAL_VERSION: u32 = 1;
-/// The journal's last line: this, then the sha256 of everything before it. A journal without
-/// it, or whose checksum does not match, is refused as damaged.
-const END_LINE: &str = "# end of journal, sha256 ";
+mod format;
+mod records;
+pub mod seal;
+mod undo;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StepState {
-    Pending,
-    InProgress,
-    Done,
-    RolledBack,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FileState {
-    /// Recorded; the file may or may not have been replaced yet.
-    Intended,
-    Written,
-    RolledBack,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileRecord {
-    /// Served-system path actually written (links already followed).
-    pub path: String,
-    /// Links that lead to it (`/etc/pam.d/smtp` for an alternatives link).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub via_links: Vec<String>,
-    pub existed: bool,
-    /// Journal copy of the original, relative to the journal directory.
-    pub saved: Option<String>,
-    pub meta: Option<Meta>,
-    pub sha_before: Option<String>,
-    pub sha_after: String,
-    pub state: FileState,
-    pub why: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CommandRecord {
-    pub argv: Vec<String>,
-    pub status: Option<i32>,
-    #[serde(default)]
-    pub stderr: String,
-    pub at: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StepRecord {
-    pub id: String,
-    pub state: StepState,
-    pub started: String,
-    pub finished: Option<String>,
-    #[serde(default)]
-    pub files: Vec<FileRecord>,
-    #[serde(default)]
-    pub commands: Vec<CommandRecord>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    /// Directories the step created (served paths, outermost first); rollback removes them
-    /// again when they are empty.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub created_dirs: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Run {
-    pub id: String,
-    pub started: String,
-    pub finished: Option<String>,
-    pub profile: String,
-    pub program_version: String,
-    #[serde(default)]
-    pub steps: Vec<StepRecord>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct JournalData {
-    pub version: u32,
-    #[serde(default)]
-    pub runs: Vec<Run>,
-}
-
-/// Why a journal could not be used.
-#[derive(Debug)]
-pub enum JournalError {
-    Io(io::Error),
-    Corrupt {
-        path: String,
-        detail: String,
-    },
-    NewerVersion {
-        path: String,
-        found: u32,
-    },
-    Locked {
-        path: String,
-    },
-    /// A file changed after we wrote it; rollback stops unless forced.
-    Conflict {
-        path: String,
-        expected: String,
-        found: Option<String>,
-    },
-}
-
-impl std::fmt::Display for JournalError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            JournalError::Io(e) => write!(f, "{e}"),
-            JournalError::Corrupt { path, detail } => write!(
-                f,
-                "the journal {path} cannot be read ({detail}); it was not changed. \
-                 `status` shows what the .bak files hold; `rollback --from-backups` restores them without a journal"
-            ),
-            JournalError::NewerVersion { path, found } => write!(
-                f,
-                "the journal {path} was written by a newer smtpauth-wizard (journal version {found}, this program knows {JOURNAL_VERSION}); use that version, or `rollback --from-backups`"
-            ),
-            JournalError::Locked { path } => write!(
-                f,
-                "another smtpauth-wizard is working on this system (lock {path} is held); wait for it to finish"
-            ),
-            JournalError::Conflict { path, expected, found } => write!(
-                f,
-                "{path} changed since smtpauth-wizard wrote it (sha256 now {}, we wrote {}); it was left alone. \
-                 Look at it, then run `rollback --force` to put the original back over it",
-                found.as_deref().map(short).unwrap_or("<file is gone>"),
-                short(expected)
-            ),
-        }
-    }
-}
-
-impl std::error::Error for JournalError {}
-
-impl From<io::Error> for JournalError {
-    fn from(e: io::Error) -> Self {
-        JournalError::Io(e)
-    }
-}
-
-fn short(h: &str) -> &str {
-    &h[..h.len().min(12)]
-}
+pub use format::*;
+pub use records::*;
+pub use undo::Conflict;
 
 /// The journal, open for reading (`check`, `plan`, `status`) or writing (`apply`, `rollback`).
 pub struct Journal {
@@ -251,6 +106,18 @@ pub fn secure_state_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether a finished journal of an earlier version (unkeyed checksum) may be taken: only on
+/// the live system, where the journal directory and its parents belong to root (or the
+/// effective uid) and nobody else can write them, so nobody else could have written it.
+fn legacy_ok(root: &Root, dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let euid = nix::unistd::geteuid().as_raw();
+    root.is_host()
+        && check_state_parents(root, JOURNAL_DIR).is_ok()
+        && fs::symlink_metadata(dir)
+            .is_ok_and(|m| m.is_dir() && m.uid() == euid && m.mode() & 0o022 == 0)
+}
+
 /// Text of a journal load problem, for `status` to show while it carries on.
 pub fn journal_path(root: &Root) -> PathBuf {
     root.join(JOURNAL_DIR).join("journal.yaml")
@@ -259,9 +126,9 @@ pub fn journal_path(root: &Root) -> PathBuf {
 impl Journal {
     /// Opens without creating anything or taking the lock.
     pub fn read(root: &Root) -> Result<Journal, JournalError> {
-        let dir = root.join(JOURNAL_DIR);
+        let dir = state_path(root, JOURNAL_DIR, "the journal")?;
         let file = dir.join("journal.yaml");
-        let data = load(&file)?;
+        let data = load(&file, legacy_ok(root, &dir))?;
         Ok(Journal {
             data,
             dir,
@@ -274,15 +141,19 @@ impl Journal {
 
     /// Opens for changes: creates the directory (0700), takes an exclusive lock.
     pub fn open(root: &Root) -> Result<Journal, JournalError> {
-        let dir = root.join(JOURNAL_DIR);
+        // No link anywhere on the way, parents only root's (or ours): see `state_path`.
+        let dir = state_path(root, JOURNAL_DIR, "the journal")?;
+        check_state_parents(root, JOURNAL_DIR)?;
         let created: Vec<PathBuf> = dir
             .ancestors()
             .take_while(|d| !d.exists() && *d != root.dir())
             .map(Path::to_path_buf)
             .collect();
         fsops::ensure_dir(&dir, 0o700)?;
+        // Checked again now that it exists: it was created by this process, or it was there.
+        state_path(root, JOURNAL_DIR, "the journal")?;
         secure_state_dir(&dir)?;
-        let lock_path = dir.join("lock");
+        let lock_path = state_path(root, &format!("{JOURNAL_DIR}/lock"), "the lock")?;
         let lock = loop {
             // O_NOFOLLOW: a link planted at the lock's name must not make us create or open
             // a file elsewhere (`lock -> /etc/nologin`).
@@ -313,7 +184,7 @@ impl Journal {
             }
         };
         let file = dir.join("journal.yaml");
-        let data = load(&file)?;
+        let data = load(&file, legacy_ok(root, &dir))?;
         let j = Journal {
             data,
             dir,
@@ -330,12 +201,25 @@ impl Journal {
     /// directories and in the directory of every file the journal names. Only we create such
     /// names, and we hold the lock, so none of them belongs to a write in progress.
     fn sweep_temporaries(&self) -> io::Result<()> {
-        let mut dirs: Vec<PathBuf> = vec![self.dir.clone(), self.dir.join("saved")];
+        let state = |rel: &str| {
+            state_path(
+                &self.root,
+                &format!("{JOURNAL_DIR}/{rel}"),
+                "sweeping temporary files",
+            )
+        };
+        let mut dirs: Vec<PathBuf> = vec![self.dir.clone(), state("saved")?];
         for r in &self.data.runs {
-            dirs.push(self.dir.join("saved").join(&r.id));
+            // A run id is the wizard's own (a timestamp and a pid); one with a `/` or `..`
+            // in a journal is not swept.
+            if r.id.contains('/') || r.id.starts_with('.') {
+                continue;
+            }
+            dirs.push(state(&format!("saved/{}", r.id))?);
             for s in &r.steps {
                 for f in &s.files {
-                    if let Some(p) = self.root.join(&f.path).parent() {
+                    // Resolved inside the root, as the file was when it was written.
+                    if let Some(p) = target_path(&self.root, &f.path)?.parent() {
                         dirs.push(p.to_path_buf());
                     }
                 }
@@ -345,7 +229,10 @@ impl Journal {
         dirs.dedup();
         for d in dirs {
             for t in fsops::stray_temporaries(&d) {
-                fsops::remove_file(&t)?;
+                // Only files: a directory or link of that name is not one of ours.
+                if fs::symlink_metadata(&t).is_ok_and(|m| m.is_file()) {
+                    fsops::remove_file(&t)?;
+                }
             }
         }
         Ok(())
@@ -355,6 +242,8 @@ impl Journal {
         &self.file
     }
 
+    /// Where a saved original is (`rel` from [`FileRecord::saved`]), for reading it to compare;
+    /// undo goes through [`state_path`], which refuses a link on the way.
     pub fn saved_path(&self, rel: &str) -> PathBuf {
         self.dir.join(rel)
     }
@@ -510,17 +399,25 @@ impl Journal {
         if sha_before.as_deref() == Some(sha_after.as_str()) && exact.is_none() {
             return Ok(());
         }
-        let saved = match &before {
-            Some(b) => Some(self.save_original(&res.target, b)?),
-            None => None,
+        let before_rec = match (&before, meta, sha_before) {
+            (Some(b), Some(meta), Some(sha)) => Before::Existed {
+                saved: self.save_original(&res.target, b)?,
+                meta,
+                sha,
+            },
+            (Some(_), None, _) => {
+                return Err(io::Error::other(format!(
+                    "{} vanished while it was read",
+                    self.root.display(&res.target)
+                ))
+                .into())
+            }
+            _ => Before::Absent,
         };
         self.current_step().files.push(FileRecord {
             path: res.target.clone(),
             via_links: res.via_links.clone(),
-            existed: before.is_some(),
-            saved,
-            meta,
-            sha_before,
+            before: before_rec,
             sha_after,
             state: FileState::Intended,
             why: why.to_string(),
@@ -588,9 +485,14 @@ impl Journal {
             n + 1,
             target.trim_start_matches('/').replace('/', "_")
         );
-        let p = self.dir.join(&rel);
-        fsops::ensure_dir(&self.dir.join("saved"), 0o700)?;
+        let what = "the saved originals";
+        let p = state_path(&self.root, &format!("{JOURNAL_DIR}/{rel}"), what)?;
+        fsops::ensure_dir(
+            &state_path(&self.root, &format!("{JOURNAL_DIR}/saved"), what)?,
+            0o700,
+        )?;
         fsops::ensure_dir(p.parent().unwrap(), 0o700)?;
+        state_path(&self.root, &format!("{JOURNAL_DIR}/{rel}"), what)?;
         let wm = WriteMeta {
             mode: 0o600,
             owner: None,
@@ -620,17 +522,18 @@ impl Journal {
                 return Ok(false);
             }
         }
-        let saved = match &before {
-            Some((b, _)) => Some(self.save_original(&res.target, b)?),
-            None => None,
+        let before_rec = match &before {
+            Some((b, m)) => Before::Existed {
+                saved: self.save_original(&res.target, b)?,
+                meta: *m,
+                sha: fsops::sha256_hex(b),
+            },
+            None => Before::Absent,
         };
         self.current_step().files.push(FileRecord {
             path: res.target,
             via_links: res.via_links,
-            existed: before.is_some(),
-            saved,
-            meta: before.as_ref().map(|(_, m)| *m),
-            sha_before: before.as_ref().map(|(b, _)| fsops::sha256_hex(b)),
+            before: before_rec,
             sha_after: fsops::sha256_hex(&now),
             state: FileState::Written,
             why: why.to_string(),
@@ -638,354 +541,6 @@ impl Journal {
         self.persist()?;
         Ok(true)
     }
-
-    /// Undoes one step record (by run index and step index). Returns what it did, for the user.
-    pub fn undo_step(
-        &mut self,
-        run: usize,
-        step: usize,
-        force: bool,
-    ) -> Result<Vec<String>, JournalError> {
-        let mut done = Vec::new();
-        let nfiles = self.data.runs[run].steps[step].files.len();
-        for i in (0..nfiles).rev() {
-            let rec = self.data.runs[run].steps[step].files[i].clone();
-            if rec.state == FileState::RolledBack {
-                continue;
-            }
-            let real = self.root.join(&rec.path);
-            let now = fsops::sha256_file(&real)?;
-            let restore = if now.as_deref() == Some(rec.sha_after.as_str()) {
-                true
-            } else if now == rec.sha_before {
-                false // never written, or already restored by an interrupted rollback
-            } else if force {
-                true
-            } else {
-                return Err(JournalError::Conflict {
-                    path: self.root.display(&rec.path),
-                    expected: rec.sha_after.clone(),
-                    found: now,
-                });
-            };
-            if restore {
-                if rec.existed {
-                    let saved = rec.saved.as_deref().ok_or_else(|| {
-                        io::Error::other(format!("journal has no saved copy of {}", rec.path))
-                    })?;
-                    let sp = self.dir.join(saved);
-                    let content = fs::read(&sp).map_err(|e| {
-                        io::Error::new(
-                            e.kind(),
-                            format!("cannot read the saved original {}: {e}", sp.display()),
-                        )
-                    })?;
-                    if Some(fsops::sha256_hex(&content)) != rec.sha_before {
-                        return Err(JournalError::Corrupt {
-                            path: sp.display().to_string(),
-                            detail:
-                                "the saved original does not match the checksum recorded for it"
-                                    .into(),
-                        });
-                    }
-                    let m = rec.meta.expect("existed implies meta");
-                    fsops::replace_file(
-                        &real,
-                        &content,
-                        WriteMeta {
-                            mode: m.mode,
-                            owner: Some((m.uid, m.gid)),
-                            mtime: Some(m.modified()),
-                        },
-                        None,
-                    )?;
-                    done.push(format!("restored {}", self.root.display(&rec.path)));
-                } else {
-                    fsops::remove_file(&real)?;
-                    done.push(format!(
-                        "removed {} (created by the wizard)",
-                        self.root.display(&rec.path)
-                    ));
-                }
-            }
-            self.data.runs[run].steps[step].files[i].state = FileState::RolledBack;
-            self.persist()?;
-        }
-        let dirs = self.data.runs[run].steps[step].created_dirs.clone();
-        for d in dirs.iter().rev() {
-            if fsops::remove_dir_if_empty(&self.root.join(d))? {
-                done.push(format!(
-                    "removed the empty directory {} (created by the wizard)",
-                    self.root.display(d)
-                ));
-            }
-        }
-        let s = &mut self.data.runs[run].steps[step];
-        s.state = StepState::RolledBack;
-        s.finished = Some(now_rfc3339());
-        self.persist()?;
-        Ok(done)
-    }
-
-    /// certbot's recovery routine: any step left `in-progress` by a crash is undone first.
-    pub fn recover(&mut self) -> Result<Vec<String>, JournalError> {
-        let mut msgs = Vec::new();
-        for r in 0..self.data.runs.len() {
-            for s in 0..self.data.runs[r].steps.len() {
-                if self.data.runs[r].steps[s].state == StepState::InProgress {
-                    let id = self.data.runs[r].steps[s].id.clone();
-                    let mut did = self.undo_step(r, s, false)?;
-                    self.data.runs[r].steps[s].note =
-                        Some("interrupted; undone on the next start".to_string());
-                    self.persist()?;
-                    msgs.push(format!(
-                        "step {id} was interrupted; undone from the journal"
-                    ));
-                    msgs.append(&mut did);
-                }
-            }
-        }
-        Ok(msgs)
-    }
-
-    /// Every step record that is applied and not rolled back, newest first: (run, step).
-    pub fn applied_newest_first(&self) -> Vec<(usize, usize)> {
-        let mut v = Vec::new();
-        for (ri, r) in self.data.runs.iter().enumerate() {
-            for (si, s) in r.steps.iter().enumerate() {
-                if matches!(s.state, StepState::Done | StepState::InProgress) {
-                    v.push((ri, si));
-                }
-            }
-        }
-        v.reverse();
-        v
-    }
-
-    /// Files whose content differs from what we wrote (someone edited them afterwards).
-    pub fn changed_since_written(&self) -> Vec<String> {
-        self.rollback_conflicts(&self.applied_newest_first())
-            .into_iter()
-            .map(|c| c.path)
-            .collect()
-    }
-
-    /// What rolling back `targets` (newest first, as [`Journal::applied_newest_first`] gives
-    /// them) would stop at, found before anything is touched: every file whose content is
-    /// neither what the wizard wrote nor the original it saved. The undo is simulated record
-    /// by record, newest first, so a file written by two steps (sendmail.mc by sendmail-mc and
-    /// then relay-features) is compared with what each step left, not the older step's result
-    /// with the newer content. Each file is named once, at the newest step that wrote it.
-    pub fn rollback_conflicts(&self, targets: &[(usize, usize)]) -> Vec<Conflict> {
-        use std::collections::HashMap;
-        let mut now: HashMap<String, Option<String>> = HashMap::new();
-        let mut out: Vec<Conflict> = Vec::new();
-        for &(r, s) in targets {
-            let Some(st) = self.data.runs.get(r).and_then(|run| run.steps.get(s)) else {
-                continue;
-            };
-            for f in st.files.iter().rev() {
-                if f.state == FileState::RolledBack || out.iter().any(|c| c.path == f.path) {
-                    continue;
-                }
-                let cur = now
-                    .entry(f.path.clone())
-                    .or_insert_with(|| fsops::sha256_file(&self.root.join(&f.path)).ok().flatten())
-                    .clone();
-                if cur.as_deref() == Some(f.sha_after.as_str()) {
-                    now.insert(f.path.clone(), f.sha_before.clone());
-                } else if cur != f.sha_before {
-                    out.push(Conflict {
-                        path: f.path.clone(),
-                        step: st.id.clone(),
-                        expected: f.sha_after.clone(),
-                        found: cur,
-                    });
-                }
-            }
-        }
-        out
-    }
-}
-
-/// A file that changed after the wizard wrote it, found by [`Journal::rollback_conflicts`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conflict {
-    /// Served-system path.
-    pub path: String,
-    /// The newest step that wrote it.
-    pub step: String,
-    /// What that step wrote (sha256).
-    pub expected: String,
-    /// What is there now (`None`: the file is gone).
-    pub found: Option<String>,
-}
-
-impl Conflict {
-    /// `/etc/mail/sendmail.mc changed since smtpauth-wizard wrote it (step sendmail-mc; ...)`.
-    pub fn describe(&self, root: &Root) -> String {
-        format!(
-            "{} changed since smtpauth-wizard wrote it (step {}; sha256 now {}, we wrote {})",
-            root.display(&self.path),
-            self.step,
-            self.found.as_deref().map(short).unwrap_or("<file is gone>"),
-            short(&self.expected)
-        )
-    }
-}
-
-/// The largest journal read: it holds paths, attributes and checksums (the saved copies are
-/// files of their own), a few KiB a run.
-const MAX_JOURNAL: u64 = 16 << 20;
-
-fn load(file: &std::path::Path) -> Result<JournalData, JournalError> {
-    let text = match fsops::read_capped(file, MAX_JOURNAL) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Ok(JournalData {
-                version: JOURNAL_VERSION,
-                runs: vec![],
-            })
-        }
-        Err(e) => {
-            return Err(io::Error::new(
-                e.kind(),
-                format!("cannot read the journal {}: {e}", file.display()),
-            )
-            .into())
-        }
-    };
-    parse_journal(&file.display().to_string(), &text)
-}
-
-/// The journal file's text: a header comment, the YAML, and the end line.
-pub fn render_journal(data: &JournalData) -> io::Result<String> {
-    let text = serde_yaml::to_string(data).map_err(io::Error::other)?;
-    Ok(seal_journal(&format!(
-        "# smtpauth-wizard write-ahead journal. Do not edit: `smtpauth-wizard status` reads it.\n{text}"
-    )))
-}
-
-/// Appends the end line (the sha256 of `body`, which ends with a newline) that
-/// [`parse_journal`] demands.
-pub fn seal_journal(body: &str) -> String {
-    format!("{body}{END_LINE}{}\n", fsops::sha256_hex(body.as_bytes()))
-}
-
-/// Parses the bytes of a journal file; `path` only names it in errors. Refuses (never panics
-/// on) anything that is not a journal this version can use: not UTF-8, not YAML, no `version`,
-/// a newer version, unknown keys. Split out of [`Journal::read`] so it can be fuzzed.
-pub fn parse_journal(path: &str, bytes: &[u8]) -> Result<JournalData, JournalError> {
-    let path = path.to_string();
-    let corrupt = |detail: String| JournalError::Corrupt {
-        path: path.clone(),
-        detail,
-    };
-    let text = std::str::from_utf8(bytes).map_err(|_| corrupt("not UTF-8 text".into()))?;
-    // Look at the version first so a newer journal gets the right message, not a parse error:
-    // from its `version:` line, without parsing anything before the checksum is checked.
-    let version: Option<u32> = text
-        .lines()
-        .find_map(|l| l.strip_prefix("version:"))
-        .and_then(|v| v.trim().parse().ok());
-    if let Some(n) = version {
-        if n > JOURNAL_VERSION {
-            return Err(JournalError::NewerVersion { path, found: n });
-        }
-    }
-    // The journal is only ever replaced whole (atomic rename), so a missing end line or a
-    // checksum that does not match is damage. Without this check a journal cut at a line end
-    // is still valid YAML that silently drops the records after the cut, and rollback would
-    // leave those changes in place believing there were none.
-    let last = text
-        .trim_end_matches('\n')
-        .rfind('\n')
-        .map(|i| i + 1)
-        .unwrap_or(0);
-    let (body, end) = text.split_at(last);
-    // The writer ends the file with exactly one newline after the checksum; a file without it
-    // lost its last byte, and is refused like any other cut.
-    let sum = end
-        .strip_suffix('\n')
-        .filter(|line| !line.ends_with('\n'))
-        .and_then(|line| line.strip_prefix(END_LINE))
-        .ok_or_else(|| {
-            corrupt("its end line is missing: the file was cut short or is not a journal".into())
-        })?;
-    if sum != fsops::sha256_hex(body.as_bytes()) {
-        return Err(corrupt(
-            "its checksum does not match its content: it was damaged or edited after it was written"
-                .into(),
-        ));
-    }
-    if version.is_none() {
-        return Err(corrupt("no `version` key".into()));
-    }
-    super::trust::check_yaml_nesting(body).map_err(corrupt)?;
-    let data: JournalData = serde_yaml::from_str(body).map_err(|e| corrupt(e.to_string()))?;
-    check_records(&data).map_err(corrupt)?;
-    Ok(data)
-}
-
-/// What undo relies on without checking again: a file that existed has a saved copy, its
-/// attributes and its checksum; checksums are sha256 hex (they are cut for messages); saved
-/// copies stay inside the journal's directory.
-fn check_records(data: &JournalData) -> Result<(), String> {
-    let hex = |h: &str| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit());
-    for f in data
-        .runs
-        .iter()
-        .flat_map(|r| &r.steps)
-        .flat_map(|s| &s.files)
-    {
-        let bad = |why: &str| Err(format!("the record of {:?} {why}", f.path));
-        if f.existed && (f.saved.is_none() || f.meta.is_none() || f.sha_before.is_none()) {
-            return bad("says the file existed but lacks its saved copy, attributes or checksum");
-        }
-        if !hex(&f.sha_after) || f.sha_before.as_deref().is_some_and(|h| !hex(h)) {
-            return bad("has a checksum that is not sha256");
-        }
-        if let Some(sv) = &f.saved {
-            let p = std::path::Path::new(sv);
-            if !sv.starts_with("saved/")
-                || p.components()
-                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
-            {
-                return bad("names a saved copy outside the journal's saved/ directory");
-            }
-        }
-    }
-    Ok(())
-}
-
-/// UTC time as `2026-11-26T15:01:02Z`, without a date crate.
-pub fn now_rfc3339() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    fmt_utc(d.as_secs() as i64)
-}
-
-pub fn fmt_utc(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
 }
 
 #[cfg(test)]
@@ -1118,5 +673,70 @@ mod tests {
         let _a = Journal::open(&r).unwrap();
         let e = Journal::open(&r).err().unwrap().to_string();
         assert!(e.contains("another smtpauth-wizard"), "{e}");
+    }
+
+    /// Issue 13 item 2, upgrades: a journal of an earlier version ends with an unkeyed sha256,
+    /// which anyone who could write it could recompute. One with a run left open is refused
+    /// with advice; a finished one is taken only where nobody else could have written it.
+    #[test]
+    fn an_unkeyed_journal_is_taken_only_finished_and_from_a_safe_place() {
+        let (_t, r) = root();
+        fs::write(r.join("/etc/mail/access"), "a").unwrap();
+        let mut j = Journal::open(&r).unwrap();
+        j.begin_run("debian").unwrap();
+        j.begin_step("relay-access").unwrap();
+        j.write_file("/etc/mail/access", b"b", None, "test", None)
+            .unwrap();
+        let unkeyed = |j: &Journal| {
+            let text = fs::read_to_string(j.path()).unwrap();
+            let body = &text[..text.rfind("# end of journal").unwrap()];
+            format!(
+                "{body}{OLD_END_LINE}{}\n",
+                fsops::sha256_hex(body.as_bytes())
+            )
+        };
+        let open = unkeyed(&j);
+        j.end_step(None).unwrap();
+        j.finish_run().unwrap();
+        let done = unkeyed(&j);
+        for (text, safe, taken) in [
+            (&done, true, true),
+            (&done, false, false),
+            (&open, true, false),
+            (&open, false, false),
+        ] {
+            let got = parse_sealed("j", text.as_bytes(), safe);
+            assert_eq!(
+                got.is_ok(),
+                taken,
+                "safe {safe}: {:?}",
+                got.as_ref().err().map(|e| e.to_string())
+            );
+            if let Err(e) = got {
+                let e = e.to_string();
+                assert!(
+                    e.contains("earlier smtpauth-wizard") && e.contains("--from-backups"),
+                    "{e}"
+                );
+            }
+        }
+        // Edited after the old checksum was computed: damage, even from a safe place.
+        let edited = done.replacen("relay-access", "relay-accesS", 1);
+        let e = parse_sealed("j", edited.as_bytes(), true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("checksum does not match"), "{e}");
+        // A journal of this version, sealed with another key: refused before it is parsed.
+        let text = fs::read_to_string(j.path()).unwrap();
+        let body = &text[..text.rfind("# end of journal").unwrap()];
+        let forged = format!(
+            "{body}{END_LINE}{}\n",
+            seal::hmac_sha256_hex(&[7; 32], body.as_bytes())
+        );
+        let e = parse_journal("j", forged.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("its seal does not verify"), "{e}");
+        assert!(parse_journal("j", text.as_bytes()).is_ok());
     }
 }
