@@ -5,7 +5,7 @@
 use crate::engine::host;
 use crate::engine::profile::{self, Profile};
 use crate::engine::root::Root;
-use crate::engine::step::{Context, Step, StepReport, View};
+use crate::engine::step::{Context, PlannedOverlay, Step, StepReport};
 use std::collections::HashMap;
 
 pub struct Os;
@@ -153,7 +153,13 @@ impl Step for Os {
     fn howto(&self) -> &'static str {
         "HOWTO 2.1: supported systems"
     }
-    fn check(&self, cx: &Context, _view: &View) -> StepReport {
+    fn detect_profile(&self, root: &Root) -> Option<Result<(Profile, String), String>> {
+        Some(detect(root))
+    }
+    fn can_validate(&self) -> Option<Result<(), String>> {
+        Some(can_validate_promptly())
+    }
+    fn check(&self, cx: &Context, _view: &PlannedOverlay) -> StepReport {
         let mut r = StepReport::new(self);
         match &cx.profile {
             Some(p) => r.info(format!(
