@@ -328,7 +328,8 @@ impl Engine {
     /// Stopping only when the loop reaches that step would leave the steps before it applied: a
     /// missing m4 or cf tree, or a sendmail.cf that is a link, would leave sendmail.mc edited
     /// and sendmail.cf not regenerated, which is the half-configured server this program exists
-    /// to avoid. An error after a pending package installation is let through: installing the
+    /// to avoid. An error after a pending command of a step that installs prerequisites
+    /// ([`Step::installs_prerequisites`]: the packages step) is let through: installing the
     /// packages may be what cures it (m4 and the cf tree are packages).
     fn preflight(&self, only: &[String]) -> Result<(), String> {
         let mut installs = false;
