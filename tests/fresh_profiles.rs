@@ -398,7 +398,6 @@ fn no_question_when_no_other_mta_is_installed_or_sendmail_is_already_there() {
 fn the_tui_asks_whether_to_replace_the_other_mta() {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use smtpauth_wizard::engine::step::{Options, Status};
-    use smtpauth_wizard::engine::Engine;
     use smtpauth_wizard::tui::model::{update, Cmd, Model, Msg, Screen};
     use smtpauth_wizard::tui::worker;
     need_tools!();
@@ -413,7 +412,7 @@ fn the_tui_asks_whether_to_replace_the_other_mta() {
         ),
     );
     let snap = |o: Options| {
-        let e = Engine::new(t.path(), None, o).unwrap();
+        let e = smtpauth_wizard::steps::open(t.path(), None, o).unwrap();
         (worker::info(&e), worker::snapshot(&e))
     };
     let (info, s) = snap(Options::default());

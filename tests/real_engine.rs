@@ -9,7 +9,6 @@
 mod common;
 use common::*;
 use smtpauth_wizard::engine::step::Options;
-use smtpauth_wizard::engine::Engine;
 use std::fs;
 use std::path::Path;
 
@@ -753,7 +752,7 @@ fn corpus_mcs_with_their_own_cf_have_no_hand_edits() {
         fs::copy(f, r.join("etc/mail/sendmail.mc")).unwrap();
         let text = smtpauth_wizard::steps::Text::decode(fs::read(f).unwrap_or_default())
             .unwrap_or_default();
-        let e = Engine::new(r, None, Options::default()).unwrap();
+        let e = smtpauth_wizard::steps::open(r, None, Options::default()).unwrap();
         let Ok((cf, _)) =
             smtpauth_wizard::steps::sendmail_cf::regenerate(&e.cx, "/etc/mail/sendmail.mc", &text)
         else {
@@ -789,7 +788,7 @@ fn the_tui_offers_the_discard_decision_on_the_sendmail_cf_screen() {
     edit_cf(&root, "/etc/mail/sendmail.cf", |l| {
         after(l, "Kaccess ", "Kmymap hash /etc/mail/mymap")
     });
-    let mut engine = Engine::new(&root, None, Options::default()).unwrap();
+    let mut engine = smtpauth_wizard::steps::open(&root, None, Options::default()).unwrap();
     let mut info = worker::info(&engine);
     info.color = false;
     let mut m = Model::new(info, Options::default(), (120, 40));

@@ -15,7 +15,7 @@ fn engine_with_relay_domains(relay_domains: &str, local: &str) -> (tempfile::Tem
     let root = dir.path().canonicalize().unwrap();
     fs::write(root.join("etc/mail/relay-domains"), relay_domains).unwrap();
     fs::write(root.join("etc/mail/local-host-names"), local).unwrap();
-    let engine = Engine::new(&root, None, Options::default()).unwrap();
+    let engine = smtpauth_wizard::steps::open(&root, None, Options::default()).unwrap();
     (dir, engine)
 }
 
@@ -67,7 +67,7 @@ fn journal_queries_before_and_after_an_apply() {
     need_tools!();
     let dir = fixture("redhat9");
     let root = dir.path().canonicalize().unwrap();
-    let engine = Engine::new(&root, None, Options::default()).unwrap();
+    let engine = smtpauth_wizard::steps::open(&root, None, Options::default()).unwrap();
     let st = engine.journal_status();
     assert!(st.journal.as_ref().unwrap().data.runs.is_empty());
     assert!(st.backups.is_empty() && st.changed_since_written.is_empty());
@@ -77,7 +77,7 @@ fn journal_queries_before_and_after_an_apply() {
 
     let o = run_root(&root, &["apply", "--yes", "--only", "backup"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let engine = Engine::new(&root, None, Options::default()).unwrap();
+    let engine = smtpauth_wizard::steps::open(&root, None, Options::default()).unwrap();
     let st = engine.journal_status();
     assert_eq!(st.journal.as_ref().unwrap().data.runs.len(), 1);
     assert!(

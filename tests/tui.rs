@@ -119,7 +119,7 @@ struct Live {
 fn live(name: &str) -> Live {
     let dir = fixture(name);
     let root = dir.path().canonicalize().unwrap();
-    let engine = Engine::new(&root, None, Options::default()).unwrap();
+    let engine = smtpauth_wizard::steps::open(&root, None, Options::default()).unwrap();
     let mut info = worker::info(&engine);
     info.color = false;
     let mut m = Model::new(info, Options::default(), (80, 24));
@@ -168,7 +168,7 @@ impl Live {
 
     /// A fresh start of the wizard on the same root (quit and run again).
     fn restart(&mut self) {
-        self.engine = Engine::new(&self.root, None, Options::default()).unwrap();
+        self.engine = smtpauth_wizard::steps::open(&self.root, None, Options::default()).unwrap();
         let mut info = worker::info(&self.engine);
         info.color = false;
         self.m = Model::new(info, Options::default(), (80, 24));

@@ -18,24 +18,6 @@ Environment: NO_COLOR (any non-empty value) turns colours off.
 
 Unattended use: `smtpauth-wizard answers --example` prints a documented answers file for --answers.";
 
-/// Every step id, in order (`crate::steps::all()`; a unit test keeps the two equal). `--only`
-/// and `--step` accept only these, and `--help` lists them.
-pub const STEP_IDS: [&str; 13] = [
-    "os",
-    "privileges",
-    "packages",
-    "backup",
-    "sendmail-mc",
-    "sendmail-cf",
-    "pam",
-    "sasl",
-    "relay-access",
-    "relay-domains",
-    "relay-features",
-    "restart",
-    "ehlo",
-];
-
 #[derive(Parser, Debug)]
 #[command(
     name = "smtpauth-wizard",
@@ -127,7 +109,7 @@ pub enum Command {
         #[arg(long)]
         full: bool,
         /// Only this step (repeatable)
-        #[arg(long, value_name = "STEP", value_parser = clap::builder::PossibleValuesParser::new(STEP_IDS))]
+        #[arg(long, value_name = "STEP", value_parser = clap::builder::PossibleValuesParser::new(crate::steps::ids()))]
         only: Vec<String>,
         #[command(flatten)]
         choices: Choices,
@@ -149,7 +131,7 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
         /// Only this step
-        #[arg(long, value_name = "STEP", value_parser = clap::builder::PossibleValuesParser::new(STEP_IDS))]
+        #[arg(long, value_name = "STEP", value_parser = clap::builder::PossibleValuesParser::new(crate::steps::ids()))]
         step: Option<String>,
         /// Restore even over files changed since the wizard wrote them
         #[arg(long)]

@@ -33,7 +33,7 @@ pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String>
             trust_root: true,
             ..Options::default()
         };
-        let profile_logs = Engine::new(&root, cli.profile.as_deref(), read_only)
+        let profile_logs = crate::steps::open(&root, cli.profile.as_deref(), read_only)
             .ok()
             .and_then(|e| e.profile().map(|p| p.mail_logs.clone()))
             .unwrap_or_else(|| vec!["/var/log/mail.log".into(), "/var/log/maillog".into()]);

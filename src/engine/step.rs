@@ -9,6 +9,7 @@ use super::root::Root;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io;
+use std::path::Path;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -87,8 +88,9 @@ pub struct Change {
     pub after: Vec<u8>,
     /// Attributes for a file that does not exist yet (replaced files keep theirs).
     pub new_meta: Option<WriteMeta>,
-    /// Validate with `sendmail -C TMP -bv root` before it replaces the target.
-    pub validate_cf: bool,
+    /// Checked by the step's [`Step::validate_change`] (sendmail-cf: `sendmail -C TMP -bv
+    /// root`) in its temporary file, before it replaces the target.
+    pub validate: bool,
     pub why: String,
 }
 
@@ -269,7 +271,7 @@ impl StepReport {
     /// Plans writing `after` to `target` if it differs from what is there (as the view sees it).
     pub fn change(
         &mut self,
-        view: &View,
+        view: &PlannedOverlay,
         target: &str,
         after: Vec<u8>,
         why: impl Into<String>,
@@ -300,7 +302,7 @@ impl StepReport {
             before,
             after,
             new_meta,
-            validate_cf: false,
+            validate: false,
             why: why.into(),
         });
         Ok(true)
@@ -423,15 +425,17 @@ impl Context {
     }
 }
 
-/// The served system as it will be after the changes planned so far (plan mode), or as it is.
-pub struct View<'a> {
+/// The served system as it will be after the changes planned so far (plan mode), or as it is:
+/// the files on disk with the writes planned by earlier steps laid over them. (Named so that it
+/// is not taken for a screen of the TUI.)
+pub struct PlannedOverlay<'a> {
     pub root: &'a Root,
     overlay: HashMap<String, Vec<u8>>,
 }
 
-impl<'a> View<'a> {
-    pub fn new(root: &'a Root) -> View<'a> {
-        View {
+impl<'a> PlannedOverlay<'a> {
+    pub fn new(root: &'a Root) -> PlannedOverlay<'a> {
+        PlannedOverlay {
             root,
             overlay: HashMap::new(),
         }
@@ -477,7 +481,7 @@ pub trait Step: Send + Sync {
     fn howto(&self) -> &'static str;
     /// Read-only: what is there, what is wrong, and what apply would change. Never fails:
     /// problems are findings.
-    fn check(&self, cx: &Context, view: &View) -> StepReport;
+    fn check(&self, cx: &Context, view: &PlannedOverlay) -> StepReport;
     /// Live steps (restart, ehlo) act on the running server instead of writing files: when
     /// applied after a `pending` check, the engine calls `run`. Every command run is recorded
     /// in `log` (it goes into the journal). `Err` fails the step.
@@ -501,8 +505,74 @@ pub trait Step: Send + Sync {
     /// sendmail.mc and sendmail.cf). Such a step changes something only when a later step
     /// will write one of them (the engine turns it `done` otherwise), and the engine runs it
     /// before any step that writes one, `apply --only` included. It must come before those
-    /// steps in [`crate::steps::all`].
+    /// steps in the list the engine is given.
     fn covers(&self, _cx: &Context) -> Vec<String> {
         vec![]
     }
+
+    // Hooks the engine calls at fixed points of its run loop. Each has a default that does
+    // nothing, so the engine never has to know which step is which.
+
+    /// Identifies the served system when no `--profile` is given: `Some(Ok((profile, how it
+    /// was chosen)))`, or `Some(Err(why not))`. The engine asks its steps in order and takes
+    /// the first answer (the os step gives it).
+    fn detect_profile(&self, _root: &Root) -> Option<Result<(Profile, String), String>> {
+        None
+    }
+
+    /// Whether this step's validations can run promptly on this machine (the os step: not when
+    /// the host name cannot be qualified, where `sendmail -bv` stalls 60 s). Asked once when
+    /// the engine is made; the first answer becomes [`Context::can_validate`].
+    fn can_validate(&self) -> Option<Result<(), String>> {
+        None
+    }
+
+    /// The profile adjusted for the served system's release (the os step merges the
+    /// profile's `overrides` that match /etc/os-release), with the reason extended. Called in
+    /// step order once the profile is chosen; the default keeps both as they are.
+    fn for_release(
+        &self,
+        _root: &Root,
+        p: Profile,
+        reason: String,
+    ) -> Result<(Profile, String), String> {
+        Ok((p, reason))
+    }
+
+    /// Checks a planned change of this step that asks for it ([`Change::validate`]), written
+    /// to the temporary file `tmp`, before it replaces its target. `Err` refuses the write and
+    /// fails the step (the target keeps its old content).
+    fn validate_change(&self, _cx: &Context, _change: &Change, _tmp: &Path) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Acts after this step's changes were rolled back (restart: start sendmail again on the
+    /// restored files). `None`: nothing to do. `Some(Ok(lines))` reports what was done,
+    /// `Some(Err(line))` what failed; both are complete sentences for the user, worded for
+    /// `why`. Every command run is recorded in `log`.
+    fn after_rollback(
+        &self,
+        _cx: &Context,
+        _why: Undone,
+        _on: &mut dyn FnMut(super::Event),
+        _log: &mut Vec<super::journal::CommandRecord>,
+    ) -> Option<Result<Vec<String>, String>> {
+        None
+    }
+
+    /// Whether a pending command of this step installs what later steps need (packages: m4,
+    /// the cf tree, sasl2-bin). Before the first write the engine refuses a plan with a step
+    /// that is blocked or in error, except after such a step: installing may cure it.
+    fn installs_prerequisites(&self) -> bool {
+        false
+    }
+}
+
+/// Why a step's changes were rolled back, for [`Step::after_rollback`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undone {
+    /// A step that [`Step::rolls_back_on_failure`] failed; every change of the run was undone.
+    RunFailed,
+    /// `rollback` undid the step on request.
+    Rollback,
 }

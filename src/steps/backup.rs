@@ -6,7 +6,7 @@
 
 use crate::engine::fsops::{self, WriteMeta};
 use crate::engine::journal::{FileState, Journal};
-use crate::engine::step::{Context, Step, StepReport, View};
+use crate::engine::step::{Context, PlannedOverlay, Step, StepReport};
 
 pub struct Backup;
 
@@ -30,7 +30,7 @@ impl Step for Backup {
             })
             .unwrap_or_default()
     }
-    fn check(&self, cx: &Context, view: &View) -> StepReport {
+    fn check(&self, cx: &Context, view: &PlannedOverlay) -> StepReport {
         let mut r = StepReport::new(self);
         let Some(p) = super::profile_or_block(cx, &mut r) else {
             return r.finish();

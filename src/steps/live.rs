@@ -7,7 +7,7 @@
 
 use crate::engine::host::{self, live};
 use crate::engine::journal::{now_rfc3339, CommandRecord};
-use crate::engine::step::{Context, Step, StepReport, View};
+use crate::engine::step::{Context, PlannedOverlay, Step, StepReport, Undone};
 use crate::engine::Event;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -199,7 +199,35 @@ impl Step for Restart {
     fn rolls_back_on_failure(&self) -> bool {
         true
     }
-    fn check(&self, cx: &Context, view: &View) -> StepReport {
+    /// Sendmail runs on the files just replaced: after they are restored it is restarted on
+    /// them and checked again. Never from a `--root` tree (nothing was restarted there).
+    fn after_rollback(
+        &self,
+        cx: &Context,
+        why: Undone,
+        on: &mut dyn FnMut(Event),
+        log: &mut Vec<CommandRecord>,
+    ) -> Option<Result<Vec<String>, String>> {
+        if !cx.root.is_host() {
+            return None;
+        }
+        let res = restart_and_verify(cx, false, on, log);
+        Some(match (why, res) {
+            (Undone::RunFailed, Ok(notes)) => {
+                let mut v = vec!["Restarted sendmail on the old configuration:".to_string()];
+                v.extend(notes.into_iter().map(|n| format!("  {n}")));
+                Ok(v)
+            }
+            (Undone::RunFailed, Err(e)) => Err(format!(
+                "Restarting sendmail on the old configuration FAILED too: {e}"
+            )),
+            (Undone::Rollback, Ok(notes)) => Ok(notes),
+            (Undone::Rollback, Err(e)) => Err(format!(
+                "files restored, but restarting sendmail on them failed: {e}"
+            )),
+        })
+    }
+    fn check(&self, cx: &Context, view: &PlannedOverlay) -> StepReport {
         let mut r = StepReport::new(self);
         if !cx.opts.restart {
             r.skip(RESTART_OFF);
@@ -415,7 +443,7 @@ impl Step for Ehlo {
     fn is_live(&self) -> bool {
         true
     }
-    fn check(&self, cx: &Context, view: &View) -> StepReport {
+    fn check(&self, cx: &Context, view: &PlannedOverlay) -> StepReport {
         let mut r = StepReport::new(self);
         if !cx.opts.restart {
             // Without the restart the daemon keeps its old configuration: testing it would

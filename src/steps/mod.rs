@@ -1,7 +1,9 @@
 //! One module per HOWTO step, in the HOWTO's order. Each implements [`Step`]: a read-only
 //! `check` that reports what it found and the exact changes it would make.
 
-use crate::engine::step::Step;
+use crate::engine::step::{Options, Step};
+use crate::engine::Engine;
+use std::path::Path;
 
 pub mod backup;
 pub mod live;
@@ -15,6 +17,17 @@ pub mod relay_features;
 pub mod sasl;
 pub mod sendmail_cf;
 pub mod sendmail_mc;
+
+/// Opens the wizard's engine on `root_dir` with every step of [`all`]: the one place where the
+/// engine is given its steps (the CLI and the TUI both open it here).
+pub fn open(root_dir: &Path, profile_file: Option<&Path>, opts: Options) -> Result<Engine, String> {
+    Engine::new(root_dir, profile_file, opts, all())
+}
+
+/// The ids of [`all`], in order (`--only` and `--step` accept these and `--help` lists them).
+pub fn ids() -> Vec<&'static str> {
+    all().iter().map(|s| s.id()).collect()
+}
 
 /// Every step, in order. Ids are stable: they appear on the command line and in journals.
 pub fn all() -> Vec<Box<dyn Step>> {
@@ -163,7 +176,10 @@ impl Text {
 
 /// Reads a text file through the view, with errors that name it. Files that are not UTF-8
 /// are decoded byte for byte ([`Encoding::Bytes`]), never lossily.
-pub fn read_text(view: &crate::engine::step::View, target: &str) -> Result<Option<Text>, String> {
+pub fn read_text(
+    view: &crate::engine::step::PlannedOverlay,
+    target: &str,
+) -> Result<Option<Text>, String> {
     match view.read(target) {
         Ok(None) => Ok(None),
         Ok(Some(b)) => Text::decode(b)

@@ -5,7 +5,7 @@
 use crate::engine::host;
 use crate::engine::profile::{self, Profile};
 use crate::engine::root::Root;
-use crate::engine::step::{Context, Step, StepReport, View};
+use crate::engine::step::{Context, PlannedOverlay, Step, StepReport};
 use std::collections::HashMap;
 
 pub struct Os;
@@ -47,27 +47,6 @@ pub fn release(root: &Root) -> profile::Release {
         id: get("ID"),
         version_id: get("VERSION_ID"),
     }
-}
-
-/// The profile with the overrides for the served system's release merged in (the profile's
-/// `overrides`), and the reason extended with what they changed and why.
-pub fn for_release(
-    root: &Root,
-    p: Option<Profile>,
-    reason: String,
-) -> Result<(Option<Profile>, String), String> {
-    let Some(p) = p else {
-        return Ok((None, reason));
-    };
-    let rel = release(root);
-    let (p, said) = p.for_release(&rel).map_err(|e| e.to_string())?;
-    if said.is_empty() {
-        return Ok((Some(p), reason));
-    }
-    Ok((
-        Some(p),
-        format!("{reason}; for this release: {}", said.join("; ")),
-    ))
 }
 
 /// Picks a built-in profile for the system under `root`. `Err` explains what was found and
@@ -191,7 +170,28 @@ impl Step for Os {
     fn howto(&self) -> &'static str {
         "HOWTO 2.1: supported systems"
     }
-    fn check(&self, cx: &Context, _view: &View) -> StepReport {
+    fn detect_profile(&self, root: &Root) -> Option<Result<(Profile, String), String>> {
+        Some(detect(root))
+    }
+    fn can_validate(&self) -> Option<Result<(), String>> {
+        Some(can_validate_promptly())
+    }
+    fn for_release(
+        &self,
+        root: &Root,
+        p: Profile,
+        reason: String,
+    ) -> Result<(Profile, String), String> {
+        let (p, said) = p.for_release(&release(root)).map_err(|e| e.to_string())?;
+        if said.is_empty() {
+            return Ok((p, reason));
+        }
+        Ok((
+            p,
+            format!("{reason}; for this release: {}", said.join("; ")),
+        ))
+    }
+    fn check(&self, cx: &Context, _view: &PlannedOverlay) -> StepReport {
         let mut r = StepReport::new(self);
         match &cx.profile {
             Some(p) => r.info(format!(

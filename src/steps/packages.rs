@@ -3,7 +3,7 @@
 
 use crate::engine::host;
 use crate::engine::profile::{OtherMtas, PackageManager, Profile};
-use crate::engine::step::{Context, Decision, Step, StepReport, View};
+use crate::engine::step::{Context, Decision, PlannedOverlay, Step, StepReport};
 
 pub struct Packages;
 
@@ -235,7 +235,11 @@ impl Step for Packages {
     fn howto(&self) -> &'static str {
         "HOWTO 2.2: the latest m4, sendmail and sendmail-cf packages"
     }
-    fn check(&self, cx: &Context, view: &View) -> StepReport {
+    /// Its install command brings m4, the cf tree and sasl2-bin, which later steps need.
+    fn installs_prerequisites(&self) -> bool {
+        true
+    }
+    fn check(&self, cx: &Context, view: &PlannedOverlay) -> StepReport {
         let mut r = StepReport::new(self);
         let Some(p) = super::profile_or_block(cx, &mut r) else {
             return r.finish();

@@ -5,7 +5,7 @@
 
 use super::read_text;
 use crate::engine::fsops::WriteMeta;
-use crate::engine::step::{Context, Step, StepReport, View};
+use crate::engine::step::{Context, PlannedOverlay, Step, StepReport};
 
 pub struct Pam;
 
@@ -37,7 +37,7 @@ impl Step for Pam {
     fn howto(&self) -> &'static str {
         "HOWTO step 6: /etc/pam.d/smtp"
     }
-    fn check(&self, cx: &Context, view: &View) -> StepReport {
+    fn check(&self, cx: &Context, view: &PlannedOverlay) -> StepReport {
         let mut r = StepReport::new(self);
         let Some(p) = super::profile_or_block(cx, &mut r) else {
             return r.finish();

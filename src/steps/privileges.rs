@@ -1,7 +1,7 @@
 //! HOWTO step 2: be root, with root's full environment (`su -`, not `su`).
 
 use crate::engine::host;
-use crate::engine::step::{Context, Step, StepReport, View};
+use crate::engine::step::{Context, PlannedOverlay, Step, StepReport};
 
 pub struct Privileges;
 
@@ -15,7 +15,7 @@ impl Step for Privileges {
     fn howto(&self) -> &'static str {
         "HOWTO step 2: log in as root (su -)"
     }
-    fn check(&self, cx: &Context, _view: &View) -> StepReport {
+    fn check(&self, cx: &Context, _view: &PlannedOverlay) -> StepReport {
         let mut r = StepReport::new(self);
         let euid = host::euid();
         if cx.root.is_host() {

@@ -17,7 +17,7 @@
 
 use super::{lines_with_endings, read_text};
 use crate::engine::host;
-use crate::engine::step::{Context, Step, StepReport, View};
+use crate::engine::step::{Context, PlannedOverlay, Step, StepReport};
 
 pub struct RelayAccess;
 
@@ -136,7 +136,7 @@ fn client_fix(key: &str) -> String {
 }
 
 /// Whether FEATURE(relay_mail_from) is active in the mc, and whether it is kept.
-fn relay_mail_from(cx: &Context, view: &View, mc: &str) -> (bool, bool) {
+fn relay_mail_from(cx: &Context, view: &PlannedOverlay, mc: &str) -> (bool, bool) {
     let active = matches!(read_text(view, mc), Ok(Some(t))
         if crate::mc::analyse(&t).risky_features.iter().any(|f| f.feature == "relay_mail_from"));
     let kept = cx.opts.keep_features.iter().any(|f| f == "relay_mail_from");
@@ -171,7 +171,7 @@ impl Step for RelayAccess {
     fn howto(&self) -> &'static str {
         "HOWTO step 10: only allow relaying from localhost in /etc/mail/access"
     }
-    fn check(&self, cx: &Context, view: &View) -> StepReport {
+    fn check(&self, cx: &Context, view: &PlannedOverlay) -> StepReport {
         let mut r = StepReport::new(self);
         let Some(p) = super::profile_or_block(cx, &mut r) else {
             return r.finish();

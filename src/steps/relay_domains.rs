@@ -6,7 +6,7 @@
 
 use super::{lines_with_endings, read_text};
 use crate::engine::fsops::WriteMeta;
-use crate::engine::step::{Context, Step, StepReport, View};
+use crate::engine::step::{Context, PlannedOverlay, Step, StepReport};
 
 pub struct RelayDomains;
 
@@ -33,7 +33,7 @@ impl Step for RelayDomains {
     fn howto(&self) -> &'static str {
         "HOWTO step 11: /etc/mail/relay-domains contains only your domains"
     }
-    fn check(&self, cx: &Context, view: &View) -> StepReport {
+    fn check(&self, cx: &Context, view: &PlannedOverlay) -> StepReport {
         let mut r = StepReport::new(self);
         let Some(p) = super::profile_or_block(cx, &mut r) else {
             return r.finish();

@@ -3,7 +3,7 @@
 //! sendmail.cf, since this runs after the sendmail-cf step.
 
 use super::read_text;
-use crate::engine::step::{Context, Step, StepReport, View};
+use crate::engine::step::{Context, PlannedOverlay, Step, StepReport};
 use crate::mc;
 
 pub struct RelayFeatures;
@@ -44,7 +44,7 @@ impl Step for RelayFeatures {
     fn howto(&self) -> &'static str {
         "HOWTO step 12: no accept_unresolvable_domains, relay_based_on_MX or any of that"
     }
-    fn check(&self, cx: &Context, view: &View) -> StepReport {
+    fn check(&self, cx: &Context, view: &PlannedOverlay) -> StepReport {
         let mut r = StepReport::new(self);
         let Some(p) = super::profile_or_block(cx, &mut r) else {
             return r.finish();

@@ -8,7 +8,7 @@
 
 use super::{eol_of, lines_with_endings, read_text, Text};
 use crate::engine::fsops::WriteMeta;
-use crate::engine::step::{Context, Step, StepReport, View};
+use crate::engine::step::{Context, PlannedOverlay, Step, StepReport};
 
 pub struct Sasl;
 
@@ -93,7 +93,7 @@ impl Step for Sasl {
     fn howto(&self) -> &'static str {
         "HOWTO step 7: /usr/lib/sasl/Sendmail.conf with pwcheck_method"
     }
-    fn check(&self, cx: &Context, view: &View) -> StepReport {
+    fn check(&self, cx: &Context, view: &PlannedOverlay) -> StepReport {
         let mut r = StepReport::new(self);
         let Some(p) = super::profile_or_block(cx, &mut r) else {
             return r.finish();

@@ -10,8 +10,8 @@
 //! and lines the mc does not produce make the step refuse unless `--discard-cf-edits`.
 
 use super::{read_text, Text};
-use crate::engine::step::{Change, Context, Decision, Step, StepReport, View};
-use std::path::PathBuf;
+use crate::engine::step::{Change, Context, Decision, PlannedOverlay, Step, StepReport};
+use std::path::{Path, PathBuf};
 
 mod m4;
 use m4::Instead;
@@ -383,7 +383,7 @@ fn report_hand_edits(cx: &Context, r: &mut StepReport, target: &str, h: &HandEdi
 
 /// Plans sendmail.cf (and its copies) from an mc text. Shared with relay-features, which edits
 /// the mc after this step has run.
-pub fn plan_cf(cx: &Context, r: &mut StepReport, view: &View, mc: &Text) {
+pub fn plan_cf(cx: &Context, r: &mut StepReport, view: &PlannedOverlay, mc: &Text) {
     let Some(p) = &cx.profile else { return };
     // What the mc on disk generates, for the hand-edit comparison: the same as the plan's cf
     // when no earlier step changes the mc; otherwise m4 runs for it on a second thread, beside
@@ -534,7 +534,7 @@ pub fn plan_cf(cx: &Context, r: &mut StepReport, view: &View, mc: &Text) {
                     before: cur.clone(),
                     after: cf.clone(),
                     new_meta: Some(wm),
-                    validate_cf: true,
+                    validate: true,
                     why,
                 });
             }
@@ -552,7 +552,11 @@ impl Step for SendmailCf {
     fn howto(&self) -> &'static str {
         "HOWTO step 5: m4 /etc/mail/sendmail.mc > /etc/mail/sendmail.cf"
     }
-    fn check(&self, cx: &Context, view: &View) -> StepReport {
+    /// A regenerated sendmail.cf must pass `sendmail -C TMP -bv root` before it goes live.
+    fn validate_change(&self, cx: &Context, _change: &Change, tmp: &Path) -> Result<(), String> {
+        validate(cx, tmp)
+    }
+    fn check(&self, cx: &Context, view: &PlannedOverlay) -> StepReport {
         let mut r = StepReport::new(self);
         let Some(p) = super::profile_or_block(cx, &mut r) else {
             return r.finish();

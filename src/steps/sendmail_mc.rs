@@ -3,7 +3,7 @@
 //! reads the file, chooses the options and turns the result into findings and a change.
 
 use super::read_text;
-use crate::engine::step::{Context, Step, StepReport, View};
+use crate::engine::step::{Context, PlannedOverlay, Step, StepReport};
 use crate::mc;
 
 pub struct SendmailMc;
@@ -21,7 +21,7 @@ impl Step for SendmailMc {
     fn howto(&self) -> &'static str {
         "HOWTO steps 3-4: un-dnl the AUTH lines; stop listening on loopback only"
     }
-    fn check(&self, cx: &Context, view: &View) -> StepReport {
+    fn check(&self, cx: &Context, view: &PlannedOverlay) -> StepReport {
         let mut r = StepReport::new(self);
         let Some(p) = super::profile_or_block(cx, &mut r) else {
             return r.finish();
@@ -220,7 +220,7 @@ fn include_target(mc_path: &str, path: &str) -> String {
 /// reported.
 fn read_includes(
     cx: &Context,
-    view: &View,
+    view: &PlannedOverlay,
     mc_path: &str,
     text: &str,
     r: &mut StepReport,

@@ -22,7 +22,6 @@ pub mod view;
 pub mod worker;
 
 use crate::engine::step::Options;
-use crate::engine::Engine;
 use color_eyre::eyre::{eyre, Result};
 use model::{update, Cmd, Model, Msg};
 use std::path::PathBuf;
@@ -39,7 +38,8 @@ pub fn run(root: PathBuf, profile: Option<PathBuf>, options: Options) -> Result<
     // color-eyre first, then ratatui's hook on top of it: a panic restores the terminal, then
     // color-eyre prints the report on a usable screen. A second install (demo) is harmless.
     let _ = color_eyre::install();
-    let engine = Engine::new(&root, profile.as_deref(), options.clone()).map_err(|e| eyre!(e))?;
+    let engine =
+        crate::steps::open(&root, profile.as_deref(), options.clone()).map_err(|e| eyre!(e))?;
     let mut info = worker::info(&engine);
     info.color = colour_wanted();
 

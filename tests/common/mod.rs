@@ -313,8 +313,8 @@ pub fn cf_significant(b: &[u8]) -> Vec<String> {
 /// with hand edits in sendmail.cf. An mc that m4 refuses keeps the old cf (the sendmail-cf step
 /// reports it).
 pub fn rebuild_cf(root: &Path) {
-    use smtpauth_wizard::engine::{step::Options, Engine};
-    let Ok(e) = Engine::new(root, None, Options::default()) else {
+    use smtpauth_wizard::engine::step::Options;
+    let Ok(e) = smtpauth_wizard::steps::open(root, None, Options::default()) else {
         return;
     };
     let Some(p) = e.profile().cloned() else {
