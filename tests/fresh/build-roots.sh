@@ -6,10 +6,15 @@
 #   trixie-exim4.tar:  the same with exim4-daemon-light installed (Debian's default MTA).
 # Recipe: shared/reference/DISTROS.md.
 set -euo pipefail
-CACHE=/var/cache/smtpauth-wizard-tests
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
-mkdir -p "$CACHE"
-[ -s "$CACHE/trixie-nomta.tar" ] && [ -s "$CACHE/trixie-exim4.tar" ] && exit 0
+HERE=$(cd "$(dirname "$0")" && pwd)
+# The cache directory, the mirror and the tarball names (with a hash of this recipe, so a
+# changed recipe builds new roots) come from the distros harness.
+. "$HERE/../distros/lib.sh"
+. "$HERE/roots.sh"
+MIRROR=$(distro_mirror)
+NOMTA=$(fresh_tarball nomta) EXIM4=$(fresh_tarball exim4)
+mkdir -p "$DISTRO_CACHE"
+[ -s "$NOMTA" ] && [ -s "$EXIM4" ] && exit 0
 W=$(mktemp -d /var/tmp/fresh-build.XXXXXX)
 trap 'umount -R "$W/root/proc" 2>/dev/null || true; rm -rf "$W"' EXIT
 R=$W/root
@@ -28,11 +33,11 @@ printf '127.0.0.1 localhost\n127.0.1.1 mailsrv.example.test mailsrv\n127.0.0.2 c
 # A test user for AUTH PLAIN through saslauthd/PAM.
 in_root useradd -m smtptest
 echo 'smtptest:fresh-secret' | in_root chpasswd
-tar --numeric-owner --xattrs --xattrs-include="*" -C "$R" -cf "$CACHE/trixie-nomta.tar.part" . && mv "$CACHE/trixie-nomta.tar.part" "$CACHE/trixie-nomta.tar"
+tar --numeric-owner --xattrs --xattrs-include="*" -C "$R" -cf "$NOMTA.part" . && mv "$NOMTA.part" "$NOMTA"
 printf '#!/bin/sh\nexit 101\n' >"$R/usr/sbin/policy-rc.d"; chmod 755 "$R/usr/sbin/policy-rc.d"
 in_root apt-get install -y --no-install-recommends exim4-daemon-light
 # keep the cache of the sendmail packages (apt-get clean is not run by install).
 rm -f "$R/usr/sbin/policy-rc.d"
 in_root systemctl enable exim4 || true
-tar --numeric-owner --xattrs --xattrs-include="*" -C "$R" -cf "$CACHE/trixie-exim4.tar.part" . && mv "$CACHE/trixie-exim4.tar.part" "$CACHE/trixie-exim4.tar"
-ls -la "$CACHE"
+tar --numeric-owner --xattrs --xattrs-include="*" -C "$R" -cf "$EXIM4.part" . && mv "$EXIM4.part" "$EXIM4"
+ls -la "$NOMTA" "$EXIM4"

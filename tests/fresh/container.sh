@@ -13,7 +13,8 @@ VARIANT=$1 BIN=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 # distro_boot, distro_enter, distro_stop: the harness of tests/distros (helper `distros`).
 . "$HERE/../distros/lib.sh"
-TAR=/var/cache/smtpauth-wizard-tests/trixie-$VARIANT.tar
+. "$HERE/roots.sh"
+TAR=$(fresh_tarball "$VARIANT")
 [ -s "$TAR" ] || { echo "FAIL: $TAR is missing (tests/fresh/build-roots.sh builds it)"; exit 1; }
 W=$(mktemp -d /var/tmp/smtpauth-fresh-ct.XXXXXX)
 R=$W/root
