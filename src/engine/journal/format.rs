@@ -187,32 +187,13 @@ fn check_records(data: &JournalData) -> Result<(), String> {
     Ok(())
 }
 
-/// UTC time as `2026-11-26T15:01:02Z`, without a date crate.
+/// UTC time as `2026-11-26T15:01:02Z`.
 pub fn now_rfc3339() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    fmt_utc(d.as_secs() as i64)
+    fmt_utc(jiff::Timestamp::now().as_second())
 }
 
+/// `secs` since the epoch as `2026-11-26T15:01:02Z` (jiff's RFC 3339 form of a whole-second
+/// timestamp). Outside jiff's range (years -9999..=9999), `@SECS`.
 pub fn fmt_utc(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    jiff::Timestamp::from_second(secs).map_or_else(|_| format!("@{secs}"), |t| t.to_string())
 }

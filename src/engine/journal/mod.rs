@@ -558,6 +558,8 @@ mod tests {
     fn dates() {
         assert_eq!(fmt_utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(fmt_utc(1_795_705_883), "2026-11-26T15:11:23Z");
+        assert_eq!(fmt_utc(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(fmt_utc(i64::MAX), format!("@{}", i64::MAX));
     }
 
     #[test]
