@@ -293,6 +293,12 @@ impl Prober<'_> {
                 "no PLAIN/LOGIN before STARTTLS, and the list after it was not seen (TLS failed)",
                 None,
             );
+            self.verdict(
+                "The server offers STARTTLS and no AUTH before it: that is exactly what `p` in \
+                 confAUTH_OPTIONS does (plaintext mechanisms only after STARTTLS; symptom #4). \
+                 TLS was not established here, so the list offered after STARTTLS was not seen; \
+                 with `p` and a STARTTLS that does not work, no client can log in at all.",
+            );
         } else if let Some(e) = &effective {
             self.judge_auth_line(e, up);
         }
