@@ -92,10 +92,42 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
                 "  ",
                 style,
             ));
+            if let Some(tls) = &r.tls {
+                let style = if tls.established && tls.verified {
+                    t.ok()
+                } else if tls.established {
+                    t.warn()
+                } else {
+                    t.removed()
+                };
+                out.extend(para(&tls.summary(), width, "  TLS: ", "       ", style));
+                if let Some(c) = &tls.certificate {
+                    let san = if c.san.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        c.san.join(", ")
+                    };
+                    out.extend(para(
+                        &format!(
+                            "subject {}; SAN {}; issuer {}; expires {} ({} days left)",
+                            crate::term::safe(&c.subject),
+                            crate::term::safe(&san),
+                            crate::term::safe(&c.issuer),
+                            c.not_after,
+                            c.days_left
+                        ),
+                        width,
+                        "       certificate: ",
+                        "       ",
+                        d,
+                    ));
+                }
+            }
             for c in &r.checks {
                 let style = match c.status {
                     crate::smtp::probe::Status::Pass => t.ok(),
                     crate::smtp::probe::Status::Skipped => t.dim(),
+                    crate::smtp::probe::Status::Warn => t.warn(),
                     _ => t.removed(),
                 };
                 out.extend(para(
