@@ -125,6 +125,11 @@ struct Recording {
     pinned: Arc<Vec<CertificateDer<'static>>>,
 }
 
+fn is_ca_as_end_entity(e: &rustls::Error) -> bool {
+    matches!(e, rustls::Error::InvalidCertificate(CertificateError::Other(o))
+        if format!("{o:?}").contains("CaUsedAsEndEntity"))
+}
+
 /// A certificate the admin named with `--tls-ca` itself: valid now and for `name`.
 fn pinned_ok(
     der: &CertificateDer<'_>,
@@ -171,6 +176,12 @@ impl ServerCertVerifier for Recording {
                 .any(|p| p.as_ref() == end_entity.as_ref())
         {
             res = pinned_ok(end_entity, server_name, now).map(|()| ServerCertVerified::assertion());
+        }
+        if matches!(&res, Err(e) if is_ca_as_end_entity(e)) {
+            // Not given with --tls-ca: what matters is that nothing vouches for it.
+            res = Err(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer,
+            ));
         }
         if let Ok(mut s) = self.seen.lock() {
             s.cert = cert_info(end_entity.as_ref());
