@@ -28,6 +28,11 @@ struct Cert {
 
 /// A self-signed certificate for `names`, valid from `from` to `to` (years).
 fn cert(names: &[&str], from: i32, to: i32) -> Cert {
+    cert_ca(names, from, to, false)
+}
+
+/// `ca`: marked CA:TRUE, as `openssl req -x509` and Debian's update_tls make them.
+fn cert_ca(names: &[&str], from: i32, to: i32, ca: bool) -> Cert {
     let mut p =
         rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
             .unwrap();
@@ -35,6 +40,9 @@ fn cert(names: &[&str], from: i32, to: i32) -> Cert {
         .push(rcgen::DnType::CommonName, names[0].to_string());
     p.not_before = rcgen::date_time_ymd(from, 1, 1);
     p.not_after = rcgen::date_time_ymd(to, 1, 1);
+    if ca {
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    }
     let key = rcgen::KeyPair::generate().unwrap();
     let c = p.self_signed(&key).unwrap();
     Cert {
@@ -283,6 +291,25 @@ fn login_happens_only_inside_verified_tls() {
         }
         assert!(txt.contains("\nTLS: TLSv1."), "{txt}");
     }
+}
+
+/// A CA:TRUE self-signed certificate (what `openssl req -x509` makes) given with --tls-ca is
+/// trusted as it is, like OpenSSL clients with -CAfile do: verified, and the login goes ahead.
+#[test]
+fn a_ca_true_certificate_given_with_tls_ca_is_verified() {
+    let t = tempfile::tempdir().unwrap();
+    let c = cert_ca(&["mail.example.test"], 2020, 2099, true);
+    let (addr, heard) = server(Mode::AuthAfterTls, &c, 2);
+    let r = run(&trusting(
+        with_user(opts(addr)),
+        &c,
+        &t,
+        "mail.example.test",
+    ));
+    assert_eq!(status(&r, "starttls"), Status::Pass, "{}", r.to_text());
+    assert!(r.tls.as_ref().unwrap().verified);
+    assert_eq!(status(&r, "auth-plain"), Status::Pass);
+    assert!(auth_lines(&heard).iter().all(|(inside, _)| *inside));
 }
 
 #[test]
