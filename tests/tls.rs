@@ -454,7 +454,13 @@ fn a_reply_injected_before_the_handshake_is_refused() {
     let r = run(&o);
     let txt = r.to_text();
     assert_eq!(status(&r, "starttls"), Status::Fail, "{txt}");
-    assert!(r.check("starttls").unwrap().detail.contains("after its 220"), "{txt}");
+    assert!(
+        r.check("starttls")
+            .unwrap()
+            .detail
+            .contains("after its 220"),
+        "{txt}"
+    );
     assert!(!r.tls.as_ref().unwrap().established);
     assert_eq!(auth_lines(&heard), vec![]);
 }
