@@ -150,13 +150,10 @@ fn session(mode: Mode, s: TcpStream, cfg: Arc<rustls::ServerConfig>, heard: Hear
             } else {
                 let _ = io.write_all(b"220 2.0.0 Ready to start TLS\r\n");
             }
-            match mode {
-                Mode::Stall => {
-                    let mut sink = [0u8; 4096];
-                    while matches!(s.try_clone().unwrap().read(&mut sink), Ok(n) if n > 0) {}
-                    return;
-                }
-                _ => {}
+            if mode == Mode::Stall {
+                let mut sink = [0u8; 4096];
+                while matches!(s.try_clone().unwrap().read(&mut sink), Ok(n) if n > 0) {}
+                return;
             }
             let conn = rustls::ServerConnection::new(cfg.clone()).unwrap();
             let mut so = rustls::StreamOwned::new(conn, s.try_clone().unwrap());
