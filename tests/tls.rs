@@ -516,6 +516,46 @@ fn cli_flags_and_json() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("certificate not verified"), "{out}");
     assert_eq!(o.status.code(), Some(0), "{out}");
+
+    // The same settings from the answers file; a flag wins over it.
+    let (addr, _) = server(Mode::AuthAfterTls, &c, 2);
+    let a = t.path().join("a.yaml");
+    std::fs::write(
+        &a,
+        format!(
+            "probe:\n  target: \"{addr}\"\n  source_ip: 127.0.0.2\n  tls: required\n  \
+             tls_ca: {}\n  tls_name: mail.example.test\n",
+            f.display()
+        ),
+    )
+    .unwrap();
+    let o = common::run(&[
+        "probe",
+        "--answers",
+        a.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["tls"]["verification"], "verified", "{v}");
+    let o = common::run(&[
+        "probe",
+        "--answers",
+        a.to_str().unwrap(),
+        "--tls-name",
+        "other.example.test",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["tls"]["established"], false, "{v}");
+    assert!(
+        v["tls"]["verification"]
+            .as_str()
+            .unwrap()
+            .contains("wrong name"),
+        "{v}"
+    );
 }
 
 /// The same against Debian's REAL sendmail and saslauthd with STARTTLS and `A p y`, in an
