@@ -432,6 +432,7 @@ fn probe_with_its_target_from_the_answers_file() {
             "greeting": "string|null",
             "auth_mechanisms": ["string"],
             "starttls": "bool",
+            "tls": "object|null",
             "capabilities": ["string"],
             "checks": [{ "id": "string", "status": "string", "detail": "string", "hint": "string|null" }],
             "verdicts": ["string"],

@@ -81,6 +81,18 @@ pub struct ProbeAnswers {
     /// offers no STARTTLS. Left out of the JSON when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_plaintext: Option<bool>,
+    /// `auto` (STARTTLS when offered), `off` (`--no-starttls`), `required` (`--tls-required`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::smtp::TlsMode>,
+    /// `false` is `--no-verify-cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_cert: Option<bool>,
+    /// `--tls-ca FILE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// `--tls-name NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_name: Option<String>,
 }
 
 /// Accepts `[LOGIN, PLAIN]` or `"LOGIN PLAIN"`; upper-cases; refuses anything that is not a

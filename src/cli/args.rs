@@ -232,6 +232,21 @@ pub struct ProbeArgs {
     /// Send the password without TLS to a server that is not on this machine and offers no STARTTLS (never when STARTTLS is offered)
     #[arg(long)]
     pub allow_plaintext: bool,
+    /// Never send STARTTLS (then no password is sent to a server that offers it)
+    #[arg(long, conflicts_with = "tls_required")]
+    pub no_starttls: bool,
+    /// A server that does not offer STARTTLS, or whose TLS fails, is a failure
+    #[arg(long)]
+    pub tls_required: bool,
+    /// Accept the server's certificate without verifying it (reported as "certificate not verified"; the password then goes only to a loopback target, elsewhere only with --allow-plaintext too)
+    #[arg(long)]
+    pub no_verify_cert: bool,
+    /// Also trust the certificates in this PEM file (your own CA, or the server's self-signed certificate)
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// Name the certificate must be valid for (default: the target's host)
+    #[arg(long, value_name = "NAME")]
+    pub tls_name: Option<String>,
 }
 
 impl Choices {

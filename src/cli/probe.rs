@@ -58,6 +58,17 @@ pub(super) fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
         a.password_env.clone().or(pa.password_env)
     };
     o.allow_plaintext = a.allow_plaintext || pa.allow_plaintext.unwrap_or(false);
+    // Flags win over the answers file's `tls`, `verify_cert`, `tls_ca`, `tls_name`.
+    o.tls = if a.no_starttls {
+        crate::smtp::TlsMode::Off
+    } else if a.tls_required {
+        crate::smtp::TlsMode::Required
+    } else {
+        pa.tls.unwrap_or_default()
+    };
+    o.verify_cert = !a.no_verify_cert && pa.verify_cert.unwrap_or(true);
+    o.tls_ca = a.tls_ca.clone().or(pa.tls_ca);
+    o.tls_name = a.tls_name.clone().or(pa.tls_name);
     if let Some(u) = a.user.clone().or(pa.user) {
         o.user = Some(u.clone());
         // Before the password is read: no core dump, no ptrace by the user's other processes.

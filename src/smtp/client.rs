@@ -118,6 +118,18 @@ pub enum SmtpError {
         during: String,
         detail: String,
     },
+    /// The TLS handshake after `220` to STARTTLS failed (certificate refused, protocol error,
+    /// connection closed); `detail` says why.
+    Tls {
+        detail: String,
+    },
+    /// The TLS handshake did not finish within the timeout.
+    TlsTimeout {
+        after: Duration,
+    },
+    /// Bytes arrived after the `220` to STARTTLS and before the handshake: accepting them
+    /// would let an attacker inject replies into the TLS session (CVE-2011-0411's kind).
+    DataAfterStartTls,
 }
 
 impl SmtpError {
@@ -195,6 +207,17 @@ impl fmt::Display for SmtpError {
             }
             SmtpError::InvalidCommand(why) => write!(f, "command not sent: {why}"),
             SmtpError::Io { during, detail } => write!(f, "{during}: {detail}"),
+            SmtpError::Tls { detail } => write!(f, "TLS handshake failed: {detail}"),
+            SmtpError::TlsTimeout { after } => write!(
+                f,
+                "the TLS handshake did not finish within {}",
+                secs(*after)
+            ),
+            SmtpError::DataAfterStartTls => write!(
+                f,
+                "the server sent more data after its 220 to STARTTLS, before the TLS handshake \
+                 (replies injected into the session?): TLS not started"
+            ),
         }
     }
 }
@@ -271,6 +294,8 @@ fn is_timeout(e: &io::Error) -> bool {
 
 pub struct Client {
     stream: TcpStream,
+    /// Set once STARTTLS succeeded: everything after goes through it.
+    tls: Option<Box<rustls::ClientConnection>>,
     /// Bytes received but not yet consumed as lines.
     pending: Vec<u8>,
     timeout: Duration,
@@ -341,6 +366,7 @@ impl Client {
         let peer_addr = stream.peer_addr().unwrap_or(addr);
         Ok(Client {
             stream,
+            tls: None,
             pending: Vec::new(),
             timeout,
             transcript: Vec::new(),
@@ -499,7 +525,7 @@ impl Client {
                     detail: e.to_string(),
                 });
             }
-            match self.stream.read(&mut chunk) {
+            match self.read_some(&mut chunk) {
                 Ok(0) => return Err(self.closed(mid_reply)),
                 Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
                 Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
@@ -589,21 +615,164 @@ impl Client {
     /// `write_all` with `MSG_NOSIGNAL`: a server that closed the connection must give an error,
     /// not a SIGPIPE that kills the process if the program restored the default handler.
     /// `SO_SNDTIMEO` (the write timeout) bounds each send, the deadline the whole write.
-    fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+    /// Inside TLS the line is encrypted first and the records are sent the same way.
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         let deadline = Instant::now() + self.timeout;
-        let sock = SockRef::from(&self.stream);
-        while !buf.is_empty() {
-            if Instant::now() >= deadline {
-                return Err(io::ErrorKind::TimedOut.into());
-            }
-            match sock.send_with_flags(buf, libc::MSG_NOSIGNAL) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => buf = &buf[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+        let mut sock = NoSigPipe {
+            stream: &self.stream,
+            deadline,
+        };
+        match self.tls.as_mut() {
+            None => io::Write::write_all(&mut sock, buf),
+            Some(tls) => {
+                io::Write::write_all(&mut tls.writer(), buf)?;
+                while tls.wants_write() {
+                    tls.write_tls(&mut sock)?;
+                }
+                Ok(())
             }
         }
-        Ok(())
+    }
+
+    /// Read what is there (plain text, or decrypted inside TLS), within the read timeout set
+    /// on the socket. `Ok(0)`: the connection was closed.
+    fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(tls) = self.tls.as_mut() else {
+            return self.stream.read(buf);
+        };
+        loop {
+            match tls.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                // Closed without close_notify: for SMTP, a closed connection like any other.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) => return Err(e),
+            }
+            if tls.read_tls(&mut self.stream)? == 0 {
+                return Ok(0);
+            }
+            tls.process_new_packets()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        }
+    }
+
+    /// True once STARTTLS succeeded on this connection.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The negotiated TLS version and cipher suite (`TLSv1.3`, `TLS13_AES_256_GCM_SHA384`).
+    pub fn tls_version_and_cipher(&self) -> Option<(String, String)> {
+        let t = self.tls.as_ref()?;
+        let v = t.protocol_version().map(super::tls::version_name)?;
+        let c = t
+            .negotiated_cipher_suite()
+            .map(|s| format!("{:?}", s.suite()))?;
+        Some((v, c))
+    }
+
+    /// `STARTTLS`; on `220` the TLS handshake over the same socket, within one deadline of the
+    /// timeout (a server that stalls mid-handshake gets [`SmtpError::TlsTimeout`]). Returns the
+    /// reply to STARTTLS: anything but 220 means TLS was refused and the session goes on in
+    /// the clear. After success the caller must send EHLO again (RFC 3207).
+    pub fn starttls(
+        &mut self,
+        config: std::sync::Arc<rustls::ClientConfig>,
+        name: rustls::pki_types::ServerName<'static>,
+    ) -> Result<Reply, SmtpError> {
+        if self.tls.is_some() {
+            return Err(SmtpError::InvalidCommand("TLS is already active".into()));
+        }
+        let reply = self.command("STARTTLS")?;
+        if reply.code != 220 {
+            return Ok(reply);
+        }
+        if !self.pending.is_empty() {
+            self.pending.clear();
+            return Err(SmtpError::DataAfterStartTls);
+        }
+        let conn = rustls::ClientConnection::new(config, name).map_err(|e| SmtpError::Tls {
+            detail: e.to_string(),
+        })?;
+        self.tls = Some(Box::new(conn));
+        self.waiting_for = "the TLS handshake".into();
+        let res = self.handshake(Instant::now() + self.timeout);
+        match res {
+            Ok(()) => {
+                if let Some((v, c)) = self.tls_version_and_cipher() {
+                    self.record(Dir::Client, format!("[TLS started: {v}, {c}]"));
+                }
+                Ok(reply)
+            }
+            Err(e) => {
+                self.tls = None;
+                Err(e)
+            }
+        }
+    }
+
+    fn handshake(&mut self, deadline: Instant) -> Result<(), SmtpError> {
+        let timeout = self.timeout;
+        let Some(tls) = self.tls.as_mut() else {
+            return Ok(());
+        };
+        let write_err = |e: io::Error| {
+            if is_timeout(&e) {
+                SmtpError::TlsTimeout { after: timeout }
+            } else {
+                SmtpError::Tls {
+                    detail: format!("sending: {e}"),
+                }
+            }
+        };
+        loop {
+            while tls.wants_write() {
+                let mut sock = NoSigPipe {
+                    stream: &self.stream,
+                    deadline,
+                };
+                tls.write_tls(&mut sock).map_err(write_err)?;
+            }
+            if !tls.is_handshaking() {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(SmtpError::TlsTimeout { after: timeout });
+            }
+            self.stream
+                .set_read_timeout(Some((deadline - now).max(Duration::from_millis(1))))
+                .map_err(|e| SmtpError::Io {
+                    during: "cannot set a read timeout".into(),
+                    detail: e.to_string(),
+                })?;
+            match tls.read_tls(&mut self.stream) {
+                Ok(0) => {
+                    return Err(SmtpError::Tls {
+                        detail: "the server closed the connection during the handshake".into(),
+                    })
+                }
+                Ok(_) => {
+                    if let Err(e) = tls.process_new_packets() {
+                        // Tell the server why (the alert rustls queued), best effort.
+                        let mut sock = NoSigPipe {
+                            stream: &self.stream,
+                            deadline,
+                        };
+                        let _ = tls.write_tls(&mut sock);
+                        return Err(SmtpError::Tls {
+                            detail: super::tls::describe_error(&e),
+                        });
+                    }
+                }
+                Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(SmtpError::Tls {
+                        detail: format!("reading: {e}"),
+                    })
+                }
+            }
+        }
     }
 
     fn send_and_read(&mut self, wire: &str, shown: &str) -> Result<Reply, SmtpError> {
@@ -676,6 +845,32 @@ impl Client {
         let r = self.command("QUIT");
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
         r
+    }
+}
+
+/// The socket as an `io::Write` for rustls and plain lines alike: `MSG_NOSIGNAL`, and no write
+/// after `deadline`.
+struct NoSigPipe<'a> {
+    stream: &'a TcpStream,
+    deadline: Instant,
+}
+
+impl io::Write for NoSigPipe<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if Instant::now() >= self.deadline {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        loop {
+            match SockRef::from(self.stream).send_with_flags(buf, libc::MSG_NOSIGNAL) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Ok(0) if !buf.is_empty() => return Err(io::ErrorKind::WriteZero.into()),
+                r => return r,
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

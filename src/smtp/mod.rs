@@ -17,12 +17,14 @@ pub mod ehlo;
 pub mod probe;
 pub mod reply;
 pub mod secret;
+pub mod tls;
 
 pub use client::{resolve, Client, Dir, SmtpError, TranscriptLine};
 pub use ehlo::Ehlo;
-pub use probe::{password_may_be_sent, probe, Check, ProbeReport, Status};
+pub use probe::{password_may_be_sent, probe, Check, ProbeReport, Status, TlsReport};
 pub use reply::{parse_reply, parse_reply_line, Reply, ReplyError, MAX_LINE, MAX_LINES};
 pub use secret::Secret;
+pub use tls::TlsMode;
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
@@ -61,6 +63,18 @@ pub struct ProbeOptions {
     /// Send the password without TLS to a server that is not on this machine and offers no
     /// STARTTLS (`--allow-plaintext`). Never when STARTTLS is offered.
     pub allow_plaintext: bool,
+    /// STARTTLS when offered (default), never (`--no-starttls`), or required (`--tls-required`).
+    pub tls: tls::TlsMode,
+    /// Verify the server's certificate (system roots + `tls_ca`, against `tls_name` or the
+    /// host). `false` is `--no-verify-cert`: the session is still encrypted, the report says
+    /// "certificate not verified", and the password goes only to a loopback target (or with
+    /// `allow_plaintext`).
+    pub verify_cert: bool,
+    /// More trusted certificates, PEM (`--tls-ca FILE`): e.g. the server's own self-signed one.
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// The name the certificate must be valid for, when it is not the target's host
+    /// (`--tls-name`, e.g. probing 127.0.0.1 whose certificate says mailsrv.example.test).
+    pub tls_name: Option<String>,
 }
 
 impl ProbeOptions {
@@ -79,6 +93,10 @@ impl ProbeOptions {
             timeout: DEFAULT_TIMEOUT,
             skip_relay_denial: false,
             allow_plaintext: false,
+            tls: tls::TlsMode::Auto,
+            verify_cert: true,
+            tls_ca: None,
+            tls_name: None,
         }
     }
 

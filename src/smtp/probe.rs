@@ -17,11 +17,12 @@ use std::time::Duration;
 use super::client::{Client, SmtpError};
 use super::ehlo::Ehlo;
 use super::reply::{Reply, ReplyError};
+use super::tls::{server_name, TlsMode, Trust};
 use super::{format_target, ProbeOptions};
 
 mod report;
 mod verdicts;
-pub use report::{Check, ProbeReport, Status};
+pub use report::{Check, ProbeReport, Status, TlsReport};
 use verdicts::is_user_unknown;
 
 /// The probe ended early; the reason is already in the report. `quit`: the connection is
@@ -40,7 +41,21 @@ struct Prober<'a> {
     o: &'a ProbeOptions,
     r: ProbeReport,
     session: u32,
+    /// The first EHLO reply (before any STARTTLS).
     ehlo: Option<Ehlo>,
+    /// The EHLO reply after STARTTLS on the first connection.
+    ehlo_tls: Option<Ehlo>,
+    trust: Option<Trust>,
+}
+
+/// Where TLS stands after the first connection.
+enum TlsState {
+    /// Not offered, or `--no-starttls`.
+    NotTried,
+    /// Established; `verified`: the certificate passed verification.
+    Up { verified: bool },
+    /// Offered, and refused or failed (why).
+    Failed(String),
 }
 
 /// Run the probe. Never panics on anything the network does and returns within roughly
@@ -55,6 +70,8 @@ pub fn probe(opts: &ProbeOptions) -> ProbeReport {
         },
         session: 0,
         ehlo: None,
+        ehlo_tls: None,
+        trust: None,
     };
     if let Err(e) = validate(opts) {
         p.r.error = Some(e);
@@ -94,11 +111,13 @@ fn validate(o: &ProbeOptions) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether the probe may send a password (AUTH PLAIN/LOGIN carry it readable) on this
-/// connection, which this probe never encrypts: never when the server offers STARTTLS (the
-/// password must then only cross inside TLS, and a client that ignores the offer teaches
-/// nothing about the clients that use it); to a server not on this machine without STARTTLS
-/// only with `--allow-plaintext`. `Err`: why not, and what to do instead.
+/// Whether the probe may send a password (AUTH PLAIN/LOGIN carry it readable) on a connection
+/// WITHOUT TLS: never when the server offers STARTTLS (the password must then only cross inside
+/// TLS, and a client that ignores the offer teaches nothing about the clients that use it; the
+/// probe only gets here with an offer when told `--no-starttls`); to a server not on this
+/// machine without STARTTLS only with `--allow-plaintext`. `Err`: why not, and what to do
+/// instead. Inside TLS the rules are in [`probe`]: a verified certificate, or
+/// `--no-verify-cert` to a loopback target (elsewhere only with `--allow-plaintext` too).
 pub fn password_may_be_sent(
     starttls_offered: bool,
     peer: IpAddr,
@@ -110,12 +129,11 @@ pub fn password_may_be_sent(
     };
     if starttls_offered {
         return Err((
-            "not tried: the server offers STARTTLS, and this probe does not speak TLS, so it \
-             would have sent the password in the clear; it never does that when TLS is offered"
+            "not tried: the server offers STARTTLS, which this probe was told not to use \
+             (--no-starttls), so it would have sent the password in the clear; it never does \
+             that when TLS is offered"
                 .to_owned(),
-            "test the login over TLS with `swaks --tls --auth LOGIN --auth-user USER --server \
-             HOST` (or `openssl s_client -starttls smtp`)"
-                .to_owned(),
+            "leave out --no-starttls: the probe then logs in over TLS".to_owned(),
         ));
     }
     if !local && !allow_plaintext {
@@ -130,6 +148,29 @@ pub fn password_may_be_sent(
         ));
     }
     Ok(())
+}
+
+/// Inside TLS whose certificate was not verified (`--no-verify-cert`): to this machine (no one
+/// can sit in between), or elsewhere with `--allow-plaintext` (an attacker in the path could
+/// have presented that certificate and read the password).
+fn unverified_may_be_sent(peer: IpAddr, allow_plaintext: bool) -> Result<(), (String, String)> {
+    let local = match peer {
+        IpAddr::V4(a) => a.is_loopback(),
+        IpAddr::V6(a) => a.is_loopback() || a.to_ipv4_mapped().is_some_and(|m| m.is_loopback()),
+    };
+    if local || allow_plaintext {
+        return Ok(());
+    }
+    Err((
+        format!(
+            "not tried: the certificate was not verified (--no-verify-cert) and {peer} is not \
+             this machine: whoever can intercept the connection could have presented that \
+             certificate and read the password"
+        ),
+        "trust the server's certificate with --tls-ca FILE (and --tls-name NAME) instead; or, \
+         on a network you trust, add --allow-plaintext"
+            .to_owned(),
+    ))
 }
 
 fn dedup(v: &mut Vec<String>) {
@@ -169,10 +210,100 @@ impl Prober<'_> {
 
     fn run(&mut self) -> Flow<()> {
         let o = self.o;
-        let mut c = self.open("connect")?;
+        let c = self.open("connect")?;
+        let mut c = c;
         if let Err(stop) = self.first_session(&mut c) {
             self.close(c, stop.quit);
             return Err(stop);
+        }
+        let peer = c.peer_addr;
+        let offered = self.ehlo.as_ref().is_some_and(|e| e.starttls);
+        let mut conn = Some(c);
+        let tls = match (offered, o.tls) {
+            (_, TlsMode::Off) => {
+                self.check(
+                    "starttls",
+                    Status::Skipped,
+                    if offered {
+                        "offered, not tried (--no-starttls)"
+                    } else {
+                        "not offered; not tried (--no-starttls)"
+                    },
+                    None,
+                );
+                TlsState::NotTried
+            }
+            (false, mode) => {
+                let required = mode == TlsMode::Required;
+                self.check(
+                    "starttls",
+                    if required {
+                        Status::Fail
+                    } else {
+                        Status::Skipped
+                    },
+                    if required {
+                        "STARTTLS is not offered, and --tls-required was given"
+                    } else {
+                        "STARTTLS is not offered"
+                    },
+                    Some(
+                        "configure STARTTLS before passwords cross a network (Debian: include \
+                         /etc/mail/tls/starttls.m4 in sendmail.mc)"
+                            .into(),
+                    ),
+                );
+                TlsState::NotTried
+            }
+            (true, _) => {
+                let mut c = conn.take().expect("the first connection");
+                match self.upgrade(&mut c, "starttls", true) {
+                    Ok(verified) => {
+                        conn = Some(c);
+                        TlsState::Up { verified }
+                    }
+                    Err(stop) => {
+                        self.close(c, stop.quit);
+                        TlsState::Failed(
+                            self.r
+                                .tls
+                                .as_ref()
+                                .and_then(|t| t.error.clone())
+                                .unwrap_or_else(|| "STARTTLS failed".into()),
+                        )
+                    }
+                }
+            }
+        };
+        let up = matches!(tls, TlsState::Up { .. });
+        let effective = if up {
+            self.ehlo_tls.clone()
+        } else {
+            self.ehlo.clone()
+        };
+        let failed = matches!(tls, TlsState::Failed(_));
+        let plaintext_before = effective
+            .as_ref()
+            .is_some_and(|e| PLAINTEXT_MECHS.iter().any(|m| e.offers(m)));
+        if failed && !plaintext_before {
+            // With `p`, AUTH appears only inside TLS, which failed: nothing to judge.
+            self.check(
+                "auth-advertised",
+                Status::Skipped,
+                "no PLAIN/LOGIN before STARTTLS, and the list after it was not seen (TLS failed)",
+                None,
+            );
+            self.verdict(
+                "The server offers STARTTLS and no AUTH before it: that is exactly what `p` in \
+                 confAUTH_OPTIONS does (plaintext mechanisms only after STARTTLS; symptom #4). \
+                 TLS was not established here, so the list offered after STARTTLS was not seen; \
+                 with `p` and a STARTTLS that does not work, no client can log in at all.",
+            );
+        } else if let Some(e) = &effective {
+            self.judge_auth_line(e, up);
+        }
+        if up {
+            self.judge_auth_after_tls();
         }
 
         let mechs: Vec<&str> = PLAINTEXT_MECHS.to_vec(); // PLAIN, then LOGIN
@@ -181,7 +312,9 @@ impl Prober<'_> {
                 let id = format!("auth-{}", m.to_ascii_lowercase());
                 self.check(&id, Status::Skipped, "no user given: AUTH not tried", None);
             }
-            self.close(c, true);
+            if let Some(c) = conn {
+                self.close(c, true);
+            }
             return Ok(());
         };
         let Some(password) = o.password.as_ref() else {
@@ -194,22 +327,42 @@ impl Prober<'_> {
                     None,
                 );
             }
-            self.close(c, true);
+            if let Some(c) = conn {
+                self.close(c, true);
+            }
             return Ok(());
         };
 
-        let peer = c.peer_addr;
-        let starttls = self.ehlo.as_ref().is_some_and(|e| e.starttls);
-        let gate = password_may_be_sent(starttls, peer.ip(), o.allow_plaintext);
+        let gate = match &tls {
+            TlsState::Up { verified: true } => Ok(()),
+            TlsState::Up { verified: false } => {
+                unverified_may_be_sent(peer.ip(), o.allow_plaintext)
+            }
+            TlsState::Failed(why) => Err((
+                format!(
+                    "not tried: the server offers STARTTLS but TLS was not established ({why}); \
+                     when TLS is offered the password is only sent inside it"
+                ),
+                "fix what the starttls check names; a self-signed certificate can be trusted \
+                 with --tls-ca FILE (and --tls-name NAME), or, on this machine, accepted with \
+                 --no-verify-cert"
+                    .to_owned(),
+            )),
+            TlsState::NotTried => password_may_be_sent(offered, peer.ip(), o.allow_plaintext),
+        };
         let mut fresh = true; // the current connection has not tried AUTH yet
-        let mut conn = Some(c);
         for mech in mechs {
             let id = format!("auth-{}", mech.to_ascii_lowercase());
-            if !self.ehlo.as_ref().is_some_and(|e| e.offers(mech)) {
+            if let (TlsState::Failed(_), Err((why, hint))) = (&tls, &gate) {
+                self.check(&id, Status::Error, why.clone(), Some(hint.clone()));
+                continue;
+            }
+            if !effective.as_ref().is_some_and(|e| e.offers(mech)) {
+                let when = if up { " after STARTTLS" } else { "" };
                 self.check(
                     &id,
                     Status::Skipped,
-                    format!("AUTH {mech} is not advertised: not tried"),
+                    format!("AUTH {mech} is not advertised{when}: not tried"),
                     None,
                 );
                 continue;
@@ -224,7 +377,14 @@ impl Prober<'_> {
                     if let Some(old) = old {
                         self.close(old, true);
                     }
-                    self.reopen(&id)?
+                    let mut c = self.reopen(&id)?;
+                    if up {
+                        if let Err(stop) = self.upgrade(&mut c, &id, false) {
+                            self.close(c, stop.quit);
+                            return Err(stop);
+                        }
+                    }
+                    c
                 }
             };
             fresh = false;
@@ -241,6 +401,216 @@ impl Prober<'_> {
             self.close(c, true);
         }
         Ok(())
+    }
+
+    /// The trust anchors, read once per probe.
+    fn trust(&mut self) -> Result<Trust, String> {
+        if let Some(t) = &self.trust {
+            return Ok(t.clone());
+        }
+        let t = Trust::load(self.o.tls_ca.as_deref())?;
+        self.trust = Some(t.clone());
+        Ok(t)
+    }
+
+    /// STARTTLS, the handshake, EHLO again. On the first connection (`first`) the outcome goes
+    /// into the report (`tls`, check `starttls`); on later ones only failures, under `id`.
+    /// `Ok(verified)`.
+    fn upgrade(&mut self, c: &mut Client, id: &str, first: bool) -> Flow<bool> {
+        let o = self.o;
+        let name = o.tls_name.clone().unwrap_or_else(|| o.host.clone());
+        let mut rep = TlsReport {
+            name: name.clone(),
+            verification: "not reached".into(),
+            ..TlsReport::default()
+        };
+        let setup = self.trust().and_then(|t| {
+            let (cfg, seen) = t.config(o.verify_cert)?;
+            Ok((cfg, seen, server_name(&name)?))
+        });
+        let (cfg, seen, sname) = match setup {
+            Ok(x) => x,
+            Err(e) => {
+                rep.error = Some(e.clone());
+                self.check(id, Status::Error, format!("TLS not started: {e}"), None);
+                if first {
+                    self.r.tls = Some(rep);
+                }
+                return Err(Stop { quit: true });
+            }
+        };
+        if first {
+            if let Some(t) = &self.trust {
+                for n in t.notes.clone() {
+                    self.verdict(n);
+                }
+            }
+        }
+        let res = c.starttls(cfg, sname);
+        let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        rep.certificate = seen.cert;
+        rep.verified = matches!(seen.verified, Some(Ok(())));
+        let cert_failed = match &seen.verified {
+            None => None,
+            Some(Ok(())) => {
+                rep.verification = "verified".into();
+                None
+            }
+            Some(Err(why)) if o.verify_cert => {
+                rep.verification = format!("failed: {why}");
+                Some(why.clone())
+            }
+            Some(Err(why)) => {
+                rep.verification = format!("certificate not verified (--no-verify-cert): {why}");
+                None
+            }
+        };
+        let outcome: Result<(), (Status, String, Option<String>, bool)> = match res {
+            Ok(reply) if reply.code == 220 => Ok(()),
+            Ok(reply) if reply.code == 421 => {
+                self.shutting_down(id, &reply);
+                rep.error = Some(format!("STARTTLS answered {}", reply.summary()));
+                if first {
+                    self.r.tls = Some(rep);
+                }
+                return Err(BROKEN);
+            }
+            Ok(reply) => Err((
+                Status::Fail,
+                format!("STARTTLS is offered but refused: {}", reply.summary()),
+                Some(
+                    "sendmail answers 454 when it cannot use its certificate or key at this \
+                     moment; its log says why (STARTTLS=server)"
+                        .into(),
+                ),
+                true,
+            )),
+            Err(e) => {
+                let status = match e {
+                    SmtpError::Tls { .. } | SmtpError::DataAfterStartTls => Status::Fail,
+                    _ => Status::Error,
+                };
+                let detail = match &cert_failed {
+                    Some(why) => format!("certificate verification failed for {name}: {why}"),
+                    None => e.to_string(),
+                };
+                let hint = cert_failed.as_ref().map(|_| {
+                    "a certificate for the server's real name from a CA the clients trust (or, \
+                     for your own CA or a self-signed certificate, --tls-ca FILE); \
+                     --no-verify-cert accepts it without verifying"
+                        .to_owned()
+                });
+                Err((status, detail, hint, false))
+            }
+        };
+        match outcome {
+            Ok(()) => {
+                rep.established = true;
+                if let Some((v, ciph)) = c.tls_version_and_cipher() {
+                    rep.version = Some(v);
+                    rep.cipher = Some(ciph);
+                }
+            }
+            Err((status, detail, hint, quit)) => {
+                rep.error = Some(detail.clone());
+                if let Some(why) = &cert_failed {
+                    self.verdict(format!(
+                        "The server's certificate did not pass verification for {name}: {why}. \
+                         Mail clients that verify (most do) will refuse it or warn their users."
+                    ));
+                }
+                self.check(id, status, detail, hint);
+                if first {
+                    self.r.tls = Some(rep);
+                }
+                return Err(Stop { quit });
+            }
+        }
+        let ehlo_name = o.ehlo_name.clone();
+        let reply = match self.cmd(c, id, |c| c.ehlo(&ehlo_name)) {
+            Ok(r) => r,
+            Err(stop) => {
+                if first {
+                    self.r.tls = Some(rep);
+                }
+                return Err(stop);
+            }
+        };
+        if reply.code != 250 {
+            self.check(
+                id,
+                Status::Error,
+                format!("EHLO after STARTTLS refused: {}", reply.summary()),
+                None,
+            );
+            if first {
+                self.r.tls = Some(rep);
+            }
+            return Err(Stop { quit: true });
+        }
+        let verified = rep.verified;
+        if first {
+            let e = Ehlo::parse(&reply);
+            rep.auth_mechanisms = e.auth_mechanisms.clone();
+            rep.capabilities = e.capabilities.clone();
+            self.ehlo_tls = Some(e);
+            let summary = rep.summary();
+            if verified {
+                self.check(id, Status::Pass, summary, None);
+            } else {
+                self.check(
+                    id,
+                    Status::Warn,
+                    summary,
+                    Some(
+                        "mail clients that verify certificates will refuse this one; trust it \
+                         explicitly with --tls-ca FILE to test it as they would"
+                            .into(),
+                    ),
+                );
+            }
+            self.r.tls = Some(rep);
+        }
+        Ok(verified)
+    }
+
+    /// After STARTTLS: PLAIN/LOGIN should appear only inside TLS (`p` in confAUTH_OPTIONS).
+    fn judge_auth_after_tls(&mut self) {
+        let plaintext = |e: &Option<Ehlo>| {
+            e.as_ref()
+                .is_some_and(|e| PLAINTEXT_MECHS.iter().any(|m| e.offers(m)))
+        };
+        if !plaintext(&self.ehlo_tls) {
+            return; // auth-advertised already says what is missing
+        }
+        let before = self
+            .ehlo
+            .as_ref()
+            .and_then(|e| e.auth_mechanisms.clone())
+            .map(|m| format!("AUTH {}", m.join(" ")))
+            .unwrap_or_else(|| "no AUTH".into());
+        if plaintext(&self.ehlo) {
+            self.check(
+                "auth-after-tls",
+                Status::Warn,
+                format!(
+                    "PLAIN/LOGIN are offered before STARTTLS too ({before}): a client that does \
+                     not start TLS sends its password in the clear"
+                ),
+                Some(
+                    "add `p` to confAUTH_OPTIONS (define(`confAUTH_OPTIONS', `A p y')dnl) so \
+                     PLAIN and LOGIN are offered only after STARTTLS"
+                        .into(),
+                ),
+            );
+        } else {
+            self.check(
+                "auth-after-tls",
+                Status::Pass,
+                format!("PLAIN/LOGIN offered only after STARTTLS (before: {before})"),
+                None,
+            );
+        }
     }
 
     /// Connect and read the greeting. `id` names the check a failure is recorded under.
@@ -427,7 +797,6 @@ impl Prober<'_> {
         self.r.auth_mechanisms = ehlo.auth_mechanisms.clone();
         self.r.starttls = ehlo.starttls;
         self.r.capabilities = ehlo.capabilities.clone();
-        self.judge_auth_line(&ehlo);
         self.ehlo = Some(ehlo);
 
         if o.skip_relay_denial {
@@ -532,7 +901,7 @@ impl Prober<'_> {
                 format!("accepted: {}", reply.summary()),
                 None,
             );
-            if !c.peer_addr.ip().is_loopback() {
+            if !c.peer_addr.ip().is_loopback() && !c.is_tls() {
                 self.verdict(format!(
                     "This probe sent the password to {} without TLS, as every client of this \
                      server does until STARTTLS is configured.",

@@ -14,6 +14,9 @@ pub enum Status {
     Skipped,
     /// No usable answer: connection, timeout, protocol garbage, inconclusive reply.
     Error,
+    /// Works, but not as it should on a server open to the network (exit code 0): PLAIN/LOGIN
+    /// offered before STARTTLS, a certificate not verified (`--no-verify-cert`).
+    Warn,
 }
 
 impl Status {
@@ -23,12 +26,14 @@ impl Status {
             Status::Fail => "fail",
             Status::Skipped => "skipped",
             Status::Error => "error",
+            Status::Warn => "warn",
         }
     }
 }
 
-/// One check. Ids: `connect`, `greeting`, `ehlo`, `auth-advertised`, `relay-denied`,
-/// `auth-plain`, `relay-authenticated-plain`, `auth-login`, `relay-authenticated-login`.
+/// One check. Ids: `connect`, `greeting`, `ehlo`, `relay-denied`, `starttls`,
+/// `auth-advertised`, `auth-after-tls`, `auth-plain`, `relay-authenticated-plain`, `auth-login`,
+/// `relay-authenticated-login`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Check {
     pub id: String,
@@ -43,6 +48,31 @@ impl Check {
     }
 }
 
+/// What STARTTLS gave: present in the report once the probe sent STARTTLS.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TlsReport {
+    /// The handshake finished: the session after it was encrypted.
+    pub established: bool,
+    /// `TLSv1.3`, `TLSv1.2`.
+    pub version: Option<String>,
+    /// As IANA names it: `TLS13_AES_256_GCM_SHA384`.
+    pub cipher: Option<String>,
+    /// The name the certificate was checked against.
+    pub name: String,
+    /// Verification passed (system roots and `--tls-ca`, the name above, the dates).
+    pub verified: bool,
+    /// `verified`, `certificate not verified (--no-verify-cert): WHY`, `failed: WHY`, or
+    /// `not reached` when the handshake broke off before the certificate.
+    pub verification: String,
+    pub certificate: Option<crate::smtp::tls::CertInfo>,
+    /// Why STARTTLS failed (refused, handshake error, timeout).
+    pub error: Option<String>,
+    /// The AUTH mechanisms of the EHLO reply after STARTTLS (`None`: no AUTH line).
+    pub auth_mechanisms: Option<Vec<String>>,
+    /// EHLO lines after STARTTLS.
+    pub capabilities: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ProbeReport {
     /// `host:port` probed.
@@ -52,9 +82,13 @@ pub struct ProbeReport {
     pub connected: bool,
     /// The greeting's text (`mailsrv ESMTP Sendmail ...`), lines joined.
     pub greeting: Option<String>,
-    /// `None` when the EHLO reply had no AUTH line.
+    /// `None` when the EHLO reply had no AUTH line. The first EHLO's, before any STARTTLS
+    /// (after it: `tls.auth_mechanisms`).
     pub auth_mechanisms: Option<Vec<String>>,
+    /// STARTTLS was offered in the first EHLO reply.
     pub starttls: bool,
+    /// `None` when STARTTLS was not tried (not offered, or `--no-starttls`).
+    pub tls: Option<TlsReport>,
     /// EHLO lines after the first, as sent.
     pub capabilities: Vec<String>,
     pub checks: Vec<Check>,
@@ -118,6 +152,24 @@ impl ProbeReport {
                 crate::term::safe(&line.text)
             ));
         }
+        if let Some(t) = &self.tls {
+            out.push_str(&format!("\nTLS: {}\n", t.summary()));
+            if let Some(c) = &t.certificate {
+                out.push_str(&format!(
+                    "  certificate: subject {}; SAN {}; issuer {}; valid {} to {} ({} days left)\n",
+                    crate::term::safe(&c.subject),
+                    if c.san.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        crate::term::safe(&c.san.join(", ")).into_owned()
+                    },
+                    crate::term::safe(&c.issuer),
+                    c.not_before,
+                    c.not_after,
+                    c.days_left
+                ));
+            }
+        }
         out.push_str("\nChecks:\n");
         let width = self.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
         for c in &self.checks {
@@ -146,5 +198,27 @@ impl ProbeReport {
             self.exit_code()
         ));
         out
+    }
+}
+
+impl TlsReport {
+    /// One line: `TLSv1.3, TLS13_AES_256_GCM_SHA384, certificate verified for NAME`, or why
+    /// TLS failed.
+    pub fn summary(&self) -> String {
+        if !self.established {
+            let why = self.error.as_deref().unwrap_or("failed");
+            return if self.verification.starts_with("failed") {
+                format!("not established: certificate {}", self.verification)
+            } else {
+                format!("not established: {why}")
+            };
+        }
+        let v = self.version.as_deref().unwrap_or("?");
+        let c = self.cipher.as_deref().unwrap_or("?");
+        if self.verified {
+            format!("{v}, {c}, certificate verified for {}", self.name)
+        } else {
+            format!("{v}, {c}, {}", self.verification)
+        }
     }
 }

@@ -48,3 +48,21 @@ fn invalid_options_are_refused_before_connecting() {
     assert_eq!(r.exit_code(), 1);
     assert!(r.error.unwrap().contains("relay test address"));
 }
+
+/// `--no-verify-cert`: the password goes over the unverified TLS to this machine only, or
+/// elsewhere when the admin also said `--allow-plaintext`.
+#[test]
+fn unverified_tls_sends_the_password_only_to_loopback() {
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    for local in ["127.0.0.1", "127.0.0.2", "::1", "::ffff:127.0.0.1"] {
+        assert!(unverified_may_be_sent(ip(local), false).is_ok(), "{local}");
+    }
+    for remote in ["192.0.2.1", "10.0.0.1", "2001:db8::1", "::ffff:192.0.2.1"] {
+        let e = unverified_may_be_sent(ip(remote), false).unwrap_err();
+        assert!(
+            e.0.contains("--no-verify-cert") && e.1.contains("--tls-ca"),
+            "{e:?}"
+        );
+        assert!(unverified_may_be_sent(ip(remote), true).is_ok(), "{remote}");
+    }
+}

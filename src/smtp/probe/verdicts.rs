@@ -4,11 +4,14 @@
 use super::*;
 
 impl Prober<'_> {
-    pub(super) fn judge_auth_line(&mut self, e: &Ehlo) {
-        let tls_note = if e.starttls {
+    /// `after_tls`: `e` is the EHLO reply inside TLS (then `p` cannot be why AUTH is missing).
+    pub(super) fn judge_auth_line(&mut self, e: &Ehlo, after_tls: bool) {
+        let tls_note = if e.starttls && !after_tls {
             " The server offers STARTTLS and no AUTH: that is exactly what `p` in \
-             confAUTH_OPTIONS does (plaintext mechanisms only after STARTTLS; symptom #4). This \
-             probe does not start TLS, so it cannot see the list offered after STARTTLS."
+             confAUTH_OPTIONS does (plaintext mechanisms only after STARTTLS; symptom #4). TLS \
+             was not established, so the list offered after STARTTLS was not seen."
+        } else if after_tls {
+            " This is the list offered after STARTTLS, so `p` does not explain it."
         } else {
             ""
         };
@@ -74,7 +77,7 @@ impl Prober<'_> {
                  installed (libsasl2-modules, cyrus-sasl-plain; symptom #2); mech_list in \
                  Sendmail.conf without PLAIN LOGIN (symptom #3); `p` in confAUTH_OPTIONS \
                  without TLS (symptom #4).{tls_note_p}",
-                tls_note_p = if e.starttls {
+                tls_note_p = if e.starttls && !after_tls {
                     " STARTTLS is offered, which makes `p` the most likely cause."
                 } else {
                     ""
@@ -87,7 +90,7 @@ impl Prober<'_> {
                 format!("AUTH {list}"),
                 None,
             );
-            if !e.starttls {
+            if !e.starttls && !after_tls {
                 self.verdict(
                     "PLAIN/LOGIN are offered without STARTTLS: passwords cross the network in \
                      clear text (base64 is not encryption). Fine as the HOWTO's first step; \

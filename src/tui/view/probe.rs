@@ -92,10 +92,42 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
                 "  ",
                 style,
             ));
+            if let Some(tls) = &r.tls {
+                let style = if tls.established && tls.verified {
+                    t.ok()
+                } else if tls.established {
+                    t.warn()
+                } else {
+                    t.removed()
+                };
+                out.extend(para(&tls.summary(), width, "  TLS: ", "       ", style));
+                if let Some(c) = &tls.certificate {
+                    let san = if c.san.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        c.san.join(", ")
+                    };
+                    out.extend(para(
+                        &format!(
+                            "subject {}; SAN {}; issuer {}; expires {} ({} days left)",
+                            crate::term::safe(&c.subject),
+                            crate::term::safe(&san),
+                            crate::term::safe(&c.issuer),
+                            c.not_after,
+                            c.days_left
+                        ),
+                        width,
+                        "       certificate: ",
+                        "       ",
+                        d,
+                    ));
+                }
+            }
             for c in &r.checks {
                 let style = match c.status {
                     crate::smtp::probe::Status::Pass => t.ok(),
                     crate::smtp::probe::Status::Skipped => t.dim(),
+                    crate::smtp::probe::Status::Warn => t.warn(),
                     _ => t.removed(),
                 };
                 out.extend(para(
@@ -154,4 +186,91 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
         t.dim(),
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::{tls::CertInfo, ProbeReport, TlsReport};
+    use crate::tui::model::Info;
+
+    fn model() -> Model {
+        let info = Info {
+            root: "/".into(),
+            root_arg: String::new(),
+            profile: None,
+            profile_reason: String::new(),
+            euid: 0,
+            may_write: Ok(()),
+            password_check: "saslauthd".into(),
+            default_mechanisms: vec!["LOGIN".into(), "PLAIN".into()],
+            service: "sendmail".into(),
+            journal_dir: "/var/lib/smtpauth-wizard".into(),
+            steps: vec![],
+            color: false,
+            mail_logs: vec![],
+            local_domains: vec![],
+            probe_target: "localhost:25".into(),
+            probe_timeout: std::time::Duration::from_secs(10),
+        };
+        Model::new(info, crate::engine::step::Options::default(), (80, 24))
+    }
+
+    fn text(m: &Model) -> String {
+        lines(m, 200)
+            .iter()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn the_tls_result_and_the_certificate_are_shown() {
+        let mut m = model();
+        let plain = ProbeReport {
+            target: "localhost:25".into(),
+            ..Default::default()
+        };
+        m.probe.last = Some(Ok(plain.clone()));
+        assert!(!text(&m).contains("TLS:"));
+        let tls = TlsReport {
+            established: true,
+            version: Some("TLSv1.3".into()),
+            cipher: Some("TLS13_AES_256_GCM_SHA384".into()),
+            name: "localhost".into(),
+            verification: "certificate not verified (--no-verify-cert): unknown issuer".into(),
+            certificate: Some(CertInfo {
+                subject: "CN=mailsrv.example.test".into(),
+                san: vec!["DNS:mailsrv.example.test".into()],
+                issuer: "CN=mailsrv.example.test".into(),
+                not_before: "2026-01-01T00:00:00Z".into(),
+                not_after: "2028-04-05T00:00:00Z".into(),
+                days_left: 490,
+                self_signed: true,
+            }),
+            ..Default::default()
+        };
+        m.probe.last = Some(Ok(ProbeReport {
+            tls: Some(tls),
+            ..plain
+        }));
+        let s = text(&m);
+        assert!(
+            s.contains("TLS: TLSv1.3, TLS13_AES_256_GCM_SHA384, certificate not verified"),
+            "{s}"
+        );
+        assert!(
+            s.contains("subject CN=mailsrv.example.test; SAN DNS:mailsrv.example.test"),
+            "{s}"
+        );
+        assert!(
+            s.contains("expires 2028-04-05T00:00:00Z (490 days left)"),
+            "{s}"
+        );
+    }
 }
