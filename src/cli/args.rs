@@ -88,11 +88,13 @@ pub struct Choices {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Report every step's status and findings; writes nothing (exit 0 nothing to do, 2 pending, 1 error)
+    #[command(after_long_help = include_str!("help/check.txt"))]
     Check {
         #[command(flatten)]
         choices: Choices,
     },
     /// Show every change as a unified diff; writes nothing (exit 0 nothing to do, 2 pending, 1 error)
+    #[command(after_long_help = include_str!("help/plan.txt"))]
     Plan {
         /// Show every diff in full, also of the files that are copies of another (the .bak backups, /etc/sendmail.cf)
         #[arg(long)]
@@ -101,6 +103,7 @@ pub enum Command {
         choices: Choices,
     },
     /// Apply the steps in order, journaled and atomic
+    #[command(after_long_help = include_str!("help/apply.txt"))]
     Apply {
         /// Do not ask for confirmation
         #[arg(long)]
@@ -115,6 +118,7 @@ pub enum Command {
         choices: Choices,
     },
     /// Continue an unfinished run (an interrupted step is undone first, then redone)
+    #[command(after_long_help = include_str!("help/resume.txt"))]
     Resume {
         /// Do not ask for confirmation
         #[arg(long)]
@@ -126,6 +130,7 @@ pub enum Command {
         choices: Choices,
     },
     /// Put back the original files from the journal, newest change first
+    #[command(after_long_help = include_str!("help/rollback.txt"))]
     Rollback {
         /// Do not ask for confirmation
         #[arg(long)]
@@ -141,9 +146,10 @@ pub enum Command {
         from_backups: bool,
     },
     /// Show the journal: runs, steps, files, backups
+    #[command(after_long_help = include_str!("help/status.txt"))]
     Status,
     /// Print a documented answers file (--example), or check one and print what it sets
-    #[command(arg_required_else_help = true)]
+    #[command(arg_required_else_help = true, after_long_help = include_str!("help/answers.txt"))]
     Answers {
         /// Print the documented template (it parses as it is)
         #[arg(long, conflicts_with = "file")]
@@ -159,11 +165,14 @@ pub enum Command {
     },
     /// Test a server like the HOWTO's "from another machine": EHLO, AUTH, relay refused without
     /// AUTH and accepted with it. Never sends mail (no DATA). Exit 0 all met, 2 one failed, 1 error
+    #[command(after_long_help = include_str!("help/probe.txt"))]
     Probe(ProbeArgs),
     /// Open the wizard on a temporary copy of the demo root (Red Hat 9 before the HOWTO)
+    #[command(after_long_help = include_str!("help/demo.txt"))]
     Demo,
     /// HOWTO step 13: who is refused relaying ("Relaying denied") and who fails to log in,
     /// grouped by client and sender, from the mail log and its rotated siblings
+    #[command(after_long_help = include_str!("help/relay-report.txt"))]
     RelayReport(RelayReportArgs),
 }
 
