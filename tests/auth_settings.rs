@@ -454,7 +454,7 @@ fn anonymous_is_refused_wherever_it_comes_from() {
 /// rollback byte for byte). Needs root; elsewhere SKIPPED (a failure under CI as root).
 #[test]
 fn debian_sasl_m4_live_ehlo_offers_only_login_plain() {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     let skip = |why: &str| common::skip(format!("live sasl.m4 test: {why}"));
     if !nix::unistd::geteuid().is_root() {
         return skip("needs root (unshare, bind mounts, port 25)");
@@ -477,72 +477,21 @@ fn debian_sasl_m4_live_ehlo_offers_only_login_plain() {
     if created {
         fs::create_dir_all(state).unwrap();
     }
-    let work = tempfile::Builder::new()
-        .prefix("smtpauth-e2e-sasl-")
-        .tempdir()
-        .unwrap();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let password = format!("e2e-{}-{nanos:x}", std::process::id());
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let child = Command::new("unshare")
-        .args([
-            "--net",
-            "--mount",
-            "--uts",
-            "--pid",
-            "--fork",
-            "--mount-proc",
-            "bash",
-        ])
-        .arg(dir.join("tests/e2e/auth_sasl.sh"))
-        .arg(work.path())
-        .arg(env!("CARGO_BIN_EXE_smtpauth-wizard"))
-        .env("E2E_PASSWORD", &password)
-        .env(
-            "SASL_M4",
-            dir.join("../shared/corpus/other/debian12-sasl.m4"),
-        )
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("unshare");
-    // Stopped by its pid if it hangs; the pid namespace takes its daemons along.
-    let pid = child.id();
-    let start = Instant::now();
-    let watchdog = std::thread::spawn(move || {
-        while start.elapsed() < Duration::from_secs(600) {
-            std::thread::sleep(Duration::from_millis(200));
-            if !Path::new(&format!("/proc/{pid}")).exists() {
-                return;
-            }
-        }
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    });
-    let out = child.wait_with_output().unwrap();
-    let _ = watchdog.join();
+    let sasl_m4 =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/other/debian12-sasl.m4");
+    let live = common::run_live(
+        "auth_sasl.sh",
+        &[("SASL_M4", sasl_m4.as_os_str())],
+        Duration::from_secs(600),
+    );
     if created {
         let _ = fs::remove_dir(state);
     }
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (text, password) = (&live.text, &live.password);
     println!("{text}");
+    assert!(live.ok, "live sasl.m4 test failed:\n{text}");
     assert!(
-        out.status.success() && text.contains("E2E-OK"),
-        "live sasl.m4 test failed:\n{text}"
-    );
-    assert!(
-        !text.contains(&password),
+        !text.contains(password.as_str()),
         "the password appeared in the output"
     );
 }

@@ -564,8 +564,6 @@ fn cli_flags_and_json() {
 #[test]
 fn real_sendmail_with_starttls_and_auth_only_after_it() {
     use std::path::Path;
-    use std::process::{Command, Stdio};
-    use std::time::Instant;
     if let Err(why) = common::need_root("unshare, bind mounts, port 25") {
         return common::skip(format!("live STARTTLS test: {why}"));
     }
@@ -582,65 +580,12 @@ fn real_sendmail_with_starttls_and_auth_only_after_it() {
             return common::skip(format!("live STARTTLS test: {tool} is not installed"));
         }
     }
-    let work = tempfile::Builder::new()
-        .prefix("smtpauth-e2e-tls-")
-        .tempdir()
-        .unwrap();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let password = format!("e2e-{}-{nanos:x}", std::process::id());
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let child = Command::new("unshare")
-        .args([
-            "--net",
-            "--mount",
-            "--uts",
-            "--pid",
-            "--fork",
-            "--mount-proc",
-            "bash",
-        ])
-        .arg(dir.join("tests/e2e/starttls.sh"))
-        .arg(work.path())
-        .arg(env!("CARGO_BIN_EXE_smtpauth-wizard"))
-        .env("E2E_PASSWORD", &password)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("unshare");
-    // Killed by its pid if it hangs; the pid namespace takes its daemons along.
-    let pid = child.id();
-    let start = Instant::now();
-    let watchdog = thread::spawn(move || {
-        while start.elapsed() < Duration::from_secs(300) {
-            thread::sleep(Duration::from_millis(200));
-            if !Path::new(&format!("/proc/{pid}")).exists() {
-                return;
-            }
-        }
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    });
-    let out = child.wait_with_output().unwrap();
-    let _ = watchdog.join();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let live = common::run_live("starttls.sh", &[], Duration::from_secs(300));
+    let (text, password) = (&live.text, &live.password);
     println!("{text}");
+    assert!(live.ok, "live STARTTLS test failed:\n{text}");
     assert!(
-        out.status.success() && text.contains("E2E-OK"),
-        "live STARTTLS test failed:\n{text}"
-    );
-    assert!(
-        !text.contains(&password),
+        !text.contains(password.as_str()),
         "the password appeared in the output"
     );
 }

@@ -344,3 +344,89 @@ pub fn rebuild_cf(root: &Path) {
         }
     }
 }
+
+/// What a live script printed ([`run_live`]).
+pub struct Live {
+    /// Exited 0 and printed `E2E-OK`.
+    pub ok: bool,
+    /// stdout then stderr.
+    pub text: String,
+    /// The throwaway password the script got in `E2E_PASSWORD` (it must appear nowhere).
+    pub password: String,
+    pub elapsed: std::time::Duration,
+}
+
+/// Runs `tests/e2e/SCRIPT WORKDIR BINARY` as root in new network, mount, UTS and PID
+/// namespaces (`unshare --net --mount --uts --pid --fork --mount-proc`), with a throwaway
+/// password in `E2E_PASSWORD`, `NO_COLOR=1` and `env`. A script still running after `limit`
+/// is killed by its pid; the PID namespace takes its daemons along. The work directory is a
+/// fresh temporary one, removed afterwards.
+pub fn run_live(
+    script: &str,
+    env: &[(&str, &std::ffi::OsStr)],
+    limit: std::time::Duration,
+) -> Live {
+    use std::time::Instant;
+    let work = tempfile::Builder::new()
+        .prefix("smtpauth-e2e-")
+        .tempdir()
+        .unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let password = format!("e2e-{}-{nanos:x}", std::process::id());
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "--net",
+        "--mount",
+        "--uts",
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "bash",
+    ])
+    .arg(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/e2e")
+            .join(script),
+    )
+    .arg(work.path())
+    .arg(env!("CARGO_BIN_EXE_smtpauth-wizard"))
+    .env("E2E_PASSWORD", &password)
+    .env("NO_COLOR", "1")
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("unshare");
+    let pid = child.id();
+    let start = Instant::now();
+    let watchdog = std::thread::spawn(move || {
+        while start.elapsed() < limit {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                return;
+            }
+        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = watchdog.join();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Live {
+        ok: out.status.success() && text.contains("E2E-OK"),
+        text,
+        password,
+        elapsed: start.elapsed(),
+    }
+}
