@@ -62,21 +62,7 @@ fn release(suite: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("bash tests/distros/run.sh");
-    let pid = child.id();
-    let watchdog = std::thread::spawn(move || {
-        while start.elapsed() < WATCHDOG {
-            std::thread::sleep(Duration::from_millis(200));
-            if !Path::new(&format!("/proc/{pid}")).exists() {
-                return;
-            }
-        }
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-    });
-    let out = child.wait_with_output().unwrap();
-    let _ = watchdog.join();
+    let out = common::wait_or_signal(child, WATCHDOG, nix::sys::signal::Signal::SIGTERM);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

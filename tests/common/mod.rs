@@ -401,23 +401,12 @@ pub fn run_live(
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let child = cmd.spawn().expect("unshare");
-    let pid = child.id();
     let start = Instant::now();
-    let watchdog = std::thread::spawn(move || {
-        while start.elapsed() < limit {
-            std::thread::sleep(std::time::Duration::from_millis(200));
-            if !Path::new(&format!("/proc/{pid}")).exists() {
-                return;
-            }
-        }
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    });
-    let out = child.wait_with_output().unwrap();
-    let _ = watchdog.join();
+    let out = wait_or_signal(
+        cmd.spawn().expect("unshare"),
+        limit,
+        nix::sys::signal::Signal::SIGKILL,
+    );
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -429,4 +418,27 @@ pub fn run_live(
         password,
         elapsed: start.elapsed(),
     }
+}
+
+/// Waits for `child` and its output; if it is still running `limit` after this call, sends it
+/// `signal` by its pid (SIGKILL for a PID namespace, SIGTERM where it must stop what it started).
+pub fn wait_or_signal(
+    child: std::process::Child,
+    limit: std::time::Duration,
+    signal: nix::sys::signal::Signal,
+) -> Output {
+    let pid = child.id();
+    let start = std::time::Instant::now();
+    let watchdog = std::thread::spawn(move || {
+        while start.elapsed() < limit {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                return;
+            }
+        }
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal);
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = watchdog.join();
+    out
 }
