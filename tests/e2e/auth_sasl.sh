@@ -15,45 +15,10 @@ BIN=$2
 : "${E2E_PASSWORD:?}"
 SMTP_USER=smtptest
 
-fail() { echo "E2E-FAIL: $*"; exit 1; }
-say() { echo "== $*"; }
-pidfile=/run/sendmail/mta/sendmail.pid
+# fail, say, snap and the checks shared with tests/distros/scenario.sh
+source "$(dirname "$0")/checks.sh"
 
-cleanup() {
-  for f in /run/sendmail/mta/sendmail.pid /run/saslauthd/saslauthd.pid; do
-    [ -f "$f" ] && kill "$(head -n1 "$f")" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
-
-say "isolating: loopback only, host name mailsrv, private /run and copies of /etc/mail"
-ip link set lo up
-hostname mailsrv
-mount -t tmpfs tmpfs /run
-mkdir -p /run/saslauthd /run/sendmail/mta /run/lock
-printf '127.0.0.1\tmailsrv.example.test mailsrv localhost\n127.0.0.2\tclient.example.test client\n' > "$W/hosts"
-mount --bind "$W/hosts" /etc/hosts
-private() {
-  local name
-  name=$(echo "$1" | tr / _)
-  cp -a "$1" "$W/$name"
-  mount --bind "$W/$name" "$1"
-}
-for p in /etc/mail /etc/default /etc/cron.d /etc/pam.d /etc/passwd /etc/shadow /etc/group /var/lib/sendmail /var/spool/mqueue /var/spool/mqueue-client; do
-  [ -e "$p" ] && private "$p"
-done
-mkdir -p "$W/state"
-mount --bind "$W/state" /var/lib/smtpauth-wizard
-mkdir -p "$W/log"
-mount --bind "$W/log" /var/log
-
-say "a throwaway user $SMTP_USER (in the private passwd/shadow only)"
-echo "$SMTP_USER:x:4999:4999:e2e:/nonexistent:/usr/sbin/nologin" >> /etc/passwd
-echo "$SMTP_USER:x:4999:" >> /etc/group
-hash=$(printf '%s' "$E2E_PASSWORD" | openssl passwd -6 -stdin)
-echo "$SMTP_USER:$hash:19000:0:99999:7:::" >> /etc/shadow
-printf 'Connect:127.0.0.2\t\tOK\n' >> /etc/mail/access
-makemap hash /etc/mail/access < /etc/mail/access
+source "$(dirname "$0")/ns.sh"
 
 say "Debian's route: the generated sasl.m4 (from the corpus) included before the mailers"
 mkdir -p /etc/mail/sasl
@@ -69,7 +34,6 @@ swaks --server 127.0.0.1 --local-interface 127.0.0.2 --quit-after EHLO > "$W/ehl
 grep '250-AUTH' "$W/ehlo-before.out" || true
 grep -Eq '250-AUTH .*CRAM-MD5' "$W/ehlo-before.out" || fail "before the wizard, Debian's route should offer CRAM-MD5"
 cp -a /etc/mail "$W/orig-mail"
-snap() { (cd "$1" && find . -type f -printf '%p %m %u %g %T@\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 snap "$W/orig-mail" > "$W/orig.snap"
 
 say "smtpauth-wizard apply --yes"

@@ -51,6 +51,7 @@ hold_port_25_on_client_address() {
       or die "cannot listen on 127.0.0.2:25: $!\n";
     sleep 600;' &
   DUMMY_PID=$!
+  EXTRA_PIDS="${EXTRA_PIDS:-} $DUMMY_PID"
   local i
   for i in $(seq 1 100); do
     grep -q ' 0200007F:0019 00000000:0000 0A' /proc/net/tcp && return 0

@@ -16,47 +16,8 @@ SMTP_USER=smtptest
 
 # fail, say, snap and the checks shared with tests/distros/scenario.sh
 source "$(dirname "$0")/checks.sh"
-pidfile=/run/sendmail/mta/sendmail.pid
 
-cleanup() {
-  for f in /run/sendmail/mta/sendmail.pid /run/saslauthd/saslauthd.pid; do
-    [ -f "$f" ] && kill "$(head -n1 "$f")" 2>/dev/null || true
-  done
-  [ -n "${DUMMY_PID:-}" ] && kill "$DUMMY_PID" 2>/dev/null || true
-}
-trap cleanup EXIT
-
-say "isolating: loopback only, host name mailsrv, private /run and copies of /etc/mail"
-ip link set lo up
-hostname mailsrv
-mount -t tmpfs tmpfs /run
-mkdir -p /run/saslauthd /run/sendmail/mta /run/lock
-printf '127.0.0.1\tmailsrv.example.test mailsrv localhost\n127.0.0.2\tclient.example.test client\n' > "$W/hosts"
-mount --bind "$W/hosts" /etc/hosts
-private() { # private copy of a file or directory, bind-mounted over the original
-  local name
-  name=$(echo "$1" | tr / _)
-  cp -a "$1" "$W/$name"
-  mount --bind "$W/$name" "$1"
-}
-for p in /etc/mail /etc/default /etc/cron.d /etc/pam.d /etc/passwd /etc/shadow /etc/group /var/lib/sendmail /var/spool/mqueue /var/spool/mqueue-client; do
-  [ -e "$p" ] && private "$p"
-done
-mkdir -p "$W/state"
-mount --bind "$W/state" /var/lib/smtpauth-wizard
-# The audit log goes to /var/log/smtpauth-wizard.log: a private /var/log keeps it off the host.
-mkdir -p "$W/log"
-mount --bind "$W/log" /var/log
-
-say "a throwaway user $SMTP_USER (in the private passwd/shadow only)"
-echo "$SMTP_USER:x:4999:4999:e2e:/nonexistent:/usr/sbin/nologin" >> /etc/passwd
-echo "$SMTP_USER:x:4999:" >> /etc/group
-hash=$(printf '%s' "$E2E_PASSWORD" | openssl passwd -6 -stdin)
-echo "$SMTP_USER:$hash:19000:0:99999:7:::" >> /etc/shadow
-
-say "127.0.0.2 must not relay through Debian's Connect:127 RELAY (FACTS.md)"
-printf 'Connect:127.0.0.2\t\tOK\n' >> /etc/mail/access
-makemap hash /etc/mail/access < /etc/mail/access
+source "$(dirname "$0")/ns.sh"
 
 say "the server as the HOWTO finds it: loopback only"
 /etc/init.d/sendmail start >/dev/null

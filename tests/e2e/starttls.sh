@@ -20,43 +20,10 @@ BIN=$2
 SMTP_USER=smtptest
 NAME=mailsrv.example.test
 
-fail() { echo "E2E-FAIL: $*"; exit 1; }
-say() { echo "== $*"; }
+# fail, say, snap and the checks shared with tests/distros/scenario.sh
+source "$(dirname "$0")/checks.sh"
 
-cleanup() {
-  for f in /run/sendmail/mta/sendmail.pid /run/saslauthd/saslauthd.pid; do
-    [ -f "$f" ] && kill "$(head -n1 "$f")" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
-
-say "isolating: loopback only, host name mailsrv, private /run, /var/log and copies of /etc/mail"
-ip link set lo up
-hostname mailsrv
-mount -t tmpfs tmpfs /run
-mkdir -p /run/saslauthd /run/sendmail/mta /run/lock
-printf '127.0.0.1\tmailsrv.example.test mailsrv localhost\n127.0.0.2\tclient.example.test client\n' > "$W/hosts"
-mount --bind "$W/hosts" /etc/hosts
-private() {
-  local name
-  name=$(echo "$1" | tr / _)
-  cp -a "$1" "$W/$name"
-  mount --bind "$W/$name" "$1"
-}
-for p in /etc/mail /etc/passwd /etc/shadow /etc/group /var/spool/mqueue /var/spool/mqueue-client; do
-  [ -e "$p" ] && private "$p"
-done
-mkdir -p "$W/log"
-mount --bind "$W/log" /var/log
-
-say "a throwaway user $SMTP_USER (in the private passwd/shadow only)"
-echo "$SMTP_USER:x:4999:4999:e2e:/nonexistent:/usr/sbin/nologin" >> /etc/passwd
-echo "$SMTP_USER:x:4999:" >> /etc/group
-hash=$(printf '%s' "$E2E_PASSWORD" | openssl passwd -6 -stdin)
-echo "$SMTP_USER:$hash:19000:0:99999:7:::" >> /etc/shadow
-# Debian's access has Connect:127 RELAY; the probe's client address 127.0.0.2 must not relay.
-printf 'Connect:127.0.0.2\t\tOK\n' >> /etc/mail/access
-makemap hash /etc/mail/access < /etc/mail/access
+source "$(dirname "$0")/ns.sh"
 
 say "a certificate for $NAME with a subjectAltName (openssl), key root 0600"
 T=/etc/mail/tlstest
