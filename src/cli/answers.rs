@@ -56,6 +56,15 @@ pub struct Answers {
     /// Whether sendmail is installed although another MTA is, which the package manager removes.
     #[serde(default)]
     pub replace_mta: Option<bool>,
+    /// Who may log in through PAM: only members of this group (`--login-group`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_group: Option<String>,
+    /// With `login_group`: the lowest uid that may log in (`--login-min-uid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_min_uid: Option<u32>,
+    /// `saslauthd` or `sasldb` (`--password-source`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_source: Option<crate::engine::step::PasswordSource>,
     #[serde(default)]
     pub probe: Option<ProbeAnswers>,
 }
@@ -318,6 +327,9 @@ mod tests {
             "restart:",
             "discard_cf_edits:",
             "replace_mta:",
+            "login_group:",
+            "login_min_uid:",
+            "password_source:",
             "probe:",
             "target:",
             "user:",
@@ -328,6 +340,23 @@ mod tests {
         ] {
             assert!(EXAMPLE.contains(k), "the example lacks {k}");
         }
+    }
+
+    #[test]
+    fn who_may_log_in_keys() {
+        use crate::engine::step::PasswordSource;
+        let a = parse(
+            "a.yaml",
+            "login_group: smtpusers\nlogin_min_uid: 1000\npassword_source: sasldb\n",
+        )
+        .unwrap();
+        assert_eq!(a.login_group.as_deref(), Some("smtpusers"));
+        assert_eq!(a.login_min_uid, Some(1000));
+        assert_eq!(a.password_source, Some(PasswordSource::Sasldb));
+        let e = parse("a.yaml", "password_source: shadow\n").unwrap_err();
+        assert!(e.contains("password_source") && e.contains("line 1"), "{e}");
+        let e = parse("a.yaml", "login_min_uid: -1\n").unwrap_err();
+        assert!(e.contains("login_min_uid"), "{e}");
     }
 
     #[test]

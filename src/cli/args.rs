@@ -83,6 +83,15 @@ pub struct Choices {
     /// Install sendmail although another mail server (exim4, postfix) is installed: the package manager removes it
     #[arg(long)]
     pub replace_mta: bool,
+    /// Only members of this group (in /etc/group) may log in over SMTP AUTH through PAM (default: every system account with a password)
+    #[arg(long, value_name = "GROUP")]
+    pub login_group: Option<String>,
+    /// With --login-group: the lowest uid that may log in (default 1: never root)
+    #[arg(long, value_name = "UID")]
+    pub login_min_uid: Option<u32>,
+    /// Where passwords are checked: saslauthd (system accounts through PAM, LOGIN PLAIN) or sasldb (mail-only users, `users add`; CRAM-MD5, DIGEST-MD5, SCRAM) [default: saslauthd]
+    #[arg(long, value_name = "SOURCE", value_parser = ["saslauthd", "sasldb"])]
+    pub password_source: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -309,6 +318,13 @@ impl Choices {
             discard_cf_edits: self.discard_cf_edits
                 || a.discard_cf_edits.unwrap_or(d.discard_cf_edits),
             replace_mta: self.replace_mta || a.replace_mta.unwrap_or(d.replace_mta),
+            login_group: self.login_group.clone().or_else(|| a.login_group.clone()),
+            login_min_uid: self.login_min_uid.or(a.login_min_uid),
+            password_source: match self.password_source.as_deref() {
+                Some("sasldb") => crate::engine::step::PasswordSource::Sasldb,
+                Some(_) => crate::engine::step::PasswordSource::Saslauthd,
+                None => a.password_source.unwrap_or(d.password_source),
+            },
             ..d
         };
         let profile = match (cli_profile, &self.answers) {

@@ -127,6 +127,8 @@ impl Engine {
                 profile_reason = why;
             }
         }
+        // Where passwords are checked (`--password-source`) changes what the profile needs.
+        let profile = profile.map(|p| p.with_password_source(opts.password_source));
         let can_validate = steps
             .iter()
             .find_map(|s| s.can_validate())

@@ -226,7 +226,42 @@ fn merge(base: &mut serde_yaml::Value, over: &serde_yaml::Value) {
     }
 }
 
+/// The mechanisms sasldb can verify, strongest first (TLS.md: every one of them `235` with
+/// `pwcheck_method: auxprop`, `auxprop_plugin: sasldb`).
+pub const SASLDB_MECHANISMS: &[&str] = &[
+    "SCRAM-SHA-256",
+    "SCRAM-SHA-1",
+    "DIGEST-MD5",
+    "CRAM-MD5",
+    "LOGIN",
+    "PLAIN",
+];
+
 impl Profile {
+    /// The profile as it is when passwords come from `source`. With sasldb (SASL v2 only: the
+    /// sasl step refuses it on v1) libsasl checks passwords itself (`auxprop`), saslauthd is
+    /// neither needed nor touched, and the default mechanisms are every one sasldb can verify
+    /// that this release has a plugin for.
+    pub fn with_password_source(mut self, source: super::step::PasswordSource) -> Profile {
+        if source == super::step::PasswordSource::Sasldb && self.sasl.version >= 2 {
+            self.auth.password_check = "auxprop".into();
+            self.sasl.pwcheck_method = "auxprop".into();
+            self.saslauthd = None;
+            self.auth.default_mechanisms = SASLDB_MECHANISMS
+                .iter()
+                .filter(|m| {
+                    !self
+                        .auth
+                        .unavailable_mechanisms
+                        .iter()
+                        .any(|u| u.eq_ignore_ascii_case(m))
+                })
+                .map(|m| m.to_string())
+                .collect();
+        }
+        self
+    }
+
     /// The profile for the system `rel` describes: every matching override merged, in order.
     /// Returns the overrides applied (`when` and `why`), for the plan to say.
     pub fn for_release(&self, rel: &Release) -> Result<(Profile, Vec<String>), ProfileError> {

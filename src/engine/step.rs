@@ -361,6 +361,35 @@ pub struct Options {
     /// As root, work on a `--root` tree that other users can write (`--trust-root`): the admin
     /// says such a tree's files and links are meant (by default it is refused).
     pub trust_root: bool,
+    /// Who may log in through saslauthd/PAM: only members of this group (`--login-group`,
+    /// answers `login_group`); `None`: every system account with a password (a warning).
+    pub login_group: Option<String>,
+    /// With `login_group`: the lowest uid that may log in (`--login-min-uid`, answers
+    /// `login_min_uid`); default 1, so root (and every other uid-0 account) never can.
+    pub login_min_uid: Option<u32>,
+    /// Where SMTP AUTH passwords are checked (`--password-source`, answers `password_source`).
+    pub password_source: PasswordSource,
+}
+
+/// Where SMTP AUTH passwords are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PasswordSource {
+    /// System accounts, through saslauthd and PAM (the HOWTO's way): LOGIN and PLAIN only.
+    #[default]
+    Saslauthd,
+    /// Mail-only users in sasldb (`pwcheck_method: auxprop`, `auxprop_plugin: sasldb`):
+    /// CRAM-MD5, DIGEST-MD5 and SCRAM become possible; system accounts can no longer log in.
+    Sasldb,
+}
+
+impl PasswordSource {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PasswordSource::Saslauthd => "saslauthd",
+            PasswordSource::Sasldb => "sasldb",
+        }
+    }
 }
 
 impl Options {
@@ -400,6 +429,9 @@ impl Default for Options {
             replace_mta: false,
             tool_timeout: super::host::TOOL_TIMEOUT,
             trust_root: false,
+            login_group: None,
+            login_min_uid: None,
+            password_source: PasswordSource::Saslauthd,
         }
     }
 }

@@ -8,9 +8,67 @@
 
 use super::{eol_of, lines_with_endings, read_text, Text};
 use crate::engine::fsops::WriteMeta;
-use crate::engine::step::{Context, PlannedOverlay, Step, StepReport};
+use crate::engine::step::{Context, PasswordSource, PlannedOverlay, Step, StepReport};
 
 pub struct Sasl;
+
+/// Where libsasl keeps sasldb when Sendmail.conf does not say (`sasldb_path`).
+pub const DEFAULT_SASLDB: &str = "/etc/sasldb2";
+
+/// The sasldb file a Sendmail.conf text names (`sasldb_path:`), or [`DEFAULT_SASLDB`].
+pub fn sasldb_file(text: &str) -> String {
+    text.lines()
+        .filter_map(kv)
+        .filter(|(k, _)| k == "sasldb_path")
+        .map(|(_, v)| v)
+        .next_back()
+        .filter(|v| v.starts_with('/'))
+        .unwrap_or_else(|| DEFAULT_SASLDB.to_string())
+}
+
+/// The Sendmail.conf libsasl reads (the first of the search order that exists), if any.
+pub fn sendmail_conf(view: &PlannedOverlay, p: &crate::engine::profile::Profile) -> Option<String> {
+    p.sasl.search_order.iter().find(|f| view.exists(f)).cloned()
+}
+
+/// The choice between system accounts and sasldb.
+pub fn password_source_decider() -> crate::mc::Decider {
+    crate::mc::Decider {
+        option: "--password-source".into(),
+        answers_key: "password_source".into(),
+    }
+}
+
+/// What the sasl step says about sasldb itself: missing (nobody can log in yet), or a mode
+/// that lets others read or change the password secrets (sendmail never checks it, TLS.md).
+fn sasldb_findings(cx: &Context, view: &PlannedOverlay, r: &mut StepReport, db: &str) {
+    use std::os::unix::fs::MetadataExt;
+    if !view.exists(db) {
+        r.warn(
+            Some(db),
+            format!("{} does not exist yet: nobody can log in until you add users with `smtpauth-wizard users add NAME`", cx.root.display(db)),
+            None,
+        );
+        return;
+    }
+    let meta = cx
+        .root
+        .resolve(db)
+        .ok()
+        .and_then(|res| std::fs::metadata(cx.root.join(&res.target)).ok());
+    if let Some(m) = meta {
+        let mode = m.mode() & 0o7777;
+        if mode & 0o037 != 0 {
+            r.warn(
+                Some(db),
+                format!("{} has mode {mode:04o}: other users can read or change the password secrets (sendmail never checks this); `smtpauth-wizard users add` and `users remove` set root:sasl 0640", cx.root.display(db)),
+                Some(format!("chmod 0640 {db}")),
+            );
+        } else {
+            r.info_at(db, format!("sasldb {db} has mode {mode:04o}"));
+        }
+    }
+}
 
 /// `key: value` or `key:value` in a SASL config line.
 fn kv(line: &str) -> Option<(String, String)> {
@@ -165,6 +223,43 @@ impl Step for Sasl {
                 new = set_key(&new, "pwcheck_method", &p.sasl.pwcheck_method, sep);
             }
             None => new = set_key(&new, "pwcheck_method", &p.sasl.pwcheck_method, sep),
+        }
+        let sasldb = cx.opts.password_source == PasswordSource::Sasldb;
+        if sasldb {
+            if p.sasl.version < 2 {
+                r.error_decided(
+                    Some(&path),
+                    format!("--password-source sasldb needs SASL v2; this system has SASL v{} (its sasldb tools and Sendmail.conf keys differ and were not measured)", p.sasl.version),
+                    Some("leave --password-source at saslauthd (answers: password_source: saslauthd)".into()),
+                    vec![password_source_decider()],
+                );
+                return r.finish();
+            }
+            let plugin = text
+                .lines()
+                .filter_map(kv)
+                .filter(|(k, _)| k == "auxprop_plugin")
+                .map(|(_, v)| v)
+                .next_back();
+            if plugin.as_deref() != Some("sasldb") {
+                new = set_key(&new, "auxprop_plugin", "sasldb", sep);
+            }
+            if current.as_deref() != Some("auxprop") {
+                r.warn(
+                    Some(&path),
+                    format!(
+                        "passwords will be checked in sasldb ({}) instead of the system accounts: \
+                         system users (PAM, saslauthd) can no longer log in over SMTP AUTH, only \
+                         the users you add with `smtpauth-wizard users add NAME`",
+                        sasldb_file(&text)
+                    ),
+                    Some("keep system accounts with --password-source saslauthd (answers: password_source: saslauthd)".into()),
+                );
+                if let Some(f) = r.findings.last_mut() {
+                    f.decided_by = vec![password_source_decider()];
+                }
+            }
+            sasldb_findings(cx, view, &mut r, &sasldb_file(&text));
         }
         let mech_list = text
             .lines()
