@@ -41,6 +41,7 @@ mod probe;
 mod relay_report;
 mod render;
 mod status;
+mod users;
 
 use apply::*;
 pub use args::*;
@@ -49,6 +50,7 @@ use probe::*;
 use relay_report::*;
 use render::*;
 use status::*;
+pub use users::{UsersArgs, UsersWhat};
 
 use crate::engine::journal::FileState;
 use crate::engine::step::{Options, Severity, Status, StepReport};
@@ -293,6 +295,7 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
         Command::Status => status(cli),
         Command::Probe(a) => probe(cli, a),
         Command::RelayReport(a) => relay_report(cli, a),
+        Command::Users(a) => users::users(cli, a),
         Command::Demo => Err("`demo` opens the terminal wizard (handled by main)".into()),
     }
 }

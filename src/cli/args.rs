@@ -183,6 +183,9 @@ pub enum Command {
     /// grouped by client and sender, from the mail log and its rotated siblings
     #[command(after_long_help = include_str!("help/relay-report.txt"))]
     RelayReport(RelayReportArgs),
+    /// Mail-only SMTP AUTH users in sasldb (--password-source sasldb): add, list, remove
+    #[command(after_long_help = include_str!("help/users.txt"))]
+    Users(super::users::UsersArgs),
 }
 
 #[derive(clap::Args, Debug)]
