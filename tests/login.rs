@@ -43,3 +43,413 @@ fn real_stack_login_group_and_sasldb() {
         "the password appeared in the output"
     );
 }
+
+use serde_json::Value;
+use std::fs;
+use std::path::Path;
+
+/// A copy of fixture `name` (without the cf tree: these tests look at pam and sasl only),
+/// with an /etc/group and /etc/passwd of its own: smtpusers holds alice and root; bob is in
+/// no group; carol has smtpusers as her primary group; sasl exists as on Debian.
+fn tree(name: &str) -> tempfile::TempDir {
+    let t = tempfile::Builder::new()
+        .prefix("smtpauth-login-")
+        .tempdir()
+        .unwrap();
+    common::copy_tree(&common::fixture_dir(name), t.path());
+    let etc = t.path().join("etc");
+    fs::write(
+        etc.join("group"),
+        "root:x:0:\nsasl:x:45:smmta\nsmtpusers:x:5000:alice,root\nempty:x:5001:\nsystemonly:x:5002:daemon\n",
+    )
+    .unwrap();
+    fs::write(
+        etc.join("passwd"),
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/usr/sbin/nologin\nalice:x:1001:1001::/home/alice:/bin/sh\nbob:x:1002:1002::/home/bob:/bin/sh\ncarol:x:1003:5000::/home/carol:/bin/sh\n",
+    )
+    .unwrap();
+    t
+}
+
+fn run(root: &Path, args: &[&str]) -> (i32, String, String) {
+    let o = common::run_root(root, args);
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// `plan --format json` with `args`; the report of step `id`.
+fn step(root: &Path, id: &str, args: &[&str]) -> Value {
+    let mut a = vec!["plan", "--format", "json"];
+    a.extend(args);
+    let (_, out, err) = run(root, &a);
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id}: {v}"))
+        .clone()
+}
+
+fn messages(s: &Value, severity: &str) -> Vec<String> {
+    s["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == severity)
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The file a step's only change writes, after.
+fn after(s: &Value) -> String {
+    let c = s["changes"].as_array().unwrap();
+    assert_eq!(c.len(), 1, "{s}");
+    let d = c[0]["diff"].as_str().unwrap_or_default();
+    d.to_string()
+}
+
+const UID: &str = "pam_succeed_if.so uid >= 1";
+const GRP: &str = "pam_succeed_if.so user ingroup smtpusers";
+
+/// The PAM file of fixture `name` after `apply --only pam` with `args`, and the tree; apply
+/// must succeed, and rollback must give every byte, mode and mtime back.
+fn apply_pam(t: &tempfile::TempDir, args: &[&str], pam: &str) -> String {
+    let before = common::snapshot(t.path());
+    let mut a = vec!["apply", "--yes", "--only", "pam"];
+    a.extend(args);
+    let (code, out, err) = run(t.path(), &a);
+    assert_eq!(code, 0, "{out}{err}");
+    let text = String::from_utf8_lossy(&fs::read(t.path().join(pam.trim_start_matches('/'))).unwrap())
+        .into_owned();
+    let (code, out, err) = run(t.path(), &["rollback", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let back = common::snapshot(t.path());
+    let d = common::diff_snapshots(&before, &back);
+    assert!(d.is_empty(), "rollback is not the identity: {d:?}");
+    text
+}
+
+#[test]
+fn login_group_goes_before_the_first_auth_line_and_keeps_everything_else() {
+    let t = tree("debian12");
+    let orig = fs::read_to_string(t.path().join("etc/pam.d/smtp")).unwrap();
+    let s = step(t.path(), "pam", &["--login-group", "smtpusers"]);
+    assert_eq!(s["status"], "pending", "{s}");
+    let info = messages(&s, "info").join("\n");
+    assert!(info.contains("may log in over SMTP AUTH: alice, carol (group smtpusers)"), "{info}");
+    assert!(info.contains("root is in group smtpusers but kept out by uid >= 1"), "{info}");
+    let text = apply_pam(&t, &["--login-group", "smtpusers"], "/etc/pam.d/smtp");
+    let want = orig.replace(
+        "@include common-auth\n",
+        &format!("auth\trequisite\t{UID}\nauth\trequisite\t{GRP}\n@include common-auth\n"),
+    );
+    assert_eq!(text, want);
+}
+
+#[test]
+fn login_min_uid_is_the_admins_choice() {
+    let t = tree("debian12");
+    let text = apply_pam(
+        &t,
+        &["--login-group", "smtpusers", "--login-min-uid", "1000"],
+        "/etc/pam.d/smtp",
+    );
+    assert!(text.contains("pam_succeed_if.so uid >= 1000\n"), "{text}");
+    assert!(!text.contains("uid >= 1\n"), "{text}");
+    // Without a group it decides nothing: refused, naming both choices.
+    let s = step(t.path(), "pam", &["--login-min-uid", "1000"]);
+    assert_eq!(s["status"], "error");
+    assert!(messages(&s, "error")[0].contains("--login-min-uid 1000 applies only with --login-group"));
+}
+
+#[test]
+fn the_answers_file_decides_the_same() {
+    let t = tree("debian12");
+    let a = t.path().join("answers.yaml");
+    fs::write(&a, "login_group: smtpusers\nlogin_min_uid: 500\n").unwrap();
+    let s = step(t.path(), "pam", &["--answers", a.to_str().unwrap()]);
+    assert_eq!(s["status"], "pending", "{s}");
+    let d = after(&s);
+    assert!(d.contains("+auth\trequisite\tpam_succeed_if.so uid >= 500"), "{d}");
+    assert!(d.contains(&format!("+auth\trequisite\t{GRP}")), "{d}");
+}
+
+/// RHEL: /etc/pam.d/smtp is an alternatives link; its target is edited, the link stays.
+#[test]
+fn rhel_alternatives_link_stays_and_its_target_is_edited() {
+    let t = tree("rhel9");
+    let link = t.path().join("etc/pam.d/smtp");
+    let to = fs::read_link(&link).unwrap();
+    let target = t.path().join("etc/alternatives/mta-pam");
+    let real = fs::read_link(&target)
+        .map(|p| t.path().join(p.strip_prefix("/").unwrap()))
+        .unwrap_or(target.clone());
+    let orig = fs::read_to_string(&real).unwrap();
+    let before = common::snapshot(t.path());
+    let (code, out, err) = run(t.path(), &["apply", "--yes", "--only", "pam", "--login-group", "smtpusers"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(fs::read_link(&link).unwrap(), to, "the link was replaced");
+    let text = fs::read_to_string(&real).unwrap();
+    let first_auth = orig
+        .lines()
+        .find(|l| l.starts_with("auth"))
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains(&format!("auth\trequisite\t{UID}\nauth\trequisite\t{GRP}\n{first_auth}")),
+        "{text}"
+    );
+    assert!(run(t.path(), &["rollback", "--yes"]).0 == 0);
+    assert!(common::diff_snapshots(&before, &common::snapshot(t.path())).is_empty());
+}
+
+/// Files an admin may have: CRLF endings, a Latin-1 comment, a `sufficient` module before the
+/// include (our lines must come before it, or it would let anyone with a password in),
+/// `-auth`, no final newline, an `auth include` stack, and nothing but an account line.
+#[test]
+fn pam_file_variants() {
+    let cases: &[(&str, &[u8], &str)] = &[
+        (
+            "crlf",
+            b"#%PAM-1.0\r\n@include common-auth\r\n@include common-account\r\n",
+            "#%PAM-1.0\r\nauth\trequisite\tUIDL\r\nauth\trequisite\tGRPL\r\n@include common-auth\r\n@include common-account\r\n",
+        ),
+        (
+            "latin1",
+            b"# caf\xe9 (Latin-1)\n@include common-auth\n@include common-account\n",
+            "",
+        ),
+        (
+            "sufficient-first",
+            b"auth sufficient pam_sss.so\n@include common-auth\naccount include common-account\n",
+            "auth\trequisite\tUIDL\nauth\trequisite\tGRPL\nauth sufficient pam_sss.so\n@include common-auth\naccount include common-account\n",
+        ),
+        (
+            "dash-auth",
+            b"# optional module\n-auth [success=done default=ignore] pam_systemd_home.so\n@include common-auth\n@include common-account\n",
+            "# optional module\nauth\trequisite\tUIDL\nauth\trequisite\tGRPL\n-auth [success=done default=ignore] pam_systemd_home.so\n@include common-auth\n@include common-account\n",
+        ),
+        (
+            "no-final-newline",
+            b"@include common-account\n@include common-auth",
+            "@include common-account\nauth\trequisite\tUIDL\nauth\trequisite\tGRPL\n@include common-auth",
+        ),
+        (
+            "indented",
+            b"   auth    include   password-auth\naccount include password-auth\n",
+            "auth\trequisite\tUIDL\nauth\trequisite\tGRPL\n   auth    include   password-auth\naccount include password-auth\n",
+        ),
+    ];
+    for (name, input, want) in cases {
+        let t = tree("debian12");
+        let p = t.path().join("etc/pam.d/smtp");
+        fs::write(&p, input).unwrap();
+        let text = apply_pam(&t, &["--login-group", "smtpusers"], "/etc/pam.d/smtp");
+        if *name == "latin1" {
+            let b = {
+                // apply again to read the bytes (apply_pam rolled back)
+                let (c, o, e) = run(t.path(), &["apply", "--yes", "--only", "pam", "--login-group", "smtpusers"]);
+                assert_eq!(c, 0, "{o}{e}");
+                fs::read(&p).unwrap()
+            };
+            let mut w = b"# caf\xe9 (Latin-1)\n".to_vec();
+            w.extend(format!("auth\trequisite\t{UID}\nauth\trequisite\t{GRP}\n@include common-auth\n@include common-account\n").as_bytes());
+            assert_eq!(b, w, "{name}");
+            continue;
+        }
+        let want = want.replace("UIDL", UID).replace("GRPL", GRP);
+        assert_eq!(text, want, "{name}");
+        // And applied, the step is done: nothing more to add.
+        let (c, o, e) = run(t.path(), &["apply", "--yes", "--only", "pam", "--login-group", "smtpusers"]);
+        assert_eq!(c, 0, "{o}{e}");
+        let s = step(t.path(), "pam", &["--login-group", "smtpusers"]);
+        assert_eq!(s["status"], "done", "{name}: {s}");
+    }
+}
+
+/// A file the profile must replace (pam_stack.so, no auth line, missing) gets the profile's
+/// content with the restriction in it.
+#[test]
+fn a_replaced_or_missing_pam_file_gets_the_restriction_too() {
+    for input in [
+        Some(&b"auth required /lib/security/pam_stack.so service=system-auth\naccount required /lib/security/pam_stack.so service=system-auth\n"[..]),
+        Some(&b"account required pam_permit.so\n"[..]),
+        None,
+    ] {
+        let t = tree("debian12");
+        let p = t.path().join("etc/pam.d/smtp");
+        match input {
+            Some(b) => fs::write(&p, b).unwrap(),
+            None => fs::remove_file(&p).unwrap(),
+        }
+        let text = apply_pam(&t, &["--login-group", "smtpusers"], "/etc/pam.d/smtp");
+        assert_eq!(
+            text,
+            format!("#%PAM-1.0\n# PAM service used by SASL (saslauthd) to check SMTP AUTH passwords.\nauth\trequisite\t{UID}\nauth\trequisite\t{GRP}\n@include common-auth\n@include common-account\n"),
+            "{input:?}"
+        );
+    }
+}
+
+/// Refusals change nothing and name what decides: a missing group, a name that is not a group
+/// name (a line break would add a PAM line of its own), another group already required, the
+/// module missing from a module directory that is there, --login-group under sasldb.
+#[test]
+fn refusals_name_the_reason_and_change_nothing() {
+    let cases: Vec<(Vec<&str>, &str, Box<dyn Fn(&Path)>)> = vec![
+        (vec!["--login-group", "mailers"], "there is no group mailers in", Box::new(|_| {})),
+        (vec!["--login-group", "smtp users"], "is not a group name", Box::new(|_| {})),
+        (
+            vec!["--login-group", "smtpusers\nauth sufficient pam_permit.so"],
+            "is not a group name",
+            Box::new(|_| {}),
+        ),
+        (vec!["--login-group=-x"], "is not a group name", Box::new(|_| {})),
+        (
+            vec!["--login-group", "smtpusers"],
+            "already restricts SMTP AUTH to group staff",
+            Box::new(|r: &Path| {
+                fs::write(
+                    r.join("etc/pam.d/smtp"),
+                    "auth required pam_succeed_if.so user ingroup staff\n@include common-auth\n@include common-account\n",
+                )
+                .unwrap()
+            }),
+        ),
+        (
+            vec!["--login-group", "smtpusers"],
+            "needs the PAM module pam_succeed_if.so",
+            Box::new(|r: &Path| {
+                let d = r.join("lib/x86_64-linux-gnu/security");
+                fs::create_dir_all(&d).unwrap();
+                fs::write(d.join("pam_unix.so"), b"\x7fELF").unwrap();
+            }),
+        ),
+        (
+            vec!["--login-group", "smtpusers", "--password-source", "sasldb"],
+            "with --password-source sasldb PAM is not asked",
+            Box::new(|_| {}),
+        ),
+    ];
+    for (args, want, prepare) in cases {
+        let t = tree("debian12");
+        prepare(t.path());
+        let s = step(t.path(), "pam", &args);
+        assert_eq!(s["status"], "error", "{args:?}: {s}");
+        let e = messages(&s, "error").join("\n");
+        assert!(e.contains(want), "{args:?}: {e}");
+        assert!(
+            s["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["decided_by"].to_string().contains("login_group")),
+            "{args:?}: {s}"
+        );
+        let before = common::snapshot(t.path());
+        let mut a = vec!["apply", "--yes", "--only", "pam"];
+        a.extend(&args);
+        let (code, out, err) = run(t.path(), &a);
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        assert!(common::diff_snapshots(&before, &common::snapshot(t.path())).is_empty());
+    }
+    // With the module there, the same is accepted.
+    let t = tree("debian12");
+    let d = t.path().join("lib/x86_64-linux-gnu/security");
+    fs::create_dir_all(&d).unwrap();
+    fs::write(d.join("pam_unix.so"), b"\x7fELF").unwrap();
+    fs::write(d.join("pam_succeed_if.so"), b"\x7fELF").unwrap();
+    assert_eq!(step(t.path(), "pam", &["--login-group", "smtpusers"])["status"], "pending");
+}
+
+#[test]
+fn a_group_nobody_may_use_is_a_warning() {
+    for g in ["empty", "systemonly"] {
+        let t = tree("debian12");
+        let s = step(t.path(), "pam", &["--login-group", g, "--login-min-uid", "1000"]);
+        assert_eq!(s["status"], "pending", "{s}");
+        let w = messages(&s, "warning").join("\n");
+        assert!(w.contains(&format!("group {g} (gid")) && w.contains("has no member who may log in"), "{g}: {w}");
+    }
+}
+
+/// Without a choice nothing changes in the PAM file, and a warning says every system
+/// account, root included, can be guessed, naming --login-group / login_group.
+#[test]
+fn without_a_choice_a_warning_names_the_choice() {
+    let t = tree("debian12");
+    let s = step(t.path(), "pam", &[]);
+    assert_eq!(s["status"], "done", "{s}");
+    let f = s["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["severity"] == "warning")
+        .unwrap_or_else(|| panic!("{s}"))
+        .clone();
+    assert!(f["message"].as_str().unwrap().contains("root included"), "{f}");
+    assert_eq!(f["decided_by"][0]["answers_key"], "login_group", "{f}");
+    assert_eq!(f["decided_by"][0]["option"], "--login-group", "{f}");
+}
+
+#[test]
+fn sasldb_switches_sendmail_conf_and_says_system_users_cannot_log_in() {
+    let t = tree("debian12");
+    let s = step(t.path(), "sasl", &["--password-source", "sasldb"]);
+    assert_eq!(s["status"], "pending", "{s}");
+    let w = messages(&s, "warning").join("\n");
+    assert!(w.contains("system users (PAM, saslauthd) can no longer log in"), "{w}");
+    assert!(w.contains("/etc/sasldb2 does not exist yet"), "{w}");
+    let d = s["changes"][0]["diff"].as_str().unwrap();
+    assert!(d.contains("+pwcheck_method: auxprop"), "{d}");
+    assert!(d.contains("+auxprop_plugin: sasldb"), "{d}");
+    assert!(d.contains("+mech_list: SCRAM-SHA-256 SCRAM-SHA-1 DIGEST-MD5 CRAM-MD5 LOGIN PLAIN"), "{d}");
+    // saslauthd is neither needed nor touched.
+    assert!(!d.contains("START"), "{d}");
+    assert_eq!(s["changes"].as_array().unwrap().len(), 1, "{s}");
+    // The mc advertises what sasldb can verify, without the PAM warning about CRAM-MD5.
+    let mc = step(t.path(), "sendmail-mc", &["--password-source", "sasldb"]);
+    let d = mc["changes"][0]["diff"].as_str().unwrap();
+    assert!(d.contains("define(`confAUTH_MECHANISMS', `SCRAM-SHA-256 SCRAM-SHA-1 DIGEST-MD5 CRAM-MD5 LOGIN PLAIN')"), "{d}");
+    assert!(!messages(&mc, "warning").join("\n").contains("their logins fail"), "{mc}");
+    // The default stays saslauthd: LOGIN PLAIN, no sasldb keys.
+    let s = step(t.path(), "sasl", &[]);
+    assert!(!s.to_string().contains("auxprop"), "{s}");
+}
+
+#[test]
+fn sasldb_variants() {
+    // Debian 11: no SCRAM plugin, so no SCRAM in the list.
+    let t = tree("debian11");
+    let mc = step(t.path(), "sendmail-mc", &["--password-source", "sasldb"]);
+    let d = mc["changes"][0]["diff"].as_str().unwrap_or_default().to_string();
+    assert!(d.contains("`DIGEST-MD5 CRAM-MD5 LOGIN PLAIN')"), "{mc}");
+    assert!(!d.contains("SCRAM"), "{d}");
+    // SASL v1 (the HOWTO's Red Hat 9): refused, naming the choice.
+    let t = tree("redhat9");
+    let s = step(t.path(), "sasl", &["--password-source", "sasldb"]);
+    assert_eq!(s["status"], "error", "{s}");
+    assert!(messages(&s, "error")[0].contains("needs SASL v2"), "{s}");
+    // Already auxprop/sasldb with a sasldb_path: no switching warning; that file is checked,
+    // and a group-writable one is named.
+    let t = tree("debian12");
+    let conf = t.path().join("etc/mail/sasl/Sendmail.conf.2");
+    fs::write(&conf, "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /etc/mail/sasldb2\nmech_list: SCRAM-SHA-256 SCRAM-SHA-1 DIGEST-MD5 CRAM-MD5 LOGIN PLAIN\n").unwrap();
+    let db = t.path().join("etc/mail/sasldb2");
+    fs::write(&db, b"x").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&db, fs::Permissions::from_mode(0o660)).unwrap();
+    let s = step(t.path(), "sasl", &["--password-source", "sasldb"]);
+    let w = messages(&s, "warning").join("\n");
+    assert!(!w.contains("can no longer log in"), "{w}");
+    assert!(w.contains("sasldb2 has mode 0660"), "{w}");
+    assert!(s["changes"].as_array().unwrap().is_empty(), "{s}");
+    fs::set_permissions(&db, fs::Permissions::from_mode(0o640)).unwrap();
+    let s = step(t.path(), "sasl", &["--password-source", "sasldb"]);
+    assert_eq!(s["status"], "done", "{s}");
+}

@@ -359,11 +359,10 @@ impl Step for Pam {
             }
         };
         let sasldb = cx.opts.password_source == PasswordSource::Sasldb;
-        let mut new = if replace {
-            want
-        } else {
-            text.as_ref().map(|t| t.text.as_bytes().to_vec()).unwrap_or_default()
-        };
+        // What is written: the profile's content when the file must be replaced, the edited
+        // file when a restriction is added; nothing otherwise (a file that is not UTF-8 is
+        // never turned into UTF-8 by a no-op).
+        let mut new = replace.then_some(want);
         let mut why = format!("PAM service file as {} needs it", p.name);
         if cx.opts.login_group.is_none() {
             if let Some(u) = cx.opts.login_min_uid {
@@ -435,7 +434,7 @@ impl Step for Pam {
                     r.info_at(path, format!("{path} lets only group {g} log in (uid >= {min_uid})"));
                 } else {
                     new = match (if replace { super::Text::default() } else { cur }).encode(&edited) {
-                        Ok(b) => b,
+                        Ok(b) => Some(b),
                         Err(e) => {
                             r.error(Some(path), format!("{}: {e}", cx.root.display(path)), None);
                             return r.finish();
@@ -445,7 +444,7 @@ impl Step for Pam {
                 }
             }
         }
-        if replace || cx.opts.login_group.is_some() {
+        if let Some(new) = new {
             if let Err(e) = r.change(view, path, new, why, new_meta) {
                 r.error(Some(path), e.to_string(), None);
             }
