@@ -453,3 +453,160 @@ fn sasldb_variants() {
     let s = step(t.path(), "sasl", &["--password-source", "sasldb"]);
     assert_eq!(s["status"], "done", "{s}");
 }
+
+/// The real saslpasswd2 and sasldblistusers2, or why the test cannot run.
+fn sasl_tools() -> Result<(), String> {
+    common::need_root("sasldb owned by root:sasl")?;
+    for t in ["/usr/sbin/saslpasswd2", "/usr/sbin/sasldblistusers2"] {
+        if !Path::new(t).exists() {
+            return Err(format!("{t} is not installed (sasl2-bin)"));
+        }
+    }
+    Ok(())
+}
+
+fn run_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut c = std::process::Command::new(common::bin());
+    c.args(["--root", root.to_str().unwrap()])
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// `users add/list/remove` on a --root tree with the real tools: the realm is the host's
+/// qualified name from the tree's /etc/hostname and /etc/hosts, sasldb is made root:sasl 0640
+/// (the tree's sasl gid), the password is in no output and no file but sasldb (audit log
+/// included), a missing user is an error, and `--password-fd` works the same.
+#[test]
+fn users_add_list_remove_on_a_tree() {
+    skip_unless!(sasl_tools());
+    use std::os::unix::fs::MetadataExt;
+    let t = tree("debian12");
+    let root = t.path();
+    fs::write(root.join("etc/hostname"), "mailsrv\n").unwrap();
+    fs::write(root.join("etc/hosts"), "127.0.0.1 localhost\n127.0.1.1 mailsrv.example.test mailsrv\n").unwrap();
+    let pw = "Tree-pw-5e3f9a1c";
+    let (c, o, e) = run_env(root, &["users", "add", "alice", "--password-env", "ALICE_PW"], &[("ALICE_PW", pw)]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert!(o.contains("added alice@mailsrv.example.test in"), "{o}");
+    assert!(!o.contains(pw) && !e.contains(pw));
+    let db = root.join("etc/sasldb2");
+    let m = fs::metadata(&db).unwrap();
+    assert_eq!((m.mode() & 0o7777, m.uid(), m.gid()), (0o640, 0, 45));
+    // Again: a new password for the same user.
+    let (c, o, e) = run_env(root, &["users", "add", "alice", "--password-env", "ALICE_PW"], &[("ALICE_PW", "other")]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert!(o.contains("set a new password for alice@mailsrv.example.test"), "{o}");
+    // --password-fd: a pipe on fd 3.
+    let (code, out) = {
+        use std::io::Write;
+        let (r, mut w) = std::io::pipe().unwrap();
+        w.write_all(b"bob-pw\n").unwrap();
+        drop(w);
+        let mut c = std::process::Command::new("bash");
+        c.args(["-c", r#""$0" users add bob --password-fd 3 --root "$1" 3<&0"#])
+            .arg(common::bin())
+            .arg(root)
+            .stdin(r);
+        let o = c.output().unwrap();
+        (o.status.code(), common::text(&o))
+    };
+    assert_eq!(code, Some(0), "{out}");
+    let (c, o, e) = run(root, &["users", "list", "--format", "json"]);
+    assert_eq!(c, 0, "{o}{e}");
+    let v: Value = serde_json::from_str(&o).unwrap();
+    let users: Vec<String> = v["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| format!("{}@{}", u["user"].as_str().unwrap(), u["realm"].as_str().unwrap()))
+        .collect();
+    assert_eq!(users, ["alice@mailsrv.example.test", "bob@mailsrv.example.test"], "{v}");
+    assert!(v["note"].as_str().unwrap().contains("sendmail does not read sasldb yet"), "{v}");
+    // The password: only in sasldb.
+    let log = fs::read_to_string(root.join("var/log/smtpauth-wizard.log")).unwrap();
+    assert!(log.contains("\"users add\" result=ok") && log.contains("alice@mailsrv.example.test"), "{log}");
+    for f in walk(root) {
+        if f.ends_with("etc/sasldb2") {
+            continue;
+        }
+        let b = fs::read(&f).unwrap();
+        assert!(!b.windows(pw.len()).any(|w| w == pw.as_bytes()), "the password is in {}", f.display());
+    }
+    // remove, and remove again: an error that changes nothing.
+    let (c, o, e) = run(root, &["users", "remove", "alice"]);
+    assert_eq!(c, 0, "{o}{e}");
+    let (c, o, e) = run(root, &["users", "remove", "alice"]);
+    assert_eq!(c, 1, "{o}{e}");
+    assert!(e.contains("there is no user alice@mailsrv.example.test"), "{e}");
+    let (_, o, _) = run(root, &["users", "list"]);
+    assert_eq!(o.trim(), "bob@mailsrv.example.test");
+    let log = fs::read_to_string(root.join("var/log/smtpauth-wizard.log")).unwrap();
+    assert_eq!(log.lines().filter(|l| l.contains("\"users remove\" result=ok")).count(), 1, "{log}");
+}
+
+fn walk(d: &Path) -> Vec<std::path::PathBuf> {
+    let mut v = vec![];
+    for e in fs::read_dir(d).unwrap().flatten() {
+        let ft = e.file_type().unwrap();
+        if ft.is_dir() {
+            v.extend(walk(&e.path()));
+        } else if ft.is_file() {
+            v.push(e.path());
+        }
+    }
+    v
+}
+
+/// The realm trap (TLS.md): a host name that cannot be qualified is refused (with --realm
+/// named) before anything is written; `sasldb_path` in Sendmail.conf is where users go; bad
+/// names are refused; a tree without a group sasl gets root 0600.
+#[test]
+fn users_refusals_and_sasldb_path() {
+    skip_unless!(sasl_tools());
+    use std::os::unix::fs::MetadataExt;
+    let t = tree("debian12");
+    let root = t.path();
+    fs::write(root.join("etc/hostname"), "vm\n").unwrap();
+    fs::write(root.join("etc/hosts"), "127.0.0.1 localhost vm\n").unwrap();
+    let (c, _, e) = run_env(root, &["users", "add", "alice", "--password-env", "P"], &[("P", "x")]);
+    assert_eq!(c, 1);
+    assert!(e.contains("\"vm\"") && e.contains("--realm"), "{e}");
+    assert!(!root.join("etc/sasldb2").exists());
+    for bad in ["a@b", "a b", "--x", "a/b"] {
+        let (c, _, e) = run_env(root, &["users", "add", "--realm", "mail.example.org", "--password-env", "P", "--", bad], &[("P", "x")]);
+        assert_eq!(c, 1, "{bad}");
+        assert!(e.contains("user name"), "{bad}: {e}");
+    }
+    let (c, _, e) = run_env(root, &["users", "add", "alice", "--realm", "mail.example.org", "--password-env", "P"], &[("P", "")]);
+    assert_eq!(c, 1);
+    assert!(e.contains("the password is empty"), "{e}");
+    let (c, _, e) = run_env(root, &["users", "add", "alice", "--realm", "mail.example.org", "--password-env", "NOPE"], &[]);
+    assert_eq!(c, 1);
+    assert!(e.contains("NOPE: no such environment variable"), "{e}");
+    assert!(!root.join("etc/sasldb2").exists());
+    // sasldb_path, and no group sasl: root 0600.
+    fs::write(
+        root.join("etc/mail/sasl/Sendmail.conf.2"),
+        "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /etc/mail/sasldb2\n",
+    )
+    .unwrap();
+    fs::write(root.join("etc/group"), "root:x:0:\n").unwrap();
+    let (c, o, e) = run_env(root, &["users", "add", "alice", "--realm", "mail.example.org", "--password-env", "P"], &[("P", "pw")]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert!(!e.contains("sendmail does not read sasldb yet"), "{e}");
+    let m = fs::metadata(root.join("etc/mail/sasldb2")).unwrap();
+    assert_eq!((m.mode() & 0o7777, m.uid(), m.gid()), (0o600, 0, 0));
+    assert!(!root.join("etc/sasldb2").exists());
+    let (_, o, _) = run(root, &["users", "list"]);
+    assert_eq!(o.trim(), "alice@mail.example.org");
+}

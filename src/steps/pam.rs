@@ -452,3 +452,55 @@ impl Step for Pam {
         r.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prefixes() -> Vec<String> {
+        vec!["@include common-auth".into(), "auth".into()]
+    }
+
+    #[test]
+    fn lines_go_before_the_first_auth_line_once() {
+        let l = restriction_lines("mail", 1);
+        let t = "# c\n@include common-auth\n@include common-account\n";
+        let n = insert_before_auth(t, &l, &prefixes());
+        assert_eq!(
+            n,
+            "# c\nauth\trequisite\tpam_succeed_if.so uid >= 1\nauth\trequisite\tpam_succeed_if.so user ingroup mail\n@include common-auth\n@include common-account\n"
+        );
+        assert_eq!(insert_before_auth(&n, &l, &prefixes()), n);
+        // A commented-out restriction does not count; spacing does not matter.
+        let t = "#auth requisite pam_succeed_if.so uid >= 1\nauth   requisite pam_succeed_if.so   user ingroup mail\nauth include x\n";
+        let n = insert_before_auth(t, &l, &prefixes());
+        assert_eq!(
+            n,
+            "#auth requisite pam_succeed_if.so uid >= 1\nauth\trequisite\tpam_succeed_if.so uid >= 1\nauth   requisite pam_succeed_if.so   user ingroup mail\nauth include x\n"
+        );
+        // "authx" is not an auth line; none at all: appended.
+        assert_eq!(
+            insert_before_auth("authx y", &l[..1], &prefixes()),
+            "authx y\nauth\trequisite\tpam_succeed_if.so uid >= 1\n"
+        );
+    }
+
+    #[test]
+    fn groups_and_names() {
+        assert_eq!(
+            restricted_groups("auth required pam_succeed_if.so user ingroup staff\n# auth required pam_succeed_if.so user ingroup x\n"),
+            vec!["staff"]
+        );
+        let g = "root:x:0:\nmail:x:8:a, b ,\nbad\nx:y:notanumber:\n";
+        assert_eq!(find_group(g, "mail"), Some((8, vec!["a".into(), "b".into()])));
+        assert_eq!(find_group(g, "root"), Some((0, vec![])));
+        assert_eq!(find_group(g, "x"), None);
+        assert_eq!(find_group(g, "nope"), None);
+        for ok in ["smtpusers", "_x", "mail-users", "a.b"] {
+            assert!(valid_group_name(ok), "{ok}");
+        }
+        for bad in ["", "1abc", "a b", "a\nb", "-x", "a:b", &"a".repeat(33)] {
+            assert!(!valid_group_name(bad), "{bad:?}");
+        }
+    }
+}
