@@ -124,8 +124,9 @@ fn apply_pam(t: &tempfile::TempDir, args: &[&str], pam: &str) -> String {
     a.extend(args);
     let (code, out, err) = run(t.path(), &a);
     assert_eq!(code, 0, "{out}{err}");
-    let text = String::from_utf8_lossy(&fs::read(t.path().join(pam.trim_start_matches('/'))).unwrap())
-        .into_owned();
+    let text =
+        String::from_utf8_lossy(&fs::read(t.path().join(pam.trim_start_matches('/'))).unwrap())
+            .into_owned();
     let (code, out, err) = run(t.path(), &["rollback", "--yes"]);
     assert_eq!(code, 0, "{out}{err}");
     let back = common::snapshot(t.path());
@@ -141,8 +142,14 @@ fn login_group_goes_before_the_first_auth_line_and_keeps_everything_else() {
     let s = step(t.path(), "pam", &["--login-group", "smtpusers"]);
     assert_eq!(s["status"], "pending", "{s}");
     let info = messages(&s, "info").join("\n");
-    assert!(info.contains("may log in over SMTP AUTH: alice, carol (group smtpusers)"), "{info}");
-    assert!(info.contains("root is in group smtpusers but kept out by uid >= 1"), "{info}");
+    assert!(
+        info.contains("may log in over SMTP AUTH: alice, carol (group smtpusers)"),
+        "{info}"
+    );
+    assert!(
+        info.contains("root is in group smtpusers but kept out by uid >= 1"),
+        "{info}"
+    );
     let text = apply_pam(&t, &["--login-group", "smtpusers"], "/etc/pam.d/smtp");
     let want = orig.replace(
         "@include common-auth\n",
@@ -164,7 +171,9 @@ fn login_min_uid_is_the_admins_choice() {
     // Without a group it decides nothing: refused, naming both choices.
     let s = step(t.path(), "pam", &["--login-min-uid", "1000"]);
     assert_eq!(s["status"], "error");
-    assert!(messages(&s, "error")[0].contains("--login-min-uid 1000 applies only with --login-group"));
+    assert!(
+        messages(&s, "error")[0].contains("--login-min-uid 1000 applies only with --login-group")
+    );
 }
 
 #[test]
@@ -175,7 +184,10 @@ fn the_answers_file_decides_the_same() {
     let s = step(t.path(), "pam", &["--answers", a.to_str().unwrap()]);
     assert_eq!(s["status"], "pending", "{s}");
     let d = after(&s);
-    assert!(d.contains("+auth\trequisite\tpam_succeed_if.so uid >= 500"), "{d}");
+    assert!(
+        d.contains("+auth\trequisite\tpam_succeed_if.so uid >= 500"),
+        "{d}"
+    );
     assert!(d.contains(&format!("+auth\trequisite\t{GRP}")), "{d}");
 }
 
@@ -191,7 +203,17 @@ fn rhel_alternatives_link_stays_and_its_target_is_edited() {
         .unwrap_or(target.clone());
     let orig = fs::read_to_string(&real).unwrap();
     let before = common::snapshot(t.path());
-    let (code, out, err) = run(t.path(), &["apply", "--yes", "--only", "pam", "--login-group", "smtpusers"]);
+    let (code, out, err) = run(
+        t.path(),
+        &[
+            "apply",
+            "--yes",
+            "--only",
+            "pam",
+            "--login-group",
+            "smtpusers",
+        ],
+    );
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(fs::read_link(&link).unwrap(), to, "the link was replaced");
     let text = fs::read_to_string(&real).unwrap();
@@ -201,7 +223,9 @@ fn rhel_alternatives_link_stays_and_its_target_is_edited() {
         .unwrap()
         .to_string();
     assert!(
-        text.contains(&format!("auth\trequisite\t{UID}\nauth\trequisite\t{GRP}\n{first_auth}")),
+        text.contains(&format!(
+            "auth\trequisite\t{UID}\nauth\trequisite\t{GRP}\n{first_auth}"
+        )),
         "{text}"
     );
     assert!(run(t.path(), &["rollback", "--yes"]).0 == 0);
@@ -253,7 +277,17 @@ fn pam_file_variants() {
         if *name == "latin1" {
             let b = {
                 // apply again to read the bytes (apply_pam rolled back)
-                let (c, o, e) = run(t.path(), &["apply", "--yes", "--only", "pam", "--login-group", "smtpusers"]);
+                let (c, o, e) = run(
+                    t.path(),
+                    &[
+                        "apply",
+                        "--yes",
+                        "--only",
+                        "pam",
+                        "--login-group",
+                        "smtpusers",
+                    ],
+                );
                 assert_eq!(c, 0, "{o}{e}");
                 fs::read(&p).unwrap()
             };
@@ -265,7 +299,17 @@ fn pam_file_variants() {
         let want = want.replace("UIDL", UID).replace("GRPL", GRP);
         assert_eq!(text, want, "{name}");
         // And applied, the step is done: nothing more to add.
-        let (c, o, e) = run(t.path(), &["apply", "--yes", "--only", "pam", "--login-group", "smtpusers"]);
+        let (c, o, e) = run(
+            t.path(),
+            &[
+                "apply",
+                "--yes",
+                "--only",
+                "pam",
+                "--login-group",
+                "smtpusers",
+            ],
+        );
         assert_eq!(c, 0, "{o}{e}");
         let s = step(t.path(), "pam", &["--login-group", "smtpusers"]);
         assert_eq!(s["status"], "done", "{name}: {s}");
@@ -301,15 +345,28 @@ fn a_replaced_or_missing_pam_file_gets_the_restriction_too() {
 /// module missing from a module directory that is there, --login-group under sasldb.
 #[test]
 fn refusals_name_the_reason_and_change_nothing() {
-    let cases: Vec<(Vec<&str>, &str, Box<dyn Fn(&Path)>)> = vec![
-        (vec!["--login-group", "mailers"], "there is no group mailers in", Box::new(|_| {})),
-        (vec!["--login-group", "smtp users"], "is not a group name", Box::new(|_| {})),
+    type Prepare = Box<dyn Fn(&Path)>;
+    let cases: Vec<(Vec<&str>, &str, Prepare)> = vec![
+        (
+            vec!["--login-group", "mailers"],
+            "there is no group mailers in",
+            Box::new(|_| {}),
+        ),
+        (
+            vec!["--login-group", "smtp users"],
+            "is not a group name",
+            Box::new(|_| {}),
+        ),
         (
             vec!["--login-group", "smtpusers\nauth sufficient pam_permit.so"],
             "is not a group name",
             Box::new(|_| {}),
         ),
-        (vec!["--login-group=-x"], "is not a group name", Box::new(|_| {})),
+        (
+            vec!["--login-group=-x"],
+            "is not a group name",
+            Box::new(|_| {}),
+        ),
         (
             vec!["--login-group", "smtpusers"],
             "already restricts SMTP AUTH to group staff",
@@ -364,17 +421,27 @@ fn refusals_name_the_reason_and_change_nothing() {
     fs::create_dir_all(&d).unwrap();
     fs::write(d.join("pam_unix.so"), b"\x7fELF").unwrap();
     fs::write(d.join("pam_succeed_if.so"), b"\x7fELF").unwrap();
-    assert_eq!(step(t.path(), "pam", &["--login-group", "smtpusers"])["status"], "pending");
+    assert_eq!(
+        step(t.path(), "pam", &["--login-group", "smtpusers"])["status"],
+        "pending"
+    );
 }
 
 #[test]
 fn a_group_nobody_may_use_is_a_warning() {
     for g in ["empty", "systemonly"] {
         let t = tree("debian12");
-        let s = step(t.path(), "pam", &["--login-group", g, "--login-min-uid", "1000"]);
+        let s = step(
+            t.path(),
+            "pam",
+            &["--login-group", g, "--login-min-uid", "1000"],
+        );
         assert_eq!(s["status"], "pending", "{s}");
         let w = messages(&s, "warning").join("\n");
-        assert!(w.contains(&format!("group {g} (gid")) && w.contains("has no member who may log in"), "{g}: {w}");
+        assert!(
+            w.contains(&format!("group {g} (gid")) && w.contains("has no member who may log in"),
+            "{g}: {w}"
+        );
     }
 }
 
@@ -392,7 +459,10 @@ fn without_a_choice_a_warning_names_the_choice() {
         .find(|f| f["severity"] == "warning")
         .unwrap_or_else(|| panic!("{s}"))
         .clone();
-    assert!(f["message"].as_str().unwrap().contains("root included"), "{f}");
+    assert!(
+        f["message"].as_str().unwrap().contains("root included"),
+        "{f}"
+    );
     assert_eq!(f["decided_by"][0]["answers_key"], "login_group", "{f}");
     assert_eq!(f["decided_by"][0]["option"], "--login-group", "{f}");
 }
@@ -403,12 +473,18 @@ fn sasldb_switches_sendmail_conf_and_says_system_users_cannot_log_in() {
     let s = step(t.path(), "sasl", &["--password-source", "sasldb"]);
     assert_eq!(s["status"], "pending", "{s}");
     let w = messages(&s, "warning").join("\n");
-    assert!(w.contains("system users (PAM, saslauthd) can no longer log in"), "{w}");
+    assert!(
+        w.contains("system users (PAM, saslauthd) can no longer log in"),
+        "{w}"
+    );
     assert!(w.contains("/etc/sasldb2 does not exist yet"), "{w}");
     let d = s["changes"][0]["diff"].as_str().unwrap();
     assert!(d.contains("+pwcheck_method: auxprop"), "{d}");
     assert!(d.contains("+auxprop_plugin: sasldb"), "{d}");
-    assert!(d.contains("+mech_list: SCRAM-SHA-256 SCRAM-SHA-1 DIGEST-MD5 CRAM-MD5 LOGIN PLAIN"), "{d}");
+    assert!(
+        d.contains("+mech_list: SCRAM-SHA-256 SCRAM-SHA-1 DIGEST-MD5 CRAM-MD5 LOGIN PLAIN"),
+        "{d}"
+    );
     // saslauthd is neither needed nor touched.
     assert!(!d.contains("START"), "{d}");
     assert_eq!(s["changes"].as_array().unwrap().len(), 1, "{s}");
@@ -416,7 +492,12 @@ fn sasldb_switches_sendmail_conf_and_says_system_users_cannot_log_in() {
     let mc = step(t.path(), "sendmail-mc", &["--password-source", "sasldb"]);
     let d = mc["changes"][0]["diff"].as_str().unwrap();
     assert!(d.contains("define(`confAUTH_MECHANISMS', `SCRAM-SHA-256 SCRAM-SHA-1 DIGEST-MD5 CRAM-MD5 LOGIN PLAIN')"), "{d}");
-    assert!(!messages(&mc, "warning").join("\n").contains("their logins fail"), "{mc}");
+    assert!(
+        !messages(&mc, "warning")
+            .join("\n")
+            .contains("their logins fail"),
+        "{mc}"
+    );
     // The default stays saslauthd: LOGIN PLAIN, no sasldb keys.
     let s = step(t.path(), "sasl", &[]);
     assert!(!s.to_string().contains("auxprop"), "{s}");
@@ -427,7 +508,10 @@ fn sasldb_variants() {
     // Debian 11: no SCRAM plugin, so no SCRAM in the list.
     let t = tree("debian11");
     let mc = step(t.path(), "sendmail-mc", &["--password-source", "sasldb"]);
-    let d = mc["changes"][0]["diff"].as_str().unwrap_or_default().to_string();
+    let d = mc["changes"][0]["diff"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(d.contains("`DIGEST-MD5 CRAM-MD5 LOGIN PLAIN')"), "{mc}");
     assert!(!d.contains("SCRAM"), "{d}");
     // SASL v1 (the HOWTO's Red Hat 9): refused, naming the choice.
@@ -493,9 +577,17 @@ fn users_add_list_remove_on_a_tree() {
     let t = tree("debian12");
     let root = t.path();
     fs::write(root.join("etc/hostname"), "mailsrv\n").unwrap();
-    fs::write(root.join("etc/hosts"), "127.0.0.1 localhost\n127.0.1.1 mailsrv.example.test mailsrv\n").unwrap();
+    fs::write(
+        root.join("etc/hosts"),
+        "127.0.0.1 localhost\n127.0.1.1 mailsrv.example.test mailsrv\n",
+    )
+    .unwrap();
     let pw = "Tree-pw-5e3f9a1c";
-    let (c, o, e) = run_env(root, &["users", "add", "alice", "--password-env", "ALICE_PW"], &[("ALICE_PW", pw)]);
+    let (c, o, e) = run_env(
+        root,
+        &["users", "add", "alice", "--password-env", "ALICE_PW"],
+        &[("ALICE_PW", pw)],
+    );
     assert_eq!(c, 0, "{o}{e}");
     assert!(o.contains("added alice@mailsrv.example.test in"), "{o}");
     assert!(!o.contains(pw) && !e.contains(pw));
@@ -503,9 +595,16 @@ fn users_add_list_remove_on_a_tree() {
     let m = fs::metadata(&db).unwrap();
     assert_eq!((m.mode() & 0o7777, m.uid(), m.gid()), (0o640, 0, 45));
     // Again: a new password for the same user.
-    let (c, o, e) = run_env(root, &["users", "add", "alice", "--password-env", "ALICE_PW"], &[("ALICE_PW", "other")]);
+    let (c, o, e) = run_env(
+        root,
+        &["users", "add", "alice", "--password-env", "ALICE_PW"],
+        &[("ALICE_PW", "other")],
+    );
     assert_eq!(c, 0, "{o}{e}");
-    assert!(o.contains("set a new password for alice@mailsrv.example.test"), "{o}");
+    assert!(
+        o.contains("set a new password for alice@mailsrv.example.test"),
+        "{o}"
+    );
     // --password-fd: a pipe on fd 3.
     let (code, out) = {
         use std::io::Write;
@@ -513,10 +612,13 @@ fn users_add_list_remove_on_a_tree() {
         w.write_all(b"bob-pw\n").unwrap();
         drop(w);
         let mut c = std::process::Command::new("bash");
-        c.args(["-c", r#""$0" users add bob --password-fd 3 --root "$1" 3<&0"#])
-            .arg(common::bin())
-            .arg(root)
-            .stdin(r);
+        c.args([
+            "-c",
+            r#""$0" users add bob --password-fd 3 --root "$1" 3<&0"#,
+        ])
+        .arg(common::bin())
+        .arg(root)
+        .stdin(r);
         let o = c.output().unwrap();
         (o.status.code(), common::text(&o))
     };
@@ -528,30 +630,62 @@ fn users_add_list_remove_on_a_tree() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|u| format!("{}@{}", u["user"].as_str().unwrap(), u["realm"].as_str().unwrap()))
+        .map(|u| {
+            format!(
+                "{}@{}",
+                u["user"].as_str().unwrap(),
+                u["realm"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert_eq!(users, ["alice@mailsrv.example.test", "bob@mailsrv.example.test"], "{v}");
-    assert!(v["note"].as_str().unwrap().contains("sendmail does not read sasldb yet"), "{v}");
+    assert_eq!(
+        users,
+        ["alice@mailsrv.example.test", "bob@mailsrv.example.test"],
+        "{v}"
+    );
+    assert!(
+        v["note"]
+            .as_str()
+            .unwrap()
+            .contains("sendmail does not read sasldb yet"),
+        "{v}"
+    );
     // The password: only in sasldb.
     let log = fs::read_to_string(root.join("var/log/smtpauth-wizard.log")).unwrap();
-    assert!(log.contains("\"users add\" result=ok") && log.contains("alice@mailsrv.example.test"), "{log}");
+    assert!(
+        log.contains("\"users add\" result=ok") && log.contains("alice@mailsrv.example.test"),
+        "{log}"
+    );
     for f in walk(root) {
         if f.ends_with("etc/sasldb2") {
             continue;
         }
         let b = fs::read(&f).unwrap();
-        assert!(!b.windows(pw.len()).any(|w| w == pw.as_bytes()), "the password is in {}", f.display());
+        assert!(
+            !b.windows(pw.len()).any(|w| w == pw.as_bytes()),
+            "the password is in {}",
+            f.display()
+        );
     }
     // remove, and remove again: an error that changes nothing.
     let (c, o, e) = run(root, &["users", "remove", "alice"]);
     assert_eq!(c, 0, "{o}{e}");
     let (c, o, e) = run(root, &["users", "remove", "alice"]);
     assert_eq!(c, 1, "{o}{e}");
-    assert!(e.contains("there is no user alice@mailsrv.example.test"), "{e}");
+    assert!(
+        e.contains("there is no user alice@mailsrv.example.test"),
+        "{e}"
+    );
     let (_, o, _) = run(root, &["users", "list"]);
     assert_eq!(o.trim(), "bob@mailsrv.example.test");
     let log = fs::read_to_string(root.join("var/log/smtpauth-wizard.log")).unwrap();
-    assert_eq!(log.lines().filter(|l| l.contains("\"users remove\" result=ok")).count(), 1, "{log}");
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.contains("\"users remove\" result=ok"))
+            .count(),
+        1,
+        "{log}"
+    );
 }
 
 fn walk(d: &Path) -> Vec<std::path::PathBuf> {
@@ -578,19 +712,60 @@ fn users_refusals_and_sasldb_path() {
     let root = t.path();
     fs::write(root.join("etc/hostname"), "vm\n").unwrap();
     fs::write(root.join("etc/hosts"), "127.0.0.1 localhost vm\n").unwrap();
-    let (c, _, e) = run_env(root, &["users", "add", "alice", "--password-env", "P"], &[("P", "x")]);
+    let (c, _, e) = run_env(
+        root,
+        &["users", "add", "alice", "--password-env", "P"],
+        &[("P", "x")],
+    );
     assert_eq!(c, 1);
     assert!(e.contains("\"vm\"") && e.contains("--realm"), "{e}");
     assert!(!root.join("etc/sasldb2").exists());
     for bad in ["a@b", "a b", "--x", "a/b"] {
-        let (c, _, e) = run_env(root, &["users", "add", "--realm", "mail.example.org", "--password-env", "P", "--", bad], &[("P", "x")]);
+        let (c, _, e) = run_env(
+            root,
+            &[
+                "users",
+                "add",
+                "--realm",
+                "mail.example.org",
+                "--password-env",
+                "P",
+                "--",
+                bad,
+            ],
+            &[("P", "x")],
+        );
         assert_eq!(c, 1, "{bad}");
         assert!(e.contains("user name"), "{bad}: {e}");
     }
-    let (c, _, e) = run_env(root, &["users", "add", "alice", "--realm", "mail.example.org", "--password-env", "P"], &[("P", "")]);
+    let (c, _, e) = run_env(
+        root,
+        &[
+            "users",
+            "add",
+            "alice",
+            "--realm",
+            "mail.example.org",
+            "--password-env",
+            "P",
+        ],
+        &[("P", "")],
+    );
     assert_eq!(c, 1);
     assert!(e.contains("the password is empty"), "{e}");
-    let (c, _, e) = run_env(root, &["users", "add", "alice", "--realm", "mail.example.org", "--password-env", "NOPE"], &[]);
+    let (c, _, e) = run_env(
+        root,
+        &[
+            "users",
+            "add",
+            "alice",
+            "--realm",
+            "mail.example.org",
+            "--password-env",
+            "NOPE",
+        ],
+        &[],
+    );
     assert_eq!(c, 1);
     assert!(e.contains("NOPE: no such environment variable"), "{e}");
     assert!(!root.join("etc/sasldb2").exists());
@@ -601,7 +776,19 @@ fn users_refusals_and_sasldb_path() {
     )
     .unwrap();
     fs::write(root.join("etc/group"), "root:x:0:\n").unwrap();
-    let (c, o, e) = run_env(root, &["users", "add", "alice", "--realm", "mail.example.org", "--password-env", "P"], &[("P", "pw")]);
+    let (c, o, e) = run_env(
+        root,
+        &[
+            "users",
+            "add",
+            "alice",
+            "--realm",
+            "mail.example.org",
+            "--password-env",
+            "P",
+        ],
+        &[("P", "pw")],
+    );
     assert_eq!(c, 0, "{o}{e}");
     assert!(!e.contains("sendmail does not read sasldb yet"), "{e}");
     let m = fs::metadata(root.join("etc/mail/sasldb2")).unwrap();

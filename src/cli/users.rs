@@ -79,9 +79,7 @@ pub fn parse_list(out: &str) -> Vec<SasldbUser> {
 /// realm), no blanks or control characters, no leading `-` (an option to the tool).
 pub fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 64 {
-        return Err(format!(
-            "user name {name:?} must have 1 to 64 characters"
-        ));
+        return Err(format!("user name {name:?} must have 1 to 64 characters"));
     }
     if name.starts_with('-') {
         return Err(format!("user name {name:?} must not start with -"));
@@ -132,7 +130,9 @@ fn sasldb(engine: &Engine) -> Result<Db, String> {
     let view = crate::engine::step::PlannedOverlay::new(engine.root());
     let conf = crate::steps::sasl::sendmail_conf(&view, p);
     let text = match &conf {
-        Some(c) => crate::steps::read_text(&view, c)?.map(|t| t.text).unwrap_or_default(),
+        Some(c) => crate::steps::read_text(&view, c)?
+            .map(|t| t.text)
+            .unwrap_or_default(),
         None => String::new(),
     };
     let served = crate::steps::sasl::sasldb_file(&text);
@@ -361,13 +361,22 @@ pub(super) fn users(cli: &Cli, a: &UsersArgs) -> Result<u8, String> {
             drop(pw);
             if !out.success() {
                 let e = out.describe();
-                audit(&engine, "users add", &db, Err(format!("{name}@{realm}: {e}")));
+                audit(
+                    &engine,
+                    "users add",
+                    &db,
+                    Err(format!("{name}@{realm}: {e}")),
+                );
                 return Err(e);
             }
             let mode = keep_mode(&engine, &db)?;
             let message = format!(
                 "{} {name}@{realm} in {shown} ({mode})",
-                if existed { "set a new password for" } else { "added" }
+                if existed {
+                    "set a new password for"
+                } else {
+                    "added"
+                }
             );
             audit(&engine, "users add", &db, Ok(message.clone()));
             report(json, &message, name, &realm, &shown, note.as_deref());
@@ -404,7 +413,12 @@ pub(super) fn users(cli: &Cli, a: &UsersArgs) -> Result<u8, String> {
             let out = host::run(&tool("saslpasswd2")?, &args, None, host::TOOL_TIMEOUT)?;
             if !out.success() {
                 let e = out.describe();
-                audit(&engine, "users remove", &db, Err(format!("{name}@{realm}: {e}")));
+                audit(
+                    &engine,
+                    "users remove",
+                    &db,
+                    Err(format!("{name}@{realm}: {e}")),
+                );
                 return Err(e);
             }
             let mode = keep_mode(&engine, &db)?;

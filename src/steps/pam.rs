@@ -60,7 +60,8 @@ fn login_group_decider() -> Decider {
 pub fn valid_group_name(g: &str) -> bool {
     let mut c = g.chars();
     g.len() <= 32
-        && c.next().is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+        && c.next()
+            .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
         && c.all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-'))
 }
 
@@ -201,7 +202,11 @@ fn check_group(
     let groups = match read("/etc/group") {
         Ok(t) => t,
         Err(e) => {
-            r.error(Some("/etc/group"), format!("cannot check --login-group {group}: {e}"), None);
+            r.error(
+                Some("/etc/group"),
+                format!("cannot check --login-group {group}: {e}"),
+                None,
+            );
             return Err(());
         }
     };
@@ -492,7 +497,10 @@ mod tests {
             vec!["staff"]
         );
         let g = "root:x:0:\nmail:x:8:a, b ,\nbad\nx:y:notanumber:\n";
-        assert_eq!(find_group(g, "mail"), Some((8, vec!["a".into(), "b".into()])));
+        assert_eq!(
+            find_group(g, "mail"),
+            Some((8, vec!["a".into(), "b".into()]))
+        );
         assert_eq!(find_group(g, "root"), Some((0, vec![])));
         assert_eq!(find_group(g, "x"), None);
         assert_eq!(find_group(g, "nope"), None);
