@@ -797,3 +797,57 @@ fn users_refusals_and_sasldb_path() {
     let (_, o, _) = run(root, &["users", "list"]);
     assert_eq!(o.trim(), "alice@mail.example.org");
 }
+
+/// A Sendmail.conf that already checks passwords itself is never switched without a choice:
+/// its users would be locked out. Another auxprop store (sql, ldapdb) is never replaced.
+#[test]
+fn an_existing_password_store_is_kept_unless_chosen() {
+    let t = tree("debian12");
+    let conf = t.path().join("etc/mail/sasl/Sendmail.conf.2");
+    for (text, args, status, want) in [
+        (
+            "pwcheck_method: auxprop\nauxprop_plugin: sasldb\n",
+            &[][..],
+            "error",
+            "checks passwords itself (pwcheck_method: auxprop, auxprop_plugin: sasldb): switching to saslauthd would lock out",
+        ),
+        (
+            "pwcheck_method: auxprop\n",
+            &[][..],
+            "error",
+            "checks passwords itself (pwcheck_method: auxprop): switching",
+        ),
+        (
+            "pwcheck_method: auxprop\nauxprop_plugin: sasldb\n",
+            &["--password-source", "saslauthd"][..],
+            "pending",
+            "pwcheck_method is auxprop, this system needs saslauthd",
+        ),
+        (
+            "pwcheck_method: auxprop\nauxprop_plugin: sql\n",
+            &["--password-source", "sasldb"][..],
+            "error",
+            "uses auxprop_plugin: sql: the wizard does not replace another password store",
+        ),
+        (
+            "pwcheck_method: auxprop\n",
+            &["--password-source", "sasldb"][..],
+            "pending",
+            "sasldb2 does not exist yet",
+        ),
+    ] {
+        fs::write(&conf, text).unwrap();
+        let s = step(t.path(), "sasl", args);
+        assert_eq!(s["status"], status, "{text} {args:?}: {s}");
+        let all = s["findings"].to_string();
+        assert!(all.contains(want), "{text} {args:?}: {all}");
+        if status == "error" {
+            assert!(all.contains("\"answers_key\":\"password_source\""), "{all}");
+            let before = common::snapshot(t.path());
+            let mut a = vec!["apply", "--yes", "--only", "sasl"];
+            a.extend(args);
+            assert_eq!(run(t.path(), &a).0, 1);
+            assert!(common::diff_snapshots(&before, &common::snapshot(t.path())).is_empty());
+        }
+    }
+}

@@ -324,9 +324,9 @@ impl Choices {
             login_group: self.login_group.clone().or_else(|| a.login_group.clone()),
             login_min_uid: self.login_min_uid.or(a.login_min_uid),
             password_source: match self.password_source.as_deref() {
-                Some("sasldb") => crate::engine::step::PasswordSource::Sasldb,
-                Some(_) => crate::engine::step::PasswordSource::Saslauthd,
-                None => a.password_source.unwrap_or(d.password_source),
+                Some("sasldb") => Some(crate::engine::step::PasswordSource::Sasldb),
+                Some(_) => Some(crate::engine::step::PasswordSource::Saslauthd),
+                None => a.password_source,
             },
             ..d
         };

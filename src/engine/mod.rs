@@ -128,7 +128,7 @@ impl Engine {
             }
         }
         // Where passwords are checked (`--password-source`) changes what the profile needs.
-        let profile = profile.map(|p| p.with_password_source(opts.password_source));
+        let profile = profile.map(|p| p.with_password_source(opts.password_source()));
         let can_validate = steps
             .iter()
             .find_map(|s| s.can_validate())

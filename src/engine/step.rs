@@ -367,8 +367,10 @@ pub struct Options {
     /// With `login_group`: the lowest uid that may log in (`--login-min-uid`, answers
     /// `login_min_uid`); default 1, so root (and every other uid-0 account) never can.
     pub login_min_uid: Option<u32>,
-    /// Where SMTP AUTH passwords are checked (`--password-source`, answers `password_source`).
-    pub password_source: PasswordSource,
+    /// Where SMTP AUTH passwords are checked (`--password-source`, answers `password_source`);
+    /// `None`: not chosen (saslauthd, but a Sendmail.conf that already uses sasldb is refused
+    /// rather than switched: its users would be locked out). See [`Options::password_source`].
+    pub password_source: Option<PasswordSource>,
 }
 
 /// Where SMTP AUTH passwords are checked.
@@ -393,6 +395,11 @@ impl PasswordSource {
 }
 
 impl Options {
+    /// Where passwords are checked: the choice, else saslauthd.
+    pub fn password_source(&self) -> PasswordSource {
+        self.password_source.unwrap_or_default()
+    }
+
     /// The yes/no choice a [`Decision`] names by its key; `None` for an unknown key.
     pub fn decision(&self, key: &str) -> Option<bool> {
         match key {
@@ -431,7 +438,7 @@ impl Default for Options {
             trust_root: false,
             login_group: None,
             login_min_uid: None,
-            password_source: PasswordSource::Saslauthd,
+            password_source: None,
         }
     }
 }

@@ -363,7 +363,7 @@ impl Step for Pam {
                 }
             }
         };
-        let sasldb = cx.opts.password_source == PasswordSource::Sasldb;
+        let sasldb = cx.opts.password_source() == PasswordSource::Sasldb;
         // What is written: the profile's content when the file must be replaced, the edited
         // file when a restriction is added; nothing otherwise (a file that is not UTF-8 is
         // never turned into UTF-8 by a no-op).

@@ -224,8 +224,38 @@ impl Step for Sasl {
             }
             None => new = set_key(&new, "pwcheck_method", &p.sasl.pwcheck_method, sep),
         }
-        let sasldb = cx.opts.password_source == PasswordSource::Sasldb;
+        let sasldb = cx.opts.password_source() == PasswordSource::Sasldb;
+        let plugin = text
+            .lines()
+            .filter_map(kv)
+            .filter(|(k, _)| k == "auxprop_plugin")
+            .map(|(_, v)| v)
+            .next_back();
+        // Passwords already checked by libsasl itself (auxprop): switching to saslauthd without
+        // being asked would lock every sasldb user out.
+        if cx.opts.password_source.is_none() && current.as_deref() == Some("auxprop") {
+            r.error_decided(
+                Some(&path),
+                format!(
+                    "{} checks passwords itself (pwcheck_method: auxprop{}): switching to saslauthd would lock out every user kept there",
+                    cx.root.display(&path),
+                    plugin.as_deref().map(|p| format!(", auxprop_plugin: {p}")).unwrap_or_default()
+                ),
+                Some("keep them with --password-source sasldb, or switch to system accounts with --password-source saslauthd (answers: password_source)".into()),
+                vec![password_source_decider()],
+            );
+            return r.finish();
+        }
         if sasldb {
+            if let Some(other) = plugin.as_deref().filter(|p| *p != "sasldb") {
+                r.error_decided(
+                    Some(&path),
+                    format!("{} uses auxprop_plugin: {other}: the wizard does not replace another password store with sasldb (its users would be locked out)", cx.root.display(&path)),
+                    Some("keep --password-source saslauthd (answers: password_source), or change auxprop_plugin yourself".into()),
+                    vec![password_source_decider()],
+                );
+                return r.finish();
+            }
             if p.sasl.version < 2 {
                 r.error_decided(
                     Some(&path),
@@ -235,12 +265,6 @@ impl Step for Sasl {
                 );
                 return r.finish();
             }
-            let plugin = text
-                .lines()
-                .filter_map(kv)
-                .filter(|(k, _)| k == "auxprop_plugin")
-                .map(|(_, v)| v)
-                .next_back();
             if plugin.as_deref() != Some("sasldb") {
                 new = set_key(&new, "auxprop_plugin", "sasldb", sep);
             }
