@@ -851,3 +851,25 @@ fn an_existing_password_store_is_kept_unless_chosen() {
         }
     }
 }
+
+/// SASL v1 (the HOWTO's Red Hat 9) has no saslpasswd2: every `users` command says so and
+/// writes nothing.
+#[test]
+fn users_on_sasl_v1_is_refused() {
+    let t = tree("redhat9");
+    let before = common::snapshot(t.path());
+    for args in [
+        &["users", "list"][..],
+        &["users", "add", "alice", "--password-env", "P"][..],
+        &["users", "remove", "alice"][..],
+    ] {
+        let (c, o, e) = run_env(t.path(), args, &[("P", "pw")]);
+        assert_eq!(c, 1, "{args:?}: {o}{e}");
+        assert!(e.contains("users needs Cyrus SASL v2"), "{args:?}: {e}");
+    }
+    let (c, o, _) = run_env(t.path(), &["users", "list", "--format", "json"], &[]);
+    assert_eq!(c, 1);
+    let v: Value = serde_json::from_str(&o).unwrap();
+    assert!(v["error"].as_str().unwrap().contains("SASL v2"), "{v}");
+    assert!(common::diff_snapshots(&before, &common::snapshot(t.path())).is_empty());
+}

@@ -127,6 +127,12 @@ fn sasldb(engine: &Engine) -> Result<Db, String> {
     let p = engine
         .profile()
         .ok_or("no profile: the system was not recognised (see `check`)")?;
+    if p.sasl.version < 2 {
+        return Err(format!(
+            "users needs Cyrus SASL v2 (saslpasswd2, sasldblistusers2); the {} profile has SASL v{}",
+            p.id, p.sasl.version
+        ));
+    }
     let view = crate::engine::step::PlannedOverlay::new(engine.root());
     let conf = crate::steps::sasl::sendmail_conf(&view, p);
     let text = match &conf {
