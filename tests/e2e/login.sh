@@ -185,4 +185,10 @@ set -e
 [ "$rc" = 1 ] && grep -q "there is no user $MAILONLY@mailsrv.example.test" "$W/users-remove2.out" || { cat "$W/users-remove2.out"; fail "removing a missing user is not an error"; }
 grep -c 'users remove' /var/log/smtpauth-wizard.log
 no_password_anywhere
+say "sasldb holds the users it held before (none added by the test remain); its mode is the wizard's root:sasl 0640"
+sasldblistusers2 -f "$W/orig-sasldb2" 2>&1 | sort > "$W/sasldb-before.list" || true
+sasldblistusers2 -f /etc/sasldb2 2>&1 | sort > "$W/sasldb-after.list" || true
+diff "$W/sasldb-before.list" "$W/sasldb-after.list" || fail "sasldb users differ from before"
+echo "before: $(stat -c '%a %U:%G' "$W/orig-sasldb2"), now: $(stat -c '%a %U:%G' /etc/sasldb2) (sasldb is not journaled: users add/remove change it)"
+grep -q sasldb2 /var/lib/smtpauth-wizard/journal.yaml && fail "sasldb is in the journal"
 echo "E2E-OK"
