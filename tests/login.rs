@@ -873,3 +873,107 @@ fn users_on_sasl_v1_is_refused() {
     assert!(v["error"].as_str().unwrap().contains("SASL v2"), "{v}");
     assert!(common::diff_snapshots(&before, &common::snapshot(t.path())).is_empty());
 }
+
+/// `users add` on a real terminal (tmux): the password is asked twice without echo; two
+/// different answers change nothing.
+#[test]
+fn users_add_asks_twice_without_echo_on_a_terminal() {
+    skip_unless!(sasl_tools());
+    use std::process::Command;
+    if Command::new("tmux").arg("-V").output().is_err() {
+        return common::skip("tmux is not installed (apt-get install tmux)");
+    }
+    let t = tree("debian12");
+    let sock = format!("smtpauth-users-{}", std::process::id());
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = Command::new("tmux")
+                .args(["-L", &self.0, "kill-server"])
+                .status();
+        }
+    }
+    let _k = Kill(sock.clone());
+    let tmux = |args: &[&str]| -> String {
+        let o = Command::new("tmux")
+            .args(["-L", &sock])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert!(Command::new("tmux")
+        .args([
+            "-L",
+            &sock,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "30",
+            "-s",
+            "w"
+        ])
+        .args([
+            "env",
+            "-i",
+            "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+            "TERM=xterm",
+            "PS1=$ ",
+            "bash",
+            "--norc",
+            "--noprofile"
+        ])
+        .status()
+        .unwrap()
+        .success());
+    let wait_for = |text: &str| -> String {
+        for _ in 0..200 {
+            let s = tmux(&["capture-pane", "-p", "-t", "w"]);
+            if s.contains(text) {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        panic!(
+            "the terminal never showed {text:?}:\n{}",
+            tmux(&["capture-pane", "-p", "-t", "w"])
+        );
+    };
+    let line = |s: &str| {
+        tmux(&["send-keys", "-t", "w", "-l", s]);
+        tmux(&["send-keys", "-t", "w", "Enter"]);
+    };
+    let cmd = format!(
+        "{} --root {} users add alice --realm mail.example.org; echo R\"\"C=$?",
+        common::bin().display(),
+        t.path().display()
+    );
+    line(&cmd);
+    wait_for("new password for alice:");
+    line("Tty-pw-91b2");
+    wait_for("again:");
+    line("Tty-pw-91b2");
+    let s = wait_for("RC=");
+    assert!(
+        s.contains("RC=0") && s.contains("added alice@mail.example.org"),
+        "{s}"
+    );
+    assert!(!s.contains("Tty-pw-91b2"), "the password was echoed:\n{s}");
+    tmux(&["send-keys", "-t", "w", "clear", "Enter"]);
+    let before = fs::read(t.path().join("etc/sasldb2")).unwrap();
+    line(&cmd.replace("alice", "bob"));
+    wait_for("new password for bob:");
+    line("one");
+    wait_for("again:");
+    line("two");
+    let s = wait_for("RC=");
+    assert!(
+        s.contains("RC=1") && s.contains("the two passwords differ"),
+        "{s}"
+    );
+    assert_eq!(fs::read(t.path().join("etc/sasldb2")).unwrap(), before);
+}
