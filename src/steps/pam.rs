@@ -51,6 +51,25 @@ pub const MODULE_DIRS: &[&str] = &[
 /// The default lowest uid that may log in with `--login-group`: 1, so never root.
 pub const DEFAULT_MIN_UID: u32 = 1;
 
+/// Who may log in over SMTP AUTH under these choices, in one sentence (for the ehlo step's
+/// report and the TUI Summary, issue 11 item 6).
+pub fn who_may_log_in(opts: &crate::engine::step::Options) -> String {
+    match (opts.password_source(), &opts.login_group) {
+        (PasswordSource::Sasldb, _) => {
+            "the mail-only users in sasldb (`smtpauth-wizard users list`); system accounts cannot"
+                .into()
+        }
+        (PasswordSource::Saslauthd, Some(g)) => format!(
+            "the members of group {g} with uid {} or more (never root), with their system password",
+            opts.login_min_uid.unwrap_or(DEFAULT_MIN_UID)
+        ),
+        (PasswordSource::Saslauthd, None) => {
+            "every system account with a password, root included (restrict it with --login-group)"
+                .into()
+        }
+    }
+}
+
 fn login_group_decider() -> Decider {
     Decider::new("--login-group", "login_group")
 }
@@ -488,6 +507,22 @@ mod tests {
             insert_before_auth("authx y", &l[..1], &prefixes()),
             "authx y\nauth\trequisite\tpam_succeed_if.so uid >= 1\n"
         );
+    }
+
+    #[test]
+    fn who_may_log_in_follows_the_choices() {
+        use crate::engine::step::Options;
+        let mut o = Options::default();
+        assert!(who_may_log_in(&o).contains("root included"));
+        o.login_group = Some("mail".into());
+        assert_eq!(
+            who_may_log_in(&o),
+            "the members of group mail with uid 1 or more (never root), with their system password"
+        );
+        o.login_min_uid = Some(1000);
+        assert!(who_may_log_in(&o).contains("uid 1000 or more"));
+        o.password_source = Some(PasswordSource::Sasldb);
+        assert!(who_may_log_in(&o).starts_with("the mail-only users in sasldb"));
     }
 
     #[test]
