@@ -38,7 +38,9 @@ fn debian13_without_rsyslog_relay_report_reads_the_journal_by_itself() {
     ));
     for (tool, package) in TOOLS {
         if !Path::new(tool).exists() {
-            skip_test!("Debian 13 in systemd-nspawn: {tool} is missing (apt-get install {package})");
+            skip_test!(
+                "Debian 13 in systemd-nspawn: {tool} is missing (apt-get install {package})"
+            );
         }
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/distros/journal.sh");
