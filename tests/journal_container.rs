@@ -15,57 +15,19 @@
 //! elsewhere it prints SKIPPED, and under SMTPAUTH_WIZARD_REQUIRE_TOOLS it fails instead.
 
 mod common;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-const TOOLS: &[(&str, &str)] = &[
-    ("/usr/sbin/debootstrap", "debootstrap"),
-    ("/usr/bin/systemd-nspawn", "systemd-container"),
-    ("/usr/bin/nsenter", "util-linux"),
-    ("/usr/bin/unshare", "util-linux"),
-    ("/usr/bin/flock", "util-linux"),
-];
+use std::time::Duration;
 
 /// A hung container is stopped (SIGTERM to journal.sh, whose trap kills systemd-nspawn by
-/// its pid) after this long; a run on a cached root takes about a minute.
+/// its pid) after this long; a run on a cached root takes under a minute.
 const WATCHDOG: Duration = Duration::from_secs(1500);
 
 #[test]
 fn debian13_without_rsyslog_relay_report_reads_the_journal_by_itself() {
-    skip_unless!(common::need_root(
-        "systemd-nspawn boots a Debian root with systemd"
-    ));
-    for (tool, package) in TOOLS {
-        if !Path::new(tool).exists() {
-            skip_test!(
-                "Debian 13 in systemd-nspawn: {tool} is missing (apt-get install {package})"
-            );
-        }
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/distros/journal.sh");
-    let start = Instant::now();
-    let child = Command::new("bash")
-        .arg(&script)
-        .arg(common::bin())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("bash tests/distros/journal.sh");
-    let out = common::wait_or_signal(child, WATCHDOG, nix::sys::signal::Signal::SIGTERM);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{text}");
-    println!(
-        "Debian 13 journal-only in systemd-nspawn took {:.1} s",
-        start.elapsed().as_secs_f64()
-    );
+    skip_unless!(common::need_nspawn("Debian 13 in systemd-nspawn"));
+    let bin = common::bin();
+    let (ok, text) = common::run_distro_script("journal.sh", &[bin.as_os_str()], WATCHDOG);
     assert!(
-        out.status.success() && text.contains("E2E-OK") && text.contains("JOURNAL-OK trixie"),
+        ok && text.contains("E2E-OK") && text.contains("JOURNAL-OK trixie"),
         "Debian 13 journal-only in systemd-nspawn failed:\n{text}"
     );
     // The script checked every count against what it sent; all six refusals were sent.

@@ -16,56 +16,14 @@ use smtpauth_wizard::engine::step::Options;
 use smtpauth_wizard::tui::model::*;
 use smtpauth_wizard::tui::side::Side;
 use smtpauth_wizard::tui::{view, worker};
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn code(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
-/// systemd-journal-remote, when it and journalctl are installed.
-fn journal_remote() -> Result<PathBuf, String> {
-    let remote = [
-        "/lib/systemd/systemd-journal-remote",
-        "/usr/lib/systemd/systemd-journal-remote",
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists());
-    match (remote, which::which("journalctl").is_ok()) {
-        (Some(r), true) => Ok(r),
-        _ => Err("systemd-journal-remote (package systemd-journal-remote) and journalctl are needed to write and read a real journal".into()),
-    }
-}
-
-/// One journal entry in export format.
-fn entry(t: i64, identifier: &str, pid: u32, message: &str) -> String {
-    let us = t * 1_000_000;
-    format!(
-        "__REALTIME_TIMESTAMP={us}\n__MONOTONIC_TIMESTAMP={}\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=mailsrv\nSYSLOG_IDENTIFIER={identifier}\n_PID={pid}\nSYSLOG_FACILITY=2\nPRIORITY=6\nMESSAGE={message}\n\n",
-        us - 1_790_000_000_000_000
-    )
-}
-
-fn write_journal(remote: &Path, dir: &Path, entries: &str) {
-    fs::create_dir_all(dir).unwrap();
-    let out = duct::cmd!(
-        remote,
-        format!("--output={}", dir.join("system.journal").display()),
-        "-"
-    )
-    .stdin_bytes(entries.as_bytes())
-    .stderr_capture()
-    .unchecked()
-    .run()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::journal::{entry, write_journal};
 
 /// Two refusals from a stranger, one from a user who also logs in, a failed login and
 /// saslauthd's entry for it, and a line of another program quoting a refusal (not read).
@@ -133,7 +91,7 @@ fn scrub(screen: &str) -> String {
 /// there), started with Enter and followed until the journal's six entries were read; the
 /// screen is checked, then the watch stopped. Returns the screen (its root as `[ROOT]`).
 fn watch_the_journal(name: &str, log: &str) -> Option<String> {
-    let remote = match journal_remote() {
+    let remote = match common::journal::remote() {
         Ok(r) => r,
         Err(why) => {
             common::skip(why);
@@ -148,6 +106,7 @@ fn watch_the_journal(name: &str, log: &str) -> Option<String> {
     write_journal(
         &remote,
         &root.join("var/log/journal/0123456789abcdef0123456789abcdef"),
+        "system.journal",
         &entries(),
     );
     let engine = smtpauth_wizard::steps::open(&root, None, Options::default()).unwrap();

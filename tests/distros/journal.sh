@@ -17,21 +17,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 
 t0=$SECONDS
-work=$(mktemp -d /var/tmp/smtpauth-journal-"$SUITE".XXXXXX)
-root=$work/root
-cleanup() {
-  local rc=$?
-  distro_stop || rc=1
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT
-
-distro_log "Debian $SUITE: a copy of the pristine root in $root"
-distro_unpack "$SUITE" "$root"
-printf '127.0.0.1\tmailsrv.example.test mailsrv localhost\n127.0.0.2\tclient.example.test client\n' > "$root/etc/hosts"
-echo mailsrv > "$root/etc/hostname"
+distro_workspace "$SUITE" journal
 mkdir -m 700 "$root/root/journal-test"
 install -m 755 "$BIN" "$root/usr/local/bin/smtpauth-wizard"
 cp "$HERE/journal_inside.sh" "$HERE/../e2e/checks.sh" "$root/root/journal-test/"
