@@ -38,18 +38,7 @@ mkdir -p "$jdir"
 
 echo "generating $mb MB of the busy mix and writing it as a journal..." >&2
 "$target/release/examples/gen_maillog" "$log" "$((mb * 1000000))" busy 2>/dev/null
-python3 -c '
-import sys
-# syslog line -> journal export entry: "Nov 26 14:00:00 mailsrv sm-mta[1234]: MESSAGE";
-# the stamp is replaced by entries a millisecond apart from 2026-11-24T00:00:00Z.
-t = 1795996800 * 10**6
-out = sys.stdout.buffer
-for i, line in enumerate(sys.stdin.buffer):
-    rest = line.rstrip(b"\n").split(b" ", 4)[-1]
-    tag, _, msg = rest.partition(b": ")
-    ident, _, pid = tag.partition(b"[")
-    out.write(b"__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=mailsrv\nSYSLOG_IDENTIFIER=%s\n_PID=%s\nSYSLOG_FACILITY=2\nPRIORITY=6\nMESSAGE=%s\n\n" % (t + i * 1000, i * 1000 + 1, ident, pid.rstrip(b"]"), msg))
-' < "$log" | "$remote" --output="$jdir/system.journal" - 2>/dev/null
+python3 benches/syslog_to_journal.py < "$log" | "$remote" --output="$jdir/system.journal" - 2>/dev/null
 text_bytes=$(stat -c %s "$log")
 journal_bytes=$(du -sb "$jdir" | cut -f1)
 cat "$log" "$jdir"/* > /dev/null # in the page cache for all
