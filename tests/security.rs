@@ -11,16 +11,8 @@ use std::process::{Command, Stdio};
 
 macro_rules! need_root {
     () => {
-        skip_unless!(common::need_root(
-            "the attacks are on what root runs and writes"
-        ))
+        skip_unless_root!("the attacks are on what root runs and writes")
     };
-}
-
-const NOBODY: u32 = 65534;
-
-fn chown(p: &Path, uid: u32) {
-    nix::unistd::chown(p, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
 }
 
 /// The binary with a given PATH (everything else as `common::run`).

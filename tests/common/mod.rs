@@ -498,3 +498,33 @@ pub fn run_distro_script(
     );
     (out.status.success(), text)
 }
+
+/// The ordinary user the attacker tests plant files as (nobody).
+pub const NOBODY: u32 = 65534;
+
+/// Gives `p` to `uid` (its group unchanged), as if that user had made it.
+pub fn chown(p: &Path, uid: u32) {
+    nix::unistd::chown(p, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
+}
+
+/// Gives `p` and everything under it to user and group `uid`; links are changed themselves,
+/// never followed.
+pub fn chown_tree(p: &Path, uid: u32) {
+    let id = Some(nix::unistd::Uid::from_raw(uid));
+    let g = Some(nix::unistd::Gid::from_raw(uid));
+    nix::unistd::fchownat(None, p, id, g, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW).unwrap();
+    if fs::symlink_metadata(p).unwrap().is_dir() {
+        for e in fs::read_dir(p).unwrap() {
+            chown_tree(&e.unwrap().path(), uid);
+        }
+    }
+}
+
+/// Skips the calling test unless it runs as root (`why` says what needs root); under
+/// SMTPAUTH_WIZARD_REQUIRE_TOOLS it fails instead ([`skip`]).
+#[macro_export]
+macro_rules! skip_unless_root {
+    ($why:expr) => {
+        $crate::skip_unless!($crate::common::need_root($why))
+    };
+}
