@@ -2,7 +2,7 @@
 """Syslog lines on stdin ("Nov 26 14:00:00 mailsrv sm-mta[1234]: MESSAGE") to journal export
 format on stdout, for systemd-journal-remote: identifier and pid from the tag, the rest is the
 message; the stamp is replaced by entries a millisecond apart from 2026-11-24T00:00:00Z.
-Used by benches/relay_report_journal.sh."""
+Used by benches/relay_report_journal.sh and benches/relay_report.sh (JOURNAL_MB)."""
 import sys
 
 t = 1795996800 * 10**6
