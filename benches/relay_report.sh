@@ -104,19 +104,7 @@ for mix in $mixes; do
         remote=$(ls /lib/systemd/systemd-journal-remote /usr/lib/systemd/systemd-journal-remote 2>/dev/null | head -n1)
         jdir=$work/journal
         mkdir -p "$jdir"
-        head -c "$((JOURNAL_MB * 1000000))" "$log" | python3 -c '
-import sys
-# syslog line -> journal export entry: the stamp is ignored (entries are a second apart, from
-# 2026-11-24), identifier and pid from the tag, the rest is the message.
-t = 1795996800 * 10**6
-out = sys.stdout.buffer
-for i, line in enumerate(sys.stdin.buffer):
-    rest = line.rstrip(b"\n").split(b" ", 4)[-1]
-    tag, _, msg = rest.partition(b": ")
-    ident, _, pid = tag.partition(b"[")
-    ts = t + i * 1000
-    out.write(b"__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=mailsrv\nSYSLOG_IDENTIFIER=%s\n_PID=%s\nMESSAGE=%s\n\n" % (ts, i, ident, pid.rstrip(b"]"), msg))
-' | "$remote" --output="$jdir/system.journal" - 2>/dev/null
+        head -c "$((JOURNAL_MB * 1000000))" "$log" | python3 benches/syslog_to_journal.py | "$remote" --output="$jdir/system.journal" - 2>/dev/null
         text=$((JOURNAL_MB * 1000000))
         read -r j_med j_best j_rss < <(stats "$bin" relay-report --journal-dir "$jdir" --format json)
         jd=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["relay_denied"])' "$work/out")

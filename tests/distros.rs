@@ -14,33 +14,16 @@
 //! from Debian's archive (about a minute per release); later runs unpack the cached roots.
 
 mod common;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-const TOOLS: &[(&str, &str)] = &[
-    ("/usr/sbin/debootstrap", "debootstrap"),
-    ("/usr/bin/systemd-nspawn", "systemd-container"),
-    ("/usr/bin/nsenter", "util-linux"),
-    ("/usr/bin/unshare", "util-linux"),
-    ("/usr/bin/flock", "util-linux"),
-];
+use std::time::Duration;
 
 /// A hung container is stopped (SIGTERM to run.sh, whose trap kills systemd-nspawn by its
 /// pid) after this long; a cold run (debootstrap) takes a few minutes.
 const WATCHDOG: Duration = Duration::from_secs(1500);
 
 fn release(suite: &str) {
-    if !nix::unistd::geteuid().is_root() {
-        skip_test!("Debian {suite} in systemd-nspawn: needs root (debootstrap, systemd-nspawn, dpkg inside)");
-    }
-    for (tool, package) in TOOLS {
-        if !Path::new(tool).exists() {
-            skip_test!(
-                "Debian {suite} in systemd-nspawn: {tool} is missing (apt-get install {package})"
-            );
-        }
-    }
+    skip_unless!(common::need_nspawn(&format!(
+        "Debian {suite} in systemd-nspawn"
+    )));
     let dir = match common::packages_dir() {
         Ok(d) => d,
         Err(why) => skip_test!("Debian {suite} in systemd-nspawn: {why}"),
@@ -51,32 +34,10 @@ fn release(suite: &str) {
             dir.display()
         );
     };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/distros/run.sh");
-    let start = Instant::now();
-    let child = Command::new("bash")
-        .arg(&script)
-        .arg(suite)
-        .arg(&deb)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("bash tests/distros/run.sh");
-    let out = common::wait_or_signal(child, WATCHDOG, nix::sys::signal::Signal::SIGTERM);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{text}");
-    println!(
-        "Debian {suite} in systemd-nspawn took {:.1} s",
-        start.elapsed().as_secs_f64()
-    );
+    let (ok, text) =
+        common::run_distro_script("run.sh", &[suite.as_ref(), deb.as_os_str()], WATCHDOG);
     assert!(
-        out.status.success()
-            && text.contains("E2E-OK")
-            && text.contains(&format!("DISTRO-OK {suite}")),
+        ok && text.contains("E2E-OK") && text.contains(&format!("DISTRO-OK {suite}")),
         "Debian {suite} in systemd-nspawn failed:\n{text}"
     );
 }

@@ -1447,51 +1447,10 @@ fn follow_copytruncate_loses_and_repeats_nothing() {
 /// Whether systemd-journal-remote and journalctl are here to make and read a real journal.
 /// Under CI (SMTPAUTH_WIZARD_REQUIRE_TOOLS) a missing one fails the test (common::skip).
 fn journal_tools() -> Option<PathBuf> {
-    let remote = [
-        "/lib/systemd/systemd-journal-remote",
-        "/usr/lib/systemd/systemd-journal-remote",
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists());
-    let journalctl = which::which("journalctl").is_ok();
-    match (remote, journalctl) {
-        (Some(r), true) => Some(r),
-        _ => {
-            common::skip("systemd-journal-remote (package systemd-journal-remote) and journalctl are needed for the journal tests");
-            None
-        }
-    }
+    common::journal::remote().map_err(common::skip).ok()
 }
 
-/// One journal entry in export format: `identifier`'s `message` at `t` (epoch seconds).
-fn entry(t: i64, identifier: &str, pid: u32, message: &str) -> String {
-    let us = t * 1_000_000;
-    format!(
-        "__REALTIME_TIMESTAMP={us}\n__MONOTONIC_TIMESTAMP={}\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=mailsrv\nSYSLOG_IDENTIFIER={identifier}\n_PID={pid}\nSYSLOG_FACILITY=2\nPRIORITY=6\nMESSAGE={message}\n\n",
-        us - 1_790_000_000_000_000
-    )
-}
-
-/// Writes `entries` as a real journal file `name` in `dir` with systemd-journal-remote.
-fn write_journal(remote: &Path, dir: &Path, name: &str, entries: &str) {
-    fs::create_dir_all(dir).unwrap();
-    let out = duct::cmd!(
-        remote,
-        format!("--output={}", dir.join(name).display()),
-        "-"
-    )
-    .stdin_bytes(entries.as_bytes())
-    .stderr_capture()
-    .unchecked()
-    .run()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::journal::{entry, write_journal};
 
 /// The message part of a syslog line made by the helpers above.
 fn msg(line: &str) -> String {

@@ -11,29 +11,39 @@ use std::process::{Command, Stdio};
 
 macro_rules! need_root {
     () => {
-        skip_unless!(common::need_root(
-            "the attacks are on what root runs and writes"
-        ))
+        skip_unless_root!("the attacks are on what root runs and writes")
     };
 }
 
-const NOBODY: u32 = 65534;
+/// The real binary as root runs it with `args`: NO_COLOR, no standard input. A test adds the
+/// directory and environment the attacker prepared, then runs it with [`ran`].
+fn wizard(args: &[&str]) -> Command {
+    let mut c = Command::new(bin());
+    c.args(args).env("NO_COLOR", "1").stdin(Stdio::null());
+    c
+}
 
-fn chown(p: &Path, uid: u32) {
-    nix::unistd::chown(p, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
+/// [`wizard`] under `timeout 120`: a hang shows as exit 124 instead of a stuck test run.
+fn wizard_bounded(args: &[&str]) -> Command {
+    let mut c = Command::new("timeout");
+    c.arg("120")
+        .arg(bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    c
+}
+
+fn ran(c: &mut Command) -> std::process::Output {
+    c.output().unwrap()
 }
 
 /// The binary with a given PATH (everything else as `common::run`).
 fn run_with_path(root: &Path, path: &str, args: &[&str]) -> std::process::Output {
-    Command::new(bin())
-        .args(args)
+    ran(wizard(args)
         .args(["--root", root.to_str().unwrap()])
-        .env("NO_COLOR", "1")
         .env("PATH", path)
-        .env("M4PATH", "/nonexistent-planted")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+        .env("M4PATH", "/nonexistent-planted"))
 }
 
 /// Item 5: a planted `m4` first in PATH (a directory another user can write) ran as root when
@@ -63,14 +73,9 @@ fn a_planted_m4_on_path_is_not_run_as_root() {
         format!(":{real}"),
     ] {
         let t = fixture("debian12");
-        let o = Command::new(bin())
-            .args(["plan", "--root", t.path().to_str().unwrap()])
+        let o = ran(wizard(&["plan", "--root", t.path().to_str().unwrap()])
             .current_dir(evil.path())
-            .env("NO_COLOR", "1")
-            .env("PATH", &path)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+            .env("PATH", &path));
         assert!(
             !marker.exists(),
             "PATH={path}: a planted tool ran as root: {}\n{}",
@@ -223,14 +228,9 @@ fn a_profile_planted_in_the_current_directory_is_not_read() {
     let cwd = tempfile::tempdir().unwrap();
     let marker = cwd.path().join("ran");
     fs::write(cwd.path().join("debian"), "id: planted\nnonsense: [\n").unwrap();
-    let o = Command::new(bin())
-        .args(["check", "--profile", "debian", "--root"])
+    let o = ran(wizard(&["check", "--profile", "debian", "--root"])
         .arg(t.path())
-        .current_dir(cwd.path())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .current_dir(cwd.path()));
     let out = text(&o);
     assert!(
         !out.contains("planted") && !out.contains("nonsense"),
@@ -239,14 +239,9 @@ fn a_profile_planted_in_the_current_directory_is_not_read() {
     assert!(out.contains("built-in profile debian"), "{out}");
     // The same through an answers file in that directory.
     fs::write(cwd.path().join("answers.yaml"), "profile: debian\n").unwrap();
-    let o = Command::new(bin())
-        .args(["check", "--answers", "answers.yaml", "--root"])
+    let o = ran(wizard(&["check", "--answers", "answers.yaml", "--root"])
         .arg(t.path())
-        .current_dir(cwd.path())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .current_dir(cwd.path()));
     let out = text(&o);
     assert!(!out.contains("nonsense"), "{out}");
     assert!(out.contains("built-in profile debian"), "{out}");
@@ -452,17 +447,9 @@ fn a_new_file_is_never_created_through_a_planted_link() {
     }
 }
 
-/// The binary under `timeout 120`: a hang shows as exit 124 instead of a stuck test run.
+/// The binary on `root` under `timeout 120` ([`wizard_bounded`]).
 fn run_bounded(root: &Path, args: &[&str]) -> std::process::Output {
-    Command::new("timeout")
-        .arg("120")
-        .arg(bin())
-        .args(args)
-        .args(["--root", root.to_str().unwrap()])
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    ran(wizard_bounded(args).args(["--root", root.to_str().unwrap()]))
 }
 
 /// Item 8: a FIFO in place of sendmail.mc hung `check`; one in place of the audit log hung
@@ -539,13 +526,7 @@ fn deeply_nested_yaml_is_refused_before_parsing() {
     let d = tempfile::tempdir().unwrap();
     let a = d.path().join("answers.yaml");
     fs::write(&a, format!("keep_relay: {}\n", "[".repeat(1_000_000))).unwrap();
-    let o = Command::new("timeout")
-        .arg("120")
-        .arg(bin())
-        .args(["answers", a.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let o = ran(&mut wizard_bounded(&["answers", a.to_str().unwrap()]));
     assert_ne!(o.status.code(), Some(124), "the parser hung");
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(

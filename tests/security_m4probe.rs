@@ -8,33 +8,10 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-fn required() -> bool {
-    std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some()
-}
-
 macro_rules! need_root {
     () => {
-        if nix::unistd::geteuid().as_raw() != 0 {
-            if required() {
-                panic!("needs root");
-            }
-            eprintln!("SKIPPED: needs root (the attacks are on what root runs)");
-            return;
-        }
+        skip_unless_root!("the attacks are on what root runs")
     };
-}
-
-const NOBODY: u32 = 65534;
-
-fn chown_tree(p: &Path, uid: u32) {
-    let id = Some(nix::unistd::Uid::from_raw(uid));
-    let g = Some(nix::unistd::Gid::from_raw(uid));
-    nix::unistd::fchownat(None, p, id, g, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW).unwrap();
-    if fs::symlink_metadata(p).unwrap().is_dir() {
-        for e in fs::read_dir(p).unwrap() {
-            chown_tree(&e.unwrap().path(), uid);
-        }
-    }
 }
 
 /// A directory only root can write, where the attacks try to create files.
@@ -613,11 +590,7 @@ fn validation_of_a_foreign_trees_cf_runs_unprivileged_and_still_judges() {
     need_tools!();
     need_root!();
     if !Path::new("/usr/sbin/sendmail").exists() || which_unshare().is_none() {
-        if required() {
-            panic!("sendmail and unshare are needed");
-        }
-        eprintln!("SKIPPED: sendmail or unshare missing");
-        return;
+        skip_test!("sendmail (/usr/sbin/sendmail) and unshare are needed");
     }
     for broken in [false, true] {
         let t = fixture("debian12");

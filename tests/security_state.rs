@@ -13,26 +13,10 @@ use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::Path;
 
-fn required() -> bool {
-    std::env::var_os("SMTPAUTH_WIZARD_REQUIRE_TOOLS").is_some()
-}
-
 macro_rules! need_root {
     () => {
-        if nix::unistd::geteuid().as_raw() != 0 {
-            if required() {
-                panic!("needs root");
-            }
-            eprintln!("SKIPPED: needs root (the attacks are on what root writes)");
-            return;
-        }
+        skip_unless_root!("the attacks are on what root writes")
     };
-}
-
-const NOBODY: u32 = 65534;
-
-fn chown(p: &Path, uid: u32) {
-    nix::unistd::chown(p, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
 }
 
 /// A link made by the attacker (its owner is who made it).

@@ -3,6 +3,8 @@
 //! whole-tree snapshots for byte-identical comparisons.
 #![allow(dead_code)]
 
+pub mod journal;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -441,4 +443,88 @@ pub fn wait_or_signal(
     let out = child.wait_with_output().unwrap();
     let _ = watchdog.join();
     out
+}
+
+/// Root and the tools tests/distros/lib.sh needs to build, boot and stop a Debian root with
+/// systemd as PID 1 (`what` is the test, for the reason), or why the test cannot run.
+pub fn need_nspawn(what: &str) -> Result<(), String> {
+    const TOOLS: &[(&str, &str)] = &[
+        ("/usr/sbin/debootstrap", "debootstrap"),
+        ("/usr/bin/systemd-nspawn", "systemd-container"),
+        ("/usr/bin/nsenter", "util-linux"),
+        ("/usr/bin/unshare", "util-linux"),
+        ("/usr/bin/flock", "util-linux"),
+    ];
+    need_root("debootstrap, systemd-nspawn, nsenter").map_err(|e| format!("{what}: {e}"))?;
+    match TOOLS.iter().find(|(tool, _)| !Path::new(tool).exists()) {
+        Some((tool, package)) => Err(format!(
+            "{what}: {tool} is missing (apt-get install {package})"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Runs `bash tests/distros/SCRIPT ARGS...` (which boots a container with lib.sh) and returns
+/// whether it exited 0, and its stdout then stderr, also printed. Still running after `limit`,
+/// it gets SIGTERM by its pid: its trap stops the container by the systemd-nspawn pid.
+pub fn run_distro_script(
+    script: &str,
+    args: &[&std::ffi::OsStr],
+    limit: std::time::Duration,
+) -> (bool, String) {
+    let start = std::time::Instant::now();
+    let child = Command::new("bash")
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/distros")
+                .join(script),
+        )
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bash tests/distros/SCRIPT");
+    let out = wait_or_signal(child, limit, nix::sys::signal::Signal::SIGTERM);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{text}");
+    println!(
+        "tests/distros/{script} took {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    (out.status.success(), text)
+}
+
+/// The ordinary user the attacker tests plant files as (nobody).
+pub const NOBODY: u32 = 65534;
+
+/// Gives `p` to `uid` (its group unchanged), as if that user had made it.
+pub fn chown(p: &Path, uid: u32) {
+    nix::unistd::chown(p, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
+}
+
+/// Gives `p` and everything under it to user and group `uid`; links are changed themselves,
+/// never followed.
+pub fn chown_tree(p: &Path, uid: u32) {
+    let id = Some(nix::unistd::Uid::from_raw(uid));
+    let g = Some(nix::unistd::Gid::from_raw(uid));
+    nix::unistd::fchownat(None, p, id, g, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW).unwrap();
+    if fs::symlink_metadata(p).unwrap().is_dir() {
+        for e in fs::read_dir(p).unwrap() {
+            chown_tree(&e.unwrap().path(), uid);
+        }
+    }
+}
+
+/// Skips the calling test unless it runs as root (`why` says what needs root); under
+/// SMTPAUTH_WIZARD_REQUIRE_TOOLS it fails instead ([`skip`]).
+#[macro_export]
+macro_rules! skip_unless_root {
+    ($why:expr) => {
+        $crate::skip_unless!($crate::common::need_root($why))
+    };
 }

@@ -6,6 +6,10 @@
 #   distro_boot DIR NAME LOG      boots DIR with systemd-nspawn (private network), waits until
 #                                 `systemctl is-system-running` says running or degraded;
 #                                 sets DISTRO_NSPAWN_PID and DISTRO_INIT_PID
+#   distro_workspace SUITE TAG    a work directory $work under /var/tmp with a fresh copy of
+#                                 SUITE's root in $root, whose /etc/hosts names mailsrv
+#                                 (127.0.0.1) and client (127.0.0.2); on exit (also on
+#                                 SIGTERM/SIGINT) the container is stopped and $work removed
 #   distro_enter CMD...           runs CMD inside the booted container (nsenter, all namespaces)
 #   distro_stop                   kills the systemd-nspawn process by its pid, waits for it and
 #                                 for the container's init, and fails if either is still there
@@ -88,6 +92,27 @@ distro_unpack() {
   tarball=$(distro_cached_tarball "$suite") || exit 1
   mkdir -p "$dir"
   tar --numeric-owner --xattrs --xattrs-include='*' -xpf "$tarball" -C "$dir"
+}
+
+distro_workspace() {
+  local suite=$1 tag=$2
+  work=$(mktemp -d /var/tmp/smtpauth-"$tag"-"$suite".XXXXXX)
+  root=$work/root
+  trap distro_cleanup EXIT
+  trap 'exit 143' TERM INT
+  distro_log "Debian $suite: a copy of the pristine root in $root"
+  distro_unpack "$suite" "$root"
+  # The names the scenarios use resolve without DNS (there is none on the private network).
+  printf '127.0.0.1\tmailsrv.example.test mailsrv localhost\n127.0.0.2\tclient.example.test client\n' > "$root/etc/hosts"
+  echo mailsrv > "$root/etc/hostname"
+}
+
+# The EXIT trap of distro_workspace: the container stopped (and seen gone), the copy removed.
+distro_cleanup() {
+  local rc=$?
+  distro_stop || rc=1
+  rm -rf "$work"
+  exit "$rc"
 }
 
 distro_boot() {

@@ -14,23 +14,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 
 t0=$SECONDS
-work=$(mktemp -d /var/tmp/smtpauth-distro-"$SUITE".XXXXXX)
-root=$work/root
-cleanup() {
-  local rc=$?
-  distro_stop || rc=1
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT
-
-distro_log "Debian $SUITE: a copy of the pristine root in $root"
-distro_unpack "$SUITE" "$root"
+distro_workspace "$SUITE" distro
 echo "copy ready after $((SECONDS - t0)) s"
-# The names the scenario uses resolve without DNS (there is none on the private network).
-printf '127.0.0.1\tmailsrv.example.test mailsrv localhost\n127.0.0.2\tclient.example.test client\n' > "$root/etc/hosts"
-echo mailsrv > "$root/etc/hostname"
 mkdir -m 700 "$root/root/distro-test"
 cp "$DEB" "$root/root/distro-test/"
 cp "$HERE/scenario.sh" "$HERE/../e2e/checks.sh" "$root/root/distro-test/"

@@ -53,7 +53,9 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
     out.extend(para(&state.0, width, "State: ", "       ", state.1));
     out.push(Line::raw(""));
     match &w.report {
-        Some(r) => out.extend(super::preformatted(&r.to_text(), width, |l| {
+        // The report as `relay-report` prints it, in the served system's paths (a --root tree's
+        // journal is /var/log/journal there); its "read from" line is the Logs line above.
+        Some(r) => out.extend(super::preformatted(&report_text(m, r), width, |l| {
             if l.trim_start().starts_with("-> ") {
                 t.warn()
             } else {
@@ -66,4 +68,15 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
         None => {}
     }
     out
+}
+
+/// The report's text for the screen: paths under the root shown as the served system's, and
+/// without the "read from" line, which the Logs line already shows.
+fn report_text(m: &Model, r: &crate::relay_report::Report) -> String {
+    let text = r.to_text();
+    let text = match &r.source {
+        Some(source) => text.replacen(&format!("  read from {source}\n"), "", 1),
+        None => text,
+    };
+    m.info.served(&text)
 }
