@@ -9,7 +9,7 @@ pub(super) fn apply(
     yes: bool,
     full: bool,
     resume: bool,
-) -> Result<u8, String> {
+) -> Result<u8, crate::engine::Error> {
     let json = cli.format == Format::Json;
     let (opts, profile) = choices.resolve(cli.profile.as_ref())?;
     let engine = open(cli, opts, profile.as_deref())?;

@@ -7,7 +7,7 @@ pub(super) fn answers(
     cli: &Cli,
     example: bool,
     file: Option<&std::path::Path>,
-) -> Result<u8, String> {
+) -> Result<u8, crate::engine::Error> {
     let json = cli.format == Format::Json;
     if example {
         if json {
@@ -45,7 +45,7 @@ pub(super) fn answers(
 
 /// Writes the man pages or the completions (for packaging; see .ci/package). Goes through
 /// fsops like every other write: each file is replaced atomically.
-pub(super) fn generate(cli: &Cli, what: &GenerateWhat) -> Result<u8, String> {
+pub(super) fn generate(cli: &Cli, what: &GenerateWhat) -> Result<u8, crate::engine::Error> {
     use crate::engine::fsops;
     let mut files: Vec<(PathBuf, Vec<u8>)> = vec![];
     let mut cmd = command();

@@ -25,7 +25,7 @@ pub(super) fn read_password_tty(prompt: &str) -> Result<String, String> {
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
-pub(super) fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
+pub(super) fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, crate::engine::Error> {
     let pa = match &a.answers {
         Some(f) => answers::load(f)?.probe.unwrap_or_default(),
         None => Default::default(),
@@ -35,9 +35,13 @@ pub(super) fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
     )?;
     let mut o = crate::smtp::ProbeOptions::for_target(&target)?;
     if !(a.timeout > 0.0 && a.timeout <= 3600.0) {
-        return Err(format!(
-            "--timeout {} must be between 0 and 3600 seconds",
-            a.timeout
+        return Err(crate::engine::Error::bad_input(
+            "--timeout",
+            "not between 0 and 3600 seconds",
+            format!(
+                "--timeout {} must be between 0 and 3600 seconds",
+                a.timeout
+            ),
         ));
     }
     o.timeout = std::time::Duration::from_secs_f64(a.timeout);
@@ -80,8 +84,10 @@ pub(super) fn probe(cli: &Cli, a: &ProbeArgs) -> Result<u8, String> {
             crate::smtp::secret::take_from_env(var)?
         } else if let Some(fd) = a.password_fd {
             if fd < 0 || nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err() {
-                return Err(format!(
-                    "--password-fd {fd}: that file descriptor is not open"
+                return Err(crate::engine::Error::bad_input(
+                    "--password-fd",
+                    "not an open file descriptor",
+                    format!("--password-fd {fd}: that file descriptor is not open"),
                 ));
             }
             // SAFETY: the descriptor is open (checked above) and stays open for this borrow:

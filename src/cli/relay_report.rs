@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
+pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, crate::engine::Error> {
     use crate::relay_report as rr;
     let json = cli.format == Format::Json;
     let root = cli.root.clone().unwrap_or_else(|| PathBuf::from("/"));
@@ -43,7 +43,10 @@ pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String>
             // sendmail's lines are in the journal.
             let mut j = rr::Journal::for_root(&root);
             if !rr::journal_available(&j) {
-                return Err(format!(
+                return Err(crate::engine::Error::bad_input(
+                    "--log",
+                    "no mail log and no journal",
+                    format!(
                     "no mail log found ({} under {}) and no journal to read instead ({}): give the log with --log FILE, or the journal with --journal-dir DIR",
                     profile_logs.join(", "),
                     root.display(),
@@ -51,7 +54,7 @@ pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String>
                         Some(d) => format!("{} is missing or empty", d.display()),
                         None => "journalctl is not installed, or /var/log/journal and /run/log/journal are empty".into(),
                     }
-                ));
+                )));
             }
             j.why = Some(format!(
                 "chosen because {} is absent",

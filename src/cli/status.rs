@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn status(cli: &Cli) -> Result<u8, String> {
+pub(super) fn status(cli: &Cli) -> Result<u8, crate::engine::Error> {
     let json = cli.format == Format::Json;
     let engine = open(cli, Options::default(), cli.profile.as_deref())?;
     let st = engine.journal_status();

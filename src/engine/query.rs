@@ -111,8 +111,8 @@ impl Engine {
     }
 
     /// The unfinished run `resume` would finish; `Ok(None)` when there is none.
-    pub fn unfinished(&self) -> Result<Option<Unfinished>, String> {
-        let j = Journal::read(self.root()).map_err(|e| e.to_string())?;
+    pub fn unfinished(&self) -> Result<Option<Unfinished>, super::Error> {
+        let j = Journal::read(self.root())?;
         let interrupted: Vec<String> = j
             .data
             .runs
