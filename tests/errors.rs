@@ -64,23 +64,43 @@ fn bad_input_names_the_file_or_option_and_what_is_wrong() {
     fs::create_dir(&a_dir).unwrap();
     let cases: Vec<(Vec<String>, String)> = vec![
         (
-            vec!["check".into(), "--answers".into(), typo.display().to_string()],
+            vec![
+                "check".into(),
+                "--answers".into(),
+                typo.display().to_string(),
+            ],
             typo.display().to_string(),
         ),
         (
-            vec!["plan".into(), "--answers".into(), not_yaml.display().to_string()],
+            vec![
+                "plan".into(),
+                "--answers".into(),
+                not_yaml.display().to_string(),
+            ],
             not_yaml.display().to_string(),
         ),
         (
-            vec!["check".into(), "--answers".into(), bad_profile.display().to_string()],
+            vec![
+                "check".into(),
+                "--answers".into(),
+                bad_profile.display().to_string(),
+            ],
             bad_profile.display().to_string(),
         ),
         (
-            vec!["check".into(), "--answers".into(), binary.display().to_string()],
+            vec![
+                "check".into(),
+                "--answers".into(),
+                binary.display().to_string(),
+            ],
             binary.display().to_string(),
         ),
         (
-            vec!["check".into(), "--answers".into(), a_dir.display().to_string()],
+            vec![
+                "check".into(),
+                "--answers".into(),
+                a_dir.display().to_string(),
+            ],
             a_dir.display().to_string(),
         ),
         (
@@ -92,7 +112,12 @@ fn bad_input_names_the_file_or_option_and_what_is_wrong() {
             "--root".into(),
         ),
         (
-            vec!["probe".into(), "127.0.0.1:1".into(), "--timeout".into(), "0".into()],
+            vec![
+                "probe".into(),
+                "127.0.0.1:1".into(),
+                "--timeout".into(),
+                "0".into(),
+            ],
             "--timeout".into(),
         ),
     ];
@@ -104,7 +129,10 @@ fn bad_input_names_the_file_or_option_and_what_is_wrong() {
         }
         let v = error_of(&run(&with_json(&a)), "bad_input", &format!("{a:?}"));
         assert_eq!(v["file"], file.as_str(), "{a:?}: {v}");
-        assert!(v["what"].as_str().is_some_and(|w| !w.is_empty()), "{a:?}: {v}");
+        assert!(
+            v["what"].as_str().is_some_and(|w| !w.is_empty()),
+            "{a:?}: {v}"
+        );
         // The text form is the same sentence as before.
         let o = run(&a);
         assert_eq!(o.status.code(), Some(1), "{a:?}: {}", text(&o));
@@ -324,7 +352,10 @@ fn a_plan_with_a_step_in_error_is_blocked_naming_the_step() {
             b.extend_from_slice(edit.as_bytes());
             fs::write(&cf, b).unwrap();
             let before = snapshot(r);
-            for args in [vec!["apply", "--yes"], vec!["apply", "--yes", "--only", "sendmail-cf"]] {
+            for args in [
+                vec!["apply", "--yes"],
+                vec!["apply", "--yes", "--only", "sendmail-cf"],
+            ] {
                 let o = run_root(r, &with_json(&args));
                 let v = error_of(&o, "blocked", &format!("{fx} {args:?}"));
                 assert_eq!(v["step"], "sendmail-cf", "{fx}: {v}");
@@ -388,12 +419,79 @@ fn a_write_that_fails_is_step_failed_with_an_io_cause() {
 /// The table in README and docs/json.md: every kind with its exit code.
 #[test]
 fn every_kind_is_documented_with_its_exit_code() {
-    let doc = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/changes/errors.md"))
-        .unwrap();
+    let doc =
+        fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/changes/errors.md")).unwrap();
     for (kind, code) in smtpauth_wizard::engine::error::KINDS {
         assert!(
             doc.contains(&format!("| `{kind}` | {code} |")),
             "changes/errors.md has no row for {kind}"
         );
+    }
+}
+
+/// relay-report and probe: a tool that fails is tool_failed, a log that cannot be read is io,
+/// a wrong option value or file is bad_input naming it.
+#[test]
+fn relay_report_and_probe_errors_have_their_kinds() {
+    let t = tempfile::tempdir().unwrap();
+    let fake_gz = t.path().join("mail.log.2.gz");
+    fs::write(&fake_gz, "not gzip\n").unwrap();
+    let cut_gz = t.path().join("mail.log.3.gz");
+    fs::write(&cut_gz, [0x1f, 0x8b, 0x08, 0x00, 0x00]).unwrap();
+    let missing = t.path().join("no-such.log");
+    let (g, c, m) = (
+        fake_gz.to_str().unwrap(),
+        cut_gz.to_str().unwrap(),
+        missing.to_str().unwrap(),
+    );
+    for (args, kind, field, value) in [
+        (vec!["relay-report", "--log", g], "bad_input", "file", g),
+        (vec!["relay-report", "--log", c], "bad_input", "file", c),
+        (vec!["relay-report", "--log", m], "io", "path", m),
+        (
+            vec!["relay-report", "--since", "yesterday-ish", "--log", g],
+            "bad_input",
+            "file",
+            "--since",
+        ),
+        (vec!["probe"], "bad_input", "file", "TARGET"),
+        (
+            vec!["probe", "127.0.0.1:notaport"],
+            "bad_input",
+            "file",
+            "TARGET",
+        ),
+        (
+            vec![
+                "probe",
+                "127.0.0.1:1",
+                "--user",
+                "u",
+                "--password-env",
+                "SMTPAUTH_WIZARD_NO_SUCH_VAR",
+            ],
+            "bad_input",
+            "file",
+            "--password-env",
+        ),
+    ] {
+        let v = error_of(&run(&with_json(&args)), kind, &format!("{args:?}"));
+        assert_eq!(v[field], value, "{args:?}: {v}");
+    }
+    if Command::new("journalctl")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        skip_test!("journalctl is not installed");
+    }
+    for dir in ["/etc/hostname", "/nonexistent-journal-dir"] {
+        let v = error_of(
+            &run(&["relay-report", "--journal-dir", dir, "--format", "json"]),
+            "tool_failed",
+            dir,
+        );
+        assert_eq!(v["tool"], "journalctl", "{v}");
+        assert!(v["error"].as_str().unwrap().contains(dir), "{v}");
     }
 }

@@ -362,7 +362,8 @@ pub fn parse() -> Cli {
                 e.exit();
             }
             let msg = e.render().to_string();
-            let usage = crate::engine::Error::Usage(msg.trim().trim_start_matches("error: ").into());
+            let usage =
+                crate::engine::Error::Usage(msg.trim().trim_start_matches("error: ").into());
             if wants_json(&args) {
                 outln!(
                     "{}",

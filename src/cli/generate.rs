@@ -21,7 +21,9 @@ pub(super) fn answers(
         }
         return Ok(0);
     }
-    let f = file.ok_or("give an answers FILE to check, or --example")?;
+    let f = file.ok_or_else(|| {
+        crate::engine::Error::Usage("give an answers FILE to check, or --example".into())
+    })?;
     let a = answers::load(f)?;
     if json {
         outln!(

@@ -8,7 +8,9 @@ pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, crate::
     let root = cli.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     let mut opts = rr::ReportOptions::default();
     if let Some(s) = &a.since {
-        opts.since = Some(rr::parse_duration(s).map_err(|e| format!("--since {s}: {e}"))?);
+        opts.since = Some(rr::parse_duration(s).map_err(|e| {
+            crate::engine::Error::bad_input("--since", e.clone(), format!("--since {s}: {e}"))
+        })?);
     }
     opts.stdin = a.logs.iter().any(|l| l.as_os_str() == "-");
     opts.logs = a
@@ -104,11 +106,37 @@ pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, crate::
 
 /// A relay-report error; a missing log given with --log is named as such (the generic hint
 /// "give the log with --log FILE" is for the default logs).
-pub(super) fn log_error(e: crate::relay_report::ReportError, given: &[PathBuf]) -> String {
-    match e {
-        crate::relay_report::ReportError::Missing(p) if given.contains(&p) => {
+pub(super) fn log_error(
+    e: crate::relay_report::ReportError,
+    given: &[PathBuf],
+) -> crate::engine::Error {
+    use crate::engine::Error;
+    use crate::relay_report::ReportError as R;
+    let message = match &e {
+        R::Missing(p) if given.contains(p) => {
             format!("{}: no such file (given with --log)", p.display())
         }
         e => e.to_string(),
+    };
+    let io = |p: &std::path::Path| Error::Io {
+        action: "read the mail log".into(),
+        path: p.display().to_string(),
+        message: message.clone(),
+    };
+    match &e {
+        R::NoLogs => Error::bad_input("--log", "no mail log", message),
+        R::Missing(p) | R::Unreadable { path: p, .. } => io(p),
+        R::NotGzip(p) => Error::bad_input(p.display().to_string(), "not gzip data", message),
+        R::BadGzip { path, .. } => Error::bad_input(
+            path.display().to_string(),
+            "damaged or incomplete gzip data",
+            message,
+        ),
+        R::Journal(_) => Error::ToolFailed {
+            tool: "journalctl".into(),
+            status: None,
+            stderr: String::new(),
+            message,
+        },
     }
 }

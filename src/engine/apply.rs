@@ -116,11 +116,7 @@ impl Engine {
     /// Applies the steps in order (all, or those in `only`), journaling every change first.
     /// Stops at the first step that is blocked or in error; a later `apply`/`resume` continues.
     /// Every apply that got as far as the journal leaves one line in the audit log.
-    pub fn apply(
-        &self,
-        only: &[String],
-        on: &mut dyn FnMut(Event),
-    ) -> Result<ApplySummary, Error> {
+    pub fn apply(&self, only: &[String], on: &mut dyn FnMut(Event)) -> Result<ApplySummary, Error> {
         self.may_write()?;
         let mut at = None;
         let mut res = self.apply_journaled(only, on, &mut at);
@@ -257,8 +253,7 @@ impl Engine {
                 }
                 for (f, before) in watch {
                     let why = "rewritten by the restart command itself";
-                    if j.record_side_effect(&f, before, why)?
-                    {
+                    if j.record_side_effect(&f, before, why)? {
                         sum.files.push(self.cx.root.display(&f));
                     }
                 }
@@ -272,8 +267,7 @@ impl Engine {
                     }
                     Err(e) if s.rolls_back_on_failure() => {
                         j.end_step(Some(format!("failed: {e}")))?;
-                        let (undo, undone) =
-                            self.roll_back_run_and_restart(s.as_ref(), &mut j, on);
+                        let (undo, undone) = self.roll_back_run_and_restart(s.as_ref(), &mut j, on);
                         on(Event::StepFinished(s.id(), Status::Error));
                         return Err(Error::StepFailed {
                             step: s.id().into(),

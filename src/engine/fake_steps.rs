@@ -664,8 +664,18 @@ mod kinds {
 
     fn one(mode: Mode, log: &Log) -> Vec<Box<dyn Step>> {
         vec![
-            Box::new(Fake::new("one", vec![("a.conf", b"A\n".to_vec())], Mode::Ok, log)),
-            Box::new(Fake::new("two", vec![("b.conf", b"B\n".to_vec())], mode, log)),
+            Box::new(Fake::new(
+                "one",
+                vec![("a.conf", b"A\n".to_vec())],
+                Mode::Ok,
+                log,
+            )),
+            Box::new(Fake::new(
+                "two",
+                vec![("b.conf", b"B\n".to_vec())],
+                mode,
+                log,
+            )),
         ]
     }
 
@@ -689,14 +699,25 @@ mod kinds {
 
     #[test]
     fn a_failing_tool_is_step_failed_with_the_tool_and_what_was_undone() {
-        for files in [vec![("b.conf", b"B\n".to_vec())], vec![("b.conf", b"B\n".to_vec()), ("c.conf", b"C\n".to_vec())]] {
-            let t = root_with(&[("a.conf", Some(b"a\n".to_vec())), ("b.conf", Some(b"b\n".to_vec()))]);
+        for files in [
+            vec![("b.conf", b"B\n".to_vec())],
+            vec![("b.conf", b"B\n".to_vec()), ("c.conf", b"C\n".to_vec())],
+        ] {
+            let t = root_with(&[
+                ("a.conf", Some(b"a\n".to_vec())),
+                ("b.conf", Some(b"b\n".to_vec())),
+            ]);
             let log: Log = Arc::default();
             let n = files.len();
             let e = engine(
                 &t,
                 vec![
-                    Box::new(Fake::new("one", vec![("a.conf", b"A\n".to_vec())], Mode::Ok, &log)),
+                    Box::new(Fake::new(
+                        "one",
+                        vec![("a.conf", b"A\n".to_vec())],
+                        Mode::Ok,
+                        &log,
+                    )),
                     Box::new(Fake::new("two", files, Mode::ToolFails, &log)),
                 ],
             );
@@ -705,7 +726,12 @@ mod kinds {
             assert!(text.starts_with("step two failed: `"), "{text}");
             assert!(text.contains("false` (exit status 1)"), "{text}");
             match err {
-                Error::StepFailed { step, undone, cause, .. } => {
+                Error::StepFailed {
+                    step,
+                    undone,
+                    cause,
+                    ..
+                } => {
                     assert_eq!(step, "two");
                     // Its own writes were put back (one per file), step one's stay.
                     assert_eq!(undone.len(), n, "{undone:?}");
@@ -719,8 +745,14 @@ mod kinds {
                 }
                 other => panic!("{other:?}"),
             }
-            assert_eq!(std::fs::read(t.path().join("etc/fake/b.conf")).unwrap(), b"b\n");
-            assert_eq!(std::fs::read(t.path().join("etc/fake/a.conf")).unwrap(), b"A\n");
+            assert_eq!(
+                std::fs::read(t.path().join("etc/fake/b.conf")).unwrap(),
+                b"b\n"
+            );
+            assert_eq!(
+                std::fs::read(t.path().join("etc/fake/a.conf")).unwrap(),
+                b"A\n"
+            );
             let v = serde_json::to_value(
                 crate::engine::Error::StepFailed {
                     step: "two".into(),
@@ -750,8 +782,18 @@ mod kinds {
         let e = engine(
             &t,
             vec![
-                Box::new(Fake::new("one", vec![("a.conf", b"A\n".to_vec())], Mode::Ok, &log)),
-                Box::new(Fake::new("two", vec![("b.conf", b"B\n".to_vec())], Mode::Ok, &log)),
+                Box::new(Fake::new(
+                    "one",
+                    vec![("a.conf", b"A\n".to_vec())],
+                    Mode::Ok,
+                    &log,
+                )),
+                Box::new(Fake::new(
+                    "two",
+                    vec![("b.conf", b"B\n".to_vec())],
+                    Mode::Ok,
+                    &log,
+                )),
                 Box::new(Fake::new("three", vec![], Mode::LiveFails, &log)),
             ],
         );
@@ -803,7 +845,11 @@ mod kinds {
         let log: Log = Arc::default();
         let e = engine(&t, one(Mode::Ok, &log));
         match e.apply(&["nine".into()], &mut quiet()).unwrap_err() {
-            Error::BadInput { file, what, message } => {
+            Error::BadInput {
+                file,
+                what,
+                message,
+            } => {
                 assert_eq!(file, "--only");
                 assert!(what.contains("nine"), "{what}");
                 assert!(message.contains("one, two"), "{message}");
@@ -820,12 +866,18 @@ mod kinds {
         e.apply(&[], &mut quiet()).unwrap();
         // The lock, held by a second journal writer.
         let held = Journal::open(e.root()).unwrap();
-        assert!(matches!(e.rollback(None, false, &mut quiet()), Err(Error::Locked(_))));
+        assert!(matches!(
+            e.rollback(None, false, &mut quiet()),
+            Err(Error::Locked(_))
+        ));
         assert!(matches!(e.apply(&[], &mut quiet()), Err(Error::Locked(_))));
         drop(held);
         let j = crate::engine::journal::journal_path(e.root());
         std::fs::write(&j, "not: [a journal\n").unwrap();
-        assert!(matches!(e.rollback(None, false, &mut quiet()), Err(Error::Journal(_))));
+        assert!(matches!(
+            e.rollback(None, false, &mut quiet()),
+            Err(Error::Journal(_))
+        ));
         assert!(matches!(e.unfinished(), Err(Error::Journal(_))));
     }
 }

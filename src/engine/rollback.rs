@@ -276,15 +276,18 @@ impl Engine {
         files.extend(p.sendmail.cf.iter().cloned());
         for f in files {
             let bak = format!("{f}.bak");
-            let real_bak = self.cx.root.resolve(&bak).map_err(io("resolve", &bak))?.real;
+            let real_bak = self
+                .cx
+                .root
+                .resolve(&bak)
+                .map_err(io("resolve", &bak))?
+                .real;
             let Ok(content) = std::fs::read(&real_bak) else {
                 continue;
             };
             let m = fsops::meta_of(&real_bak)
                 .map_err(io("read", &bak))?
-                .ok_or_else(|| {
-                    io("read", &bak)(std::io::Error::other("backup vanished"))
-                })?;
+                .ok_or_else(|| io("read", &bak)(std::io::Error::other("backup vanished")))?;
             let cur = self.cx.root.read(&f).map_err(io("read", &f))?;
             if cur.as_deref() == Some(content.as_slice()) {
                 msgs.push(format!(
