@@ -37,6 +37,7 @@ pub mod answers;
 mod apply;
 mod args;
 mod generate;
+mod json;
 mod probe;
 mod relay_report;
 mod render;
@@ -203,7 +204,11 @@ fn dispatch(cli: &Cli) -> Result<u8, Error> {
                 let restored: &[String] = if n > 0 { &msgs } else { &[] };
                 outln!(
                     "{}",
-                    serde_json::json!({ "changed": n > 0, "message": message, "restored": restored })
+                    json::line(&json::Restored {
+                        changed: n > 0,
+                        message: &message,
+                        restored,
+                    })
                 );
             } else {
                 msgs.iter().for_each(|m| outln!("{m}"));
@@ -279,7 +284,11 @@ fn dispatch(cli: &Cli) -> Result<u8, Error> {
                 let rolled_back: &[String] = if steps.is_empty() { &[] } else { &msgs };
                 outln!(
                     "{}",
-                    serde_json::json!({ "changed": !steps.is_empty(), "message": message, "rolled_back": rolled_back })
+                    json::line(&json::RolledBack {
+                        changed: !steps.is_empty(),
+                        message: &message,
+                        rolled_back,
+                    })
                 );
             } else {
                 for m in msgs.iter().filter(|m| {

@@ -13,8 +13,10 @@ pub(super) fn answers(
         if json {
             outln!(
                 "{}",
-                crate::term::json_line(&serde_json::json!({ "example": answers::EXAMPLE }))
-                    .unwrap_or_default()
+                crate::term::json_line(&json::AnswersExample {
+                    example: answers::EXAMPLE
+                })
+                .unwrap_or_default()
             );
         } else {
             out!("{}", answers::EXAMPLE);
@@ -28,11 +30,11 @@ pub(super) fn answers(
     if json {
         outln!(
             "{}",
-            crate::term::json_pretty(&serde_json::json!({
-                "file": f.display().to_string(),
-                "valid": true,
-                "answers": a,
-            }))
+            crate::term::json_pretty(&json::AnswersValid {
+                answers: json::Sorted(&a),
+                file: f.display().to_string(),
+                valid: true,
+            })
             .map_err(|e| e.to_string())?
         );
     } else {
@@ -102,7 +104,7 @@ pub(super) fn generate(cli: &Cli, what: &GenerateWhat) -> Result<u8, crate::engi
     if cli.format == Format::Json {
         outln!(
             "{}",
-            crate::term::json_line(&serde_json::json!({ "files": names })).unwrap_or_default()
+            crate::term::json_line(&json::Generated { files: &names }).unwrap_or_default()
         );
     } else {
         names.iter().for_each(|n| outln!("wrote {n}"));

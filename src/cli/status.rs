@@ -16,7 +16,11 @@ pub(super) fn status(cli: &Cli) -> Result<u8, crate::engine::Error> {
             if json {
                 outln!(
                     "{}",
-                    serde_json::json!({ "journal": path.display().to_string(), "error": e, "backups": baks })
+                    json::line(&json::StatusUnreadable {
+                        backups: &baks,
+                        error: &e,
+                        journal: path.display().to_string(),
+                    })
                 );
             } else {
                 outln!("journal {}: {e}", path.display());
@@ -30,12 +34,12 @@ pub(super) fn status(cli: &Cli) -> Result<u8, crate::engine::Error> {
     if json {
         outln!(
             "{}",
-            crate::term::json_pretty(&serde_json::json!({
-                "journal": path.display().to_string(),
-                "runs": j.data.runs,
-                "changed_since_written": changed,
-                "backups": baks,
-            }))
+            crate::term::json_pretty(&json::Status {
+                backups: &baks,
+                changed_since_written: &changed,
+                journal: path.display().to_string(),
+                runs: json::Sorted(&j.data.runs[..]),
+            })
             .unwrap()
         );
         return Ok(0);
