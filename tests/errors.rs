@@ -495,3 +495,103 @@ fn relay_report_and_probe_errors_have_their_kinds() {
         assert!(v["error"].as_str().unwrap().contains(dir), "{v}");
     }
 }
+
+/// Issue 10 item 2: the TUI learns which diff line turns the loopback-only listener off from
+/// the engine (the mc model's reading of before and after), not from the diff's text. The note
+/// follows that line for every spelling sendmail accepts (`A=` for `Addr=`, other loopback
+/// addresses, spaces), and no other change is annotated.
+#[test]
+fn the_loopback_listener_the_plan_closes_is_the_engines_answer() {
+    use smtpauth_wizard::engine::step::Options;
+    use smtpauth_wizard::tui::{view, worker};
+    need_tools!();
+    let spellings = [
+        None,
+        Some("DAEMON_OPTIONS(`Port=smtp, A=127.0.0.1, Name=MTA')dnl"),
+        Some("DAEMON_OPTIONS(`Port=smtp,Addr=127.0.1.1, Name=MTA')dnl"),
+        Some("DAEMON_OPTIONS(`Port=smtp, Addr = localhost, Name=MTA')dnl"),
+        Some("DAEMON_OPTIONS(`Family=inet6, Port=smtp, Addr=::1, Name=MTA-v6')dnl"),
+    ];
+    for fx in ["debian12", "rhel9", "redhat9"] {
+        for (k, line) in spellings.iter().enumerate() {
+            let t = fixture(fx);
+            let mc = t.path().join("etc/mail/sendmail.mc");
+            if let Some(line) = line {
+                let text = fs::read_to_string(&mc).unwrap();
+                let mut done = false;
+                let new: Vec<String> = text
+                    .lines()
+                    .map(|l| {
+                        if !done
+                            && l.starts_with("DAEMON_OPTIONS(")
+                            && l.contains("127.0.0.1")
+                            && (l.contains("Port=smtp") || l.contains("Name=MTA"))
+                        {
+                            done = true;
+                            line.to_string()
+                        } else {
+                            l.to_string()
+                        }
+                    })
+                    .collect();
+                assert!(done, "{fx}: no loopback listener line");
+                fs::write(&mc, new.join("\n") + "\n").unwrap();
+            }
+            let e = smtpauth_wizard::steps::open(t.path(), None, Options::default()).unwrap();
+            let snap = worker::snapshot(&e);
+            let what = format!("{fx} variant {k}");
+            assert_eq!(
+                snap.closed_listeners.len(),
+                1,
+                "{what}: {:?}",
+                snap.closed_listeners
+            );
+            let closed = &snap.closed_listeners[0];
+            let after = closed.after.as_deref().unwrap_or_else(|| panic!("{what}"));
+            // Commented out, or kept without its loopback address.
+            assert!(
+                after.trim_start().starts_with("dnl")
+                    || !["127.0.", "::1", "localhost"]
+                        .iter()
+                        .any(|a| after.contains(a)),
+                "{what}: {after}"
+            );
+            let theme = view::Theme { color: false };
+            let mut annotated = 0;
+            for r in &snap.reports {
+                for c in &r.changes {
+                    let mine: Vec<_> = snap
+                        .closed_listeners
+                        .iter()
+                        .filter(|l| l.step == r.id && l.path == c.path)
+                        .collect();
+                    let lines: Vec<String> = view::step::diff_lines(&theme, &c.diff(), 400, &mine)
+                        .iter()
+                        .map(|l| l.to_string())
+                        .collect();
+                    let notes: Vec<usize> = lines
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, l)| {
+                            (l.contains("tells Sendmail to listen only on loopback")
+                                || l.contains("told Sendmail to listen only on loopback"))
+                        })
+                        .map(|(i, _)| i)
+                        .collect();
+                    if notes.is_empty() {
+                        continue;
+                    }
+                    annotated += 1;
+                    assert_eq!(r.id, "sendmail-mc", "{what}");
+                    assert_eq!(notes.len(), 1, "{what}: {lines:#?}");
+                    assert_eq!(
+                        lines[notes[0] - 1].trim_end(),
+                        format!("+{after}").trim_end(),
+                        "{what}: the note follows the line that closes the listener"
+                    );
+                }
+            }
+            assert_eq!(annotated, 1, "{what}");
+        }
+    }
+}

@@ -70,6 +70,7 @@ pub fn snapshot(engine: &Engine) -> Snapshot {
         features: c.features,
         extra_domains: c.extra_domains,
         server_name,
+        closed_listeners: c.closed_listeners,
     }
 }
 
