@@ -158,6 +158,12 @@ pub fn closed_loopback_listeners(
         .collect()
 }
 
+/// Whether a tool is installed where the engine would run it from (as root only the trusted
+/// directories, see [`super::host::find_tool`]): the demo says so before any engine is open.
+pub fn tool_installed(name: &str) -> bool {
+    super::host::find_tool(name).is_some()
+}
+
 /// Every [`Offer`] the findings of `reports` make, in order.
 pub fn offers(reports: &[StepReport]) -> impl Iterator<Item = &Offer> {
     reports
@@ -167,6 +173,12 @@ pub fn offers(reports: &[StepReport]) -> impl Iterator<Item = &Offer> {
 }
 
 impl Engine {
+    /// The effective user id the engine acts as (`apply` and `rollback` on `/` need 0; see
+    /// [`Engine::may_write`]).
+    pub fn euid(&self) -> u32 {
+        super::host::euid()
+    }
+
     /// Where the journal is (host path).
     pub fn journal_path(&self) -> PathBuf {
         super::journal::journal_path(self.root())

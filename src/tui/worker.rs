@@ -26,7 +26,7 @@ pub fn info(engine: &Engine) -> Info {
         },
         profile: p.map(|p| (p.id.clone(), p.name.clone())),
         profile_reason: engine.cx.profile_reason.clone(),
-        euid: crate::engine::host::euid(),
+        euid: engine.euid(),
         may_write: engine.may_write().map_err(|e| e.to_string()),
         password_check: p
             .map(|p| p.auth.password_check.clone())
