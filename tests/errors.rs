@@ -573,8 +573,8 @@ fn the_loopback_listener_the_plan_closes_is_the_engines_answer() {
                         .iter()
                         .enumerate()
                         .filter(|(_, l)| {
-                            (l.contains("tells Sendmail to listen only on loopback")
-                                || l.contains("told Sendmail to listen only on loopback"))
+                            l.contains("tells Sendmail to listen only on loopback")
+                                || l.contains("told Sendmail to listen only on loopback")
                         })
                         .map(|(i, _)| i)
                         .collect();
