@@ -595,3 +595,53 @@ fn the_loopback_listener_the_plan_closes_is_the_engines_answer() {
         }
     }
 }
+
+/// A profile file that does not parse, or whose overrides for this release do not apply, is
+/// bad_input naming the profile file.
+#[test]
+fn a_bad_profile_is_bad_input_naming_it() {
+    need_tools!();
+    let t = fixture("debian12");
+    let r = t.path();
+    let debian = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/profiles/debian.yaml"
+    ))
+    .unwrap();
+    let over = |set: &str| {
+        format!(
+            "{debian}  - when: {{ id: [debian], version_id: \">=12\" }}\n    why: a test\n    set:\n{set}"
+        )
+    };
+    let variants = [
+        ("not-yaml.yaml", "id: [debian\n".to_string()),
+        ("unknown-key.yaml", format!("{debian}colour: blue\n")),
+        (
+            "bad-override-type.yaml",
+            over("      auth:\n        default_mechanisms: 5\n"),
+        ),
+        (
+            "bad-override-key.yaml",
+            over("      service:\n        nmae: sendmail\n"),
+        ),
+    ];
+    let before = snapshot(r);
+    for (name, text) in variants {
+        let p = r.join(name);
+        fs::write(&p, text).unwrap();
+        let ps = p.to_str().unwrap();
+        let o = run(&[
+            "check",
+            "--profile",
+            ps,
+            "--root",
+            r.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        let v = error_of(&o, "bad_input", name);
+        assert_eq!(v["file"], ps, "{name}: {v}");
+        fs::remove_file(&p).unwrap();
+    }
+    assert!(diff_snapshots(&before, &snapshot(r)).is_empty());
+}

@@ -132,7 +132,12 @@ impl Engine {
         let (mut profile, mut profile_reason) = (profile, profile_reason);
         for s in &steps {
             if let Some(p) = profile.take() {
-                let (p, why) = s.for_release(&root, p, profile_reason)?;
+                let file = profile_file
+                    .map_or_else(|| format!("profile {}", p.id), |f| f.display().to_string());
+                // The profile's overrides for this release do not apply: the profile is wrong.
+                let (p, why) = s
+                    .for_release(&root, p, profile_reason)
+                    .map_err(|e| Error::bad_input(file, e.clone(), e))?;
                 profile = Some(p);
                 profile_reason = why;
             }
