@@ -167,6 +167,16 @@ fn an_input_file_that_cannot_be_read_is_io_with_its_path() {
     let v = error_of(&run(&with_json(&a)), "io", "profile");
     assert_eq!(v["path"], p.to_str().unwrap(), "{v}");
     assert_eq!(v["action"], "read profile", "{v}");
+    // generate: a directory that cannot be made (its parent is a file).
+    let file = r.join("a-file");
+    fs::write(&file, "x").unwrap();
+    for what in ["man", "completions"] {
+        let d = file.join("sub");
+        let a = ["generate", what, d.to_str().unwrap()];
+        let v = error_of(&run(&with_json(&a)), "io", what);
+        assert_eq!(v["path"], d.to_str().unwrap(), "{v}");
+        assert_eq!(v["action"], "create", "{v}");
+    }
 }
 
 #[test]

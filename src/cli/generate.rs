@@ -86,7 +86,15 @@ pub(super) fn generate(cli: &Cli, what: &GenerateWhat) -> Result<u8, crate::engi
             dir
         }
     };
-    fsops::ensure_dir(dir, 0o755).map_err(|e| e.to_string())?;
+    let io = |action: &str, p: &std::path::Path| {
+        let (action, path) = (action.to_string(), p.display().to_string());
+        move |e: std::io::Error| crate::engine::Error::Io {
+            action,
+            path,
+            message: e.to_string(),
+        }
+    };
+    fsops::ensure_dir(dir, 0o755).map_err(io("create", dir))?;
     for (p, b) in &files {
         fsops::replace_file(
             p,
@@ -98,7 +106,7 @@ pub(super) fn generate(cli: &Cli, what: &GenerateWhat) -> Result<u8, crate::engi
             },
             None,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(io("write", p))?;
     }
     let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
     if cli.format == Format::Json {
