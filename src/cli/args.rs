@@ -347,7 +347,7 @@ pub(super) fn wants_json(args: &[std::ffi::OsString]) -> bool {
 }
 
 /// Parses the process's command line. `--help` and `--version` print and exit 0; a command line
-/// that does not parse prints the error (as `{"error": ...}` with `--format json`) and exits 1.
+/// that does not parse prints the error (as `{"error": ..., "kind": "usage"}` with `--format json`) and exits 1.
 pub fn parse() -> Cli {
     use clap::FromArgMatches;
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
