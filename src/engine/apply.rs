@@ -403,10 +403,21 @@ impl Engine {
     ) -> Result<(), Error> {
         for c in &r.changes {
             on(Event::Writing(self.cx.root.display(&c.path)));
-            let validator = |tmp: &Path| s.validate_change(&self.cx, c, tmp);
+            // Whether the step's own check refused the new file (then it is `rejected`, not an
+            // I/O error: fsops passes the refusal on as one).
+            let refused = std::cell::Cell::new(false);
+            let validator = |tmp: &Path| {
+                let r = s.validate_change(&self.cx, c, tmp);
+                refused.set(r.is_err());
+                r
+            };
             let v: Option<fsops::Validator> = if c.validate { Some(&validator) } else { None };
             j.write_file(&c.path, &c.after, c.new_meta, &c.why, v)
                 .map_err(|e| match e {
+                    journal::JournalError::Io(io) if refused.get() => Error::Rejected {
+                        path: self.cx.root.display(&c.path),
+                        message: io.to_string(),
+                    },
                     journal::JournalError::Io(io) => Error::Io {
                         action: "write".into(),
                         path: self.cx.root.display(&c.path),

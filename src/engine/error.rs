@@ -53,6 +53,10 @@ pub enum Error {
         stderr: String,
         message: String,
     },
+    /// A step's own check of a new file (sendmail-cf: `sendmail -C NEW -bv`) refused it before
+    /// it replaced `path` (served-system path, displayed): the file was left as it was.
+    #[error("{message}")]
+    Rejected { path: String, message: String },
     /// Changing the live system needs root privileges.
     #[error("{0}")]
     Permission(String),
@@ -84,6 +88,7 @@ pub const KINDS: &[(&str, u8)] = &[
     ("io", 1),
     ("bad_input", 1),
     ("tool_failed", 1),
+    ("rejected", 1),
     ("permission", 1),
     ("locked", 1),
     ("journal", 1),
@@ -102,6 +107,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::BadInput { .. } => "bad_input",
             Error::ToolFailed { .. } => "tool_failed",
+            Error::Rejected { .. } => "rejected",
             Error::Permission(_) => "permission",
             Error::Locked(_) => "locked",
             Error::Journal(_) => "journal",
@@ -164,6 +170,7 @@ impl Error {
                 j.action = Some(action);
                 j.path = Some(path);
             }
+            Error::Rejected { path, .. } => j.path = Some(path),
             Error::BadInput { file, what, .. } => {
                 j.file = Some(file);
                 j.what = Some(what);
@@ -307,6 +314,10 @@ mod tests {
                 tool: "m4".into(),
                 status: Some(1),
                 stderr: String::new(),
+                message: "m".into(),
+            },
+            Error::Rejected {
+                path: "p".into(),
                 message: "m".into(),
             },
             Error::Permission("m".into()),

@@ -500,7 +500,21 @@ fn a_refused_change_leaves_its_target_and_undoes_the_step() {
             &log,
         ))],
     );
-    let err = e.apply(&[], &mut quiet()).unwrap_err().to_string();
+    let err = e.apply(&[], &mut quiet()).unwrap_err();
+    // The step's own check refused the new file: `rejected`, naming it, inside `step_failed`.
+    match &err {
+        crate::engine::Error::StepFailed { step, cause, .. } => {
+            assert_eq!(step, "one");
+            match cause.as_deref() {
+                Some(crate::engine::Error::Rejected { path, .. }) => {
+                    assert!(path.ends_with("/etc/fake/b.conf"), "{path}")
+                }
+                c => panic!("{c:?}"),
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = err.to_string();
     assert!(err.starts_with("step one failed: "), "{err}");
     assert!(err.contains("fake: one refuses /etc/fake/b.conf"), "{err}");
     // a.conf was written, then undone with the step.
