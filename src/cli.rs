@@ -37,6 +37,7 @@ pub mod answers;
 mod apply;
 mod args;
 mod generate;
+mod json;
 mod probe;
 mod relay_report;
 mod render;
@@ -54,7 +55,7 @@ pub use users::{UsersArgs, UsersWhat};
 
 use crate::engine::journal::FileState;
 use crate::engine::step::{Options, Severity, Status, StepReport};
-use crate::engine::{Engine, Event};
+use crate::engine::{Engine, Error, Event};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
@@ -93,26 +94,30 @@ pub fn die_of_sigpipe() -> ! {
 }
 
 /// Refuses when standard input is not a terminal: there is no one to ask.
-fn need_terminal() -> Result<(), String> {
+fn need_terminal() -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
-        return Err("refusing to change anything without confirmation: standard input is not a terminal, so there is no one to ask. Run `plan` to see the changes, then add --yes".into());
+        return Err(Error::Refused("refusing to change anything without confirmation: standard input is not a terminal, so there is no one to ask. Run `plan` to see the changes, then add --yes".into()));
     }
     Ok(())
 }
 
 /// Asks on the terminal; refuses without one.
-fn confirm(question: &str) -> Result<bool, String> {
+fn confirm(question: &str) -> Result<bool, Error> {
     need_terminal()?;
     errout!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Error::Io {
+            action: "read the answer".into(),
+            path: "standard input".into(),
+            message: e.to_string(),
+        })?;
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
-fn open(cli: &Cli, opts: Options, profile: Option<&std::path::Path>) -> Result<Engine, String> {
+fn open(cli: &Cli, opts: Options, profile: Option<&std::path::Path>) -> Result<Engine, Error> {
     let root = cli.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     let opts = Options {
         trust_root: cli.trust_root,
@@ -140,17 +145,17 @@ pub fn run(cli: Cli) -> ExitCode {
             if cli.format == Format::Json {
                 outln!(
                     "{}",
-                    crate::term::json_line(&serde_json::json!({ "error": e })).unwrap_or_default()
+                    crate::term::json_line(&e.to_json()).unwrap_or_default()
                 );
             } else {
                 errln!("smtpauth-wizard: {e}");
             }
-            ExitCode::from(1)
+            ExitCode::from(e.exit_code())
         }
     }
 }
 
-fn dispatch(cli: &Cli) -> Result<u8, String> {
+fn dispatch(cli: &Cli) -> Result<u8, Error> {
     let json = cli.format == Format::Json;
     match cli.command.as_ref().expect("TUI handled by main") {
         Command::Check { choices } | Command::Plan { choices, .. } => {
@@ -187,7 +192,7 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
             let engine = open(cli, Options::default(), cli.profile.as_deref())?;
             engine.may_write()?;
             if !yes && !confirm("Put the .bak copies back over sendmail.mc and sendmail.cf?")? {
-                return Err("nothing was changed".into());
+                return Err(Error::Refused("nothing was changed".into()));
             }
             let msgs = engine.restore_from_backups(&mut |_| {})?;
             if json {
@@ -201,7 +206,11 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                 let restored: &[String] = if n > 0 { &msgs } else { &[] };
                 outln!(
                     "{}",
-                    serde_json::json!({ "changed": n > 0, "message": message, "restored": restored })
+                    json::line(&json::Restored {
+                        changed: n > 0,
+                        message: &message,
+                        restored,
+                    })
                 );
             } else {
                 msgs.iter().for_each(|m| outln!("{m}"));
@@ -213,7 +222,7 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
         } => {
             let engine = open(cli, Options::default(), cli.profile.as_deref())?;
             engine.may_write()?;
-            let j = engine.journal().map_err(|e| e.to_string())?;
+            let j = engine.journal()?;
             let applied = j.applied_newest_first();
             let n = applied
                 .iter()
@@ -254,7 +263,7 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                     }
                 }
                 if !confirm("Roll back?")? {
-                    return Err("nothing was changed".into());
+                    return Err(Error::Refused("nothing was changed".into()));
                 }
             }
             let msgs = engine.rollback(step.as_deref(), *force, &mut |e| {
@@ -277,7 +286,11 @@ fn dispatch(cli: &Cli) -> Result<u8, String> {
                 let rolled_back: &[String] = if steps.is_empty() { &[] } else { &msgs };
                 outln!(
                     "{}",
-                    serde_json::json!({ "changed": !steps.is_empty(), "message": message, "rolled_back": rolled_back })
+                    json::line(&json::RolledBack {
+                        changed: !steps.is_empty(),
+                        message: &message,
+                        rolled_back,
+                    })
                 );
             } else {
                 for m in msgs.iter().filter(|m| {

@@ -149,8 +149,29 @@ fn status_shape() -> Value {
     })
 }
 
+/// Every error: the message and its kind; the fields of some kinds (docs/json.md).
 fn error_shape() -> Value {
-    json!({ "error": "string" })
+    let fields = |extra: Value| {
+        let mut o = json!({
+            "error": "string",
+            "kind": "string",
+            "step?": "string",
+            "undone?": ["string"],
+            "paths?": ["string"],
+            "action?": "string",
+            "path?": "string",
+            "file?": "string",
+            "what?": "string",
+            "tool?": "string",
+            "status?": "number|null",
+            "stderr?": "string",
+        });
+        if let (Some(o), Some(e)) = (o.as_object_mut(), extra.as_object()) {
+            o.extend(e.clone());
+        }
+        o
+    };
+    fields(json!({ "cause?": fields(json!({})) }))
 }
 
 #[test]

@@ -80,6 +80,7 @@ fn synthetic(statuses: &[(&str, Status)]) -> Model {
         features: vec![],
         extra_domains: vec![],
         server_name: "mailsrv.example.com".into(),
+        closed_listeners: vec![],
     };
     assert_eq!(update(&mut m, Msg::Checked(Box::new(snap))), None);
     m
@@ -141,11 +142,15 @@ impl Live {
                 let result = self
                     .engine
                     .apply(std::slice::from_ref(&step), &mut |_| {})
-                    .map(|s| s.files);
+                    .map(|s| s.files)
+                    .map_err(|e| e.to_string());
                 update(&mut self.m, Msg::Applied { step, result });
             }
             Cmd::Rollback { step, force } => {
-                let result = self.engine.rollback(step.as_deref(), force, &mut |_| {});
+                let result = self
+                    .engine
+                    .rollback(step.as_deref(), force, &mut |_| {})
+                    .map_err(|e| e.to_string());
                 update(&mut self.m, Msg::RolledBack { result });
             }
             Cmd::Check(opts) => self.engine.cx.opts = opts,
@@ -583,7 +588,16 @@ fn resize_is_a_message_and_scrolling_stays_inside_the_screen() {
 fn the_loopback_line_is_pointed_out_in_the_mc_diff() {
     let d = "--- a/etc/mail/sendmail.mc\n+++ b/etc/mail/sendmail.mc\n@@ -1,2 +1,2 @@\n-DAEMON_OPTIONS(`Port=smtp,Addr=127.0.0.1, Name=MTA')dnl\n+dnl DAEMON_OPTIONS(`Port=smtp,Addr=127.0.0.1, Name=MTA')dnl\n";
     let t = view::Theme { color: false };
-    let lines: Vec<String> = view::step::diff_lines(&t, d, 56, true)
+    // The engine's answer for this change: which line turns the loopback listener off.
+    let closed = smtpauth_wizard::engine::query::closed_loopback_listeners(
+        "sendmail-mc",
+        "/etc/mail/sendmail.mc",
+        "DAEMON_OPTIONS(`Port=smtp,Addr=127.0.0.1, Name=MTA')dnl\n",
+        "dnl DAEMON_OPTIONS(`Port=smtp,Addr=127.0.0.1, Name=MTA')dnl\n",
+    );
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    let closed: Vec<_> = closed.iter().collect();
+    let lines: Vec<String> = view::step::diff_lines(&t, d, 56, &closed)
         .iter()
         .map(|l| l.to_string())
         .collect();

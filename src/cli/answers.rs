@@ -204,10 +204,14 @@ fn describe(source: &str, e: &serde_yaml::Error) -> String {
 }
 
 /// Reads and parses an answers file.
-pub fn load(path: &Path) -> Result<Answers, String> {
+pub fn load(path: &Path) -> Result<Answers, crate::engine::Error> {
     let text = crate::engine::trust::read_instructions(path, "answers file")?;
-    let a = parse(&path.display().to_string(), &text)?;
-    a.check_profile(path, &text)?;
+    let file = path.display().to_string();
+    // The message names the file and the line; `what` is the same sentence (serde's words for
+    // what is wrong are not split from the location reliably).
+    let bad = |m: String| crate::engine::Error::bad_input(file.clone(), m.clone(), m);
+    let a = parse(&file, &text).map_err(bad)?;
+    a.check_profile(path, &text).map_err(bad)?;
     Ok(a)
 }
 

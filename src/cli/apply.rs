@@ -9,7 +9,7 @@ pub(super) fn apply(
     yes: bool,
     full: bool,
     resume: bool,
-) -> Result<u8, String> {
+) -> Result<u8, crate::engine::Error> {
     let json = cli.format == Format::Json;
     let (opts, profile) = choices.resolve(cli.profile.as_ref())?;
     let engine = open(cli, opts, profile.as_deref())?;
@@ -19,7 +19,12 @@ pub(super) fn apply(
         if json {
             outln!(
                 "{}",
-                serde_json::json!({ "changed": false, "resumed": false, "message": msg, "summary": null })
+                json::line(&json::Applied {
+                    changed: false,
+                    message: msg,
+                    resumed: Some(false),
+                    summary: None,
+                })
             );
         } else {
             outln!("{msg}");
@@ -46,7 +51,12 @@ pub(super) fn apply(
         if json {
             outln!(
                 "{}",
-                serde_json::json!({ "changed": false, "message": msg, "summary": null })
+                json::line(&json::Applied {
+                    changed: false,
+                    message: &msg,
+                    resumed: None,
+                    summary: None,
+                })
             );
         } else {
             outln!("{msg}");
@@ -63,7 +73,7 @@ pub(super) fn apply(
             out!("{}", text_report(&engine, &reports, true, full));
         }
         if !confirm("Apply these changes?")? {
-            return Err("nothing was changed".into());
+            return Err(crate::engine::Error::Refused("nothing was changed".into()));
         }
     }
     let sum = engine.apply(only, &mut |e| {
@@ -79,7 +89,12 @@ pub(super) fn apply(
         };
         outln!(
             "{}",
-            serde_json::json!({ "changed": !sum.files.is_empty() || !sum.commands.is_empty(), "message": msg, "summary": sum })
+            json::line(&json::Applied {
+                changed: !sum.files.is_empty() || !sum.commands.is_empty(),
+                message: &msg,
+                resumed: None,
+                summary: Some(json::Sorted(&sum)),
+            })
         );
     } else {
         if sum.applied.is_empty() {

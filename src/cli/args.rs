@@ -276,7 +276,7 @@ impl Choices {
     pub(super) fn resolve(
         &self,
         cli_profile: Option<&PathBuf>,
-    ) -> Result<(Options, Option<PathBuf>), String> {
+    ) -> Result<(Options, Option<PathBuf>), crate::engine::Error> {
         let a = match &self.answers {
             Some(f) => answers::load(f)?,
             None => answers::Answers::default(),
@@ -366,7 +366,7 @@ pub(super) fn wants_json(args: &[std::ffi::OsString]) -> bool {
 }
 
 /// Parses the process's command line. `--help` and `--version` print and exit 0; a command line
-/// that does not parse prints the error (as `{"error": ...}` with `--format json`) and exits 1.
+/// that does not parse prints the error (as `{"error": ..., "kind": "usage"}` with `--format json`) and exits 1.
 pub fn parse() -> Cli {
     use clap::FromArgMatches;
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -380,18 +380,18 @@ pub fn parse() -> Cli {
             if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
                 e.exit();
             }
+            let msg = e.render().to_string();
+            let usage =
+                crate::engine::Error::Usage(msg.trim().trim_start_matches("error: ").into());
             if wants_json(&args) {
-                let msg = e.render().to_string();
-                let msg = msg.trim().trim_start_matches("error: ");
                 outln!(
                     "{}",
-                    crate::term::json_line(&serde_json::json!({ "error": msg }))
-                        .unwrap_or_default()
+                    crate::term::json_line(&usage.to_json()).unwrap_or_default()
                 );
             } else {
                 let _ = e.print();
             }
-            std::process::exit(1);
+            std::process::exit(usage.exit_code().into());
         }
     }
 }

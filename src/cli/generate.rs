@@ -7,30 +7,34 @@ pub(super) fn answers(
     cli: &Cli,
     example: bool,
     file: Option<&std::path::Path>,
-) -> Result<u8, String> {
+) -> Result<u8, crate::engine::Error> {
     let json = cli.format == Format::Json;
     if example {
         if json {
             outln!(
                 "{}",
-                crate::term::json_line(&serde_json::json!({ "example": answers::EXAMPLE }))
-                    .unwrap_or_default()
+                crate::term::json_line(&json::AnswersExample {
+                    example: answers::EXAMPLE
+                })
+                .unwrap_or_default()
             );
         } else {
             out!("{}", answers::EXAMPLE);
         }
         return Ok(0);
     }
-    let f = file.ok_or("give an answers FILE to check, or --example")?;
+    let f = file.ok_or_else(|| {
+        crate::engine::Error::Usage("give an answers FILE to check, or --example".into())
+    })?;
     let a = answers::load(f)?;
     if json {
         outln!(
             "{}",
-            crate::term::json_pretty(&serde_json::json!({
-                "file": f.display().to_string(),
-                "valid": true,
-                "answers": a,
-            }))
+            crate::term::json_pretty(&json::AnswersValid {
+                answers: json::Sorted(&a),
+                file: f.display().to_string(),
+                valid: true,
+            })
             .map_err(|e| e.to_string())?
         );
     } else {
@@ -45,7 +49,7 @@ pub(super) fn answers(
 
 /// Writes the man pages or the completions (for packaging; see .ci/package). Goes through
 /// fsops like every other write: each file is replaced atomically.
-pub(super) fn generate(cli: &Cli, what: &GenerateWhat) -> Result<u8, String> {
+pub(super) fn generate(cli: &Cli, what: &GenerateWhat) -> Result<u8, crate::engine::Error> {
     use crate::engine::fsops;
     let mut files: Vec<(PathBuf, Vec<u8>)> = vec![];
     let mut cmd = command();
@@ -82,7 +86,15 @@ pub(super) fn generate(cli: &Cli, what: &GenerateWhat) -> Result<u8, String> {
             dir
         }
     };
-    fsops::ensure_dir(dir, 0o755).map_err(|e| e.to_string())?;
+    let io = |action: &str, p: &std::path::Path| {
+        let (action, path) = (action.to_string(), p.display().to_string());
+        move |e: std::io::Error| crate::engine::Error::Io {
+            action,
+            path,
+            message: e.to_string(),
+        }
+    };
+    fsops::ensure_dir(dir, 0o755).map_err(io("create", dir))?;
     for (p, b) in &files {
         fsops::replace_file(
             p,
@@ -94,13 +106,13 @@ pub(super) fn generate(cli: &Cli, what: &GenerateWhat) -> Result<u8, String> {
             },
             None,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(io("write", p))?;
     }
     let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
     if cli.format == Format::Json {
         outln!(
             "{}",
-            crate::term::json_line(&serde_json::json!({ "files": names })).unwrap_or_default()
+            crate::term::json_line(&json::Generated { files: &names }).unwrap_or_default()
         );
     } else {
         names.iter().for_each(|n| outln!("wrote {n}"));

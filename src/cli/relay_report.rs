@@ -2,13 +2,15 @@
 
 use super::*;
 
-pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String> {
+pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, crate::engine::Error> {
     use crate::relay_report as rr;
     let json = cli.format == Format::Json;
     let root = cli.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     let mut opts = rr::ReportOptions::default();
     if let Some(s) = &a.since {
-        opts.since = Some(rr::parse_duration(s).map_err(|e| format!("--since {s}: {e}"))?);
+        opts.since = Some(rr::parse_duration(s).map_err(|e| {
+            crate::engine::Error::bad_input("--since", e.clone(), format!("--since {s}: {e}"))
+        })?);
     }
     opts.stdin = a.logs.iter().any(|l| l.as_os_str() == "-");
     opts.logs = a
@@ -43,7 +45,10 @@ pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String>
             // sendmail's lines are in the journal.
             let mut j = rr::Journal::for_root(&root);
             if !rr::journal_available(&j) {
-                return Err(format!(
+                return Err(crate::engine::Error::bad_input(
+                    "--log",
+                    "no mail log and no journal",
+                    format!(
                     "no mail log found ({} under {}) and no journal to read instead ({}): give the log with --log FILE, or the journal with --journal-dir DIR",
                     profile_logs.join(", "),
                     root.display(),
@@ -51,7 +56,7 @@ pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String>
                         Some(d) => format!("{} is missing or empty", d.display()),
                         None => "journalctl is not installed, or /var/log/journal and /run/log/journal are empty".into(),
                     }
-                ));
+                )));
             }
             j.why = Some(format!(
                 "chosen because {} is absent",
@@ -101,11 +106,37 @@ pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, String>
 
 /// A relay-report error; a missing log given with --log is named as such (the generic hint
 /// "give the log with --log FILE" is for the default logs).
-pub(super) fn log_error(e: crate::relay_report::ReportError, given: &[PathBuf]) -> String {
-    match e {
-        crate::relay_report::ReportError::Missing(p) if given.contains(&p) => {
+pub(super) fn log_error(
+    e: crate::relay_report::ReportError,
+    given: &[PathBuf],
+) -> crate::engine::Error {
+    use crate::engine::Error;
+    use crate::relay_report::ReportError as R;
+    let message = match &e {
+        R::Missing(p) if given.contains(p) => {
             format!("{}: no such file (given with --log)", p.display())
         }
         e => e.to_string(),
+    };
+    let io = |p: &std::path::Path| Error::Io {
+        action: "read the mail log".into(),
+        path: p.display().to_string(),
+        message: message.clone(),
+    };
+    match &e {
+        R::NoLogs => Error::bad_input("--log", "no mail log", message),
+        R::Missing(p) | R::Unreadable { path: p, .. } => io(p),
+        R::NotGzip(p) => Error::bad_input(p.display().to_string(), "not gzip data", message),
+        R::BadGzip { path, .. } => Error::bad_input(
+            path.display().to_string(),
+            "damaged or incomplete gzip data",
+            message,
+        ),
+        R::Journal(_) => Error::ToolFailed {
+            tool: "journalctl".into(),
+            status: None,
+            stderr: String::new(),
+            message,
+        },
     }
 }

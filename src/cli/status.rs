@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn status(cli: &Cli) -> Result<u8, String> {
+pub(super) fn status(cli: &Cli) -> Result<u8, crate::engine::Error> {
     let json = cli.format == Format::Json;
     let engine = open(cli, Options::default(), cli.profile.as_deref())?;
     let st = engine.journal_status();
@@ -16,7 +16,11 @@ pub(super) fn status(cli: &Cli) -> Result<u8, String> {
             if json {
                 outln!(
                     "{}",
-                    serde_json::json!({ "journal": path.display().to_string(), "error": e, "backups": baks })
+                    json::line(&json::StatusUnreadable {
+                        backups: &baks,
+                        error: &e,
+                        journal: path.display().to_string(),
+                    })
                 );
             } else {
                 outln!("journal {}: {e}", path.display());
@@ -30,12 +34,12 @@ pub(super) fn status(cli: &Cli) -> Result<u8, String> {
     if json {
         outln!(
             "{}",
-            crate::term::json_pretty(&serde_json::json!({
-                "journal": path.display().to_string(),
-                "runs": j.data.runs,
-                "changed_since_written": changed,
-                "backups": baks,
-            }))
+            crate::term::json_pretty(&json::Status {
+                backups: &baks,
+                changed_since_written: &changed,
+                journal: path.display().to_string(),
+                runs: json::Sorted(&j.data.runs[..]),
+            })
             .unwrap()
         );
         return Ok(0);

@@ -3,7 +3,7 @@
 
 use super::journal::{self, Journal};
 use super::step::{PlannedOverlay, Status, Step, StepReport};
-use super::{audit, fsops, host, ApplySummary, Engine, Event, Snapshot};
+use super::{audit, fsops, host, ApplySummary, Engine, Error, Event, Snapshot};
 use std::path::Path;
 
 impl Engine {
@@ -116,11 +116,7 @@ impl Engine {
     /// Applies the steps in order (all, or those in `only`), journaling every change first.
     /// Stops at the first step that is blocked or in error; a later `apply`/`resume` continues.
     /// Every apply that got as far as the journal leaves one line in the audit log.
-    pub fn apply(
-        &self,
-        only: &[String],
-        on: &mut dyn FnMut(Event),
-    ) -> Result<ApplySummary, String> {
+    pub fn apply(&self, only: &[String], on: &mut dyn FnMut(Event)) -> Result<ApplySummary, Error> {
         self.may_write()?;
         let mut at = None;
         let mut res = self.apply_journaled(only, on, &mut at);
@@ -130,7 +126,7 @@ impl Engine {
             rec.result = match &res {
                 Ok(sum) if sum.applied.is_empty() => Ok("nothing to do".into()),
                 Ok(sum) => Ok(format!("applied {}", sum.applied.join(","))),
-                Err(e) => Err(e.clone()),
+                Err(e) => Err(e.to_string()),
             };
             let problems = rec.write(&self.cx.root);
             if let Ok(sum) = &mut res {
@@ -172,12 +168,16 @@ impl Engine {
         only: &[String],
         on: &mut dyn FnMut(Event),
         at: &mut Option<(String, usize)>,
-    ) -> Result<ApplySummary, String> {
+    ) -> Result<ApplySummary, Error> {
         for id in only {
             if self.step(id).is_none() {
-                return Err(format!(
-                    "unknown step {id:?}; steps are: {}",
-                    self.step_ids().join(", ")
+                return Err(Error::bad_input(
+                    "--only",
+                    format!("unknown step {id:?}"),
+                    format!(
+                        "unknown step {id:?}; steps are: {}",
+                        self.step_ids().join(", ")
+                    ),
                 ));
             }
         }
@@ -185,9 +185,9 @@ impl Engine {
             .profile()
             .map(|p| p.id.clone())
             .unwrap_or_else(|| "none".into());
-        let mut j = Journal::open(&self.cx.root).map_err(|e| e.to_string())?;
+        let mut j = Journal::open(&self.cx.root)?;
         let mut sum = ApplySummary {
-            recovered: j.recover().map_err(|e| e.to_string())?,
+            recovered: j.recover()?,
             ..Default::default()
         };
         for m in &sum.recovered {
@@ -201,7 +201,7 @@ impl Engine {
         sum.notes.extend(first_notes);
         // Refused here, the run is never begun: nothing is written, not even the audit line.
         self.preflight(only)?;
-        let run = j.begin_run(&profile_id).map_err(|e| e.to_string())?;
+        let run = j.begin_run(&profile_id)?;
         let first_step = j.data.runs.last().map_or(0, |r| r.steps.len());
         *at = Some((run.clone(), first_step));
         let view = PlannedOverlay::new(&self.cx.root);
@@ -229,58 +229,66 @@ impl Engine {
                 }
                 Status::Blocked | Status::Error => {
                     on(Event::StepFinished(s.id(), r.status));
-                    return Err(format!(
-                        "step {} is {}: {}\nNothing further was changed; fix this and run `apply` (or `resume`) again.",
-                        s.id(),
-                        r.status.as_str(),
-                        r.problems()
-                    ));
+                    return Err(Error::Blocked {
+                        step: s.id().into(),
+                        message: format!(
+                            "step {} is {}: {}\nNothing further was changed; fix this and run `apply` (or `resume`) again.",
+                            s.id(),
+                            r.status.as_str(),
+                            r.problems()
+                        ),
+                    });
                 }
                 Status::Pending => {}
             }
             on(Event::StepStarted(s.id()));
-            j.begin_step(s.id()).map_err(|e| e.to_string())?;
+            j.begin_step(s.id())?;
             if s.is_live() {
                 let watch = self.watch_regenerated();
                 let mut log = vec![];
                 let res = s.run(&self.cx, on, &mut log);
                 for c in log {
                     sum.commands.push(c.argv.join(" "));
-                    j.record_command(c.argv, c.status, c.stderr)
-                        .map_err(|e| e.to_string())?;
+                    j.record_command(c.argv, c.status, c.stderr)?;
                 }
                 for (f, before) in watch {
                     let why = "rewritten by the restart command itself";
-                    if j.record_side_effect(&f, before, why)
-                        .map_err(|e| e.to_string())?
-                    {
+                    if j.record_side_effect(&f, before, why)? {
                         sum.files.push(self.cx.root.display(&f));
                     }
                 }
                 match res {
                     Ok(notes) => {
                         sum.notes.extend(notes);
-                        j.end_step(None).map_err(|e| e.to_string())?;
+                        j.end_step(None)?;
                         sum.applied.push(s.id().into());
                         on(Event::StepFinished(s.id(), Status::Done));
                         continue;
                     }
                     Err(e) if s.rolls_back_on_failure() => {
-                        j.end_step(Some(format!("failed: {e}")))
-                            .map_err(|e| e.to_string())?;
-                        let undo = self.roll_back_run_and_restart(s.as_ref(), &mut j, on);
+                        j.end_step(Some(format!("failed: {e}")))?;
+                        let (undo, undone) = self.roll_back_run_and_restart(s.as_ref(), &mut j, on);
                         on(Event::StepFinished(s.id(), Status::Error));
-                        return Err(format!(
-                            "step {} failed: {e}
+                        return Err(Error::StepFailed {
+                            step: s.id().into(),
+                            undone,
+                            message: format!(
+                                "step {} failed: {e}
 {undo}",
-                            s.id()
-                        ));
+                                s.id()
+                            ),
+                            cause: None,
+                        });
                     }
                     Err(e) => {
-                        j.end_step(Some(format!("failed: {e}")))
-                            .map_err(|e| e.to_string())?;
+                        j.end_step(Some(format!("failed: {e}")))?;
                         on(Event::StepFinished(s.id(), Status::Error));
-                        return Err(format!("step {} failed: {e}", s.id()));
+                        return Err(Error::StepFailed {
+                            step: s.id().into(),
+                            undone: vec![],
+                            message: format!("step {} failed: {e}", s.id()),
+                            cause: None,
+                        });
                     }
                 }
             }
@@ -292,30 +300,39 @@ impl Engine {
                     j.data.runs.len() - 1,
                     j.data.runs.last().unwrap().steps.len() - 1,
                 );
-                let undo = j.undo_step(ri, si, false);
-                let undo = match undo {
-                    Ok(v) if v.is_empty() => String::new(),
-                    Ok(v) => format!("\nUndone: {}", v.join("; ")),
-                    Err(u) => format!("\nUndoing it failed too: {u}"),
+                let (undo, undone) = match j.undo_step(ri, si, false) {
+                    Ok(v) if v.is_empty() => (String::new(), v),
+                    Ok(v) => (format!("\nUndone: {}", v.join("; ")), v),
+                    Err(u) => (format!("\nUndoing it failed too: {u}"), vec![]),
                 };
-                return Err(format!("step {} failed: {e}{undo}", s.id()));
+                return Err(Error::StepFailed {
+                    step: s.id().into(),
+                    undone,
+                    message: format!("step {} failed: {e}{undo}", s.id()),
+                    cause: Some(Box::new(e)),
+                });
             }
-            j.end_step(None).map_err(|e| e.to_string())?;
+            j.end_step(None)?;
             // An honest step converges: checked again, it has nothing left to do.
             let again = s.check(&self.cx, &view);
             if again.status == Status::Pending && !again.changes.is_empty() {
-                return Err(format!(
-                    "step {} still has changes after applying them ({}); stopping. `rollback` undoes what was done",
-                    s.id(),
-                    again.changes.iter().map(|c| c.path.clone()).collect::<Vec<_>>().join(", ")
-                ));
+                return Err(Error::StepFailed {
+                    step: s.id().into(),
+                    undone: vec![],
+                    message: format!(
+                        "step {} still has changes after applying them ({}); stopping. `rollback` undoes what was done",
+                        s.id(),
+                        again.changes.iter().map(|c| c.path.clone()).collect::<Vec<_>>().join(", ")
+                    ),
+                    cause: None,
+                });
             }
             sum.applied.push(s.id().into());
             on(Event::StepFinished(s.id(), Status::Done));
         }
         // A run is finished when every step was considered; `--only` leaves it open for the rest.
         if only.is_empty() {
-            j.finish_run().map_err(|e| e.to_string())?;
+            j.finish_run()?;
         } else if !sum.applied.is_empty() {
             drop(j);
             sum.notes.extend(self.stale_after(only, &run, first_step));
@@ -330,7 +347,7 @@ impl Engine {
     /// to avoid. An error after a pending command of a step that installs prerequisites
     /// ([`Step::installs_prerequisites`]: the packages step) is let through: installing the
     /// packages may be what cures it (m4 and the cf tree are packages).
-    fn preflight(&self, only: &[String]) -> Result<(), String> {
+    fn preflight(&self, only: &[String]) -> Result<(), Error> {
         let mut installs = false;
         for (s, r) in self.steps.iter().zip(self.plan()) {
             if !only.is_empty() && !only.iter().any(|o| o == r.id) {
@@ -338,12 +355,15 @@ impl Engine {
             }
             match r.status {
                 Status::Blocked | Status::Error if !installs => {
-                    return Err(format!(
-                        "step {} is {}: {}\nNothing was changed: the plan cannot be carried out to the end, so no step was started. Fix this and run `apply` again (`plan` shows every step).",
-                        r.id,
-                        r.status.as_str(),
-                        r.problems()
-                    ));
+                    return Err(Error::Blocked {
+                        step: r.id.into(),
+                        message: format!(
+                            "step {} is {}: {}\nNothing was changed: the plan cannot be carried out to the end, so no step was started. Fix this and run `apply` again (`plan` shows every step).",
+                            r.id,
+                            r.status.as_str(),
+                            r.problems()
+                        ),
+                    });
                 }
                 Status::Pending if s.installs_prerequisites() && !r.commands.is_empty() => {
                     installs = true
@@ -380,13 +400,31 @@ impl Engine {
         r: &StepReport,
         sum: &mut ApplySummary,
         on: &mut dyn FnMut(Event),
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         for c in &r.changes {
             on(Event::Writing(self.cx.root.display(&c.path)));
-            let validator = |tmp: &Path| s.validate_change(&self.cx, c, tmp);
+            // Whether the step's own check refused the new file (then it is `rejected`, not an
+            // I/O error: fsops passes the refusal on as one).
+            let refused = std::cell::Cell::new(false);
+            let validator = |tmp: &Path| {
+                let r = s.validate_change(&self.cx, c, tmp);
+                refused.set(r.is_err());
+                r
+            };
             let v: Option<fsops::Validator> = if c.validate { Some(&validator) } else { None };
             j.write_file(&c.path, &c.after, c.new_meta, &c.why, v)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| match e {
+                    journal::JournalError::Io(io) if refused.get() => Error::Rejected {
+                        path: self.cx.root.display(&c.path),
+                        message: io.to_string(),
+                    },
+                    journal::JournalError::Io(io) => Error::Io {
+                        action: "write".into(),
+                        path: self.cx.root.display(&c.path),
+                        message: io.to_string(),
+                    },
+                    e => e.into(),
+                })?;
             sum.files.push(self.cx.root.display(&c.path));
         }
         for c in &r.commands {
@@ -397,11 +435,16 @@ impl Engine {
                 &c.argv[1..],
                 None,
                 std::time::Duration::from_secs(1800),
-            )?;
-            j.record_command(c.argv.clone(), out.status, out.stderr.clone())
-                .map_err(|e| e.to_string())?;
+            )
+            .map_err(|message| Error::ToolFailed {
+                tool: c.argv[0].clone(),
+                status: None,
+                stderr: String::new(),
+                message,
+            })?;
+            j.record_command(c.argv.clone(), out.status, out.stderr.clone())?;
             if !out.success() {
-                return Err(out.describe());
+                return Err(out.into());
             }
             sum.commands.push(line);
         }

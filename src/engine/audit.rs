@@ -159,11 +159,7 @@ impl Record {
     /// Writes the record ([`Record::write`]) and adds what went wrong doing so to the
     /// messages of a successful `res`, as warnings: the audit line never turns a done change
     /// into a failure.
-    pub fn finish(
-        &self,
-        root: &Root,
-        res: Result<Vec<String>, String>,
-    ) -> Result<Vec<String>, String> {
+    pub fn finish<E>(&self, root: &Root, res: Result<Vec<String>, E>) -> Result<Vec<String>, E> {
         let problems = self.write(root);
         res.map(|mut m| {
             m.extend(problems.into_iter().map(|p| format!("warning: {p}")));

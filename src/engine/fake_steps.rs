@@ -28,6 +28,8 @@ enum Mode {
     /// Panics while its last file is validated: its other files are written and the step is
     /// in progress in the journal, as a kill would leave it.
     Dies,
+    /// Writes its files, then runs `false`, which fails.
+    ToolFails,
 }
 
 /// What happened, in order, for the assertions ("after_rollback one RunFailed").
@@ -100,6 +102,9 @@ impl Step for Fake {
         }
         for c in &mut r.changes {
             c.validate = true;
+        }
+        if self.mode == Mode::ToolFails {
+            r.command(vec!["false".into()], "fake: a tool that fails");
         }
         if self.command {
             let done = cx.root.read("/etc/fake/installed").ok().flatten().is_some();
@@ -354,17 +359,17 @@ proptest! {
             Some(k) if case.steps[k].2 == Mode::LiveFails => {
                 prop_assert_eq!(tree(&t), before.clone());
                 prop_assert_eq!(hooks, vec![format!("after_rollback {} RunFailed", IDS[k])]);
-                let err = res.unwrap_err();
+                let err = res.unwrap_err().to_string();
                 prop_assert!(err.contains("Rolling back every change of this run"), "{}", err);
                 prop_assert!(err.contains("acted after the rollback"), "{}", err);
             }
             Some(k) if case.steps[k].2 == Mode::Blocked => {
                 prop_assert_eq!(tree(&t), before.clone());
-                prop_assert!(res.unwrap_err().contains("no step was started"));
+                prop_assert!(res.unwrap_err().to_string().contains("no step was started"));
                 prop_assert!(hooks.is_empty());
             }
             Some(k) => {
-                let err = res.unwrap_err();
+                let err = res.unwrap_err().to_string();
                 prop_assert!(err.contains(&format!("step {} failed: fake: {} refuses", IDS[k], IDS[k])), "{}", err);
                 prop_assert!(hooks.is_empty());
             }
@@ -496,6 +501,20 @@ fn a_refused_change_leaves_its_target_and_undoes_the_step() {
         ))],
     );
     let err = e.apply(&[], &mut quiet()).unwrap_err();
+    // The step's own check refused the new file: `rejected`, naming it, inside `step_failed`.
+    match &err {
+        crate::engine::Error::StepFailed { step, cause, .. } => {
+            assert_eq!(step, "one");
+            match cause.as_deref() {
+                Some(crate::engine::Error::Rejected { path, .. }) => {
+                    assert!(path.ends_with("/etc/fake/b.conf"), "{path}")
+                }
+                c => panic!("{c:?}"),
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = err.to_string();
     assert!(err.starts_with("step one failed: "), "{err}");
     assert!(err.contains("fake: one refuses /etc/fake/b.conf"), "{err}");
     // a.conf was written, then undone with the step.
@@ -553,7 +572,7 @@ fn an_error_after_a_pending_prerequisite_installer_is_let_through() {
         inst.installs = installs;
         let bad = Fake::new("two", vec![("a.conf", b"x".to_vec())], Mode::Blocked, &log);
         let e = engine(&t, vec![Box::new(inst), Box::new(bad)]);
-        let err = e.apply(&[], &mut quiet()).unwrap_err();
+        let err = e.apply(&[], &mut quiet()).unwrap_err().to_string();
         let ran = Journal::read(e.root())
             .map(|j| {
                 j.data
@@ -647,5 +666,232 @@ fn the_engine_does_not_name_a_step() {
             let code = src.lines().filter(|l| !l.trim_start().starts_with("//"));
             assert!(!code.clone().any(|l| l.contains(bad)), "{f} names {bad}");
         }
+    }
+}
+
+/// What the faces are told, by kind (issue 10 item 3): each failure of the run loop and of
+/// rollback comes back as the kind a caller acts on, with its fields, and the same sentence as
+/// before.
+mod kinds {
+    use super::*;
+    use crate::engine::Error;
+
+    fn one(mode: Mode, log: &Log) -> Vec<Box<dyn Step>> {
+        vec![
+            Box::new(Fake::new(
+                "one",
+                vec![("a.conf", b"A\n".to_vec())],
+                Mode::Ok,
+                log,
+            )),
+            Box::new(Fake::new(
+                "two",
+                vec![("b.conf", b"B\n".to_vec())],
+                mode,
+                log,
+            )),
+        ]
+    }
+
+    #[test]
+    fn a_blocked_step_is_blocked_naming_it_and_nothing_is_written() {
+        for only in [vec![], vec!["two".to_string()]] {
+            let t = root_with(&[("a.conf", Some(b"a\n".to_vec())), ("b.conf", None)]);
+            let before = tree(&t);
+            let log: Log = Arc::default();
+            let e = engine(&t, one(Mode::Blocked, &log));
+            match e.apply(&only, &mut quiet()).unwrap_err() {
+                Error::Blocked { step, message } => {
+                    assert_eq!(step, "two");
+                    assert!(message.contains("fake: blocked"), "{message}");
+                }
+                other => panic!("{only:?}: {other:?}"),
+            }
+            assert_eq!(tree(&t), before);
+        }
+    }
+
+    #[test]
+    fn a_failing_tool_is_step_failed_with_the_tool_and_what_was_undone() {
+        for files in [
+            vec![("b.conf", b"B\n".to_vec())],
+            vec![("b.conf", b"B\n".to_vec()), ("c.conf", b"C\n".to_vec())],
+        ] {
+            let t = root_with(&[
+                ("a.conf", Some(b"a\n".to_vec())),
+                ("b.conf", Some(b"b\n".to_vec())),
+            ]);
+            let log: Log = Arc::default();
+            let n = files.len();
+            let e = engine(
+                &t,
+                vec![
+                    Box::new(Fake::new(
+                        "one",
+                        vec![("a.conf", b"A\n".to_vec())],
+                        Mode::Ok,
+                        &log,
+                    )),
+                    Box::new(Fake::new("two", files, Mode::ToolFails, &log)),
+                ],
+            );
+            let err = e.apply(&[], &mut quiet()).unwrap_err();
+            let text = err.to_string();
+            assert!(text.starts_with("step two failed: `"), "{text}");
+            assert!(text.contains("false` (exit status 1)"), "{text}");
+            match err {
+                Error::StepFailed {
+                    step,
+                    undone,
+                    cause,
+                    ..
+                } => {
+                    assert_eq!(step, "two");
+                    // Its own writes were put back (one per file), step one's stay.
+                    assert_eq!(undone.len(), n, "{undone:?}");
+                    match cause.as_deref() {
+                        Some(Error::ToolFailed { tool, status, .. }) => {
+                            assert!(tool.ends_with("false"), "{tool}");
+                            assert_eq!(*status, Some(1));
+                        }
+                        c => panic!("{c:?}"),
+                    }
+                }
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(
+                std::fs::read(t.path().join("etc/fake/b.conf")).unwrap(),
+                b"b\n"
+            );
+            assert_eq!(
+                std::fs::read(t.path().join("etc/fake/a.conf")).unwrap(),
+                b"A\n"
+            );
+            let v = serde_json::to_value(
+                crate::engine::Error::StepFailed {
+                    step: "two".into(),
+                    undone: vec![],
+                    message: "m".into(),
+                    cause: Some(Box::new(Error::ToolFailed {
+                        tool: "false".into(),
+                        status: Some(1),
+                        stderr: "e".into(),
+                        message: "m".into(),
+                    })),
+                }
+                .to_json(),
+            )
+            .unwrap();
+            assert_eq!(v["cause"]["kind"], "tool_failed");
+            assert_eq!(v["cause"]["tool"], "false");
+            assert_eq!(v["cause"]["status"], 1);
+        }
+    }
+
+    #[test]
+    fn a_failing_live_step_is_step_failed_listing_the_whole_run_undone() {
+        let t = root_with(&[("a.conf", Some(b"a\n".to_vec())), ("b.conf", None)]);
+        let before = tree(&t);
+        let log: Log = Arc::default();
+        let e = engine(
+            &t,
+            vec![
+                Box::new(Fake::new(
+                    "one",
+                    vec![("a.conf", b"A\n".to_vec())],
+                    Mode::Ok,
+                    &log,
+                )),
+                Box::new(Fake::new(
+                    "two",
+                    vec![("b.conf", b"B\n".to_vec())],
+                    Mode::Ok,
+                    &log,
+                )),
+                Box::new(Fake::new("three", vec![], Mode::LiveFails, &log)),
+            ],
+        );
+        match e.apply(&[], &mut quiet()).unwrap_err() {
+            Error::StepFailed { step, undone, .. } => {
+                assert_eq!(step, "three");
+                // b.conf (created: removed) and a.conf (restored), newest first.
+                assert_eq!(undone.len(), 2, "{undone:?}");
+                assert!(undone[0].contains("b.conf"), "{undone:?}");
+                assert!(undone[1].contains("a.conf"), "{undone:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(tree(&t), before);
+    }
+
+    #[test]
+    fn rollback_over_changed_files_is_conflict_with_every_path() {
+        for changed in [vec!["a.conf"], vec!["a.conf", "b.conf"], vec!["b.conf"]] {
+            let t = root_with(&[("a.conf", Some(b"a\n".to_vec())), ("b.conf", None)]);
+            let log: Log = Arc::default();
+            let e = engine(&t, one(Mode::Ok, &log));
+            e.apply(&[], &mut quiet()).unwrap();
+            for c in &changed {
+                std::fs::write(t.path().join("etc/fake").join(c), b"mine\n").unwrap();
+            }
+            let after = tree(&t);
+            match e.rollback(None, false, &mut quiet()).unwrap_err() {
+                Error::Conflict { paths, message } => {
+                    let want: Vec<String> = changed
+                        .iter()
+                        .map(|c| e.root().display(&target(c)))
+                        .collect();
+                    let mut got = paths.clone();
+                    got.sort();
+                    assert_eq!(got, want, "{message}");
+                    assert!(message.contains("rollback --force"), "{message}");
+                }
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(tree(&t), after);
+            e.rollback(None, true, &mut quiet()).unwrap();
+        }
+    }
+
+    #[test]
+    fn an_unknown_only_step_is_bad_input() {
+        let t = root_with(&[("a.conf", None)]);
+        let log: Log = Arc::default();
+        let e = engine(&t, one(Mode::Ok, &log));
+        match e.apply(&["nine".into()], &mut quiet()).unwrap_err() {
+            Error::BadInput {
+                file,
+                what,
+                message,
+            } => {
+                assert_eq!(file, "--only");
+                assert!(what.contains("nine"), "{what}");
+                assert!(message.contains("one, two"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_corrupt_journal_is_journal_and_a_held_lock_is_locked() {
+        let t = root_with(&[("a.conf", None)]);
+        let log: Log = Arc::default();
+        let e = engine(&t, one(Mode::Ok, &log));
+        e.apply(&[], &mut quiet()).unwrap();
+        // The lock, held by a second journal writer.
+        let held = Journal::open(e.root()).unwrap();
+        assert!(matches!(
+            e.rollback(None, false, &mut quiet()),
+            Err(Error::Locked(_))
+        ));
+        assert!(matches!(e.apply(&[], &mut quiet()), Err(Error::Locked(_))));
+        drop(held);
+        let j = crate::engine::journal::journal_path(e.root());
+        std::fs::write(&j, "not: [a journal\n").unwrap();
+        assert!(matches!(
+            e.rollback(None, false, &mut quiet()),
+            Err(Error::Journal(_))
+        ));
+        assert!(matches!(e.unfinished(), Err(Error::Journal(_))));
     }
 }

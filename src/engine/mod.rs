@@ -11,6 +11,7 @@
 
 mod apply;
 pub mod audit;
+pub mod error;
 pub mod fsops;
 pub mod host;
 pub mod journal;
@@ -25,6 +26,7 @@ pub mod trust;
 #[cfg(test)]
 mod fake_steps;
 
+pub use error::Error;
 pub use rollback::conflict_refusal;
 
 use journal::{Journal, JournalError};
@@ -77,11 +79,14 @@ impl Engine {
         profile_file: Option<&Path>,
         opts: Options,
         steps: Vec<Box<dyn Step>>,
-    ) -> Result<Engine, String> {
-        let root = Root::new(root_dir).map_err(|e| e.to_string())?;
+    ) -> Result<Engine, Error> {
+        let root = Root::new(root_dir).map_err(|e| {
+            // A --root that does not exist, is not a directory or leads to / through a link.
+            Error::bad_input("--root", e.kind().to_string(), e.to_string())
+        })?;
         if !opts.trust_root {
             if let Some(why) = trust::distrust_tree(&root) {
-                return Err(why);
+                return Err(Error::Refused(why));
             }
         }
         let (profile, profile_reason) = match profile_file {
@@ -92,10 +97,14 @@ impl Engine {
             Some(f) if !f.to_string_lossy().contains('/') => {
                 let id = f.to_string_lossy();
                 let p = profile::builtin(&id).ok_or_else(|| {
-                    format!(
-                        "{id:?} is not a built-in profile (the built-in ones are {}); give a \
-                         profile file as a path, such as ./{id}",
-                        profile::builtin_ids().join(", ")
+                    Error::bad_input(
+                        "--profile",
+                        format!("{id:?} is not a built-in profile"),
+                        format!(
+                            "{id:?} is not a built-in profile (the built-in ones are {}); give a \
+                             profile file as a path, such as ./{id}",
+                            profile::builtin_ids().join(", ")
+                        ),
                     )
                 })?;
                 let why = format!("built-in profile {id} (chosen, not detected)");
@@ -103,8 +112,9 @@ impl Engine {
             }
             Some(f) => {
                 let text = trust::read_instructions(f, "profile")?;
-                let p =
-                    profile::parse(&f.display().to_string(), &text).map_err(|e| e.to_string())?;
+                let p = profile::parse(&f.display().to_string(), &text).map_err(|e| {
+                    Error::bad_input(f.display().to_string(), e.to_string(), e.to_string())
+                })?;
                 let why = format!("profile {} from --profile {}", p.id, f.display());
                 (Some(p), why)
             }
@@ -122,7 +132,12 @@ impl Engine {
         let (mut profile, mut profile_reason) = (profile, profile_reason);
         for s in &steps {
             if let Some(p) = profile.take() {
-                let (p, why) = s.for_release(&root, p, profile_reason)?;
+                let file = profile_file
+                    .map_or_else(|| format!("profile {}", p.id), |f| f.display().to_string());
+                // The profile's overrides for this release do not apply: the profile is wrong.
+                let (p, why) = s
+                    .for_release(&root, p, profile_reason)
+                    .map_err(|e| Error::bad_input(file, e.clone(), e))?;
                 profile = Some(p);
                 profile_reason = why;
             }
@@ -232,13 +247,13 @@ impl Engine {
     }
 
     /// Refuses to act on the live system without root privileges.
-    pub fn may_write(&self) -> Result<(), String> {
+    pub fn may_write(&self) -> Result<(), Error> {
         if self.cx.root.is_host() && host::euid() != 0 {
-            return Err(
+            return Err(Error::Permission(
                 "apply and rollback change files under / and need root privileges: \
                         run with sudo, or give --root DIR to work on a copy"
                     .into(),
-            );
+            ));
         }
         Ok(())
     }

@@ -94,6 +94,74 @@ pub struct Choosable {
     pub features: Vec<(String, usize)>,
     /// relay-domains entries that are not hosted here (see [`Offer::PruneRelayDomain`]).
     pub extra_domains: Vec<String>,
+    /// The loopback-only listeners the plan's edits of sendmail.mc turn off (HOWTO step 4).
+    pub closed_listeners: Vec<ClosedListener>,
+}
+
+/// A `DAEMON_OPTIONS` listener bound to loopback only that is active in a file now and not
+/// after a planned change: the TUI points it out in the change's diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedListener {
+    /// The step whose change it is.
+    pub step: String,
+    /// The file (served-system path, as [`super::step::Change::path`]).
+    pub path: String,
+    /// The line as it is now.
+    pub before: String,
+    /// The line that holds it after the change (behind `dnl`, or active without its loopback
+    /// address), exactly as in the new file;
+    /// `None` when the change removes it.
+    pub after: Option<String>,
+}
+
+/// The loopback-only listeners active in `before` and not in `after` (sendmail.mc texts), read
+/// by the mc model: which line turns a listener off is the model's answer, not a guess from
+/// diff text.
+pub fn closed_loopback_listeners(
+    step: &str,
+    path: &str,
+    before: &str,
+    after: &str,
+) -> Vec<ClosedListener> {
+    let (b, a) = (crate::mc::analyse(before), crate::mc::analyse(after));
+    let after_lines: Vec<&str> = after.lines().collect();
+    let norm = |s: &str| s.split_whitespace().collect::<String>();
+    let lower = |p: &Option<String>| p.as_deref().map(str::to_ascii_lowercase);
+    b.listeners
+        .iter()
+        .filter(|l| l.active && l.loopback_only())
+        .filter(|l| {
+            !a.listeners
+                .iter()
+                .any(|x| x.active && norm(&x.text) == norm(&l.text))
+        })
+        .map(|l| ClosedListener {
+            step: step.to_string(),
+            path: path.to_string(),
+            before: l.text.clone(),
+            after: a
+                .listeners
+                .iter()
+                // The same listener (its name and port), on a line the change wrote, no longer
+                // active on loopback only; the nearest if there are several.
+                .filter(|x| !(x.active && x.loopback_only()))
+                .filter(|x| x.name == l.name && lower(&x.port) == lower(&l.port))
+                .filter(|x| {
+                    !b.listeners
+                        .iter()
+                        .any(|y| y.active == x.active && norm(&y.text) == norm(&x.text))
+                })
+                .min_by_key(|x| x.line.abs_diff(l.line))
+                .and_then(|x| after_lines.get(x.line.wrapping_sub(1)))
+                .map(|s| s.trim_end_matches('\r').to_string()),
+        })
+        .collect()
+}
+
+/// Whether a tool is installed where the engine would run it from (as root only the trusted
+/// directories, see [`super::host::find_tool`]): the demo says so before any engine is open.
+pub fn tool_installed(name: &str) -> bool {
+    super::host::find_tool(name).is_some()
 }
 
 /// Every [`Offer`] the findings of `reports` make, in order.
@@ -105,14 +173,20 @@ pub fn offers(reports: &[StepReport]) -> impl Iterator<Item = &Offer> {
 }
 
 impl Engine {
+    /// The effective user id the engine acts as (`apply` and `rollback` on `/` need 0; see
+    /// [`Engine::may_write`]).
+    pub fn euid(&self) -> u32 {
+        super::host::euid()
+    }
+
     /// Where the journal is (host path).
     pub fn journal_path(&self) -> PathBuf {
         super::journal::journal_path(self.root())
     }
 
     /// The unfinished run `resume` would finish; `Ok(None)` when there is none.
-    pub fn unfinished(&self) -> Result<Option<Unfinished>, String> {
-        let j = Journal::read(self.root()).map_err(|e| e.to_string())?;
+    pub fn unfinished(&self) -> Result<Option<Unfinished>, super::Error> {
+        let j = Journal::read(self.root())?;
         let interrupted: Vec<String> = j
             .data
             .runs
@@ -250,6 +324,23 @@ impl Engine {
                 Offer::PruneRelayDomain(d) => d.clone(),
             })
             .collect();
+        let mc = [
+            p.sendmail.mc.clone(),
+            root.resolve(&p.sendmail.mc)
+                .map(|r| r.target)
+                .unwrap_or_default(),
+        ];
+        for r in reports {
+            for ch in &r.changes {
+                if !mc.contains(&ch.path) && !mc.contains(&ch.requested) {
+                    continue;
+                }
+                let before = String::from_utf8_lossy(ch.before.as_deref().unwrap_or(b""));
+                let after = String::from_utf8_lossy(&ch.after);
+                c.closed_listeners
+                    .extend(closed_loopback_listeners(r.id, &ch.path, &before, &after));
+            }
+        }
         c
     }
 
@@ -273,5 +364,75 @@ impl Engine {
             .map(|b| String::from_utf8_lossy(&b).to_string())
             .unwrap_or_default();
         crate::engine::host::qualified_name(&name, &hosts).unwrap_or(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closed_loopback_listeners as closed;
+
+    const LO: &str = "DAEMON_OPTIONS(`Port=smtp,Addr=127.0.0.1, Name=MTA')dnl";
+
+    #[test]
+    fn a_loopback_listener_turned_off_is_found_with_its_new_line() {
+        let before = format!("divert(0)dnl\n{LO}\nMAILER(smtp)dnl\n");
+        for (after, want) in [
+            // Commented out, as the HOWTO says.
+            (
+                format!("divert(0)dnl\ndnl {LO}\nMAILER(smtp)dnl\n"),
+                Some(format!("dnl {LO}")),
+            ),
+            // Kept, without its address.
+            (
+                "divert(0)dnl\nDAEMON_OPTIONS(`Port=smtp, Name=MTA')dnl\nMAILER(smtp)dnl\n".into(),
+                Some("DAEMON_OPTIONS(`Port=smtp, Name=MTA')dnl".into()),
+            ),
+            // Removed.
+            ("divert(0)dnl\nMAILER(smtp)dnl\n".into(), None),
+            // CRLF.
+            (
+                format!("divert(0)dnl\r\ndnl {LO}\r\n"),
+                Some(format!("dnl {LO}")),
+            ),
+        ] {
+            let c = closed("sendmail-mc", "/etc/mail/sendmail.mc", &before, &after);
+            assert_eq!(c.len(), 1, "{after:?}: {c:?}");
+            assert_eq!(c[0].after, want, "{after:?}");
+            assert_eq!(c[0].before, LO);
+        }
+    }
+
+    #[test]
+    fn nothing_is_found_where_no_loopback_listener_is_turned_off() {
+        let open = "DAEMON_OPTIONS(`Port=smtp, Name=MTA')dnl";
+        for (before, after) in [
+            // Unchanged.
+            (format!("{LO}\n"), format!("{LO}\n")),
+            // Spaces only.
+            (format!("{LO}\n"), LO.replace(",Addr", ", Addr") + "\n"),
+            // Already behind dnl.
+            (format!("dnl {LO}\n"), format!("dnl {LO}\n")),
+            // A listener on every address turned off: not loopback.
+            (format!("{open}\n"), format!("dnl {open}\n")),
+            // The submission listener on loopback stays; only the other lines change.
+            (
+                "DAEMON_OPTIONS(`Port=submission, Addr=127.0.0.1, Name=MSA')dnl\nX\n".into(),
+                "DAEMON_OPTIONS(`Port=submission, Addr=127.0.0.1, Name=MSA')dnl\nY\n".into(),
+            ),
+        ] {
+            let c = closed("sendmail-mc", "/etc/mail/sendmail.mc", &before, &after);
+            assert!(c.is_empty(), "{before:?} -> {after:?}: {c:?}");
+        }
+    }
+
+    #[test]
+    fn of_two_loopback_listeners_the_one_turned_off_is_named() {
+        let v6 = "DAEMON_OPTIONS(`Family=inet6, Port=smtp, Addr=::1, Name=MTA-v6')dnl";
+        let before = format!("{LO}\n{v6}\n");
+        let after = format!("{LO}\ndnl {v6}\n");
+        let c = closed("s", "/m", &before, &after);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].before, v6);
+        assert_eq!(c[0].after, Some(format!("dnl {v6}")));
     }
 }

@@ -5,10 +5,10 @@
 use super::journal::{self, Journal, JournalError, StepState};
 use super::root::Root;
 use super::step::{Step, Undone};
-use super::{audit, fsops, Engine, Event};
+use super::{audit, fsops, Engine, Error, Event};
 
 /// Why a rollback refused to start: every file changed since the wizard wrote it.
-pub fn conflict_refusal(root: &Root, conflicts: &[journal::Conflict]) -> String {
+pub fn conflict_refusal(root: &Root, conflicts: &[journal::Conflict]) -> Error {
     let mut m = format!(
         "rollback refused: {} file(s) changed since smtpauth-wizard wrote them, so nothing was rolled back:",
         conflicts.len()
@@ -17,21 +17,25 @@ pub fn conflict_refusal(root: &Root, conflicts: &[journal::Conflict]) -> String 
         m.push_str(&format!("\n  {}", c.describe(root)));
     }
     m.push_str("\nLook at them, then run `rollback --force` to put the originals back over them (what they hold now is then lost: copy them first to keep it)");
-    m
+    Error::Conflict {
+        paths: conflicts.iter().map(|c| root.display(&c.path)).collect(),
+        message: m,
+    }
 }
 
 impl Engine {
     /// certbot's "roll back and restart": undoes every step of the current run, newest first,
     /// then lets the failed step act on the old configuration ([`Step::after_rollback`]: the
     /// restart step restarts sendmail and checks that it came back). Returns a report of all
-    /// of it for the user.
+    /// of it for the user, and what was put back (each restored file), newest first.
     pub(super) fn roll_back_run_and_restart(
         &self,
         failed: &dyn Step,
         j: &mut Journal,
         on: &mut dyn FnMut(Event),
-    ) -> String {
+    ) -> (String, Vec<String>) {
         let mut out = vec!["Rolling back every change of this run:".to_string()];
+        let mut undone = vec![];
         let ri = j.data.runs.len() - 1;
         let idx: Vec<usize> = (0..j.data.runs[ri].steps.len())
             .rev()
@@ -47,6 +51,7 @@ impl Engine {
                     for d in &did {
                         on(Event::Restored(d.clone()));
                     }
+                    undone.extend(did.iter().cloned());
                     out.push(format!(
                         "  rolled back {id}{}",
                         if did.is_empty() {
@@ -75,7 +80,7 @@ impl Engine {
                     .unwrap_or_else(|| "none".into())
             ));
         }
-        out.join("\n")
+        (out.join("\n"), undone)
     }
 
     /// Rolls back every applied step (or one), newest first, from the journal alone.
@@ -84,9 +89,9 @@ impl Engine {
         only_step: Option<&str>,
         force: bool,
         on: &mut dyn FnMut(Event),
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, Error> {
         self.may_write()?;
-        let mut j = Journal::open(&self.cx.root).map_err(|e| e.to_string())?;
+        let mut j = Journal::open(&self.cx.root)?;
         let targets: Vec<(usize, usize)> = j
             .applied_newest_first()
             .into_iter()
@@ -125,7 +130,7 @@ impl Engine {
                     .filter(|m| m.starts_with("rolled back step"))
                     .count()
             )),
-            Err(e) => Err(e.clone()),
+            Err(e) => Err(e.to_string()),
         };
         rec.finish(&self.cx.root, res)
     }
@@ -136,7 +141,7 @@ impl Engine {
         targets: Vec<(usize, usize)>,
         force: bool,
         on: &mut dyn FnMut(Event),
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, Error> {
         // Every file is checked before the first one is touched: stopping at the first
         // conflict would leave the newer steps undone and the older ones applied (sendmail.cf
         // restored, sendmail.mc still edited), which matches neither state.
@@ -154,8 +159,11 @@ impl Engine {
                 undone.push(id.clone());
             }
             let did = j.undo_step(r, s, force).map_err(|e| match e {
-                JournalError::Conflict { .. } => format!("rollback of step {id} stopped: {e}"),
-                _ => e.to_string(),
+                JournalError::Conflict { ref path, .. } => Error::Conflict {
+                    paths: vec![self.cx.root.display(path)],
+                    message: format!("rollback of step {id} stopped: {e}"),
+                },
+                e => e.into(),
             })?;
             for d in &did {
                 on(Event::Restored(d.clone()));
@@ -170,7 +178,7 @@ impl Engine {
             .iter()
             .all(|r| r.steps.iter().all(|s| s.state != StepState::Done));
         if all_back {
-            j.finish_run().map_err(|e| e.to_string())?;
+            j.finish_run()?;
         }
         // Then each step rolled back acts on the restored files, newest step first, once
         // however many runs it was undone in (the wizard restarted sendmail on the new files;
@@ -192,7 +200,14 @@ impl Engine {
                         .unwrap_or_else(|| "none".into())
                 ));
             }
-            msgs.extend(res?);
+            // The files are back; what the step does on them failed (sendmail did not come
+            // back on the old configuration).
+            msgs.extend(res.map_err(|message| Error::StepFailed {
+                step: st.id().into(),
+                undone: msgs.clone(),
+                message,
+                cause: None,
+            })?);
         }
         Ok(msgs)
     }
@@ -200,7 +215,7 @@ impl Engine {
     /// `rollback --from-backups`: puts the HOWTO's `.bak` copies back over sendmail.mc and
     /// sendmail.cf without needing the journal (it may be corrupt or gone). A journal that
     /// cannot be read is moved aside first; the restore itself is journaled like any change.
-    pub fn restore_from_backups(&self, on: &mut dyn FnMut(Event)) -> Result<Vec<String>, String> {
+    pub fn restore_from_backups(&self, on: &mut dyn FnMut(Event)) -> Result<Vec<String>, Error> {
         self.may_write()?;
         let mut rec = audit::Record {
             action: "rollback --from-backups".into(),
@@ -211,7 +226,7 @@ impl Engine {
         rec.result = match &res {
             Ok(_) if rec.files.is_empty() => Ok("nothing restored".into()),
             Ok(_) => Ok(format!("{} file(s) restored", rec.files.len())),
-            Err(e) => Err(e.clone()),
+            Err(e) => Err(e.to_string()),
         };
         rec.finish(&self.cx.root, res)
     }
@@ -220,8 +235,16 @@ impl Engine {
         &self,
         on: &mut dyn FnMut(Event),
         rec: &mut audit::Record,
-    ) -> Result<Vec<String>, String> {
-        let p = self.profile().ok_or("no profile: the system was not recognised, so the wizard does not know which files have .bak copies (give --profile)")?;
+    ) -> Result<Vec<String>, Error> {
+        let p = self.profile().ok_or_else(|| Error::bad_input("--profile", "no profile", "no profile: the system was not recognised, so the wizard does not know which files have .bak copies (give --profile)".into()))?;
+        let io = |action: &str, path: &str| {
+            let (action, path) = (action.to_string(), self.cx.root.display(path));
+            move |e: std::io::Error| Error::Io {
+                action,
+                path,
+                message: e.to_string(),
+            }
+        };
         let mut msgs = vec![];
         let jp = journal::journal_path(&self.cx.root);
         if let Err(e) = Journal::read(&self.cx.root) {
@@ -234,31 +257,38 @@ impl Engine {
                     "unusable-{}",
                     journal::now_rfc3339().replace([':', '-'], "")
                 );
-                let moved = fsops::move_aside(&jp, &tag).map_err(|e| e.to_string())?;
+                let moved = fsops::move_aside(&jp, &tag).map_err(|e| Error::Io {
+                    action: "move the unusable journal aside".into(),
+                    path: jp.display().to_string(),
+                    message: e.to_string(),
+                })?;
                 msgs.push(format!(
                     "moved the unusable journal aside to {}",
                     moved.display()
                 ));
             }
         }
-        let mut j = Journal::open(&self.cx.root).map_err(|e| e.to_string())?;
-        let run = j
-            .begin_run(&format!("{} (rollback --from-backups)", p.id))
-            .map_err(|e| e.to_string())?;
+        let mut j = Journal::open(&self.cx.root)?;
+        let run = j.begin_run(&format!("{} (rollback --from-backups)", p.id))?;
         rec.runs.push(run);
-        j.begin_step("restore-backups").map_err(|e| e.to_string())?;
+        j.begin_step("restore-backups")?;
         let mut files = vec![p.sendmail.mc.clone()];
         files.extend(p.sendmail.cf.iter().cloned());
         for f in files {
             let bak = format!("{f}.bak");
-            let real_bak = self.cx.root.resolve(&bak).map_err(|e| e.to_string())?.real;
+            let real_bak = self
+                .cx
+                .root
+                .resolve(&bak)
+                .map_err(io("resolve", &bak))?
+                .real;
             let Ok(content) = std::fs::read(&real_bak) else {
                 continue;
             };
             let m = fsops::meta_of(&real_bak)
-                .map_err(|e| e.to_string())?
-                .ok_or("backup vanished")?;
-            let cur = self.cx.root.read(&f).map_err(|e| e.to_string())?;
+                .map_err(io("read", &bak))?
+                .ok_or_else(|| io("read", &bak)(std::io::Error::other("backup vanished")))?;
+            let cur = self.cx.root.read(&f).map_err(io("read", &f))?;
             if cur.as_deref() == Some(content.as_slice()) {
                 msgs.push(format!(
                     "{} already equals its .bak",
@@ -280,7 +310,10 @@ impl Engine {
                 &format!("restored from {bak}"),
                 None,
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| match e {
+                JournalError::Io(e) => io("write", &f)(e),
+                e => e.into(),
+            })?;
             rec.files.push(f.clone());
             rec.backups.push(bak.clone());
             msgs.push(format!(
@@ -293,8 +326,8 @@ impl Engine {
                 self.cx.root.display(&f)
             )));
         }
-        j.end_step_unchanged().map_err(|e| e.to_string())?;
-        j.finish_run().map_err(|e| e.to_string())?;
+        j.end_step_unchanged()?;
+        j.finish_run()?;
         if msgs.is_empty() {
             msgs.push("no .bak file found: nothing restored".into());
         }

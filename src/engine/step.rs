@@ -68,13 +68,51 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
     /// Answers-file key: `discard_cf_edits`.
-    pub key: &'static str,
+    pub key: DecisionKey,
     /// Command-line flag: `--discard-cf-edits`.
     pub flag: &'static str,
     /// The question, answered yes by the flag.
     pub question: String,
     /// What is chosen now.
     pub chosen: bool,
+}
+
+/// The yes/no choices a [`Decision`] can name: one variant per [`Options`] field it sets, so
+/// a key that names no choice cannot be written (it used to be a string matched at run time).
+/// Serialized as the answers-file key (`discard_cf_edits`), as before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKey {
+    /// `--discard-cf-edits`: regenerate a sendmail.cf that holds hand edits.
+    DiscardCfEdits,
+    /// `--replace-mta`: install sendmail over another mail server.
+    ReplaceMta,
+}
+
+impl DecisionKey {
+    pub const ALL: [DecisionKey; 2] = [DecisionKey::DiscardCfEdits, DecisionKey::ReplaceMta];
+
+    /// The answers-file key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKey::DiscardCfEdits => "discard_cf_edits",
+            DecisionKey::ReplaceMta => "replace_mta",
+        }
+    }
+
+    /// The command-line flag.
+    pub fn flag(self) -> &'static str {
+        match self {
+            DecisionKey::DiscardCfEdits => "--discard-cf-edits",
+            DecisionKey::ReplaceMta => "--replace-mta",
+        }
+    }
+}
+
+impl std::fmt::Display for DecisionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One file the step would write.
@@ -401,22 +439,19 @@ impl Options {
     }
 
     /// The yes/no choice a [`Decision`] names by its key; `None` for an unknown key.
-    pub fn decision(&self, key: &str) -> Option<bool> {
+    pub fn decision(&self, key: DecisionKey) -> bool {
         match key {
-            "discard_cf_edits" => Some(self.discard_cf_edits),
-            "replace_mta" => Some(self.replace_mta),
-            _ => None,
+            DecisionKey::DiscardCfEdits => self.discard_cf_edits,
+            DecisionKey::ReplaceMta => self.replace_mta,
         }
     }
 
-    /// Sets the choice a [`Decision`] names; false for an unknown key.
-    pub fn set_decision(&mut self, key: &str, yes: bool) -> bool {
+    /// Sets the choice a [`Decision`] names.
+    pub fn set_decision(&mut self, key: DecisionKey, yes: bool) {
         match key {
-            "discard_cf_edits" => self.discard_cf_edits = yes,
-            "replace_mta" => self.replace_mta = yes,
-            _ => return false,
+            DecisionKey::DiscardCfEdits => self.discard_cf_edits = yes,
+            DecisionKey::ReplaceMta => self.replace_mta = yes,
         }
-        true
     }
 }
 
@@ -614,4 +649,35 @@ pub enum Undone {
     RunFailed,
     /// `rollback` undid the step on request.
     Rollback,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each decision key serializes as the answers-file key it always was, its flag is that
+    /// key spelled as an option, and setting it through Options is what `decision` reads back.
+    #[test]
+    fn decision_keys_keep_their_names_and_set_their_choice() {
+        for k in DecisionKey::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+            let back: DecisionKey = serde_json::from_value(k.as_str().into()).unwrap();
+            assert_eq!(back, k);
+            assert_eq!(k.flag(), format!("--{}", k.as_str().replace('_', "-")));
+            let mut o = Options::default();
+            assert!(!o.decision(k));
+            o.set_decision(k, true);
+            assert!(o.decision(k));
+            for other in DecisionKey::ALL.iter().filter(|x| **x != k) {
+                assert!(!o.decision(*other), "{k} set {other}");
+            }
+        }
+        assert_eq!(DecisionKey::DiscardCfEdits.as_str(), "discard_cf_edits");
+        assert_eq!(DecisionKey::ReplaceMta.as_str(), "replace_mta");
+        let o = Options {
+            discard_cf_edits: true,
+            ..Options::default()
+        };
+        assert!(o.decision(DecisionKey::DiscardCfEdits));
+    }
 }

@@ -212,40 +212,53 @@ pub fn distrust_tree(root: &super::root::Root) -> Option<String> {
 
 /// Reads a profile or answers file: refused when root should not trust it ([`distrust`]),
 /// when it is not a regular file (a FIFO would hang us), or larger than [`MAX_INSTRUCTIONS`].
-pub fn read_instructions(path: &Path, what: &str) -> Result<String, String> {
+pub fn read_instructions(path: &Path, what: &str) -> Result<String, super::Error> {
+    use super::Error;
+    let file = path.display().to_string();
+    let io = |e: std::io::Error| Error::Io {
+        action: format!("read {what}"),
+        path: file.clone(),
+        message: format!("cannot read {what} {}: {e}", path.display()),
+    };
+    let bad = |why: String, message: String| Error::bad_input(file.clone(), why, message);
     if let Some(why) = distrust(path, what) {
-        return Err(why);
+        return Err(Error::Refused(why));
     }
     let f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
-        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
-    let md = f
-        .metadata()
-        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
+        .map_err(io)?;
+    let md = f.metadata().map_err(io)?;
     if !md.is_file() {
-        return Err(format!("{what} {} is not a regular file", path.display()));
+        return Err(bad(
+            "not a regular file".into(),
+            format!("{what} {} is not a regular file", path.display()),
+        ));
     }
     let mut buf = Vec::new();
     f.take(MAX_INSTRUCTIONS + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
+        .map_err(io)?;
     if buf.len() as u64 > MAX_INSTRUCTIONS {
-        return Err(format!(
-            "{what} {} is larger than {} KiB: not a {what}",
-            path.display(),
-            MAX_INSTRUCTIONS / 1024
+        return Err(bad(
+            format!("larger than {} KiB", MAX_INSTRUCTIONS / 1024),
+            format!(
+                "{what} {} is larger than {} KiB: not a {what}",
+                path.display(),
+                MAX_INSTRUCTIONS / 1024
+            ),
         ));
     }
     let text = String::from_utf8(buf).map_err(|e| {
-        format!(
-            "{what} {} is not text (invalid UTF-8 at byte {})",
-            path.display(),
+        let why = format!(
+            "not text (invalid UTF-8 at byte {})",
             e.utf8_error().valid_up_to()
-        )
+        );
+        bad(why.clone(), format!("{what} {} is {why}", path.display()))
     })?;
-    check_yaml_nesting(&text).map_err(|e| format!("{what} {}: {e}", path.display()))?;
+    check_yaml_nesting(&text)
+        .map_err(|e| bad(e.clone(), format!("{what} {}: {e}", path.display())))?;
     Ok(text)
 }
 

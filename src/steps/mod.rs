@@ -20,7 +20,11 @@ pub mod sendmail_mc;
 
 /// Opens the wizard's engine on `root_dir` with every step of [`all`]: the one place where the
 /// engine is given its steps (the CLI and the TUI both open it here).
-pub fn open(root_dir: &Path, profile_file: Option<&Path>, opts: Options) -> Result<Engine, String> {
+pub fn open(
+    root_dir: &Path,
+    profile_file: Option<&Path>,
+    opts: Options,
+) -> Result<Engine, crate::engine::Error> {
     Engine::new(root_dir, profile_file, opts, all())
 }
 

@@ -3,7 +3,7 @@
 
 use crate::engine::host;
 use crate::engine::profile::{OtherMtas, PackageManager, Profile};
-use crate::engine::step::{Context, Decision, PlannedOverlay, Step, StepReport};
+use crate::engine::step::{Context, Decision, DecisionKey, PlannedOverlay, Step, StepReport};
 
 pub struct Packages;
 
@@ -216,8 +216,8 @@ fn report_other_mtas(
         message,
         format!("keep {list} and do not run the wizard here; or replace it with sendmail: --replace-mta (answers file: replace_mta: true)"),
         Decision {
-            key: "replace_mta",
-            flag: "--replace-mta",
+            key: DecisionKey::ReplaceMta,
+            flag: DecisionKey::ReplaceMta.flag(),
             question: format!("Replace {list} with sendmail ({})?", if o.removed_by_install { "the package manager removes it" } else { "it stays installed beside sendmail" }),
             chosen,
         },

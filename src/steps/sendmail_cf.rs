@@ -10,7 +10,9 @@
 //! and lines the mc does not produce make the step refuse unless `--discard-cf-edits`.
 
 use super::{read_text, Text};
-use crate::engine::step::{Change, Context, Decision, PlannedOverlay, Step, StepReport};
+use crate::engine::step::{
+    Change, Context, Decision, DecisionKey, PlannedOverlay, Step, StepReport,
+};
 use std::path::{Path, PathBuf};
 
 mod m4;
@@ -348,8 +350,8 @@ fn report_hand_edits(cx: &Context, r: &mut StepReport, target: &str, h: &HandEdi
         message,
         fix,
         Decision {
-            key: "discard_cf_edits",
-            flag: "--discard-cf-edits",
+            key: DecisionKey::DiscardCfEdits,
+            flag: DecisionKey::DiscardCfEdits.flag(),
             question: format!(
                 "Regenerate {shown} and discard its {} differing line(s)?",
                 h.lines.len()

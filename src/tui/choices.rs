@@ -127,7 +127,7 @@ impl Model {
                 .into_iter()
                 .map(|d| Choice {
                     label: format!("{} ({})", self.info.served(&d.question), d.flag),
-                    selected: self.opts.decision(d.key).unwrap_or(false),
+                    selected: self.opts.decision(d.key),
                     radio: false,
                 })
                 .collect(),

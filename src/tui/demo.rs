@@ -85,7 +85,7 @@ pub fn prepare() -> Result<(PathBuf, Vec<String>), String> {
             "demo: the sendmail cf tree ({HOST_CF}) is not installed, so the sendmail.cf steps will show an error. Install it with `apt-get install m4 sendmail-cf` (Debian, Ubuntu) or `dnf install m4 sendmail-cf` (RHEL, Fedora), then run the demo again"
         ));
     }
-    if crate::engine::host::find_tool("m4").is_none() {
+    if !crate::engine::query::tool_installed("m4") {
         notes.push("demo: m4 is not installed: install the m4 package".into());
     }
     notes.push(format!(

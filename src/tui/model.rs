@@ -75,6 +75,8 @@ pub struct Snapshot {
     pub extra_domains: Vec<String>,
     /// The server name to give users (fully qualified if /etc/hosts allows).
     pub server_name: String,
+    /// The loopback-only listeners the plan turns off (pointed out in the sendmail.mc diff).
+    pub closed_listeners: Vec<crate::engine::query::ClosedListener>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -397,7 +397,7 @@ fn toggle(m: &mut Model) -> Option<Cmd> {
         }
         (Screen::Step(si), _) => {
             let d = m.decisions(si).into_iter().nth(i)?;
-            let now = m.opts.decision(d.key).unwrap_or(false);
+            let now = m.opts.decision(d.key);
             m.opts.set_decision(d.key, !now);
             m.check()
         }

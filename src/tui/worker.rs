@@ -26,8 +26,8 @@ pub fn info(engine: &Engine) -> Info {
         },
         profile: p.map(|p| (p.id.clone(), p.name.clone())),
         profile_reason: engine.cx.profile_reason.clone(),
-        euid: crate::engine::host::euid(),
-        may_write: engine.may_write(),
+        euid: engine.euid(),
+        may_write: engine.may_write().map_err(|e| e.to_string()),
         password_check: p
             .map(|p| p.auth.password_check.clone())
             .unwrap_or_else(|| "saslauthd".into()),
@@ -70,6 +70,7 @@ pub fn snapshot(engine: &Engine) -> Snapshot {
         features: c.features,
         extra_domains: c.extra_domains,
         server_name,
+        closed_listeners: c.closed_listeners,
     }
 }
 
@@ -119,7 +120,8 @@ fn run_job(engine: &mut Engine, cmd: Cmd, tx: &Sender<Msg>) {
                 };
                 eng.apply(std::slice::from_ref(&step), &mut on)
             };
-            let result = result.map(|sum| {
+            // The TUI shows the message; it does not act on the kind.
+            let result = result.map_err(|e| e.to_string()).map(|sum| {
                 if sum.applied.is_empty() {
                     log.push("nothing to change: the step was already done".into());
                 }
@@ -136,7 +138,9 @@ fn run_job(engine: &mut Engine, cmd: Cmd, tx: &Sender<Msg>) {
                 };
                 eng.rollback(step.as_deref(), force, &mut on)
             };
-            let result = result.map(|v| v.into_iter().map(|l| served(engine, &l)).collect());
+            let result = result
+                .map_err(|e| e.to_string())
+                .map(|v| v.into_iter().map(|l| served(engine, &l)).collect());
             let _ = tx.send(Msg::RolledBack { result });
             let _ = tx.send(Msg::Checked(Box::new(snapshot(engine))));
         }

@@ -3,6 +3,7 @@
 //! result of the last apply (with the failing tool's stderr).
 
 use super::{choice_lines, finding_mark, heading, para, theme, Theme};
+use crate::engine::query::ClosedListener;
 use crate::engine::step::{Severity, Status, StepReport};
 use crate::tui::model::{Model, MECHS_DEFAULT};
 use ratatui::style::Style;
@@ -13,6 +14,9 @@ pub const DIRECTED_QUOTES: &str = "Those are directed quotes (HOWTO step 3): not
 
 /// HOWTO step 4, said at the DAEMON_OPTIONS change.
 pub const LOOPBACK_NOTE: &str = "↑ HOWTO step 4: this is the line that tells Sendmail to listen only on loopback (Addr=127.0.0.1), so it accepts no connection from anywhere else. It is commented out with dnl rather than deleted, so you can see what was done and turn it back on.";
+
+/// HOWTO step 4, said at a DAEMON_OPTIONS line kept with its loopback address removed.
+pub const LOOPBACK_ADDR_NOTE: &str = "↑ HOWTO step 4: this line told Sendmail to listen only on loopback (Addr=127.0.0.1), so it accepted no connection from anywhere else. Its address is removed rather than the line commented out, because other listeners stay active and commenting it out would leave none on port 25.";
 
 fn status_line(m: &Model, i: usize, r: &StepReport) -> String {
     match r.status {
@@ -27,18 +31,27 @@ fn status_line(m: &Model, i: usize, r: &StepReport) -> String {
     }
 }
 
-/// Is this diff line the one that turns the loopback-only listener off (or removes it)?
-pub fn is_loopback_line(l: &str) -> bool {
-    let t = l.replace(' ', "");
-    t.contains("DAEMON_OPTIONS")
-        && (t.contains("Addr=127.0.0.1") || t.contains("Addr=::1") || t.contains("Addr=localhost"))
-        && ((l.starts_with('+') && t[1..].starts_with("dnl"))
-            || (l.starts_with('-') && !t[1..].starts_with("dnl")))
-}
-
 /// A unified diff as coloured lines, cut (not wrapped) at the panel's width so `+`/`-` stay
-/// in the first column; with the loopback note after the DAEMON_OPTIONS change.
-pub fn diff_lines(t: &Theme, diff: &str, width: usize, annotate: bool) -> Vec<Line<'static>> {
+/// in the first column; with the loopback note after the line that turns off a listener of
+/// `closed` (the engine's answer, [`crate::engine::query::ClosedListener`]), or at the end
+/// when the change removes it.
+pub fn diff_lines(
+    t: &Theme,
+    diff: &str,
+    width: usize,
+    closed: &[&ClosedListener],
+) -> Vec<Line<'static>> {
+    let annotate = !closed.is_empty();
+    let is_closing = |l: &str| {
+        l.strip_prefix('+')
+            .filter(|_| !l.starts_with("+++"))
+            .is_some_and(|new| {
+                closed
+                    .iter()
+                    .filter_map(|c| c.after.as_deref())
+                    .any(|a| a.trim_end() == new.trim_end())
+            })
+    };
     let mut out = vec![];
     let mut noted = false;
     for l in diff.lines() {
@@ -55,12 +68,19 @@ pub fn diff_lines(t: &Theme, diff: &str, width: usize, annotate: bool) -> Vec<Li
         };
         let shown: String = l.replace('\t', "    ").chars().take(width).collect();
         out.push(Line::styled(shown, style));
-        if annotate && !noted && is_loopback_line(l) && l.starts_with('+') {
-            out.extend(para(LOOPBACK_NOTE, width, "", "  ", t.warn()));
+        if annotate && !noted && is_closing(l) {
+            // Commented out as the HOWTO says, or kept with its loopback address removed (when
+            // other listeners stay active, commenting it out would leave none on port 25).
+            let note = if l[1..].trim_start().starts_with("dnl") {
+                LOOPBACK_NOTE
+            } else {
+                LOOPBACK_ADDR_NOTE
+            };
+            out.extend(para(note, width, "", "  ", t.warn()));
             noted = true;
         }
     }
-    if annotate && !noted && diff.lines().any(is_loopback_line) {
+    if annotate && !noted {
         out.extend(para(LOOPBACK_NOTE, width, "", "  ", t.warn()));
     }
     out
@@ -191,7 +211,17 @@ pub fn lines(m: &Model, i: usize, width: usize) -> Vec<Line<'static>> {
                 "  ",
                 t.bold(),
             ));
-            out.extend(diff_lines(&t, &c.diff(), width, r.id == "sendmail-mc"));
+            let closed: Vec<&ClosedListener> = m
+                .snap
+                .as_ref()
+                .map(|s| {
+                    s.closed_listeners
+                        .iter()
+                        .filter(|l| l.step == r.id && l.path == c.path)
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.extend(diff_lines(&t, &c.diff(), width, &closed));
         }
         for c in &r.commands {
             out.extend(para(
