@@ -245,7 +245,7 @@ fn read_secret(
     name: &str,
     password_env: &Option<String>,
     password_fd: Option<i32>,
-) -> Result<Secret, String> {
+) -> Result<Secret, crate::engine::Error> {
     if let Err(e) = crate::smtp::secret::protect_memory() {
         errln!("warning: {e}");
     }
@@ -253,9 +253,7 @@ fn read_secret(
         crate::smtp::secret::take_from_env(var)?
     } else if let Some(fd) = password_fd {
         if fd < 0 || nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err() {
-            return Err(format!(
-                "--password-fd {fd}: that file descriptor is not open"
-            ));
+            return Err(format!("--password-fd {fd}: that file descriptor is not open").into());
         }
         // SAFETY: the descriptor is open (checked above) and stays open for this borrow: it
         // belongs to the caller, and nothing here closes it.
@@ -295,7 +293,7 @@ fn audit(engine: &Engine, action: &str, db: &Db, result: Result<String, String>)
     }
 }
 
-pub(super) fn users(cli: &Cli, a: &UsersArgs) -> Result<u8, String> {
+pub(super) fn users(cli: &Cli, a: &UsersArgs) -> Result<u8, crate::engine::Error> {
     let json = cli.format == Format::Json;
     let engine = open(cli, Options::default(), cli.profile.as_deref())?;
     let db = sasldb(&engine)?;
@@ -373,7 +371,7 @@ pub(super) fn users(cli: &Cli, a: &UsersArgs) -> Result<u8, String> {
                     &db,
                     Err(format!("{name}@{realm}: {e}")),
                 );
-                return Err(e);
+                return Err(e.into());
             }
             let mode = keep_mode(&engine, &db)?;
             let message = format!(
@@ -406,7 +404,8 @@ pub(super) fn users(cli: &Cli, a: &UsersArgs) -> Result<u8, String> {
                     } else {
                         format!(" (there is {}: give --realm)", others.join(", "))
                     }
-                ));
+                )
+                .into());
             }
             let args: Vec<String> = vec![
                 "-d".into(),
@@ -425,7 +424,7 @@ pub(super) fn users(cli: &Cli, a: &UsersArgs) -> Result<u8, String> {
                     &db,
                     Err(format!("{name}@{realm}: {e}")),
                 );
-                return Err(e);
+                return Err(e.into());
             }
             let mode = keep_mode(&engine, &db)?;
             let message = format!("removed {name}@{realm} from {shown} ({mode})");
