@@ -15,6 +15,7 @@ const STEPS: &[&str] = &[
     "sendmail-cf",
     "pam",
     "sasl",
+    "submission",
     "relay-access",
     "relay-domains",
     "relay-features",

@@ -245,6 +245,18 @@ impl Listener {
             .is_none_or(|p| model::port_of(p) == model::Port::Num(25))
     }
 
+    /// A TCP listener on the submission port 587 (`Port=submission`, `Port=587`).
+    pub fn submission(&self) -> bool {
+        let tcp = self
+            .family
+            .as_deref()
+            .is_none_or(|f| f.eq_ignore_ascii_case("inet") || f.eq_ignore_ascii_case("inet6"));
+        tcp && self
+            .port
+            .as_deref()
+            .is_some_and(|p| model::port_of(p) == model::Port::Num(587))
+    }
+
     /// `Modifiers=a`: AUTH is required before any mail is accepted (`A` means the opposite:
     /// no AUTH offered at all).
     pub fn requires_auth(&self) -> bool {

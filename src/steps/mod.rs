@@ -17,6 +17,7 @@ pub mod relay_features;
 pub mod sasl;
 pub mod sendmail_cf;
 pub mod sendmail_mc;
+pub mod submission;
 
 /// Opens the wizard's engine on `root_dir` with every step of [`all`]: the one place where the
 /// engine is given its steps (the CLI and the TUI both open it here).
@@ -40,6 +41,7 @@ pub fn all() -> Vec<Box<dyn Step>> {
         Box::new(sendmail_cf::SendmailCf),
         Box::new(pam::Pam),
         Box::new(sasl::Sasl),
+        Box::new(submission::Submission),
         Box::new(relay_access::RelayAccess),
         Box::new(relay_domains::RelayDomains),
         Box::new(relay_features::RelayFeatures),

@@ -89,6 +89,8 @@ fn same_opts(a: &Options, b: &Options) -> bool {
         && a.keep_features == b.keep_features
         && a.prune_relay_domains == b.prune_relay_domains
         && a.open_listener == b.open_listener
+        && a.submission == b.submission
+        && a.submission_listener == b.submission_listener
         && a.discard_cf_edits == b.discard_cf_edits
         && a.replace_mta == b.replace_mta
         && a.tool_timeout == b.tool_timeout

@@ -461,7 +461,48 @@ fn plan_new(
                 .is_ok_and(|s| inert_tail(&m.content(l.line)[s.call_end..]))
     });
     let after_cf = |line: usize| m.cf_line.is_none_or(|cf| line > cf);
-    if let Some(l) = candidate.filter(|l| after_cf(l.line)) {
+    let candidate = candidate.filter(|l| after_cf(l.line));
+    // Where the listener goes: the commented-out one's line, or after the last active
+    // listener, or before the first MAILER.
+    let last = active.iter().map(|l| l.line).max();
+    let before = match (candidate, last, m.mailer_line) {
+        (Some(c), _, _) => c.line,
+        (None, Some(l), _) => l + 1,
+        (None, None, Some(ml)) => ml,
+        (None, None, None) => m.doc.lines.len(),
+    };
+    if before >= m.doc.lines.len() {
+        return Err(m.err(
+            m.doc.lines.len().saturating_sub(1),
+            "I would add the submission listener after the last line of the file, which has \
+             no MAILER line to put it before; add DAEMON_OPTIONS(`Port=submission, Name=MSA, \
+             M=Ea')dnl by hand, or use --no-submission (answers file: submission: false)",
+        ));
+    }
+    if active.is_empty() {
+        // The first active DAEMON_OPTIONS replaces sendmail's default port-25 listener
+        // (proto.m4 writes `O DaemonPortOptions=Name=MTA` only when there is none): write it
+        // out, or port 25 would stop listening.
+        if m.doc.body.contains("_NETINET6_") {
+            return Err(m.err(
+                before,
+                "no DAEMON_OPTIONS is active, so sendmail listens on port 25 through its \
+                 defaults, which this file changes with _NETINET6_; any DAEMON_OPTIONS I add \
+                 replaces those defaults and I cannot tell which port-25 listeners to write \
+                 for them; add the listeners by hand, or use --no-submission (answers file: \
+                 submission: false)",
+            ));
+        }
+        plan.changes.push(Change::Insert {
+            before,
+            new: "DAEMON_OPTIONS(`Port=smtp, Name=MTA')dnl".to_string(),
+            why: "submission (issue 11): no DAEMON_OPTIONS is active, and the first one \
+                  replaces sendmail's default port-25 listener, so that listener is written \
+                  out (port 25 on every address, as before)"
+                .to_string(),
+        });
+    }
+    if let Some(l) = candidate {
         let site = l.site.clone().map_err(|r| m.err(l.line, r))?;
         let content = m.content(l.line);
         let body = rewrite(content, l, l.loopback());
@@ -487,41 +528,6 @@ fn plan_new(
             ),
         });
         return Ok(());
-    }
-    // Insert after the last active listener, or before the first MAILER.
-    let last = active.iter().map(|l| l.line).max();
-    let before = match (last, m.mailer_line) {
-        (Some(l), _) => l + 1,
-        (None, Some(ml)) => ml,
-        (None, None) => m.doc.lines.len(),
-    };
-    if before >= m.doc.lines.len() {
-        return Err(m.err(
-            m.doc.lines.len().saturating_sub(1),
-            "I would add the submission listener after the last line of the file, which has \
-             no MAILER line to put it before; add DAEMON_OPTIONS(`Port=submission, Name=MSA, \
-             M=Ea')dnl by hand, or use --no-submission (answers file: submission: false)",
-        ));
-    }
-    if active.is_empty() {
-        if m.doc.body.contains("_NETINET6_") {
-            return Err(m.err(
-                before,
-                "no DAEMON_OPTIONS is active, so sendmail listens on port 25 through its \
-                 defaults, which this file changes with _NETINET6_; any DAEMON_OPTIONS I add \
-                 replaces those defaults and I cannot tell which port-25 listeners to write \
-                 for them; add the listeners by hand, or use --no-submission (answers file: \
-                 submission: false)",
-            ));
-        }
-        plan.changes.push(Change::Insert {
-            before,
-            new: "DAEMON_OPTIONS(`Port=smtp, Name=MTA')dnl".to_string(),
-            why: "submission (issue 11): no DAEMON_OPTIONS is active, and the first one I add \
-                  replaces sendmail's default port-25 listener, so that listener is written \
-                  out (port 25 on every address, as before)"
-                .to_string(),
-        });
     }
     plan.changes.push(Change::Insert {
         before,

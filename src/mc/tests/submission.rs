@@ -366,3 +366,26 @@ fn crlf_and_a_missing_final_newline_are_kept() {
         "include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\r\nFEATURE(`no_default_msa')dnl\r\nDAEMON_OPTIONS(`Port=587, Name=MSA, M=Ea')dnl\r\nMAILER(smtp)dnl"
     );
 }
+
+#[test]
+fn activating_the_first_listener_writes_out_the_default_port_25_one() {
+    // Red Hat's stock file with no active DAEMON_OPTIONS: un-dnl'ing the MSA alone would
+    // replace sendmail's default `O DaemonPortOptions=Name=MTA`, and port 25 would go.
+    let e = edited(
+        &[
+            "dnl DAEMON_OPTIONS(`Port=submission, Name=MSA, M=Ea')dnl",
+            "dnl DAEMON_OPTIONS(`port=smtp,Addr=::1, Name=MTA-v6, Family=inet6')dnl",
+        ],
+        None,
+    );
+    assert_eq!(
+        e,
+        vec![
+            (3, Some("DAEMON_OPTIONS(`Port=smtp, Name=MTA')dnl".into())),
+            (
+                3,
+                Some("DAEMON_OPTIONS(`Port=submission, Name=MSA, M=Ea')dnl".into())
+            ),
+        ]
+    );
+}
