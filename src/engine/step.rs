@@ -509,6 +509,11 @@ pub trait Step: Send + Sync {
     fn rolls_back_on_failure(&self) -> bool {
         false
     }
+    /// Whether `apply` shows this step's findings when it has nothing to do (the ehlo step's
+    /// report on TLS, port 587, who may log in and what to tell users, issue 11 item 6).
+    fn reports_when_done(&self) -> bool {
+        false
+    }
     /// The files this step copies aside before other steps edit them (the backup step's
     /// sendmail.mc and sendmail.cf). Such a step changes something only when a later step
     /// will write one of them (the engine turns it `done` otherwise), and the engine runs it

@@ -8,6 +8,7 @@ use std::path::Path;
 pub mod backup;
 pub mod live;
 pub mod os;
+pub mod outcome;
 pub mod packages;
 pub mod pam;
 pub mod privileges;

@@ -86,8 +86,15 @@ cat "$W/25-inbound.out"
 grep -Eq '250 2.1.5 .*Recipient ok' "$W/25-inbound.out" || fail "port 25 no longer takes inbound mail"
 check_relay_refused_without_auth
 
-say "the ehlo step reports port 587"
-grep -q '587' "$W/apply.out" || fail "apply's report does not mention port 587"
+say "the ehlo step reports TLS with the certificate verdict, 587, who may log in and what to tell users"
+grep -E 'TLS: |port 587: |who may log in: |what to tell users: ' "$W/apply.out"
+grep -q 'TLS: STARTTLS TLSv1\.[23], .*certificate CN=mailsrv.example.test, SAN DNS:mailsrv.example.test' "$W/apply.out" \
+  || fail "the ehlo step does not report STARTTLS with the certificate"
+grep -q 'port 587: listening beyond loopback; MAIL without AUTH gets 530 5.7.0' "$W/apply.out" \
+  || fail "the ehlo step does not report 587"
+grep -q 'who may log in: every system account with a password' "$W/apply.out" || fail "no 'who may log in'"
+grep -q 'what to tell users: .*Port: 587 (submission).*Connection security: STARTTLS.*requires authentication' "$W/apply.out" \
+  || fail "no 'what to tell users'"
 
 if grep -rqF "$E2E_PASSWORD" /etc/mail /var/lib/smtpauth-wizard "$W/apply.out"; then fail "the password appears in a file"; fi
 
