@@ -658,6 +658,9 @@ fn screens_of_a_first_run_on_red_hat_9() {
     }
     assert_eq!(lv.m.current_step_id(), Some("sasl"));
     insta::assert_snapshot!("step_sasl", render(&lv.m, Some(&r)));
+    lv.feed(vec![key('j')]);
+    assert_eq!(lv.m.current_step_id(), Some("submission"));
+    insta::assert_snapshot!("step_submission", render(&lv.m, Some(&r)));
     lv.feed(vec![key('j'), code(KeyCode::Tab)]);
     assert_eq!(lv.m.current_step_id(), Some("relay-access"));
     insta::assert_snapshot!("step_relay_access_choices", render(&lv.m, Some(&r)));
@@ -689,8 +692,8 @@ fn screens_of_an_unfinished_run_rollback_and_summary() {
         "the resume choice has the focus"
     );
     lv.feed(vec![code(KeyCode::Tab)]);
-    // Welcome, 13 steps, then the Summary (Probe and Watch come after it).
-    lv.feed((0..14).map(|_| key('j')).collect());
+    // Welcome, 14 steps, then the Summary (Probe and Watch come after it).
+    lv.feed((0..15).map(|_| key('j')).collect());
     assert_eq!(lv.m.screen, Screen::Summary);
     insta::assert_snapshot!("summary", render(&lv.m, Some(&r)));
 }

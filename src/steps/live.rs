@@ -443,7 +443,8 @@ fn outcome_notes(cx: &Context, rep: &crate::smtp::ProbeReport) -> Vec<(bool, Str
         true,
         format!(
             "what to tell users: {}",
-            outcome::tell_users(&host, cx.opts.submission, starttls, &cx.mechanisms()).join("; ")
+            outcome::tell_users(&host, cx.opts.submission, Some(starttls), &cx.mechanisms())
+                .join("; ")
         ),
     ));
     v

@@ -149,7 +149,12 @@ pub fn probe_587(timeout: Duration) -> Result<String, String> {
 
 /// Who can log in with SMTP AUTH here, from the password source the profile names.
 pub fn logins_line(p: &Profile) -> String {
-    let check = p.auth.password_check.to_ascii_lowercase();
+    logins_for(&p.auth.password_check)
+}
+
+/// [`logins_line`] for the profile's `auth.password_check`.
+pub fn logins_for(password_check: &str) -> String {
+    let check = password_check.to_ascii_lowercase();
     if check == "auxprop" || check.contains("sasldb") {
         format!(
             "{LOGINS_PREFIX}the mail-only users in sasldb (add them with saslpasswd2 -c -u \
@@ -163,17 +168,18 @@ pub fn logins_line(p: &Profile) -> String {
             if check.contains("saslauthd") {
                 "saslauthd"
             } else {
-                p.auth.password_check.as_str()
+                password_check
             }
         )
     }
 }
 
 /// What to tell the users, for their mail client.
+/// `starttls`: whether the server offers a working STARTTLS (`None`: not tested yet).
 pub fn tell_users(
     host: &str,
     submission: bool,
-    starttls: bool,
+    starttls: Option<bool>,
     mechanisms: &[String],
 ) -> Vec<String> {
     let mut v = vec![format!("Outgoing mail server (SMTP): {host}")];
@@ -182,8 +188,14 @@ pub fn tell_users(
     } else {
         v.push("Port: 25 (the submission port 587 was not opened)".into());
     }
-    if starttls {
+    if starttls == Some(true) {
         v.push("Connection security: STARTTLS".into());
+    } else if starttls.is_none() {
+        v.push(
+            "Connection security: STARTTLS, once the server offers it (the ehlo step and the \
+             Probe screen test it)"
+                .into(),
+        );
     } else {
         v.push(
             "Connection security: none yet (no STARTTLS: the password crosses the network in \
@@ -307,7 +319,7 @@ mod tests {
         let v = tell_users(
             "mailsrv.example.test",
             true,
-            true,
+            Some(true),
             &["LOGIN".into(), "PLAIN".into()],
         );
         let all = v.join("\n");
@@ -316,7 +328,7 @@ mod tests {
             "{all}"
         );
         assert!(all.contains("requires authentication"), "{all}");
-        let v = tell_users("h", false, false, &["LOGIN".into()]).join("\n");
+        let v = tell_users("h", false, Some(false), &["LOGIN".into()]).join("\n");
         assert!(v.contains("Port: 25") && v.contains("in the clear"), "{v}");
     }
 }

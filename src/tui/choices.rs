@@ -95,6 +95,31 @@ impl Model {
                     radio: false,
                 })
                 .collect(),
+            (Screen::Step(_), Some("submission")) => {
+                // Issue 11 item 3: --no-submission and --submission-listener keep.
+                let mut v = vec![Choice {
+                    label: "open the submission port 587 to the network, M=Ea: mail clients \
+                            must log in there (port 25 stays for mail from other servers)"
+                        .into(),
+                    selected: self.opts.submission,
+                    radio: false,
+                }];
+                if self.opts.submission {
+                    v.push(Choice {
+                        label: "keep the port-587 listeners as they are when sendmail.mc \
+                                does not decide (one bound to a LAN address, several on \
+                                loopback)"
+                            .into(),
+                        selected: self
+                            .opts
+                            .submission_listener
+                            .as_deref()
+                            .is_some_and(|l| l.eq_ignore_ascii_case("keep")),
+                        radio: false,
+                    });
+                }
+                v
+            }
             (Screen::Step(_), Some("relay-domains")) if !s.extra_domains.is_empty() => {
                 vec![Choice {
                     label: format!(

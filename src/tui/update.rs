@@ -395,6 +395,21 @@ fn toggle(m: &mut Model) -> Option<Cmd> {
             m.opts.prune_relay_domains = !m.opts.prune_relay_domains;
             m.check()
         }
+        (Screen::Step(_), Some("submission")) => {
+            match i {
+                0 => m.opts.submission = !m.opts.submission,
+                1 => {
+                    let keep = m
+                        .opts
+                        .submission_listener
+                        .as_deref()
+                        .is_some_and(|l| l.eq_ignore_ascii_case("keep"));
+                    m.opts.submission_listener = if keep { None } else { Some("keep".into()) };
+                }
+                _ => return None,
+            }
+            m.check()
+        }
         (Screen::Step(si), _) => {
             let d = m.decisions(si).into_iter().nth(i)?;
             let now = m.opts.decision(d.key).unwrap_or(false);
