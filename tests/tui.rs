@@ -1080,3 +1080,35 @@ fn screens_of_probe_and_watch() {
     );
     insta::assert_snapshot!("watch", render(&m, None));
 }
+
+/// Issue 11 item 5: the Probe screen's TLS checkboxes are the CLI's --no-verify-cert and
+/// --tls-required, and the probe it starts runs with them.
+#[test]
+fn the_probe_screens_tls_options_go_into_the_probe() {
+    let mut m = synthetic(&[]);
+    go_to(&mut m, Screen::Probe);
+    let start = |m: &mut Model| update(m, code(KeyCode::Enter)).expect("Enter probes");
+    match start(&mut m) {
+        Cmd::Probe { tls, .. } => assert_eq!(tls, ProbeTls::default()),
+        other => panic!("{other:?}"),
+    }
+    m.probe.running = None;
+    // Tab to the choices, Space on the first, down, Space on the second, Tab back.
+    update(&mut m, code(KeyCode::Tab));
+    assert_eq!(m.focus, Focus::Choices);
+    update(&mut m, key(' '));
+    update(&mut m, key('j'));
+    update(&mut m, key(' '));
+    update(&mut m, code(KeyCode::Tab));
+    assert!(m.probe.tls.no_verify_cert && m.probe.tls.tls_required);
+    match start(&mut m) {
+        Cmd::Probe { tls, .. } => assert_eq!(
+            tls,
+            ProbeTls {
+                no_verify_cert: true,
+                tls_required: true
+            }
+        ),
+        other => panic!("{other:?}"),
+    }
+}

@@ -33,6 +33,23 @@ pub struct Choice {
 impl Model {
     /// The choice list of the current screen (empty: none).
     pub fn choices(&self) -> Vec<Choice> {
+        // The probe's TLS options (issue 11 item 5), as on the command line.
+        if self.screen == Screen::Probe {
+            return vec![
+                Choice {
+                    label: "do not verify the certificate (--no-verify-cert): still encrypted; \
+                            a login is then tried only on this machine"
+                        .into(),
+                    selected: self.probe.tls.no_verify_cert,
+                    radio: false,
+                },
+                Choice {
+                    label: "require STARTTLS (--tls-required): a server without it fails".into(),
+                    selected: self.probe.tls.tls_required,
+                    radio: false,
+                },
+            ];
+        }
         let Some(s) = &self.snap else { return vec![] };
         match (self.screen, self.current_step_id()) {
             (Screen::Welcome, _) if self.resume_at().is_some() => {

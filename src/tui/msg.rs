@@ -64,6 +64,7 @@ pub enum Cmd {
         id: u64,
         target: String,
         timeout: Duration,
+        tls: super::model::ProbeTls,
     },
     /// Follow the mail logs, on a thread of its own, sending `Watched` snapshots.
     Watch {
@@ -118,13 +119,15 @@ impl PartialEq for Cmd {
                     id: i1,
                     target: t1,
                     timeout: d1,
+                    tls: s1,
                 },
                 Cmd::Probe {
                     id: i2,
                     target: t2,
                     timeout: d2,
+                    tls: s2,
                 },
-            ) => i1 == i2 && t1 == t2 && d1 == d2,
+            ) => i1 == i2 && t1 == t2 && d1 == d2 && s1 == s2,
             (
                 Cmd::Watch {
                     id: i1,

@@ -208,6 +208,7 @@ fn start_probe(m: &mut Model) -> Option<Cmd> {
         id,
         target,
         timeout: m.info.probe_timeout,
+        tls: m.probe.tls,
     })
 }
 
@@ -357,6 +358,14 @@ fn on_action(m: &mut Model, a: Action) -> Option<Cmd> {
 }
 
 fn toggle(m: &mut Model) -> Option<Cmd> {
+    if m.screen == Screen::Probe {
+        match m.cursor {
+            0 => m.probe.tls.no_verify_cert = !m.probe.tls.no_verify_cert,
+            1 => m.probe.tls.tls_required = !m.probe.tls.tls_required,
+            _ => {}
+        }
+        return None;
+    }
     let Some(s) = &m.snap else { return None };
     let i = m.cursor;
     match (m.screen, m.current_step_id()) {
