@@ -324,6 +324,7 @@ fn m4_listeners(root: &Path, name: &str, mc: &str) -> Result<Vec<String>, String
 fn field(l: &str, k: char) -> Option<String> {
     l.trim_start_matches("O DaemonPortOptions=")
         .split(',')
+        .rev()
         .filter_map(|f| f.trim().split_once('='))
         .filter(|(key, _)| {
             key.chars()
@@ -331,7 +332,7 @@ fn field(l: &str, k: char) -> Option<String> {
                 .is_some_and(|c| c.eq_ignore_ascii_case(&k))
         })
         .map(|(_, v)| v.trim().to_string())
-        .last()
+        .next()
 }
 
 #[test]
