@@ -249,8 +249,8 @@ fn walk_quit_resume_finish_and_roll_back_in_a_real_terminal() {
     }
     let s = t.wait_for(&["┌ Summary", "What was changed"]);
     assert!(s.contains("sendmail-mc    /etc/mail/sendmail.mc"), "{s}");
-    t.keys(&["PageDown", "PageDown"]);
-    t.wait_for(&["What to tell your users", "Port: 25"]);
+    t.keys(&["PageDown", "PageDown", "PageDown"]);
+    t.wait_for(&["What to tell your users", "Port: 587 (submission)"]);
     let o = run_root(&root, &["check"]);
     assert_eq!(
         o.status.code(),
@@ -371,8 +371,8 @@ fn watch_follows_the_log_and_probe_stays_responsive_against_a_silent_server() {
 
     t.line(&wizard_line(&root));
     t.wait_for(&["Welcome", "Enter start"]);
-    // Welcome, 13 steps, Summary, Probe, Watch.
-    for _ in 0..16 {
+    // Welcome, 14 steps, Summary, Probe, Watch.
+    for _ in 0..17 {
         t.keys(&["Down"]);
     }
     t.wait_for(&["Watch · Relaying denied", "Enter watch"]);
@@ -395,6 +395,10 @@ fn watch_follows_the_log_and_probe_stays_responsive_against_a_silent_server() {
     t.tmux(&["send-keys", "-t", "w", "-l", &addr.to_string()]);
     t.keys(&["Enter"]);
     t.wait_for(&[&format!("Target: {addr}"), "Enter probe"]);
+    // The TLS options (issue 11 item 5): Tab to them, Space ticks --no-verify-cert, Tab back.
+    t.keys(&["Tab", "Space"]);
+    t.wait_for(&["[x] do not verify the certificate", "TLS options"]);
+    t.keys(&["Tab"]);
     let started = Instant::now();
     t.keys(&["Enter"]);
     t.wait_for(&[&format!("probing {addr}")]);

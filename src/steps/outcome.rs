@@ -162,13 +162,15 @@ pub fn logins_for(password_check: &str) -> String {
         )
     } else {
         format!(
-            "{LOGINS_PREFIX}every system account with a password, checked by {} through PAM \
-             (root included, unless the smtp PAM service restricts it): anyone who can guess \
-             one of those passwords can send mail through this server",
+            "{LOGINS_PREFIX}every system account with a password, checked {} (root \
+             included, unless the smtp PAM service restricts it): anyone who can guess one of \
+             those passwords can send mail through this server",
             if check.contains("saslauthd") {
-                "saslauthd"
+                "by saslauthd through PAM".to_string()
+            } else if check == "pam" {
+                "through PAM".to_string()
             } else {
-                password_check
+                format!("by {password_check}")
             }
         )
     }
