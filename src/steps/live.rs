@@ -438,7 +438,7 @@ fn outcome_notes(cx: &Context, rep: &crate::smtp::ProbeReport) -> Vec<(bool, Str
         v.push((true, outcome::logins_line(p)));
     }
     let starttls = rep.tls.as_ref().is_some_and(|t| t.established);
-    let host = crate::smtp::local_hostname();
+    let host = outcome::local_fqdn();
     v.push((
         true,
         format!(

@@ -22,8 +22,41 @@ pub fn local_options(port: u16, timeout: Duration) -> ProbeOptions {
     o.skip_relay_denial = true;
     o.timeout = timeout;
     o.verify_cert = false;
-    o.tls_name = Some(o.ehlo_name.clone());
+    o.tls_name = Some(local_fqdn());
     o
+}
+
+/// This host's fully qualified name, as `hostname -f` finds it through /etc/hosts: the name a
+/// certificate for this server carries (Debian's says `CN = <hostname -f>`, TLS.md). The short
+/// host name when /etc/hosts does not qualify it.
+pub fn local_fqdn() -> String {
+    let short = crate::smtp::local_hostname();
+    if short.contains('.') {
+        return short;
+    }
+    std::fs::read_to_string("/etc/hosts")
+        .ok()
+        .and_then(|h| fqdn_from_hosts(&short, &h))
+        .unwrap_or(short)
+}
+
+/// The first `short.domain` name on an /etc/hosts line that also names `short`.
+fn fqdn_from_hosts(short: &str, hosts: &str) -> Option<String> {
+    hosts.lines().find_map(|l| {
+        let l = l.split('#').next().unwrap_or("");
+        let names: Vec<&str> = l.split_whitespace().skip(1).collect();
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(short)) {
+            return None;
+        }
+        names
+            .iter()
+            .find(|n| {
+                n.len() > short.len() + 1
+                    && n[..short.len()].eq_ignore_ascii_case(short)
+                    && n.as_bytes()[short.len()] == b'.'
+            })
+            .map(|n| n.to_string())
+    })
 }
 
 /// "TLS: ..." for the report: version, cipher, the certificate's subject, SAN, expiry and the
@@ -314,6 +347,23 @@ mod tests {
         assert!(port587_line(false, false, None)
             .unwrap_err()
             .contains("nothing listens"));
+    }
+
+    #[test]
+    fn the_fqdn_comes_from_the_hosts_line_that_names_the_host() {
+        let hosts = "127.0.0.1\tlocalhost\n# 10.0.0.1 mailsrv.wrong.test mailsrv\n\
+                     127.0.1.1 mailsrv.example.test mailsrv\n::1 ip6-localhost\n";
+        assert_eq!(
+            fqdn_from_hosts("mailsrv", hosts).as_deref(),
+            Some("mailsrv.example.test")
+        );
+        assert_eq!(fqdn_from_hosts("other", hosts), None);
+        // A line naming the host without a qualified form of it.
+        assert_eq!(fqdn_from_hosts("vm", "127.0.1.1 vm\n"), None);
+        assert_eq!(
+            fqdn_from_hosts("mail", "127.0.1.1 mailsrv.example.test mail\n"),
+            None
+        );
     }
 
     #[test]

@@ -90,10 +90,12 @@ say "the ehlo step reports TLS with the certificate verdict, 587, who may log in
 grep -E 'TLS: |port 587: |who may log in: |what to tell users: ' "$W/apply.out"
 grep -q 'TLS: STARTTLS TLSv1\.[23], .*certificate CN=mailsrv.example.test, SAN DNS:mailsrv.example.test' "$W/apply.out" \
   || fail "the ehlo step does not report STARTTLS with the certificate"
+grep -q 'the certificate does not verify for mailsrv.example.test: unknown issuer' "$W/apply.out" \
+  || fail "the ehlo step does not give the self-signed certificate's verdict for the host's full name"
 grep -q 'port 587: listening beyond loopback; MAIL without AUTH gets 530 5.7.0' "$W/apply.out" \
   || fail "the ehlo step does not report 587"
 grep -q 'who may log in: every system account with a password' "$W/apply.out" || fail "no 'who may log in'"
-grep -q 'what to tell users: .*Port: 587 (submission).*Connection security: STARTTLS.*requires authentication' "$W/apply.out" \
+grep -q 'what to tell users: Outgoing mail server (SMTP): mailsrv.example.test; Port: 587 (submission).*Connection security: STARTTLS.*requires authentication' "$W/apply.out" \
   || fail "no 'what to tell users'"
 
 if grep -rqF "$E2E_PASSWORD" /etc/mail /var/lib/smtpauth-wizard "$W/apply.out"; then fail "the password appears in a file"; fi
