@@ -15,6 +15,7 @@ const STEPS: &[&str] = &[
     "sendmail-cf",
     "pam",
     "sasl",
+    "submission",
     "relay-access",
     "relay-domains",
     "relay-features",
@@ -62,7 +63,7 @@ fn check_reports_every_step_in_order_as_json() {
                 _ => "debian",
             })
         );
-        assert_eq!(steps[11]["status"], "skipped");
+        assert_eq!(steps[12]["status"], "skipped");
     }
 }
 

@@ -272,6 +272,7 @@ const IDS: &[&str] = &[
     "sendmail-cf",
     "pam",
     "sasl",
+    "submission",
     "relay-access",
     "relay-domains",
     "relay-features",

@@ -371,6 +371,8 @@ fn answers_and_generate() {
                 "keep_features": ["string"],
                 "prune_relay_domains": "bool|null",
                 "open_listener": "string|null",
+                "submission?": "bool",
+                "submission_listener?": "string",
                 "install_packages": "bool|null",
                 "restart": "bool|null",
                 "discard_cf_edits": "bool|null",

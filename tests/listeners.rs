@@ -34,6 +34,8 @@ const MTA_V6: &str = "DAEMON_OPTIONS(`Family=inet6, Name=MTA-v6, Port=smtp, Addr
 const MTA_V4: &str = "DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp, Addr=127.0.0.1')dnl";
 const MSP_V4: &str =
     "DAEMON_OPTIONS(`Family=inet,  Name=MSP-v4, Port=submission, M=Ea, Addr=127.0.0.1')dnl";
+/// MSP_V4 after the submission step (issue 11 item 3): on every address.
+const MSA_V4: &str = "DAEMON_OPTIONS(`Family=inet,  Name=MSA-v4, Port=submission, M=Ea')dnl";
 const MTA_LAN: &str = "DAEMON_OPTIONS(`Family=inet,  Name=MTA-lan, Port=smtp, Addr=192.0.2.10')dnl";
 
 /// Root and the daemon's tools, or a reason to skip (common::skip: a failure under REQUIRE_TOOLS).
@@ -343,15 +345,15 @@ fn the_previous_edit_of_two_variants_cannot_bind_and_the_new_one_can() {
         vec![
             MTA_V6,
             "DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp')dnl",
-            MSP_V4
+            MSA_V4
         ]
     );
-    for s in ["0.0.0.0:25", "::1:25", "127.0.0.1:587"] {
+    for s in ["0.0.0.0:25", "::1:25", "0.0.0.0:587"] {
         assert!(held.iter().any(|h| h == s), "{s} not in {held:?}");
     }
     let (mc, held) = apply_and_bind(&[MTA_V4, MTA_LAN, MSP_V4], &[]);
-    assert_eq!(active_listeners(&mc), vec![MTA_V4, MTA_LAN, MSP_V4]);
-    for s in ["127.0.0.1:25", "192.0.2.10:25", "127.0.0.1:587"] {
+    assert_eq!(active_listeners(&mc), vec![MTA_V4, MTA_LAN, MSA_V4]);
+    for s in ["127.0.0.1:25", "192.0.2.10:25", "0.0.0.0:587"] {
         assert!(held.iter().any(|h| h == s), "{s} not in {held:?}");
     }
 }
@@ -369,13 +371,13 @@ fn every_listener_variant_binds_after_the_edit() {
             "Debian stock: IPv4 loopback and the MSP on 587",
             vec![MTA_V4, MSP_V4],
             vec![],
-            vec!["0.0.0.0:25", "127.0.0.1:587"],
+            vec!["0.0.0.0:25", "0.0.0.0:587"],
         ),
         (
             "IPv6 opened by choice, IPv4 loopback commented out",
             vec![MTA_V6, MTA_V4, MSP_V4],
             vec!["--open-listener", "MTA-v6"],
-            vec![":::25", "127.0.0.1:587"],
+            vec![":::25", "0.0.0.0:587"],
         ),
         (
             "loopback beside a public IPv6 address",
@@ -405,7 +407,7 @@ fn every_listener_variant_binds_after_the_edit() {
                 MSP_V4,
             ],
             vec![],
-            vec!["0.0.0.0:25", "127.0.0.1:587"],
+            vec!["0.0.0.0:25", "0.0.0.0:587"],
         ),
         (
             "IPv6 loopback written as a v4-mapped address, alone on port 25",
@@ -414,7 +416,7 @@ fn every_listener_variant_binds_after_the_edit() {
                 MSP_V4,
             ],
             vec![],
-            vec![":::25", "127.0.0.1:587"],
+            vec![":::25", "0.0.0.0:587"],
         ),
         (
             "Addr=0.0.0.0 already",
@@ -423,7 +425,7 @@ fn every_listener_variant_binds_after_the_edit() {
                 MSP_V4,
             ],
             vec![],
-            vec!["0.0.0.0:25", "127.0.0.1:587"],
+            vec!["0.0.0.0:25", "0.0.0.0:587"],
         ),
         (
             "two IPv4 loopback listeners, one chosen",
@@ -433,7 +435,7 @@ fn every_listener_variant_binds_after_the_edit() {
                 MSP_V4,
             ],
             vec!["--open-listener", "MTA"],
-            vec!["0.0.0.0:25", "127.0.0.1:587"],
+            vec!["0.0.0.0:25", "0.0.0.0:587"],
         ),
     ];
     for (what, lines, extra, must) in variants {

@@ -672,6 +672,9 @@ fn screens_of_a_first_run_on_red_hat_9() {
     }
     assert_eq!(lv.m.current_step_id(), Some("sasl"));
     insta::assert_snapshot!("step_sasl", render(&lv.m, Some(&r)));
+    lv.feed(vec![key('j')]);
+    assert_eq!(lv.m.current_step_id(), Some("submission"));
+    insta::assert_snapshot!("step_submission", render(&lv.m, Some(&r)));
     lv.feed(vec![key('j'), code(KeyCode::Tab)]);
     assert_eq!(lv.m.current_step_id(), Some("relay-access"));
     insta::assert_snapshot!("step_relay_access_choices", render(&lv.m, Some(&r)));
@@ -703,8 +706,8 @@ fn screens_of_an_unfinished_run_rollback_and_summary() {
         "the resume choice has the focus"
     );
     lv.feed(vec![code(KeyCode::Tab)]);
-    // Welcome, 13 steps, then the Summary (Probe and Watch come after it).
-    lv.feed((0..14).map(|_| key('j')).collect());
+    // Welcome, 14 steps, then the Summary (Probe and Watch come after it).
+    lv.feed((0..15).map(|_| key('j')).collect());
     assert_eq!(lv.m.screen, Screen::Summary);
     insta::assert_snapshot!("summary", render(&lv.m, Some(&r)));
 }
@@ -1090,4 +1093,36 @@ fn screens_of_probe_and_watch() {
         },
     );
     insta::assert_snapshot!("watch", render(&m, None));
+}
+
+/// Issue 11 item 5: the Probe screen's TLS checkboxes are the CLI's --no-verify-cert and
+/// --tls-required, and the probe it starts runs with them.
+#[test]
+fn the_probe_screens_tls_options_go_into_the_probe() {
+    let mut m = synthetic(&[]);
+    go_to(&mut m, Screen::Probe);
+    let start = |m: &mut Model| update(m, code(KeyCode::Enter)).expect("Enter probes");
+    match start(&mut m) {
+        Cmd::Probe { tls, .. } => assert_eq!(tls, ProbeTls::default()),
+        other => panic!("{other:?}"),
+    }
+    m.probe.running = None;
+    // Tab to the choices, Space on the first, down, Space on the second, Tab back.
+    update(&mut m, code(KeyCode::Tab));
+    assert_eq!(m.focus, Focus::Choices);
+    update(&mut m, key(' '));
+    update(&mut m, key('j'));
+    update(&mut m, key(' '));
+    update(&mut m, code(KeyCode::Tab));
+    assert!(m.probe.tls.no_verify_cert && m.probe.tls.tls_required);
+    match start(&mut m) {
+        Cmd::Probe { tls, .. } => assert_eq!(
+            tls,
+            ProbeTls {
+                no_verify_cert: true,
+                tls_required: true
+            }
+        ),
+        other => panic!("{other:?}"),
+    }
 }

@@ -201,12 +201,12 @@ fn walk_quit_resume_finish_and_roll_back_in_a_real_terminal() {
     t.line(&wizard_line(&root));
     t.wait_for(&["Welcome", "HOWTO step 1", "Enter start"]);
     t.keys(&["Enter"]);
-    t.wait_for(&["Step 4/13 · backup", "Enter apply"]);
+    t.wait_for(&["Step 4/14 · backup", "Enter apply"]);
     t.keys(&["PageDown", "PageDown", "PageUp"]);
     apply_current(&t, "backup");
     assert!(root.join("etc/mail/sendmail.mc.bak").is_file());
     t.keys(&["Enter"]);
-    t.wait_for(&["Step 5/13 · sendmail-mc", "directed quotes"]);
+    t.wait_for(&["Step 5/14 · sendmail-mc", "directed quotes"]);
     apply_current(&t, "sendmail-mc");
     let next = "sendmail-cf";
     let next_n = 6;
@@ -224,7 +224,7 @@ fn walk_quit_resume_finish_and_roll_back_in_a_real_terminal() {
     ]);
     assert!(s.contains("Enter resume"), "{s}");
     t.keys(&["Enter"]);
-    t.wait_for(&[&format!("Step {next_n}/13 · {next}")]);
+    t.wait_for(&[&format!("Step {next_n}/14 · {next}")]);
 
     // Finish: Enter applies each pending step (after y), or moves on from a done one.
     for _ in 0..30 {
@@ -235,7 +235,7 @@ fn walk_quit_resume_finish_and_roll_back_in_a_real_terminal() {
         if s.contains("Enter apply") {
             let id = s
                 .lines()
-                .find_map(|l| l.split("/13 · ").nth(1))
+                .find_map(|l| l.split("/14 · ").nth(1))
                 .and_then(|r| r.split_whitespace().next())
                 .unwrap()
                 .to_string();
@@ -249,8 +249,8 @@ fn walk_quit_resume_finish_and_roll_back_in_a_real_terminal() {
     }
     let s = t.wait_for(&["┌ Summary", "What was changed"]);
     assert!(s.contains("sendmail-mc    /etc/mail/sendmail.mc"), "{s}");
-    t.keys(&["PageDown", "PageDown"]);
-    t.wait_for(&["What to tell your users", "Port: 25"]);
+    t.keys(&["PageDown", "PageDown", "PageDown"]);
+    t.wait_for(&["What to tell your users", "Port: 587 (submission)"]);
     let o = run_root(&root, &["check"]);
     assert_eq!(
         o.status.code(),
@@ -323,7 +323,7 @@ fn sigterm_and_ctrl_c_restore_the_terminal() {
     t.line(&wizard_line(&root));
     t.wait_for(&["Welcome", "Enter start"]);
     t.keys(&["Enter"]);
-    t.wait_for(&["Step 4/13 · backup"]);
+    t.wait_for(&["Step 4/14 · backup"]);
     t.keys(&["Enter"]);
     t.wait_for(&["Apply backup?"]);
     t.keys(&["C-c"]);
@@ -371,8 +371,8 @@ fn watch_follows_the_log_and_probe_stays_responsive_against_a_silent_server() {
 
     t.line(&wizard_line(&root));
     t.wait_for(&["Welcome", "Enter start"]);
-    // Welcome, 13 steps, Summary, Probe, Watch.
-    for _ in 0..16 {
+    // Welcome, 14 steps, Summary, Probe, Watch.
+    for _ in 0..17 {
         t.keys(&["Down"]);
     }
     t.wait_for(&["Watch · Relaying denied", "Enter watch"]);
@@ -395,6 +395,10 @@ fn watch_follows_the_log_and_probe_stays_responsive_against_a_silent_server() {
     t.tmux(&["send-keys", "-t", "w", "-l", &addr.to_string()]);
     t.keys(&["Enter"]);
     t.wait_for(&[&format!("Target: {addr}"), "Enter probe"]);
+    // The TLS options (issue 11 item 5): Tab to them, Space ticks --no-verify-cert, Tab back.
+    t.keys(&["Tab", "Space"]);
+    t.wait_for(&["[x] do not verify the certificate", "TLS options"]);
+    t.keys(&["Tab"]);
     let started = Instant::now();
     t.keys(&["Enter"]);
     t.wait_for(&[&format!("probing {addr}")]);
@@ -452,7 +456,7 @@ fn a_panic_during_a_step_leaves_the_terminal_usable_and_the_journal_consistent()
     ));
     t.wait_for(&["Welcome", "Enter start"]);
     t.keys(&["Enter"]);
-    t.wait_for(&["Step 4/13 · backup", "Enter apply"]);
+    t.wait_for(&["Step 4/14 · backup", "Enter apply"]);
     t.keys(&["Enter"]);
     t.wait_for(&["Apply backup?", "y yes"]);
     t.keys(&["y"]);

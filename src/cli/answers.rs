@@ -44,6 +44,12 @@ pub struct Answers {
     /// HOWTO step 4: the Name= of the loopback port-25 listener to open to the network.
     #[serde(default)]
     pub open_listener: Option<String>,
+    /// Issue 11 item 3: `false` skips the submission step (`--no-submission`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission: Option<bool>,
+    /// The Name= of the port-587 listener to open, or `keep` (`--submission-listener`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission_listener: Option<String>,
     /// Whether the packages step may run the install command.
     #[serde(default)]
     pub install_packages: Option<bool>,
@@ -327,6 +333,8 @@ mod tests {
             "keep_features:",
             "prune_relay_domains:",
             "open_listener:",
+            "submission:",
+            "submission_listener:",
             "install_packages:",
             "restart:",
             "discard_cf_edits:",

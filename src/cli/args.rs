@@ -77,6 +77,12 @@ pub struct Choices {
     /// has several loopback ones; the loopback port-25 listeners that would collide with it are commented out
     #[arg(long, value_name = "NAME")]
     pub open_listener: Option<String>,
+    /// Do not open the submission port 587 (M=Ea: AUTH required) to the network; the submission step is skipped
+    #[arg(long)]
+    pub no_submission: bool,
+    /// The port-587 DAEMON_OPTIONS (its Name=) to open to the network when sendmail.mc does not decide it (one bound to a LAN address, several on loopback), or `keep` to leave the port-587 listeners as they are
+    #[arg(long, value_name = "NAME|keep")]
+    pub submission_listener: Option<String>,
     /// Regenerate sendmail.cf even though it holds lines sendmail.mc does not produce (hand edits), losing them
     #[arg(long)]
     pub discard_cf_edits: bool,
@@ -316,6 +322,11 @@ impl Choices {
                 .open_listener
                 .clone()
                 .or_else(|| a.open_listener.clone()),
+            submission: !self.no_submission && a.submission.unwrap_or(d.submission),
+            submission_listener: self
+                .submission_listener
+                .clone()
+                .or_else(|| a.submission_listener.clone()),
             install_packages: a.install_packages.unwrap_or(d.install_packages),
             restart: a.restart.unwrap_or(d.restart),
             discard_cf_edits: self.discard_cf_edits

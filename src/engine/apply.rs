@@ -218,6 +218,10 @@ impl Engine {
             };
             match r.status {
                 Status::Done => {
+                    if s.reports_when_done() {
+                        sum.notes
+                            .extend(r.findings.iter().map(|f| f.message.clone()));
+                    }
                     sum.unchanged.push(s.id().into());
                     on(Event::StepFinished(s.id(), Status::Done));
                     continue;

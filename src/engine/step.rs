@@ -383,6 +383,12 @@ pub struct Options {
     /// HOWTO step 4: the `Name=` of the loopback port-25 listener to open to the network when
     /// sendmail.mc alone does not decide it (CLI `--open-listener`, answers `open_listener`).
     pub open_listener: Option<String>,
+    /// Issue 11 item 3: whether the submission step opens port 587 with `M=Ea` (`--no-submission`,
+    /// answers `submission: false`, turn it off).
+    pub submission: bool,
+    /// The port-587 listener to open when sendmail.mc alone does not decide it: a `Name=`, or
+    /// `keep` (CLI `--submission-listener`, answers `submission_listener`).
+    pub submission_listener: Option<String>,
     /// Whether the packages step may run the install command (answers `install_packages`);
     /// when false, missing packages are a finding with the command to run.
     pub install_packages: bool,
@@ -465,6 +471,8 @@ impl Default for Options {
             keep_features: vec![],
             prune_relay_domains: false,
             open_listener: None,
+            submission: true,
+            submission_listener: None,
             install_packages: true,
             restart: true,
             discard_cf_edits: false,
@@ -573,6 +581,11 @@ pub trait Step: Send + Sync {
     /// Whether a failure of `run` rolls back the whole run and restarts the old configuration
     /// (certbot's "roll back and restart").
     fn rolls_back_on_failure(&self) -> bool {
+        false
+    }
+    /// Whether `apply` shows this step's findings when it has nothing to do (the ehlo step's
+    /// report on TLS, port 587, who may log in and what to tell users, issue 11 item 6).
+    fn reports_when_done(&self) -> bool {
         false
     }
     /// The files this step copies aside before other steps edit them (the backup step's

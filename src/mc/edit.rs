@@ -3,16 +3,18 @@
 
 use super::include::{self, IncSetting};
 use super::model::{
-    miscased_service, overlap, Bind, Candidate, Family, ListenerLine, Model, Overlap, Setting,
-    SETTINGS,
+    miscased_service, overlap, Bind, Candidate, Family, ListenerLine, Model, Overlap, Port,
+    Setting, SETTINGS,
 };
 use super::shape::{dnl_tail, inert_tail};
 use super::{Decider, Edit, Included, ListenerChoice, McEdit, McEdits, McError, McOptions};
 
 mod auth;
 mod listeners;
+mod submission;
 use auth::*;
 use listeners::*;
+pub(crate) use submission::enable_submission;
 
 enum Change {
     Replace {

@@ -140,6 +140,15 @@ pub struct ListenerChoice {
     pub open: Option<String>,
 }
 
+/// Issue 11 item 3: which port-587 listener the submission edit opens to the network when
+/// sendmail.mc alone does not decide it: a `Name=`, or `keep` to leave the listeners on 587 as
+/// they are (a listener bound to a LAN address, several loopback ones). CLI
+/// `--submission-listener`, answers key `submission_listener`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionChoice {
+    pub listener: Option<String>,
+}
+
 /// One changed line. `before`/`after` are the line's text without its line ending.
 /// A replaced line has both; an inserted line has only `after` and is inserted before the
 /// original line `line` (all inserted lines before the same line share its number).
@@ -234,6 +243,18 @@ impl Listener {
             .port
             .as_deref()
             .is_none_or(|p| model::port_of(p) == model::Port::Num(25))
+    }
+
+    /// A TCP listener on the submission port 587 (`Port=submission`, `Port=587`).
+    pub fn submission(&self) -> bool {
+        let tcp = self
+            .family
+            .as_deref()
+            .is_none_or(|f| f.eq_ignore_ascii_case("inet") || f.eq_ignore_ascii_case("inet6"));
+        tcp && self
+            .port
+            .as_deref()
+            .is_some_and(|p| model::port_of(p) == model::Port::Num(587))
     }
 
     /// `Modifiers=a`: AUTH is required before any mail is accepted (`A` means the opposite:
@@ -366,6 +387,18 @@ pub fn enable_auth_with(
         e.mc = with_hash_notes(text, |name, _| name != "FEATURE", e.mc);
         e
     })
+}
+
+/// Issue 11 item 3: a submission listener on port 587 with `M=Ea` (no ETRN, AUTH required),
+/// reachable from the network. Debian's loopback `Name=MSP-v4 ... Addr=127.0.0.1` line loses
+/// its Addr (and becomes `MSA-v4`); Red Hat's commented-out `DAEMON_OPTIONS(`Port=submission,
+/// Name=MSA, M=Ea')` is activated; otherwise one is added. What the admin has is kept: a 587
+/// listener on every address stays as it is (a warning when it does not require AUTH), other
+/// modifier letters stay (`E` and `a` are added, `A` is dropped), port 25 and 465 are never
+/// touched. A 587 listener bound to a LAN address, or several loopback ones, are refused
+/// unless `choice` decides. Refuses (and changes nothing) when [`analyse`] finds any problem.
+pub fn enable_submission(text: &str, choice: &SubmissionChoice) -> Result<McEdit, McError> {
+    edit::enable_submission(text, choice)
 }
 
 /// The active include lines of an mc that may hold settings (everything but the cf tree's own

@@ -86,6 +86,11 @@ pub(crate) struct ListenerLine {
     pub site: Result<Site, String>,
 }
 
+/// The `Key=Value` fields of a listener's option string `inner` (a range of `content`).
+pub(crate) fn fields_of(content: &str, inner: (usize, usize)) -> Vec<Field> {
+    fields(content, inner)
+}
+
 impl ListenerLine {
     pub fn get(&self, first: char) -> Option<&str> {
         // sendmail reads only the first letter of each key (daemon.c), so `M=` is `Modifiers=`.

@@ -5,6 +5,7 @@ use super::*;
 
 mod listeners;
 mod refusals;
+mod submission;
 
 const HOWTO: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -67,6 +68,18 @@ fn line_no(text: &str, needle: &str) -> usize {
 /// Untouched lines byte-identical and each edit exactly where it says; then a second run
 /// changes nothing.
 fn check_edit(old: &str, edit: &McEdit) {
+    check_lines(old, edit);
+    let again = enable_auth(&edit.text, &opts()).expect("second run");
+    assert!(
+        again.edits.is_empty(),
+        "second run edits: {:?}",
+        again.edits
+    );
+    assert_eq!(again.text, edit.text);
+}
+
+/// Every line not named in an edit keeps its bytes; the edits say exactly what changed.
+fn check_lines(old: &str, edit: &McEdit) {
     let strip = |s: &str| -> String {
         let s = s.strip_suffix('\n').unwrap_or(s);
         s.strip_suffix('\r').unwrap_or(s).to_string()
@@ -124,13 +137,6 @@ fn check_edit(old: &str, edit: &McEdit) {
         j += 1;
     }
     assert_eq!(j, new_lines.len(), "extra lines at the end");
-    let again = enable_auth(&edit.text, &opts()).expect("second run");
-    assert!(
-        again.edits.is_empty(),
-        "second run edits: {:?}",
-        again.edits
-    );
-    assert_eq!(again.text, edit.text);
 }
 
 fn active(line: AuthLine) -> (usize, String) {
@@ -639,12 +645,43 @@ mod props {
         }
 
         #[test]
+        fn enable_submission_is_idempotent_and_touches_only_its_edits(text in mc(), pick in prop::sample::select(vec![None, Some("keep"), Some("MSA"), Some("MTA")])) {
+            let c = SubmissionChoice { listener: pick.map(str::to_string) };
+            match enable_submission(&text, &c) {
+                Ok(e) => {
+                    check_lines(&text, &e);
+                    let again = enable_submission(&e.text, &c).expect("second run");
+                    prop_assert!(again.edits.is_empty(), "{:?}", again.edits);
+                    prop_assert!(analyse(&e.text).problems.is_empty());
+                    // Port-25 listeners are never touched.
+                    let before: Vec<Listener> = analyse(&text).listeners.into_iter().filter(|l| l.port25()).collect();
+                    let after: Vec<Listener> = analyse(&e.text).listeners.into_iter().filter(|l| l.port25()).collect();
+                    let key = |ls: &[Listener]| ls.iter().map(|l| (l.active, l.text.clone())).collect::<Vec<_>>();
+                    if !e.edits.iter().any(|x| x.before.is_none()) {
+                        prop_assert_eq!(key(&before), key(&after));
+                    }
+                    if super::listeners::collisions(&text).is_empty() {
+                        prop_assert_eq!(super::listeners::collisions(&e.text), vec![], "collide:\n{}", e.text);
+                    }
+                }
+                Err(err) => {
+                    let lines = text.split_inclusive('\n').count();
+                    prop_assert!(err.line <= lines);
+                    prop_assert!(!err.reason.is_empty());
+                }
+            }
+        }
+
+        #[test]
         fn nothing_panics_on_arbitrary_text(text in "[`'()#,a-zA-Z_ \t\r\n=&;@-]{0,400}") {
             let _ = analyse(&text);
             if let Ok(e) = enable_auth(&text, &opts()) {
                 check_edit(&text, &e);
             }
             let _ = disable_features(&text, &["relay_based_on_MX".to_string()]);
+            if let Ok(e) = enable_submission(&text, &SubmissionChoice::default()) {
+                check_lines(&text, &e);
+            }
             let _ = rewrite_includes(&text, "/r");
         }
 
@@ -652,6 +689,7 @@ mod props {
         fn nothing_panics_on_any_unicode(text in any::<String>()) {
             let _ = analyse(&text);
             let _ = enable_auth(&text, &opts());
+            let _ = enable_submission(&text, &SubmissionChoice::default());
         }
     }
 }

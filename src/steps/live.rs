@@ -378,17 +378,20 @@ impl Step for Restart {
 
 /// The local EHLO test: what the running server advertises on port 25.
 pub fn local_ehlo(cx: &Context, timeout: Duration) -> crate::smtp::ProbeReport {
-    let mut o = crate::smtp::ProbeOptions::new("127.0.0.1", 25);
-    o.skip_relay_denial = true;
-    o.timeout = timeout;
     let _ = cx;
-    crate::smtp::probe(&o)
+    crate::smtp::probe(&super::outcome::local_options(25, timeout))
 }
 
 /// Whether the report shows AUTH with every mechanism the wizard configured.
 fn auth_ok(cx: &Context, rep: &crate::smtp::ProbeReport) -> Result<String, String> {
     let want = cx.mechanisms();
-    match &rep.auth_mechanisms {
+    // With `A p y` AUTH is offered only after STARTTLS (TLS.md).
+    let after_tls = rep
+        .tls
+        .as_ref()
+        .filter(|t| t.established)
+        .and_then(|t| t.auth_mechanisms.as_ref());
+    match rep.auth_mechanisms.as_ref().or(after_tls) {
         None => Err("the server does not advertise AUTH".into()),
         Some(have) => {
             let missing: Vec<&String> = want
@@ -410,6 +413,41 @@ fn auth_ok(cx: &Context, rep: &crate::smtp::ProbeReport) -> Result<String, Strin
             }
         }
     }
+}
+
+/// Issue 11 item 6: TLS with the certificate verdict, port 587, who may log in and what to
+/// tell users, each with whether it is as it should be.
+fn outcome_notes(cx: &Context, rep: &crate::smtp::ProbeReport) -> Vec<(bool, String)> {
+    use super::outcome;
+    let mut v = vec![(
+        rep.tls.as_ref().is_some_and(|t| t.established),
+        outcome::tls_line(rep),
+    )];
+    if cx.opts.submission {
+        match outcome::probe_587(Duration::from_secs(10)) {
+            Ok(l) => v.push((true, l)),
+            Err(l) => v.push((false, l)),
+        }
+    } else {
+        v.push((
+            true,
+            format!("{}not opened (--no-submission)", outcome::PORT587_PREFIX),
+        ));
+    }
+    if let Some(p) = &cx.profile {
+        v.push((true, outcome::logins_line(p)));
+    }
+    let starttls = rep.tls.as_ref().is_some_and(|t| t.established);
+    let host = outcome::local_fqdn();
+    v.push((
+        true,
+        format!(
+            "what to tell users: {}",
+            outcome::tell_users(&host, cx.opts.submission, Some(starttls), &cx.mechanisms())
+                .join("; ")
+        ),
+    ));
+    v
 }
 
 fn transcript(rep: &crate::smtp::ProbeReport) -> String {
@@ -443,6 +481,9 @@ impl Step for Ehlo {
     fn is_live(&self) -> bool {
         true
     }
+    fn reports_when_done(&self) -> bool {
+        true
+    }
     fn check(&self, cx: &Context, view: &PlannedOverlay) -> StepReport {
         let mut r = StepReport::new(self);
         if !cx.opts.restart {
@@ -465,7 +506,16 @@ impl Step for Ehlo {
         }
         let rep = local_ehlo(cx, Duration::from_secs(5));
         match auth_ok(cx, &rep) {
-            Ok(line) => r.info(format!("127.0.0.1:25 answers EHLO with {line}")),
+            Ok(line) => {
+                r.info(format!("127.0.0.1:25 answers EHLO with {line}"));
+                for (ok, n) in outcome_notes(cx, &rep) {
+                    if ok {
+                        r.info(n);
+                    } else {
+                        r.warn(None, n, None);
+                    }
+                }
+            }
             Err(e) => {
                 r.pending(format!(
                     "{e}; tested again when applied (after the restart)"
@@ -493,6 +543,7 @@ impl Step for Ehlo {
             Ok(line) => {
                 let mut notes = vec![format!("EHLO test: {line}\n{t}")];
                 notes.extend(rep.verdicts.iter().cloned());
+                notes.extend(outcome_notes(cx, &rep).into_iter().map(|(_, n)| n));
                 Ok(notes)
             }
             Err(e) => {

@@ -8,6 +8,7 @@ use std::path::Path;
 pub mod backup;
 pub mod live;
 pub mod os;
+pub mod outcome;
 pub mod packages;
 pub mod pam;
 pub mod privileges;
@@ -17,6 +18,7 @@ pub mod relay_features;
 pub mod sasl;
 pub mod sendmail_cf;
 pub mod sendmail_mc;
+pub mod submission;
 
 /// Opens the wizard's engine on `root_dir` with every step of [`all`]: the one place where the
 /// engine is given its steps (the CLI and the TUI both open it here).
@@ -44,6 +46,7 @@ pub fn all() -> Vec<Box<dyn Step>> {
         Box::new(sendmail_cf::SendmailCf),
         Box::new(pam::Pam),
         Box::new(sasl::Sasl),
+        Box::new(submission::Submission),
         Box::new(relay_access::RelayAccess),
         Box::new(relay_domains::RelayDomains),
         Box::new(relay_features::RelayFeatures),

@@ -33,6 +33,23 @@ pub struct Choice {
 impl Model {
     /// The choice list of the current screen (empty: none).
     pub fn choices(&self) -> Vec<Choice> {
+        // The probe's TLS options (issue 11 item 5), as on the command line.
+        if self.screen == Screen::Probe {
+            return vec![
+                Choice {
+                    label: "do not verify the certificate (--no-verify-cert): still encrypted; \
+                            a login is then tried only on this machine"
+                        .into(),
+                    selected: self.probe.tls.no_verify_cert,
+                    radio: false,
+                },
+                Choice {
+                    label: "require STARTTLS (--tls-required): a server without it fails".into(),
+                    selected: self.probe.tls.tls_required,
+                    radio: false,
+                },
+            ];
+        }
         let Some(s) = &self.snap else { return vec![] };
         match (self.screen, self.current_step_id()) {
             (Screen::Welcome, _) if self.resume_at().is_some() => {
@@ -95,6 +112,31 @@ impl Model {
                     radio: false,
                 })
                 .collect(),
+            (Screen::Step(_), Some("submission")) => {
+                // Issue 11 item 3: --no-submission and --submission-listener keep.
+                let mut v = vec![Choice {
+                    label: "open the submission port 587 to the network, M=Ea: mail clients \
+                            must log in there (port 25 stays for mail from other servers)"
+                        .into(),
+                    selected: self.opts.submission,
+                    radio: false,
+                }];
+                if self.opts.submission {
+                    v.push(Choice {
+                        label: "keep the port-587 listeners as they are when sendmail.mc \
+                                does not decide (one bound to a LAN address, several on \
+                                loopback)"
+                            .into(),
+                        selected: self
+                            .opts
+                            .submission_listener
+                            .as_deref()
+                            .is_some_and(|l| l.eq_ignore_ascii_case("keep")),
+                        radio: false,
+                    });
+                }
+                v
+            }
             (Screen::Step(_), Some("relay-domains")) if !s.extra_domains.is_empty() => {
                 vec![Choice {
                     label: format!(

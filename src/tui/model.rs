@@ -176,6 +176,16 @@ pub struct ProbeState {
     pub last: Option<Result<ProbeReport, String>>,
     /// Probes started so far (ids).
     pub started: u64,
+    /// The CLI's TLS options, as the screen's checkboxes (issue 11 item 5).
+    pub tls: ProbeTls,
+}
+
+/// The probe's TLS options the Probe screen offers: `--no-verify-cert` and `--tls-required`
+/// (their defaults are off, as on the command line).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProbeTls {
+    pub no_verify_cert: bool,
+    pub tls_required: bool,
 }
 
 impl ProbeState {

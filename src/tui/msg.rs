@@ -64,6 +64,7 @@ pub enum Cmd {
         id: u64,
         target: String,
         timeout: Duration,
+        tls: super::model::ProbeTls,
     },
     /// Follow the mail logs, on a thread of its own, sending `Watched` snapshots.
     Watch {
@@ -89,6 +90,8 @@ fn same_opts(a: &Options, b: &Options) -> bool {
         && a.keep_features == b.keep_features
         && a.prune_relay_domains == b.prune_relay_domains
         && a.open_listener == b.open_listener
+        && a.submission == b.submission
+        && a.submission_listener == b.submission_listener
         && a.discard_cf_edits == b.discard_cf_edits
         && a.replace_mta == b.replace_mta
         && a.tool_timeout == b.tool_timeout
@@ -116,13 +119,15 @@ impl PartialEq for Cmd {
                     id: i1,
                     target: t1,
                     timeout: d1,
+                    tls: s1,
                 },
                 Cmd::Probe {
                     id: i2,
                     target: t2,
                     timeout: d2,
+                    tls: s2,
                 },
-            ) => i1 == i2 && t1 == t2 && d1 == d2,
+            ) => i1 == i2 && t1 == t2 && d1 == d2 && s1 == s2,
             (
                 Cmd::Watch {
                     id: i1,

@@ -40,8 +40,9 @@ impl Side {
                 id,
                 target,
                 timeout,
+                tls,
             } => {
-                spawn_probe(id, &target, timeout, self.tx.clone());
+                spawn_probe(id, &target, timeout, tls, self.tx.clone());
                 None
             }
             Cmd::Watch {
@@ -85,7 +86,13 @@ pub(super) fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
 /// Probes `target` (`HOST[:PORT]`) without logging in: greeting, EHLO, AUTH advertised, relay
 /// refused. Ends within the probe's own bounds (each step at most `timeout`) and always
 /// answers with one [`Msg::Probed`].
-pub fn spawn_probe(id: u64, target: &str, timeout: Duration, tx: Sender<Msg>) {
+pub fn spawn_probe(
+    id: u64,
+    target: &str,
+    timeout: Duration,
+    tls: crate::tui::model::ProbeTls,
+    tx: Sender<Msg>,
+) {
     let target = target.to_string();
     let spawned = std::thread::Builder::new()
         .name("smtpauth-probe".into())
@@ -94,6 +101,10 @@ pub fn spawn_probe(id: u64, target: &str, timeout: Duration, tx: Sender<Msg>) {
             move || {
                 let result = ProbeOptions::for_target(&target).and_then(|mut o| {
                     o.timeout = timeout;
+                    o.verify_cert = !tls.no_verify_cert;
+                    if tls.tls_required {
+                        o.tls = smtp::TlsMode::Required;
+                    }
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| smtp::probe(&o)))
                         .map(Box::new)
                         .map_err(|p| format!("internal error: {}", panic_text(p)))

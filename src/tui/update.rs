@@ -208,6 +208,7 @@ fn start_probe(m: &mut Model) -> Option<Cmd> {
         id,
         target,
         timeout: m.info.probe_timeout,
+        tls: m.probe.tls,
     })
 }
 
@@ -357,6 +358,14 @@ fn on_action(m: &mut Model, a: Action) -> Option<Cmd> {
 }
 
 fn toggle(m: &mut Model) -> Option<Cmd> {
+    if m.screen == Screen::Probe {
+        match m.cursor {
+            0 => m.probe.tls.no_verify_cert = !m.probe.tls.no_verify_cert,
+            1 => m.probe.tls.tls_required = !m.probe.tls.tls_required,
+            _ => {}
+        }
+        return None;
+    }
     let Some(s) = &m.snap else { return None };
     let i = m.cursor;
     match (m.screen, m.current_step_id()) {
@@ -393,6 +402,21 @@ fn toggle(m: &mut Model) -> Option<Cmd> {
         }
         (Screen::Step(_), Some("relay-domains")) => {
             m.opts.prune_relay_domains = !m.opts.prune_relay_domains;
+            m.check()
+        }
+        (Screen::Step(_), Some("submission")) => {
+            match i {
+                0 => m.opts.submission = !m.opts.submission,
+                1 => {
+                    let keep = m
+                        .opts
+                        .submission_listener
+                        .as_deref()
+                        .is_some_and(|l| l.eq_ignore_ascii_case("keep"));
+                    m.opts.submission_listener = if keep { None } else { Some("keep".into()) };
+                }
+                _ => return None,
+            }
             m.check()
         }
         (Screen::Step(si), _) => {

@@ -109,12 +109,13 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
                     };
                     out.extend(para(
                         &format!(
-                            "subject {}; SAN {}; issuer {}; expires {} ({} days left)",
+                            "subject {}; SAN {}; issuer {}; expires {} ({} days left{})",
                             crate::term::safe(&c.subject),
                             crate::term::safe(&san),
                             crate::term::safe(&c.issuer),
                             c.not_after,
-                            c.days_left
+                            c.days_left,
+                            if c.self_signed { ", self-signed" } else { "" }
                         ),
                         width,
                         "       certificate: ",
@@ -123,6 +124,29 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
                     ));
                 }
             }
+            // The AUTH list before and after STARTTLS (with `A p y` only after).
+            let mechs = |m: Option<&Vec<String>>| {
+                m.map_or("none".to_string(), |v| {
+                    crate::term::safe(&v.join(" ")).into_owned()
+                })
+            };
+            out.extend(para(
+                &format!(
+                    "{} before STARTTLS{}",
+                    mechs(r.auth_mechanisms.as_ref()),
+                    match &r.tls {
+                        Some(t) if t.established => {
+                            format!("; {} after it", mechs(t.auth_mechanisms.as_ref()))
+                        }
+                        _ if r.starttls => "; STARTTLS failed, so not seen after it".to_string(),
+                        _ => "; no STARTTLS offered".to_string(),
+                    }
+                ),
+                width,
+                "  AUTH: ",
+                "        ",
+                d,
+            ));
             for c in &r.checks {
                 let style = match c.status {
                     crate::smtp::probe::Status::Pass => t.ok(),
@@ -174,6 +198,21 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
         }
         None => {}
     }
+    out.push(Line::raw(""));
+    out.push(heading(&t, "TLS options (Tab, then Space)"));
+    out.extend(super::choice_lines(m, &m.choices(), width));
+    out.extend(para(
+        &format!(
+            "The same on the command line: smtpauth-wizard probe {}{}{} (there also --tls-ca FILE, to trust a certificate such as the server's own self-signed one, and --tls-name NAME, the name it must carry)",
+            p.target,
+            if p.tls.no_verify_cert { " --no-verify-cert" } else { "" },
+            if p.tls.tls_required { " --tls-required" } else { "" }
+        ),
+        width,
+        "  ",
+        "  ",
+        t.dim(),
+    ));
     out.push(Line::raw(""));
     out.extend(para(
         &format!(
@@ -269,7 +308,52 @@ mod tests {
             "{s}"
         );
         assert!(
-            s.contains("expires 2028-04-05T00:00:00Z (490 days left)"),
+            s.contains("expires 2028-04-05T00:00:00Z (490 days left, self-signed)"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn the_auth_list_before_and_after_starttls_and_the_tls_options_are_shown() {
+        let mut m = model();
+        m.screen = crate::tui::model::Screen::Probe;
+        let s = text(&m);
+        assert!(
+            s.contains("[ ] do not verify the certificate (--no-verify-cert)"),
+            "{s}"
+        );
+        assert!(s.contains("[ ] require STARTTLS (--tls-required)"), "{s}");
+        // A p y: AUTH only after STARTTLS.
+        m.probe.last = Some(Ok(ProbeReport {
+            target: "localhost:25".into(),
+            connected: true,
+            starttls: true,
+            tls: Some(TlsReport {
+                established: true,
+                auth_mechanisms: Some(vec!["LOGIN".into(), "PLAIN".into()]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }));
+        let s = text(&m);
+        assert!(
+            s.contains("AUTH: none before STARTTLS; LOGIN PLAIN after it"),
+            "{s}"
+        );
+        m.probe.last = Some(Ok(ProbeReport {
+            target: "localhost:25".into(),
+            auth_mechanisms: Some(vec!["LOGIN".into()]),
+            ..Default::default()
+        }));
+        assert!(text(&m).contains("AUTH: LOGIN before STARTTLS; no STARTTLS offered"));
+        // The checkboxes set the options the probe runs with, and the command line shows them.
+        m.probe.tls.no_verify_cert = true;
+        m.probe.tls.tls_required = true;
+        let s = text(&m);
+        assert!(s.contains("[x] do not verify the certificate"), "{s}");
+        assert!(s.contains("[x] require STARTTLS"), "{s}");
+        assert!(
+            s.contains("smtpauth-wizard probe localhost:25 --no-verify-cert --tls-required"),
             "{s}"
         );
     }

@@ -116,16 +116,69 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
     }
     out.push(Line::raw(""));
 
+    // Issue 11 item 6: what the ehlo step found (TLS with the certificate verdict, port 587)
+    // and who may log in.
+    use crate::steps::outcome;
+    out.push(heading(&t, "The server now"));
+    let ehlo: Vec<String> = m
+        .reports()
+        .iter()
+        .filter(|r| r.id == "ehlo")
+        .flat_map(|r| r.findings.iter())
+        .filter(|f| {
+            f.message.starts_with(outcome::TLS_PREFIX)
+                || f.message.starts_with(outcome::PORT587_PREFIX)
+        })
+        .map(|f| m.info.served(&f.message))
+        .collect();
+    if ehlo.is_empty() {
+        out.extend(para(
+            "TLS and port 587: not tested yet; the ehlo step tests them on the running server after the restart, and the Probe screen tests any server",
+            width,
+            "  ",
+            "    ",
+            t.dim(),
+        ));
+    }
+    for l in &ehlo {
+        let bad = [
+            "not offered",
+            "fails",
+            "does not require",
+            "loopback only",
+            "nothing listens",
+        ];
+        let style = if bad.iter().any(|b| l.contains(b)) {
+            t.warn()
+        } else {
+            d
+        };
+        out.extend(para(l, width, "  ", "    ", style));
+    }
+    if !m.opts.submission {
+        out.extend(para(
+            "port 587: not opened (--no-submission)",
+            width,
+            "  ",
+            "    ",
+            t.warn(),
+        ));
+    }
+    out.extend(para(
+        &outcome::logins_for(&m.info.password_check),
+        width,
+        "  ",
+        "    ",
+        d,
+    ));
+    out.push(Line::raw(""));
+
     out.push(heading(&t, "What to tell your users"));
-    let mechs = m.mechanisms().join(" or ");
-    for l in [
-        format!("Outgoing mail server (SMTP): {}", s.server_name),
-        "Port: 25".to_string(),
-        "\"My outgoing server requires authentication\": turn it on".to_string(),
-        "User name and password: their login on this server".to_string(),
-        format!("Authentication method: {mechs} (the password is sent unencrypted unless the client uses STARTTLS)"),
-        "Without authentication they get \"Relaying denied\": that is the point.".to_string(),
-    ] {
+    let starttls = ehlo
+        .iter()
+        .find(|l| l.starts_with(outcome::TLS_PREFIX))
+        .map(|l| l.starts_with("TLS: STARTTLS TLS"));
+    for l in outcome::tell_users(&s.server_name, m.opts.submission, starttls, &m.mechanisms()) {
         out.extend(para(&l, width, "  ", "    ", d));
     }
     out.push(Line::raw(""));

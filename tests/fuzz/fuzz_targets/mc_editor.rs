@@ -80,6 +80,17 @@ fuzz_target!(|data: &[u8]| {
             again.edits
         );
     }
+    let choice = mc::SubmissionChoice::default();
+    if let Ok(edit) = mc::enable_submission(&text, &choice) {
+        check(&text, &edit);
+        let again = mc::enable_submission(&edit.text, &choice)
+            .unwrap_or_else(|e| panic!("a second enable_submission refuses its own output: {e}"));
+        assert!(
+            again.edits.is_empty() && again.text == edit.text,
+            "a second enable_submission still edits: {:?}",
+            again.edits
+        );
+    }
     let features: Vec<String> = RISKY_FEATURES.iter().map(|s| s.to_string()).collect();
     if let Ok(edit) = mc::disable_features(&text, &features) {
         check(&text, &edit);
