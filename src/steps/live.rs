@@ -435,7 +435,7 @@ fn outcome_notes(cx: &Context, rep: &crate::smtp::ProbeReport) -> Vec<(bool, Str
         ));
     }
     if let Some(p) = &cx.profile {
-        v.push((true, outcome::logins_line(p)));
+        v.push((true, outcome::logins_line(p, &cx.opts)));
     }
     let starttls = rep.tls.as_ref().is_some_and(|t| t.established);
     let host = outcome::local_fqdn();

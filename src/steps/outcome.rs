@@ -180,23 +180,40 @@ pub fn probe_587(timeout: Duration) -> Result<String, String> {
     port587_line(true, false, Some(&rep))
 }
 
-/// Who can log in with SMTP AUTH here, from the password source the profile names.
-pub fn logins_line(p: &Profile) -> String {
-    logins_for(&p.auth.password_check)
+/// Who can log in with SMTP AUTH here, from the password source the profile names (with
+/// `--password-source` applied) and the login group the options restrict PAM logins to.
+pub fn logins_line(p: &Profile, opts: &crate::engine::step::Options) -> String {
+    logins_for(&p.auth.password_check, opts)
 }
 
 /// [`logins_line`] for the profile's `auth.password_check`.
-pub fn logins_for(password_check: &str) -> String {
+pub fn logins_for(password_check: &str, opts: &crate::engine::step::Options) -> String {
     let check = password_check.to_ascii_lowercase();
-    if check == "auxprop" || check.contains("sasldb") {
+    let sasldb = check == "auxprop"
+        || check.contains("sasldb")
+        || opts.password_source() == crate::engine::step::PasswordSource::Sasldb;
+    if sasldb {
         format!(
-            "{LOGINS_PREFIX}the mail-only users in sasldb (add them with saslpasswd2 -c -u \
-             <this host's full name>); system accounts cannot log in"
+            "{LOGINS_PREFIX}the mail-only users in sasldb (add them with smtpauth-wizard users \
+             add NAME); system accounts cannot log in"
+        )
+    } else if let Some(g) = &opts.login_group {
+        format!(
+            "{LOGINS_PREFIX}the members of group {g} with uid {} or more (never root), with \
+             their system password, checked {}",
+            opts.login_min_uid.unwrap_or(super::pam::DEFAULT_MIN_UID),
+            if check.contains("saslauthd") {
+                "by saslauthd through PAM".to_string()
+            } else if check == "pam" {
+                "through PAM".to_string()
+            } else {
+                format!("by {password_check}")
+            }
         )
     } else {
         format!(
             "{LOGINS_PREFIX}every system account with a password, checked {} (root \
-             included, unless the smtp PAM service restricts it): anyone who can guess one of \
+             included, unless the smtp PAM service restricts it; --login-group does): anyone who can guess one of \
              those passwords can send mail through this server",
             if check.contains("saslauthd") {
                 "by saslauthd through PAM".to_string()
@@ -382,5 +399,31 @@ mod tests {
         assert!(all.contains("requires authentication"), "{all}");
         let v = tell_users("h", false, Some(false), &["LOGIN".into()]).join("\n");
         assert!(v.contains("Port: 25") && v.contains("in the clear"), "{v}");
+    }
+
+    #[test]
+    fn who_may_log_in_follows_the_login_group_and_the_password_source() {
+        use crate::engine::step::{Options, PasswordSource};
+        let mut o = Options::default();
+        let open = logins_for("saslauthd", &o);
+        assert!(open.contains("every system account"), "{open}");
+        assert!(open.contains("root"), "{open}");
+        o.login_group = Some("mailusers".into());
+        let g = logins_for("saslauthd", &o);
+        assert!(
+            g.contains("members of group mailusers with uid 1 or more"),
+            "{g}"
+        );
+        assert!(
+            g.contains("never root") && !g.contains("every system account"),
+            "{g}"
+        );
+        o.login_min_uid = Some(1000);
+        assert!(logins_for("saslauthd", &o).contains("uid 1000 or more"));
+        o.login_group = None;
+        o.password_source = Some(PasswordSource::Sasldb);
+        let s = logins_for("saslauthd", &o);
+        assert!(s.contains("sasldb") && s.contains("users add"), "{s}");
+        assert!(logins_for("auxprop", &Options::default()).contains("sasldb"));
     }
 }

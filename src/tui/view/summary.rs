@@ -165,7 +165,7 @@ pub fn lines(m: &Model, width: usize) -> Vec<Line<'static>> {
         ));
     }
     out.extend(para(
-        &outcome::logins_for(&m.info.password_check),
+        &outcome::logins_for(&m.info.password_check, &m.opts),
         width,
         "  ",
         "    ",
