@@ -114,7 +114,8 @@ pub struct ClosedListener {
     pub after: Option<String>,
 }
 
-/// The loopback-only listeners active in `before` and not in `after` (sendmail.mc texts), read
+/// The loopback-only port-25 listeners (HOWTO step 4; the submission step opens 587 on its own
+/// screen) active in `before` and not in `after` (sendmail.mc texts), read
 /// by the mc model: which line turns a listener off is the model's answer, not a guess from
 /// diff text.
 pub fn closed_loopback_listeners(
@@ -129,7 +130,7 @@ pub fn closed_loopback_listeners(
     let lower = |p: &Option<String>| p.as_deref().map(str::to_ascii_lowercase);
     b.listeners
         .iter()
-        .filter(|l| l.active && l.loopback_only())
+        .filter(|l| l.active && l.port25() && l.loopback_only())
         .filter(|l| {
             !a.listeners
                 .iter()
