@@ -74,7 +74,9 @@ pub fn for_terminal(s: &str, keep_colour: bool) -> Cow<'_, str> {
     let bad = |c: char| (control(c) && c != '\n') || invisible(c);
     // Printable ASCII, tab and newline pass as they are; checking bytes first (it vectorises)
     // saves decoding every char of a large JSON report (4% of a relay report at 10% refusals).
-    if s.bytes().all(|b| (b' '..=b'~').contains(&b) || b == b'\n' || b == b'\t') {
+    if s.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) || b == b'\n' || b == b'\t')
+    {
         return Cow::Borrowed(s);
     }
     if !s.chars().any(bad) {
