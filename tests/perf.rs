@@ -54,7 +54,7 @@ fn dense_log(min_bytes: usize, percent: u64, seed: u64) -> String {
             i % 60
         );
         let client = rng.below(90);
-        let relay = if client % 3 == 0 {
+        let relay = if client.is_multiple_of(3) {
             format!("h{client}.example.net [45.0.{client}.1]")
         } else {
             format!("[45.0.{client}.1]")

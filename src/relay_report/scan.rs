@@ -9,7 +9,8 @@
 //! chunks, and finds the one frequent kind of line that matters: `QID: from=<sender>`, the
 //! sender of a refused message, logged when its transaction ends. That search is done per
 //! pending queue id (`"QID: from=<"` is as rare as a needle gets); when many are pending at
-//! once, every `: from=<` line of the chunk is visited instead.
+//! once, every `: from=<` line of the chunk is visited instead (found by the prescan, on a
+//! worker, when the chunk holds a refusal: then that is the likely case).
 //!
 //! The fast path only chooses which lines the classifier sees, and every line the classifier
 //! acts on is among them; a line that spans two chunks goes to the classifier whole. Feeding the
