@@ -193,6 +193,21 @@ pub fn json_pretty<T: serde::Serialize + ?Sized>(v: &T) -> serde_json::Result<St
     to_json(v, serde_json::ser::PrettyFormatter::new())
 }
 
+/// [`json_pretty`] written straight to `w`, for a large document that need not be held in memory
+/// (relay-report's JSON is up to 10 MB with every cap full). What it writes is printable ASCII
+/// or UTF-8 without controls, newline aside: serde_json escapes C0, [`Escaping`] the rest, so
+/// [`for_terminal`] would leave it unchanged.
+pub fn write_json_pretty<W: std::io::Write, T: serde::Serialize + ?Sized>(
+    w: W,
+    v: &T,
+) -> serde_json::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(
+        w,
+        Escaping(serde_json::ser::PrettyFormatter::new()),
+    );
+    v.serialize(&mut ser)
+}
+
 /// Compact JSON (one line, for streams) with C1 and bidi characters escaped.
 pub fn json_line<T: serde::Serialize + ?Sized>(v: &T) -> serde_json::Result<String> {
     to_json(v, serde_json::ser::CompactFormatter)
