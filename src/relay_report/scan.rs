@@ -9,7 +9,8 @@
 //! chunks, and finds the one frequent kind of line that matters: `QID: from=<sender>`, the
 //! sender of a refused message, logged when its transaction ends. That search is done per
 //! pending queue id (`"QID: from=<"` is as rare as a needle gets); when many are pending at
-//! once, every `: from=<` line of the chunk is visited instead.
+//! once, every `: from=<` line of the chunk is visited instead (found by the prescan, on a
+//! worker, when the chunk holds a refusal: then that is the likely case).
 //!
 //! The fast path only chooses which lines the classifier sees, and every line the classifier
 //! acts on is among them; a line that spans two chunks goes to the classifier whole. Feeding the
@@ -17,12 +18,13 @@
 use super::find::Needles;
 use super::line::{qid_ending_at, span_of, Classifier, Event, EventOf, Span, FROM};
 use super::report::Report;
-use super::stats::{Client, Stats};
+use super::stats::{Client, SeededFx, Stats};
 use super::time::{epoch_secs, Clock, Zone};
 use super::ReportOptions;
 use memchr::memmem::Finder;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
 
 /// Longer lines are not sendmail's (syslog truncates far below this) and are skipped whole, so a
 /// file without newlines cannot make the carry-over buffer grow.
@@ -44,13 +46,24 @@ struct PendingReject {
     seq: u64,
 }
 
-/// Queue ids of refused transactions whose sender is not known yet, oldest first.
-#[derive(Default)]
+/// Queue ids of refused transactions whose sender is not known yet, oldest first. (The map is
+/// looked up for every `from=` line under a relay-probing campaign: a seeded Fx hash rather
+/// than SipHash, and one shared copy of each id.)
 struct Pending {
-    map: HashMap<Box<[u8]>, PendingReject>,
+    map: HashMap<Arc<[u8]>, PendingReject, SeededFx>,
     /// Insertion order; entries whose seq no longer matches the map are stale (already taken).
-    order: VecDeque<(Box<[u8]>, u64)>,
+    order: VecDeque<(Arc<[u8]>, u64)>,
     seq: u64,
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Pending {
+            map: HashMap::with_hasher(SeededFx::new()),
+            order: VecDeque::new(),
+            seq: 0,
+        }
+    }
 }
 
 impl Pending {
@@ -72,8 +85,9 @@ impl Pending {
             self.pop_front();
         }
         self.seq += 1;
+        let qid: Arc<[u8]> = qid.into();
         self.map.insert(
-            qid.into(),
+            qid.clone(),
             PendingReject {
                 client: client.into(),
                 count: 1,
@@ -81,7 +95,7 @@ impl Pending {
                 seq: self.seq,
             },
         );
-        self.order.push_back((qid.into(), self.seq));
+        self.order.push_back((qid, self.seq));
         while self.map.len() > MAX_PENDING {
             self.pop_front();
         }
@@ -117,6 +131,12 @@ pub(crate) struct Prescan {
     /// How many of them are refusals.
     rejects: usize,
     hits: Vec<usize>,
+    /// Where `: from=<` occurs in the chunk, ascending, when the chunk has a refusal
+    /// (`froms_found`): then the ordered part will most likely visit every `from=` line, and
+    /// the search is done here, on a worker, instead of on the thread that applies the events
+    /// in order. (Only then: on a quiet log it would be one more pass for nothing.)
+    froms: Vec<usize>,
+    froms_found: bool,
 }
 
 #[derive(Debug)]
@@ -134,6 +154,7 @@ pub(crate) struct Prescanner {
     needles: Needles,
     classifier: Classifier,
     clock: Clock,
+    from: Finder<'static>,
 }
 
 impl Prescanner {
@@ -144,6 +165,8 @@ impl Prescanner {
         out.last_newline = memchr::memrchr(b'\n', chunk);
         out.found.clear();
         out.rejects = 0;
+        out.froms.clear();
+        out.froms_found = false;
         let (Some(first), Some(last)) = (out.first_newline, out.last_newline) else {
             return;
         };
@@ -177,6 +200,10 @@ impl Prescanner {
                 event: event.map(|f| span_of(f, chunk)),
             });
         }
+        if out.rejects > 0 {
+            out.froms.extend(self.from.find_iter(chunk));
+            out.froms_found = true;
+        }
     }
 }
 
@@ -204,8 +231,9 @@ pub struct Scanner {
     // Scratch space, kept to avoid allocating per chunk.
     prescan: Prescan,
     searches: BinaryHeap<Reverse<(usize, usize)>>,
-    search_qids: Vec<Box<[u8]>>,
+    search_qids: Vec<Arc<[u8]>>,
     needle: Vec<u8>,
+    froms: Vec<usize>,
 }
 
 impl Scanner {
@@ -220,6 +248,7 @@ impl Scanner {
                 needles: Needles::new(&Classifier::NEEDLES),
                 classifier: Classifier::new(),
                 clock: Clock::new(zone, opts.now),
+                from: Finder::new(FROM),
             },
             cutoff: opts
                 .since
@@ -235,6 +264,7 @@ impl Scanner {
             searches: BinaryHeap::new(),
             search_qids: Vec::new(),
             needle: Vec::new(),
+            froms: Vec::new(),
         }
     }
 
@@ -424,13 +454,24 @@ impl Scanner {
         // Each refusal may add a pending queue id; past a handful, visiting every from= line of
         // the chunk is cheaper than searching for each id.
         let broad = self.pending.map.len() + pre.rejects > SMALL_PENDING;
-        if broad {
-            searches.extend(
-                self.from
-                    .find_iter(&hay[start..])
-                    .map(|p| Reverse((start + p, BROAD))),
-            );
+        // Broad: the from= lines of hay[start..], ascending (no heap needed: nothing else is
+        // searched then), found by the prescan or here.
+        let mut own_froms = std::mem::take(&mut self.froms);
+        own_froms.clear();
+        let froms: &[usize] = if !broad {
+            &[]
+        } else if pre.froms_found {
+            // The prescan searched the whole chunk: keep the matches wholly inside
+            // hay[start..end] (`: from=<` cannot overlap itself, so these are the same).
+            let a = pre.froms.partition_point(|&p| p < start);
+            let b = pre.froms.partition_point(|&p| p + FROM.len() <= end);
+            &pre.froms[a..b.max(a)]
         } else {
+            own_froms.extend(self.from.find_iter(&hay[start..]).map(|p| start + p));
+            &own_froms
+        };
+        let mut froms = froms.iter().copied().peekable();
+        if !broad {
             qids.extend(self.pending.map.keys().cloned());
             for (i, q) in qids.iter().enumerate() {
                 if let Some(p) = find_from(hay, start, q, &mut self.needle) {
@@ -444,7 +485,11 @@ impl Scanner {
         let mut done = start;
         loop {
             let next_found = found.peek().map(|f| f.line.0);
-            let next_search = searches.peek().map(|r| r.0 .0);
+            let next_search = if broad {
+                froms.peek().copied()
+            } else {
+                searches.peek().map(|r| r.0 .0)
+            };
             let new_qid = match (next_found, next_search) {
                 (None, None) => break,
                 (Some(f), s) if s.is_none_or(|s| f <= s) => {
@@ -456,7 +501,11 @@ impl Scanner {
                     self.apply(f.event.map(|(a, b)| &chunk[a..b]), f.ts)
                 }
                 _ => {
-                    let Reverse((pos, slot)) = searches.pop().expect("peeked");
+                    let Reverse((pos, slot)) = if broad {
+                        Reverse((froms.next().expect("peeked"), BROAD))
+                    } else {
+                        searches.pop().expect("peeked")
+                    };
                     let mut new_qid = None;
                     if pos >= done {
                         let line_start =
@@ -493,6 +542,8 @@ impl Scanner {
                 qids.push(q.into());
             }
         }
+        drop(froms);
+        self.froms = own_froms;
         self.searches = searches;
         self.search_qids = qids;
     }
