@@ -107,7 +107,11 @@ pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, crate::
             if e.kind() == std::io::ErrorKind::BrokenPipe {
                 super::die_of_sigpipe();
             }
-            return Err(format!("cannot write to standard output: {e}"));
+            return Err(crate::engine::Error::Io {
+                action: "write the report".into(),
+                path: "standard output".into(),
+                message: format!("cannot write to standard output: {e}"),
+            });
         }
     } else {
         out!("{}", rep.to_text());
