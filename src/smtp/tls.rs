@@ -229,6 +229,12 @@ fn provider() -> Arc<CryptoProvider> {
 pub struct Trust {
     roots: Arc<RootCertStore>,
     pinned: Arc<Vec<CertificateDer<'static>>>,
+    /// TLS sessions of this probe's earlier handshakes, shared by every configuration made
+    /// from this `Trust`: the probe's second connection (AUTH LOGIN) resumes the session of
+    /// the first instead of a full handshake (the server's private-key signature and our
+    /// certificate verification again). Only a handshake that passed verification (or that
+    /// `--no-verify-cert` accepted) stores a session, and only for the same server name.
+    sessions: Arc<rustls::client::ClientSessionMemoryCache>,
     /// Notes for the report (a system store that could not be read, how many roots).
     pub notes: Vec<String>,
 }
@@ -271,6 +277,7 @@ impl Trust {
         Ok(Trust {
             roots: Arc::new(roots),
             pinned: Arc::new(pinned),
+            sessions: Arc::new(rustls::client::ClientSessionMemoryCache::new(8)),
             notes,
         })
     }
@@ -289,12 +296,13 @@ impl Trust {
             seen: seen.clone(),
             pinned: self.pinned.clone(),
         });
-        let cfg = ClientConfig::builder_with_provider(provider)
+        let mut cfg = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("cannot set up TLS: {e}"))?
             .dangerous()
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
+        cfg.resumption = rustls::client::Resumption::store(self.sessions.clone());
         Ok((Arc::new(cfg), seen))
     }
 }
