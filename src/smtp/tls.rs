@@ -229,12 +229,14 @@ fn provider() -> Arc<CryptoProvider> {
 pub struct Trust {
     roots: Arc<RootCertStore>,
     pinned: Arc<Vec<CertificateDer<'static>>>,
-    /// TLS sessions of this probe's earlier handshakes, shared by every configuration made
-    /// from this `Trust`: the probe's second connection (AUTH LOGIN) resumes the session of
-    /// the first instead of a full handshake (the server's private-key signature and our
-    /// certificate verification again). Only a handshake that passed verification (or that
-    /// `--no-verify-cert` accepted) stores a session, and only for the same server name.
-    sessions: Arc<rustls::client::ClientSessionMemoryCache>,
+    /// The client configurations made so far (per `verify`), reused for every handshake of
+    /// this probe: rustls resumes a session only with the same configuration (the same
+    /// verifier), so the probe's second connection (AUTH LOGIN) resumes the first's session
+    /// instead of a full handshake (the server's private-key signature and our certificate
+    /// verification again). Only a handshake that passed verification (or that
+    /// `--no-verify-cert` accepted) stores a session, and only for the same server name; a new
+    /// probe has a new `Trust` and starts with a full, verified handshake.
+    configs: Arc<Mutex<Vec<(bool, Arc<ClientConfig>, Arc<Mutex<Seen>>)>>>,
     /// Notes for the report (a system store that could not be read, how many roots).
     pub notes: Vec<String>,
 }
@@ -277,13 +279,32 @@ impl Trust {
         Ok(Trust {
             roots: Arc::new(roots),
             pinned: Arc::new(pinned),
-            sessions: Arc::new(rustls::client::ClientSessionMemoryCache::new(8)),
+            configs: Arc::default(),
             notes,
         })
     }
 
-    /// A client configuration for one handshake, and where its verifier records what it saw.
+    /// A client configuration for the next handshake, and where its verifier records what it
+    /// saw (emptied here: a resumed handshake verifies nothing and leaves it empty). The same
+    /// configuration for every handshake with the same `verify` ([`Trust::configs`]): one
+    /// handshake at a time, as the probe does them.
     pub fn config(&self, verify: bool) -> Result<(Arc<ClientConfig>, Arc<Mutex<Seen>>), String> {
+        let mut made = self
+            .configs
+            .lock()
+            .map_err(|_| "cannot set up TLS: a previous handshake panicked".to_owned())?;
+        if let Some((_, cfg, seen)) = made.iter().find(|(v, _, _)| *v == verify) {
+            if let Ok(mut s) = seen.lock() {
+                *s = Seen::default();
+            }
+            return Ok((cfg.clone(), seen.clone()));
+        }
+        let (cfg, seen) = self.new_config(verify)?;
+        made.push((verify, cfg.clone(), seen.clone()));
+        Ok((cfg, seen))
+    }
+
+    fn new_config(&self, verify: bool) -> Result<(Arc<ClientConfig>, Arc<Mutex<Seen>>), String> {
         let provider = provider();
         let inner =
             WebPkiServerVerifier::builder_with_provider(self.roots.clone(), provider.clone())
@@ -296,13 +317,12 @@ impl Trust {
             seen: seen.clone(),
             pinned: self.pinned.clone(),
         });
-        let mut cfg = ClientConfig::builder_with_provider(provider)
+        let cfg = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("cannot set up TLS: {e}"))?
             .dangerous()
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
-        cfg.resumption = rustls::client::Resumption::store(self.sessions.clone());
         Ok((Arc::new(cfg), seen))
     }
 }
