@@ -22,7 +22,7 @@
 #   swaks x2   the same with --auth PLAIN, then with --auth LOGIN: two connections, the
 #              closest to the probe's work (the probe still sends 3 MAIL/RCPT pairs more).
 # Each round runs the three in turn, the order rotated every round, $RUNS rounds. Reported:
-# median wall time, median CPU (user+sys of the tool's process tree, /usr/bin/time; the
+# median wall time, median CPU (user+sys of the tool's process tree, getrusage; the
 # server's CPU is not in it), the ratios probe/swaks (per run) and per connection
 # (probe/2 vs swaks), and probe/(swaks x2); the target is <= 0.3 on the wall time.
 #
@@ -36,7 +36,7 @@
 #
 # Usage: benches/probe_tls.sh   env: RUNS (20), BIN (a built smtpauth-wizard; default: a
 #        release build, made once), PHASES ("as-is no-delays"), CARGO_TARGET_DIR, TMPDIR.
-# Needs root, sendmail-mta, saslauthd (sasl2-bin), swaks, openssl, m4, python3, GNU time.
+# Needs root, sendmail-mta, saslauthd (sasl2-bin), swaks, openssl, m4, python3.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,7 +45,7 @@ if [ -z "${PBENCH_IN_NS:-}" ]; then
     cd "$here"
     [ "$(id -u)" = 0 ] || { echo "probe_tls.sh: needs root (unshare, bind mounts, port 25)" >&2; exit 2; }
     for t in /usr/sbin/sendmail-mta /usr/sbin/saslauthd /usr/bin/swaks /usr/bin/openssl /usr/bin/m4 \
-        /usr/bin/python3 /usr/bin/time /usr/bin/unshare; do
+        /usr/bin/python3 /usr/bin/unshare; do
         [ -x "$t" ] || { echo "probe_tls.sh: $t is not installed" >&2; exit 2; }
     done
     if [ -z "${BIN:-}" ]; then
@@ -149,14 +149,20 @@ print("%.1f %.1f" % (statistics.median(g), statistics.median(e)))
 PY
 }
 
-# One run of "$@" (output to $W/out): "wall_us cpu_ms" (CPU: user+sys, /usr/bin/time).
-measure() {
-    local start end
-    start=$(date +%s%N)
-    /usr/bin/time -f '%U %S' -o "$W/time" "$@" >"$W/out" 2>&1 || true
-    end=$(date +%s%N)
-    echo "$(((end - start) / 1000)) $(awk 'END { printf "%d", ($1 + $2) * 1000 }' "$W/time")"
-}
+# One run of "$@" (output to $W/out): "wall_us cpu_us", CPU = user+sys of the command and its
+# children (getrusage; /usr/bin/time's 10 ms steps would round the probe to 0).
+cat >"$W/measure.py" <<'PY'
+import resource, subprocess, sys, time
+with open(sys.argv[1], "wb") as out:
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    t1 = time.perf_counter()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+print(int((t1 - t0) * 1e6), int(cpu * 1e6))
+PY
+measure() { python3 "$W/measure.py" "$W/out" "$@"; }
 
 export PW=$E2E_PASSWORD
 probe_cmd=("$BIN" probe 127.0.0.1 --source-ip 127.0.0.2 --ehlo-name client.example.test
@@ -167,7 +173,7 @@ swaks_cmd=(swaks --server 127.0.0.1 --local-interface 127.0.0.2 --ehlo client.ex
 
 # Checks that a run did what it is supposed to (a benchmark of failures would be worthless).
 check_probe() {
-    python3 - "$W/out" <<'PY' || { cat "$W/out"; fail "the probe did not pass every check"; }
+    python3 - "$W/out" "$W/resumed" <<'PY' || { cat "$W/out"; fail "the probe did not pass every check"; }
 import json, sys
 r = json.load(open(sys.argv[1]))
 st = {c["id"]: c["status"] for c in r["checks"]}
@@ -175,6 +181,9 @@ for c in ("starttls", "auth-plain", "auth-login", "relay-denied",
           "relay-authenticated-plain", "relay-authenticated-login"):
     assert st.get(c) == "pass", (c, st)
 assert r["tls"]["verified"], r["tls"]
+started = [l["text"] for l in r["transcript"] if l["text"].startswith("[TLS started")]
+with open(sys.argv[2], "a") as f:
+    f.write("%d\n" % any("session resumed" in t for t in started))
 PY
 }
 check_swaks() {
@@ -199,8 +208,8 @@ tweak_no_delays() {
 printf '%s cores; load %s; %s rounds; medians; CPU = user+sys of the tool (not the server)\n' \
     "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$runs"
 printf 'probe: 2 connections (STARTTLS, verified certificate, AUTH PLAIN / AUTH LOGIN, 3 MAIL/RCPT); swaks: 1 connection (STARTTLS, unverified, AUTH PLAIN, quit after AUTH); swaks x2: PLAIN + LOGIN\n\n'
-printf '| server config | greeting / EHLO (server) | probe wall | probe CPU | swaks wall | swaks CPU | swaks x2 wall | ratio probe/swaks | per connection | probe/(swaks x2) (<= 0.3) | CPU ratio | load |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| server config | greeting / EHLO (server) | probe wall | probe CPU | 2nd TLS resumed | swaks wall | swaks CPU | swaks x2 wall | ratio probe/swaks | per connection | probe/(swaks x2) (<= 0.3) | CPU ratio | load |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 first=yes
 for phase in $phases; do
     case $phase in
@@ -213,6 +222,7 @@ for phase in $phases; do
     start_sendmail
     read -r greet ehlo < <(server_delays)
     pw_=() pc=() sw=() sc=() s2=()
+    : >"$W/resumed"
     for ((i = 0; i < runs; i++)); do
         # rotate the order: no tool always runs first (or right after the other)
         for k in $(printf '%s\n' 0 1 2 0 1 | sed -n "$((i % 3 + 1)),$((i % 3 + 3))p"); do
@@ -246,8 +256,9 @@ for phase in $phases; do
     rc=$(ratio "$((p_med / 2))" "$s_med")
     r2=$(ratio "$p_med" "$x2_med")
     rcpu=$(ratio "$p_cpu" "$s_cpu")
-    printf '| %s | %s ms / %s ms | %s ms | %s ms | %s ms | %s ms | %s ms | %s | %s | %s %s | %s | %s |\n' \
-        "$phase" "$greet" "$ehlo" "$(ms "$p_med")" "$p_cpu" "$(ms "$s_med")" "$s_cpu" "$(ms "$x2_med")" \
+    resumed="$(grep -c 1 "$W/resumed" || true)/$(wc -l <"$W/resumed")"
+    printf '| %s | %s ms / %s ms | %s ms | %s ms | %s | %s ms | %s ms | %s ms | %s | %s | %s %s | %s | %s |\n' \
+        "$phase" "$greet" "$ehlo" "$(ms "$p_med")" "$(ms "$p_cpu")" "$resumed" "$(ms "$s_med")" "$(ms "$s_cpu")" "$(ms "$x2_med")" \
         "$r1" "$rc" "$r2" "$(verdict "$r2" 0.3)" "$rcpu" "$(cut -d' ' -f1-3 /proc/loadavg)"
     printf 'RATIO %s probe/swaks=%s per-connection=%s probe/swaks-x2=%s target<=0.3 %s\n' \
         "$phase" "$r1" "$rc" "$r2" "$(verdict "$r2" 0.3)" >>"$W/ratios"

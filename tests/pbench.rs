@@ -274,7 +274,6 @@ fn the_probe_tls_benchmark_runs_in_quick_mode() {
         "/usr/bin/openssl",
         "/usr/bin/m4",
         "/usr/bin/python3",
-        "/usr/bin/time",
     ] {
         if !Path::new(tool).exists() {
             return common::skip(format!("benches/probe_tls.sh: {tool} is not installed"));
