@@ -223,6 +223,9 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// A client configuration and where its verifier records what it saw.
+type Handshake = (Arc<ClientConfig>, Arc<Mutex<Seen>>);
+
 /// The trust anchors: the system store (what an admin's other tools trust, including a CA of
 /// their own they installed there), plus the certificates of `extra` (`--tls-ca FILE`).
 #[derive(Debug, Clone)]
@@ -236,7 +239,7 @@ pub struct Trust {
     /// verification again). Only a handshake that passed verification (or that
     /// `--no-verify-cert` accepted) stores a session, and only for the same server name; a new
     /// probe has a new `Trust` and starts with a full, verified handshake.
-    configs: Arc<Mutex<Vec<(bool, Arc<ClientConfig>, Arc<Mutex<Seen>>)>>>,
+    configs: Arc<Mutex<Vec<(bool, Handshake)>>>,
     /// Notes for the report (a system store that could not be read, how many roots).
     pub notes: Vec<String>,
 }
@@ -288,23 +291,23 @@ impl Trust {
     /// saw (emptied here: a resumed handshake verifies nothing and leaves it empty). The same
     /// configuration for every handshake with the same `verify` ([`Trust::configs`]): one
     /// handshake at a time, as the probe does them.
-    pub fn config(&self, verify: bool) -> Result<(Arc<ClientConfig>, Arc<Mutex<Seen>>), String> {
+    pub fn config(&self, verify: bool) -> Result<Handshake, String> {
         let mut made = self
             .configs
             .lock()
             .map_err(|_| "cannot set up TLS: a previous handshake panicked".to_owned())?;
-        if let Some((_, cfg, seen)) = made.iter().find(|(v, _, _)| *v == verify) {
+        if let Some((_, (cfg, seen))) = made.iter().find(|(v, _)| *v == verify) {
             if let Ok(mut s) = seen.lock() {
                 *s = Seen::default();
             }
             return Ok((cfg.clone(), seen.clone()));
         }
         let (cfg, seen) = self.new_config(verify)?;
-        made.push((verify, cfg.clone(), seen.clone()));
+        made.push((verify, (cfg.clone(), seen.clone())));
         Ok((cfg, seen))
     }
 
-    fn new_config(&self, verify: bool) -> Result<(Arc<ClientConfig>, Arc<Mutex<Seen>>), String> {
+    fn new_config(&self, verify: bool) -> Result<Handshake, String> {
         let provider = provider();
         let inner =
             WebPkiServerVerifier::builder_with_provider(self.roots.clone(), provider.clone())
