@@ -136,7 +136,8 @@ fn session(s: TcpStream, cfg: Arc<rustls::ServerConfig>, seen: Seen, i: usize) {
         } else if up.starts_with("RCPT") && authed {
             "250 2.1.5 OK".into()
         } else if up.starts_with("RCPT") {
-            "550 5.7.1 <relay-test@example.com>... Relaying denied. Proper authentication required.".into()
+            "550 5.7.1 <relay-test@example.com>... Relaying denied. Proper authentication required."
+                .into()
         } else if up == "QUIT" {
             let _ = io.write_all(b"221 2.0.0 closing\r\n");
             return;
@@ -192,9 +193,20 @@ fn started(r: &ProbeReport) -> Vec<(u32, String)> {
 
 fn logged_in_over_tls(r: &ProbeReport, s: &Server) {
     let txt = r.to_text();
-    for c in ["starttls", "auth-plain", "auth-login", "relay-authenticated-login"] {
-        let st = r.check(c).unwrap_or_else(|| panic!("no {c}:\n{txt}")).status;
-        assert!(matches!(st, Status::Pass | Status::Warn), "{c}: {st:?}\n{txt}");
+    for c in [
+        "starttls",
+        "auth-plain",
+        "auth-login",
+        "relay-authenticated-login",
+    ] {
+        let st = r
+            .check(c)
+            .unwrap_or_else(|| panic!("no {c}:\n{txt}"))
+            .status;
+        assert!(
+            matches!(st, Status::Pass | Status::Warn),
+            "{c}: {st:?}\n{txt}"
+        );
     }
     assert!(
         s.seen.lock().unwrap().iter().all(|c| !c.auth_in_clear),
@@ -216,12 +228,22 @@ fn the_second_connection_resumes_the_first_session() {
         logged_in_over_tls(&r, &s);
         let tls = r.tls.as_ref().unwrap();
         assert_eq!(tls.verified, verify, "{}", r.to_text());
-        assert!(tls.certificate.is_some(), "the first handshake saw no certificate");
-        assert_eq!(kinds(&s), vec![Some(Full), Some(Resumed)], "verify={verify}");
+        assert!(
+            tls.certificate.is_some(),
+            "the first handshake saw no certificate"
+        );
+        assert_eq!(
+            kinds(&s),
+            vec![Some(Full), Some(Resumed)],
+            "verify={verify}"
+        );
         let st = started(&r);
         assert_eq!(st.len(), 2, "{st:?}");
         assert!(st[0].0 == 1 && !st[0].1.contains("resumed"), "{st:?}");
-        assert!(st[1].0 == 2 && st[1].1.contains("session resumed"), "{st:?}");
+        assert!(
+            st[1].0 == 2 && st[1].1.contains("session resumed"),
+            "{st:?}"
+        );
     }
 }
 
@@ -308,7 +330,12 @@ fn the_probe_tls_benchmark_runs_in_quick_mode() {
             .lines()
             .find(|l| l.starts_with(&format!("RATIO {phase} ")))
             .unwrap_or_else(|| panic!("no ratio line for {phase}:\n{text}"));
-        for key in ["probe/swaks=", "per-connection=", "probe/swaks-x2=", "target<=0.3 "] {
+        for key in [
+            "probe/swaks=",
+            "per-connection=",
+            "probe/swaks-x2=",
+            "target<=0.3 ",
+        ] {
             assert!(line.contains(key), "{key} missing in {line:?}");
         }
         let r: f64 = line
@@ -318,8 +345,14 @@ fn the_probe_tls_benchmark_runs_in_quick_mode() {
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("no number in {line:?}"));
         assert!(r > 0.0, "{line}");
-        assert!(line.ends_with(" met") || line.ends_with("NOT met"), "{line}");
+        assert!(
+            line.ends_with(" met") || line.ends_with("NOT met"),
+            "{line}"
+        );
         let row = format!("| {phase} |");
-        assert!(text.lines().any(|l| l.starts_with(&row)), "no table row {row}");
+        assert!(
+            text.lines().any(|l| l.starts_with(&row)),
+            "no table row {row}"
+        );
     }
 }
