@@ -223,12 +223,23 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// A client configuration and where its verifier records what it saw.
+type Handshake = (Arc<ClientConfig>, Arc<Mutex<Seen>>);
+
 /// The trust anchors: the system store (what an admin's other tools trust, including a CA of
 /// their own they installed there), plus the certificates of `extra` (`--tls-ca FILE`).
 #[derive(Debug, Clone)]
 pub struct Trust {
     roots: Arc<RootCertStore>,
     pinned: Arc<Vec<CertificateDer<'static>>>,
+    /// The client configurations made so far (per `verify`), reused for every handshake of
+    /// this probe: rustls resumes a session only with the same configuration (the same
+    /// verifier), so the probe's second connection (AUTH LOGIN) resumes the first's session
+    /// instead of a full handshake (the server's private-key signature and our certificate
+    /// verification again). Only a handshake that passed verification (or that
+    /// `--no-verify-cert` accepted) stores a session, and only for the same server name; a new
+    /// probe has a new `Trust` and starts with a full, verified handshake.
+    configs: Arc<Mutex<Vec<(bool, Handshake)>>>,
     /// Notes for the report (a system store that could not be read, how many roots).
     pub notes: Vec<String>,
 }
@@ -271,12 +282,32 @@ impl Trust {
         Ok(Trust {
             roots: Arc::new(roots),
             pinned: Arc::new(pinned),
+            configs: Arc::default(),
             notes,
         })
     }
 
-    /// A client configuration for one handshake, and where its verifier records what it saw.
-    pub fn config(&self, verify: bool) -> Result<(Arc<ClientConfig>, Arc<Mutex<Seen>>), String> {
+    /// A client configuration for the next handshake, and where its verifier records what it
+    /// saw (emptied here: a resumed handshake verifies nothing and leaves it empty). The same
+    /// configuration for every handshake with the same `verify` ([`Trust::configs`]): one
+    /// handshake at a time, as the probe does them.
+    pub fn config(&self, verify: bool) -> Result<Handshake, String> {
+        let mut made = self
+            .configs
+            .lock()
+            .map_err(|_| "cannot set up TLS: a previous handshake panicked".to_owned())?;
+        if let Some((_, (cfg, seen))) = made.iter().find(|(v, _)| *v == verify) {
+            if let Ok(mut s) = seen.lock() {
+                *s = Seen::default();
+            }
+            return Ok((cfg.clone(), seen.clone()));
+        }
+        let (cfg, seen) = self.new_config(verify)?;
+        made.push((verify, (cfg.clone(), seen.clone())));
+        Ok((cfg, seen))
+    }
+
+    fn new_config(&self, verify: bool) -> Result<Handshake, String> {
         let provider = provider();
         let inner =
             WebPkiServerVerifier::builder_with_provider(self.roots.clone(), provider.clone())
