@@ -260,7 +260,7 @@ fn peak_memory_with_every_cap_full() {
     assert_eq!(report["users"].as_array().unwrap().len(), 10_000);
     // The target (< 32 MiB) is for the release binary that benches/relay_report.sh
     // measures: 28.0 MiB here. The debug binary `cargo test` builds keeps about 5 MiB more code
-    // resident for the same heap (32.7 MiB measured; heaptrack shows the same heap peak), so
+    // resident for the same work (32.7 MiB measured on this log), so
     // under debug the bound is 36 MiB: it still catches the 41 MiB (release) / 46 MiB (debug)
     // of the report built as one string.
     let limit_kib = if cfg!(debug_assertions) { 36 } else { 32 } * 1024;
