@@ -56,6 +56,15 @@ pub struct Answers {
     /// Whether sendmail is installed although another MTA is, which the package manager removes.
     #[serde(default)]
     pub replace_mta: Option<bool>,
+    /// Whether the tls step sets up STARTTLS and `A p y` (false is `--no-tls`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
+    /// `--tls-cert FILE`: the certificate to use where it is (relative to the answers file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key FILE`: its private key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
     #[serde(default)]
     pub probe: Option<ProbeAnswers>,
 }
@@ -318,6 +327,9 @@ mod tests {
             "restart:",
             "discard_cf_edits:",
             "replace_mta:",
+            "tls:",
+            "tls_cert:",
+            "tls_key:",
             "probe:",
             "target:",
             "user:",

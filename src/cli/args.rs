@@ -83,6 +83,25 @@ pub struct Choices {
     /// Install sendmail although another mail server (exim4, postfix) is installed: the package manager removes it
     #[arg(long)]
     pub replace_mta: bool,
+    /// The STARTTLS certificate (PEM) to use where it is, e.g. an ACME/Let's Encrypt fullchain.pem (with --tls-key)
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "no_tls"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM, unencrypted, not readable by others) of --tls-cert, used where it is
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_cert",
+        conflicts_with = "no_tls"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Do not set up STARTTLS (passwords then cross the network in the clear; AUTH stays offered before TLS)
+    #[arg(long)]
+    pub no_tls: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -309,6 +328,17 @@ impl Choices {
             discard_cf_edits: self.discard_cf_edits
                 || a.discard_cf_edits.unwrap_or(d.discard_cf_edits),
             replace_mta: self.replace_mta || a.replace_mta.unwrap_or(d.replace_mta),
+            tls: !self.no_tls && a.tls.unwrap_or(d.tls),
+            tls_cert: tls_path(
+                self.tls_cert.as_ref(),
+                a.tls_cert.as_ref(),
+                self.answers.as_ref(),
+            )?,
+            tls_key: tls_path(
+                self.tls_key.as_ref(),
+                a.tls_key.as_ref(),
+                self.answers.as_ref(),
+            )?,
             ..d
         };
         let profile = match (cli_profile, &self.answers) {
@@ -318,6 +348,30 @@ impl Choices {
         };
         Ok((opts, profile))
     }
+}
+
+/// A certificate or key path as the served system sees it: the flag's as given (made absolute
+/// against the current directory), else the answers file's (relative to that file's directory).
+fn tls_path(
+    flag: Option<&PathBuf>,
+    answer: Option<&PathBuf>,
+    answers_file: Option<&PathBuf>,
+) -> Result<Option<String>, String> {
+    let p = match (flag, answer) {
+        (Some(f), _) if f.is_absolute() => f.clone(),
+        (Some(f), _) => std::env::current_dir()
+            .map_err(|e| format!("{}: {e}", f.display()))?
+            .join(f),
+        (None, Some(a)) if a.is_absolute() => a.clone(),
+        (None, Some(a)) => answers_file
+            .and_then(|f| f.parent())
+            .map(|d| d.join(a))
+            .unwrap_or_else(|| a.clone()),
+        (None, None) => return Ok(None),
+    };
+    p.to_str()
+        .map(|s| Some(s.to_string()))
+        .ok_or_else(|| format!("{}: not a UTF-8 path", p.display()))
 }
 
 /// `0.1.0 (profiles: redhat-legacy, rhel, debian)`: what `--version` prints after the name.

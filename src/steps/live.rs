@@ -372,6 +372,14 @@ impl Step for Restart {
             }
         }
         notes.extend(restart_and_verify(cx, true, on, log)?);
+        // STARTTLS set up (the tls step): the real daemon must offer it, and AUTH only inside
+        // it; otherwise this step fails and the run is rolled back like a failed restart.
+        if let Some(want) = super::tls_live::expectation(cx) {
+            on(Event::Running(
+                "EHLO, STARTTLS, EHLO on 127.0.0.1:25".into(),
+            ));
+            notes.extend(super::tls_live::verify(cx, &want)?);
+        }
         Ok(notes)
     }
 }
@@ -381,6 +389,9 @@ pub fn local_ehlo(cx: &Context, timeout: Duration) -> crate::smtp::ProbeReport {
     let mut o = crate::smtp::ProbeOptions::new("127.0.0.1", 25);
     o.skip_relay_denial = true;
     o.timeout = timeout;
+    // The server's own loopback: STARTTLS without verifying its (often self-signed)
+    // certificate, so that the AUTH offered inside TLS (`A p y`) is seen.
+    o.verify_cert = false;
     let _ = cx;
     crate::smtp::probe(&o)
 }
@@ -388,7 +399,13 @@ pub fn local_ehlo(cx: &Context, timeout: Duration) -> crate::smtp::ProbeReport {
 /// Whether the report shows AUTH with every mechanism the wizard configured.
 fn auth_ok(cx: &Context, rep: &crate::smtp::ProbeReport) -> Result<String, String> {
     let want = cx.mechanisms();
-    match &rep.auth_mechanisms {
+    // With `p` PLAIN and LOGIN appear only after STARTTLS: what counts is what a client that
+    // uses TLS is offered.
+    let offered = match &rep.tls {
+        Some(t) if t.established => &t.auth_mechanisms,
+        _ => &rep.auth_mechanisms,
+    };
+    match offered {
         None => Err("the server does not advertise AUTH".into()),
         Some(have) => {
             let missing: Vec<&String> = want
