@@ -507,11 +507,56 @@ impl Step for Tls {
                     );
                     return r.finish();
                 };
-                let v = check(&cert, &key, f.group_readable_key);
-                if !v.usable() {
-                    r.error_decided(
-                        Some(&cert),
+                let gone = |t: &str| !view.exists(t) && cx.root.dangling_link(t).is_none();
+                if gone(&cert) && gone(&key) {
+                    // Neither file exists (a stock Red Hat mc names the pair its package's
+                    // %post makes; a copy of a server without them): nobody manages them, so
+                    // a self-signed pair is made where sendmail.mc expects it.
+                    let today = jiff::Zoned::now().date();
+                    let n = match tls_cert::self_signed(&name, today) {
+                        Ok(n) => n,
+                        Err(e) => {
+                            r.error_decided(None, e, Some(DECIDE.into()), deciders());
+                            return r.finish();
+                        }
+                    };
+                    r.info_at(
+                        mc_path,
                         format!(
+                            "{src} names {} and {} for STARTTLS, and neither exists: a new \
+                             self-signed certificate for {name} (subjectAltName DNS:{name}, 825 \
+                             days) is made there, key root 0600",
+                            cx.root.display(&cert),
+                            cx.root.display(&key)
+                        ),
+                    );
+                    if cert == key {
+                        writes.push((
+                            key.clone(),
+                            format!("{}{}", n.key_pem, n.cert_pem).into_bytes(),
+                            0o600,
+                            format!("self-signed certificate for {name} and its key (STARTTLS)"),
+                        ));
+                    } else {
+                        writes.push((
+                            cert.clone(),
+                            n.cert_pem.into_bytes(),
+                            0o644,
+                            format!("self-signed certificate for {name} (STARTTLS)"),
+                        ));
+                        writes.push((
+                            key.clone(),
+                            n.key_pem.into_bytes(),
+                            0o600,
+                            format!("private key of the certificate for {name}"),
+                        ));
+                    }
+                } else {
+                    let v = check(&cert, &key, f.group_readable_key);
+                    if !v.usable() {
+                        r.error_decided(
+                            Some(&cert),
+                            format!(
                             "{src} sets up STARTTLS with {} and {}, which sendmail cannot use, so \
                              it offers no STARTTLS (and with p, no AUTH at all): {}; nothing was \
                              changed",
@@ -519,21 +564,22 @@ impl Step for Tls {
                             cx.root.display(&key),
                             v.errors.join("; ")
                         ),
-                        Some(format!("repair them, or {DECIDE}")),
-                        deciders(),
-                    );
-                    return r.finish();
-                }
-                r.info_at(
-                    mc_path,
-                    format!(
+                            Some(format!("repair them, or {DECIDE}")),
+                            deciders(),
+                        );
+                        return r.finish();
+                    }
+                    r.info_at(
+                        mc_path,
+                        format!(
                         "STARTTLS is already set up in {src} with {} and {}, which sendmail can \
                          use: kept as they are",
                         cx.root.display(&cert),
                         cx.root.display(&key)
                     ),
-                );
-                describe(&mut r, &cert, &v, cx);
+                    );
+                    describe(&mut r, &cert, &v, cx);
+                }
             }
             (None, None) => {
                 let mut chosen = false;
