@@ -866,12 +866,39 @@ impl Step for Tls {
                         }
                     }
                     None => {
-                        let at = ed.insert_at();
-                        ed.insert(
-                            at,
-                            define("confAUTH_OPTIONS", TLS_AUTH_OPTIONS),
-                            format!("confAUTH_OPTIONS `{TLS_AUTH_OPTIONS}`: PLAIN and LOGIN only after STARTTLS"),
-                        );
+                        // Set in a file the mc includes (Debian's sasl.m4 may): its letters are
+                        // kept, and the merged value set in the mc after the include.
+                        let inherited = scan_includes(&cur)
+                            .into_iter()
+                            .filter(|(_, p, a)| *a && !p.ends_with("cf.m4"))
+                            .filter_map(|(_, p, _)| {
+                                let target = if p.starts_with('/') {
+                                    p.clone()
+                                } else {
+                                    let dir = mc_path.rsplit_once('/').map_or("", |(d, _)| d);
+                                    format!("{dir}/{p}")
+                                };
+                                let t = read_text(view, &target).ok()??;
+                                auth_options(&t).map(|v| (p, v))
+                            })
+                            .next_back();
+                        let (want, from) = match &inherited {
+                            Some((p, v)) => (
+                                merged(v, TLS_AUTH_OPTIONS),
+                                format!(" (the letters of {p}, `{v}`, kept)"),
+                            ),
+                            None => (TLS_AUTH_OPTIONS.to_string(), String::new()),
+                        };
+                        if inherited.as_ref().is_some_and(|(_, v)| *v == want) {
+                            r.info_at(mc_path, format!("confAUTH_OPTIONS `{want}`{from} offers PLAIN and LOGIN only after STARTTLS"));
+                        } else {
+                            let at = ed.insert_at();
+                            ed.insert(
+                                at,
+                                define("confAUTH_OPTIONS", &want),
+                                format!("confAUTH_OPTIONS `{want}`{from}: PLAIN and LOGIN only after STARTTLS"),
+                            );
+                        }
                     }
                 }
             }
