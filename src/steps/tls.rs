@@ -90,8 +90,11 @@ pub(crate) fn scan_defines(text: &str) -> Vec<Def> {
                 .map(|(v, _)| v.trim().to_string())
                 .filter(|v| !v.is_empty() && !v.starts_with("dnl"))
         };
-        // A value that is no plain path or word (a macro such as CERT_DIR, nested quotes).
-        let value = value.filter(|v| !v.contains(['`', '\'', '(', ')', '$']));
+        // A value that is no plain word (a macro such as CERT_DIR, nested quotes); a path
+        // must be absolute (FreeBSD's `CERT_DIR/host.cert` is a macro, not a directory).
+        let value = value
+            .filter(|v| !v.contains(['`', '\'', '(', ')', '$']))
+            .filter(|v| !v.contains('/') || v.starts_with('/'));
         out.push(Def {
             line: i,
             name,
@@ -508,7 +511,14 @@ impl Step for Tls {
                     return r.finish();
                 };
                 let gone = |t: &str| !view.exists(t) && cx.root.dangling_link(t).is_none();
-                if gone(&cert) && gone(&key) {
+                // Only the distribution's own pair (the profile's) is made where the mc names
+                // it: any other place (an ACME client's /etc/letsencrypt) belongs to whoever
+                // set it up, and a missing file there is refused below.
+                let distro = ptls.as_ref().is_some_and(|t| {
+                    t.cert.as_deref() == Some(cert.as_str())
+                        && (t.key.as_deref() == Some(key.as_str()) || key == cert)
+                });
+                if distro && gone(&cert) && gone(&key) {
                     // Neither file exists (a stock Red Hat mc names the pair its package's
                     // %post makes; a copy of a server without them): nobody manages them, so
                     // a self-signed pair is made where sendmail.mc expects it.
@@ -966,7 +976,7 @@ mod tests {
         assert!(!d[0].active && d[0].value.as_deref() == Some("/etc/pki/tls/certs/sendmail.pem"));
         assert!(d[1].active && d[1].value.as_deref() == Some("/k"));
         assert_eq!(d[2].value.as_deref(), Some("/c"));
-        assert_eq!(d[3].value.as_deref(), Some("CERT_DIR/x"));
+        assert_eq!(d[3].value, None);
         assert_eq!(d[4].value, None);
     }
 
