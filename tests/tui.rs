@@ -662,20 +662,28 @@ fn screens_of_a_first_run_on_red_hat_9() {
     // the step to skipped with its warning, Space on the first back.
     lv.feed(vec![key('j')]);
     assert_eq!(lv.m.current_step_id(), Some("tls"));
-    let labels: Vec<(String, bool)> = lv
-        .m
-        .choices()
-        .into_iter()
-        .map(|c| (c.label, c.selected))
-        .collect();
+    let labels: Vec<(String, bool)> =
+        lv.m.choices()
+            .into_iter()
+            .map(|c| (c.label, c.selected))
+            .collect();
     assert_eq!(labels.len(), 2, "{labels:?}");
-    assert!(labels[0].0.contains("STARTTLS") && labels[0].1, "{labels:?}");
-    assert!(labels[1].0.contains("--no-tls") && !labels[1].1, "{labels:?}");
+    assert!(
+        labels[0].0.contains("STARTTLS") && labels[0].1,
+        "{labels:?}"
+    );
+    assert!(
+        labels[1].0.contains("--no-tls") && !labels[1].1,
+        "{labels:?}"
+    );
     insta::assert_snapshot!("step_tls", render(&lv.m, Some(&r)));
     lv.feed(vec![code(KeyCode::Tab), key('j'), key(' ')]);
     assert!(!lv.m.opts.tls, "Space on the second choice is --no-tls");
     lv.feed(vec![key('k'), key(' '), code(KeyCode::Tab)]);
-    assert!(lv.m.opts.tls, "Space on the first choice sets STARTTLS up again");
+    assert!(
+        lv.m.opts.tls,
+        "Space on the first choice sets STARTTLS up again"
+    );
     lv.feed(vec![key('j'), code(KeyCode::Tab)]);
     assert_eq!(lv.m.current_step_id(), Some("relay-access"));
     insta::assert_snapshot!("step_relay_access_choices", render(&lv.m, Some(&r)));
