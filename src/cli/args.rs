@@ -430,3 +430,33 @@ pub fn parse() -> Cli {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_paths_flags_first_answers_relative_to_their_file() {
+        let p = |s: &str| PathBuf::from(s);
+        assert_eq!(
+            tls_path(Some(&p("/etc/le/fullchain.pem")), Some(&p("/x")), None).unwrap(),
+            Some("/etc/le/fullchain.pem".into())
+        );
+        assert_eq!(
+            tls_path(
+                None,
+                Some(&p("le/key.pem")),
+                Some(&p("/srv/fleet/answers.yaml"))
+            )
+            .unwrap(),
+            Some("/srv/fleet/le/key.pem".into())
+        );
+        assert_eq!(
+            tls_path(None, Some(&p("/abs/key.pem")), Some(&p("/srv/a.yaml"))).unwrap(),
+            Some("/abs/key.pem".into())
+        );
+        let rel = tls_path(Some(&p("c.pem")), None, None).unwrap().unwrap();
+        assert!(rel.starts_with('/') && rel.ends_with("/c.pem"), "{rel}");
+        assert_eq!(tls_path(None, None, None).unwrap(), None);
+    }
+}

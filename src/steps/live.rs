@@ -315,7 +315,7 @@ impl Step for Restart {
         r.info(format!("port 25 listeners now: {}", describe_listeners(&l)));
         if !reasons.is_empty() {
             r.info(format!("restart needed: {}", reasons.join("; ")));
-            r.command(cmd, "HOWTO step 8: restart sendmail; the installed sendmail.cf is validated first, and if the daemon does not come back listening on port 25 every change of this run is rolled back and the old configuration restarted");
+            r.command(cmd, "HOWTO step 8: restart sendmail; the installed sendmail.cf is validated first, and if the daemon does not come back listening on port 25 (or, with STARTTLS set up, does not offer STARTTLS with AUTH only inside it) every change of this run is rolled back and the old configuration restarted");
         }
         r.finish()
     }

@@ -251,8 +251,7 @@ fn define(name: &str, value: &str) -> String {
 fn set(ed: &mut Lines, mc: &str, include_line: Option<usize>, name: &str, value: &str, why: &str) {
     let last = scan_defines(mc)
         .into_iter()
-        .filter(|d| d.active && d.name == name)
-        .next_back();
+        .rfind(|d| d.active && d.name == name);
     match last {
         Some(d) if d.value.as_deref() == Some(value) && include_line.is_none_or(|l| d.line > l) => {
         }
@@ -336,8 +335,7 @@ pub fn mc_has_tls(text: &str, include: Option<&str>) -> bool {
 pub fn auth_options(text: &str) -> Option<String> {
     scan_defines(text)
         .into_iter()
-        .filter(|d| d.active && d.name == "confAUTH_OPTIONS")
-        .next_back()
+        .rfind(|d| d.active && d.name == "confAUTH_OPTIONS")
         .and_then(|d| d.value)
 }
 
