@@ -114,8 +114,10 @@ fn rollback_lists_every_changed_file_of_the_run() {
         "{}",
         text(&o)
     );
-    // One step only: only its files are looked at.
-    let o = run_root(r, &["rollback", "--yes", "--step", "sendmail-cf"]);
+    // One step only: only its files are looked at. (tls, the last step that writes
+    // sendmail.mc and sendmail.cf: sendmail-cf's sendmail.cf was rewritten by it since, which
+    // rolling back sendmail-cf alone would rightly refuse.)
+    let o = run_root(r, &["rollback", "--yes", "--step", "tls"]);
     assert_eq!(code(&o), Some(0), "{}", text(&o));
     let o = run_root(r, &["rollback", "--yes", "--force"]);
     assert_eq!(code(&o), Some(0), "{}", text(&o));
