@@ -58,8 +58,14 @@ fn split_comment(line: &str) -> (bool, &str) {
         }
         return (false, r.trim_start());
     }
+    // `#` comments nothing out in sendmail.mc once cf.m4 is read (it turns m4 comments off):
+    // `#define(...)` is active, as m4 reads it (tests/real_inputs.rs).
     if let Some(r) = t.strip_prefix('#') {
-        return (false, r.trim_start());
+        let r = r.trim_start();
+        if r.starts_with("define(") || r.starts_with("include(") || r.starts_with("sinclude(") {
+            return (true, r);
+        }
+        return (false, r);
     }
     (true, t)
 }
