@@ -124,7 +124,8 @@ fn debian_sasl_m4_is_done_with_only_verifiable_mechanisms_advertised_and_trusted
     assert_eq!(o.status.code(), Some(0), "apply: {}", text(&o));
     let (adv, opts, trust) = cf_auth(t.path());
     assert_eq!(adv, "EXTERNAL LOGIN PLAIN");
-    assert_eq!(opts, "A");
+    // The HOWTO's A, and p y from the tls step (STARTTLS on by default, issue 11).
+    assert_eq!(opts, "A p y");
     assert_eq!(trust, strs(&["EXTERNAL", "LOGIN", "PLAIN"]));
     // The edit lives in sasl.m4 (the mc gets no second TRUST_AUTH_MECH), and Debian's own
     // regeneration of sasl.m4 keeps it.
@@ -205,13 +206,14 @@ fn sasl_m4_variants_end_to_end() {
     let howto = "define(`confAUTH_OPTIONS', `A')dnl\nTRUST_AUTH_MECH(`LOGIN PLAIN')dnl\n\
                  define(`confAUTH_MECHANISMS', `LOGIN PLAIN')dnl\n";
     let both = format!("include(`/etc/mail/sasl/sasl.m4')dnl\n{howto}");
-    // (mc lines, sasl.m4, AuthMechanisms, AuthOptions, trusted)
+    // (mc lines, sasl.m4, AuthMechanisms, AuthOptions, trusted); AuthOptions gets the HOWTO's A
+    // and the tls step's p y (STARTTLS is on by default), the letters already there kept.
     let cases: Vec<(&str, &str, &str, &str, Vec<String>)> = vec![
         (
             "sinclude(`/etc/mail/sasl/sasl.m4')dnl\n",
             SASL_M4,
             "EXTERNAL LOGIN PLAIN",
-            "A",
+            "A p y",
             strs(&["EXTERNAL", "LOGIN", "PLAIN"]),
         ),
         (
@@ -219,7 +221,7 @@ fn sasl_m4_variants_end_to_end() {
             "include(`sasl/sasl.m4')dnl\n",
             SASL_M4,
             "EXTERNAL LOGIN PLAIN",
-            "A",
+            "A p y",
             strs(&["EXTERNAL", "LOGIN", "PLAIN"]),
         ),
         (
@@ -233,7 +235,7 @@ fn sasl_m4_variants_end_to_end() {
             &both,
             SASL_M4,
             "LOGIN PLAIN",
-            "A",
+            "A p y",
             strs(&["EXTERNAL", "LOGIN", "PLAIN"]),
         ),
         (
@@ -241,7 +243,7 @@ fn sasl_m4_variants_end_to_end() {
             "dnl include(`/etc/mail/sasl/sasl.m4')dnl\n",
             SASL_M4,
             "LOGIN PLAIN",
-            "A",
+            "A p y",
             strs(&["LOGIN", "PLAIN"]),
         ),
     ];
@@ -283,9 +285,10 @@ fn a_missing_include_is_a_clear_error_and_nothing_is_written() {
 fn hardened_auth_options_are_kept() {
     need_tools!();
     for (line, want) in [
+        // The tls step adds p y (STARTTLS is on by default) in the admin's separator style.
         ("define(`confAUTH_OPTIONS', `A p y')dnl\n", "A p y"),
-        ("define(`confAUTH_OPTIONS', `A,p')dnl\n", "A,p"),
-        ("define(`confAUTH_OPTIONS', `p')dnl\n", "p A"),
+        ("define(`confAUTH_OPTIONS', `A,p')dnl\n", "A,p,y"),
+        ("define(`confAUTH_OPTIONS', `p')dnl\n", "p A y"),
         ("define(`confAUTH_OPTIONS', `A p y d')dnl\n", "A p y d"),
         (
             "dnl define(`confAUTH_OPTIONS', `A')dnl\ndefine(`confAUTH_OPTIONS',`y  p')dnl\n",

@@ -62,6 +62,15 @@ fn normalized(root: &Path) -> BTreeMap<String, Norm> {
                 } => {
                     let content = if k.ends_with(".db") {
                         db_dump(&root.join(&k))
+                    } else if k.contains("smtpauth-wizard.") || k.contains("/pki/tls/") {
+                        // The tls step's self-signed certificate and key are new on every run
+                        // (a new key): the same kind of PEM in the same place, not the same bytes.
+                        let t = String::from_utf8_lossy(&content);
+                        t.lines()
+                            .filter(|l| l.starts_with("-----"))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                            .into_bytes()
                     } else if k.contains("sendmail.cf") {
                         String::from_utf8_lossy(&content)
                             .lines()
@@ -155,7 +164,12 @@ fn parallel(n: usize, work: impl Fn(usize) + Sync) {
 fn a_crash_at_any_write_is_resumed_or_rolled_back_with_nothing_lost() {
     need_tools!();
     let mut total = 0;
-    for name in FIXTURES {
+    // SMTPAUTH_WIZARD_CRASH_FIXTURE=debian12 runs one fixture (the whole test takes ~20 min).
+    let only = std::env::var("SMTPAUTH_WIZARD_CRASH_FIXTURE").ok();
+    for name in FIXTURES
+        .iter()
+        .filter(|n| only.as_deref().is_none_or(|o| o == **n))
+    {
         let reference = fixture(name);
         let points = count_points(reference.path(), &["apply", "--yes"]);
         assert!(

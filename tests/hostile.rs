@@ -133,6 +133,17 @@ fn contents(s: &BTreeMap<String, Entry>) -> BTreeMap<String, Vec<u8>> {
             Entry::File { content, .. } if k.ends_with("sendmail.cf") => {
                 Some((k.clone(), cf_significant(content).join("\n").into_bytes()))
             }
+            // The tls step's self-signed certificate and key are new on every run: compared
+            // by their PEM lines' shape (a half-written file lacks its END line).
+            Entry::File { content, .. } if k.contains("smtpauth-wizard.") => Some((
+                k.clone(),
+                String::from_utf8_lossy(content)
+                    .lines()
+                    .map(|l| if l.starts_with("-----") { l } else { "base64" })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    .into_bytes(),
+            )),
             Entry::File { content, .. } => Some((k.clone(), content.clone())),
             _ => None,
         })

@@ -294,6 +294,14 @@ fn contents_after(root: &Path) -> Vec<(String, Vec<u8>)> {
                         })
                         .collect::<Vec<_>>()
                         .join(&b'\n')
+                } else if k.contains("smtpauth-wizard.") {
+                    // The tls step's self-signed certificate and key are new on every run:
+                    // only their PEM frame is the same in both twins.
+                    content
+                        .split(|&b| b == b'\n')
+                        .filter(|l| l.starts_with(b"-----"))
+                        .collect::<Vec<_>>()
+                        .join(&b'\n')
                 } else {
                     content
                 };
@@ -873,9 +881,10 @@ fn active_hash_lines_are_edited_as_active_lines_and_named() {
                 &format!("{mta_line}\n#define(`confAUTH_OPTIONS', `A p')dnl\n"),
                 1,
             ),
-            // Active, so the admin's letters are kept (issue 9 item 2) and reach the cf.
-            vec!["#define(`confAUTH_OPTIONS', `A p')dnl".into()],
-            vec!["O AuthOptions=A p\n"],
+            // Active, so the admin's letters are kept (issue 9 item 2) and reach the cf; the
+            // tls step adds y (issue 11) on that same line.
+            vec!["#define(`confAUTH_OPTIONS', `A p y')dnl".into()],
+            vec!["O AuthOptions=A p y\n"],
             vec!["O AuthOptions=A\n"],
         ),
     ];

@@ -672,6 +672,32 @@ fn screens_of_a_first_run_on_red_hat_9() {
     }
     assert_eq!(lv.m.current_step_id(), Some("sasl"));
     insta::assert_snapshot!("step_sasl", render(&lv.m, Some(&r)));
+    // The tls step's two choices: STARTTLS (chosen) or --no-tls; Space on the second turns
+    // the step to skipped with its warning, Space on the first back.
+    lv.feed(vec![key('j')]);
+    assert_eq!(lv.m.current_step_id(), Some("tls"));
+    let labels: Vec<(String, bool)> =
+        lv.m.choices()
+            .into_iter()
+            .map(|c| (c.label, c.selected))
+            .collect();
+    assert_eq!(labels.len(), 2, "{labels:?}");
+    assert!(
+        labels[0].0.contains("STARTTLS") && labels[0].1,
+        "{labels:?}"
+    );
+    assert!(
+        labels[1].0.contains("--no-tls") && !labels[1].1,
+        "{labels:?}"
+    );
+    insta::assert_snapshot!("step_tls", render(&lv.m, Some(&r)));
+    lv.feed(vec![code(KeyCode::Tab), key('j'), key(' ')]);
+    assert!(!lv.m.opts.tls, "Space on the second choice is --no-tls");
+    lv.feed(vec![key('k'), key(' '), code(KeyCode::Tab)]);
+    assert!(
+        lv.m.opts.tls,
+        "Space on the first choice sets STARTTLS up again"
+    );
     lv.feed(vec![key('j')]);
     assert_eq!(lv.m.current_step_id(), Some("submission"));
     insta::assert_snapshot!("step_submission", render(&lv.m, Some(&r)));
@@ -706,8 +732,8 @@ fn screens_of_an_unfinished_run_rollback_and_summary() {
         "the resume choice has the focus"
     );
     lv.feed(vec![code(KeyCode::Tab)]);
-    // Welcome, 14 steps, then the Summary (Probe and Watch come after it).
-    lv.feed((0..15).map(|_| key('j')).collect());
+    // Welcome, 15 steps, then the Summary (Probe and Watch come after it).
+    lv.feed((0..16).map(|_| key('j')).collect());
     assert_eq!(lv.m.screen, Screen::Summary);
     insta::assert_snapshot!("summary", render(&lv.m, Some(&r)));
 }

@@ -201,12 +201,12 @@ fn walk_quit_resume_finish_and_roll_back_in_a_real_terminal() {
     t.line(&wizard_line(&root));
     t.wait_for(&["Welcome", "HOWTO step 1", "Enter start"]);
     t.keys(&["Enter"]);
-    t.wait_for(&["Step 4/14 · backup", "Enter apply"]);
+    t.wait_for(&["Step 4/15 · backup", "Enter apply"]);
     t.keys(&["PageDown", "PageDown", "PageUp"]);
     apply_current(&t, "backup");
     assert!(root.join("etc/mail/sendmail.mc.bak").is_file());
     t.keys(&["Enter"]);
-    t.wait_for(&["Step 5/14 · sendmail-mc", "directed quotes"]);
+    t.wait_for(&["Step 5/15 · sendmail-mc", "directed quotes"]);
     apply_current(&t, "sendmail-mc");
     let next = "sendmail-cf";
     let next_n = 6;
@@ -224,7 +224,7 @@ fn walk_quit_resume_finish_and_roll_back_in_a_real_terminal() {
     ]);
     assert!(s.contains("Enter resume"), "{s}");
     t.keys(&["Enter"]);
-    t.wait_for(&[&format!("Step {next_n}/14 · {next}")]);
+    t.wait_for(&[&format!("Step {next_n}/15 · {next}")]);
 
     // Finish: Enter applies each pending step (after y), or moves on from a done one.
     for _ in 0..30 {
@@ -235,7 +235,7 @@ fn walk_quit_resume_finish_and_roll_back_in_a_real_terminal() {
         if s.contains("Enter apply") {
             let id = s
                 .lines()
-                .find_map(|l| l.split("/14 · ").nth(1))
+                .find_map(|l| l.split("/15 · ").nth(1))
                 .and_then(|r| r.split_whitespace().next())
                 .unwrap()
                 .to_string();
@@ -323,7 +323,7 @@ fn sigterm_and_ctrl_c_restore_the_terminal() {
     t.line(&wizard_line(&root));
     t.wait_for(&["Welcome", "Enter start"]);
     t.keys(&["Enter"]);
-    t.wait_for(&["Step 4/14 · backup"]);
+    t.wait_for(&["Step 4/15 · backup"]);
     t.keys(&["Enter"]);
     t.wait_for(&["Apply backup?"]);
     t.keys(&["C-c"]);
@@ -371,8 +371,8 @@ fn watch_follows_the_log_and_probe_stays_responsive_against_a_silent_server() {
 
     t.line(&wizard_line(&root));
     t.wait_for(&["Welcome", "Enter start"]);
-    // Welcome, 14 steps, Summary, Probe, Watch.
-    for _ in 0..17 {
+    // Welcome, 15 steps, Summary, Probe, Watch.
+    for _ in 0..18 {
         t.keys(&["Down"]);
     }
     t.wait_for(&["Watch · Relaying denied", "Enter watch"]);
@@ -456,7 +456,7 @@ fn a_panic_during_a_step_leaves_the_terminal_usable_and_the_journal_consistent()
     ));
     t.wait_for(&["Welcome", "Enter start"]);
     t.keys(&["Enter"]);
-    t.wait_for(&["Step 4/14 · backup", "Enter apply"]);
+    t.wait_for(&["Step 4/15 · backup", "Enter apply"]);
     t.keys(&["Enter"]);
     t.wait_for(&["Apply backup?", "y yes"]);
     t.keys(&["y"]);

@@ -71,6 +71,15 @@ pub struct Answers {
     /// `saslauthd` or `sasldb` (`--password-source`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_source: Option<crate::engine::step::PasswordSource>,
+    /// Whether the tls step sets up STARTTLS and `A p y` (false is `--no-tls`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
+    /// `--tls-cert FILE`: the certificate to use where it is (relative to the answers file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key FILE`: its private key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
     #[serde(default)]
     pub probe: Option<ProbeAnswers>,
 }
@@ -342,6 +351,9 @@ mod tests {
             "login_group:",
             "login_min_uid:",
             "password_source:",
+            "tls:",
+            "tls_cert:",
+            "tls_key:",
             "probe:",
             "target:",
             "user:",

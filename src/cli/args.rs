@@ -98,6 +98,25 @@ pub struct Choices {
     /// Where passwords are checked: saslauthd (system accounts through PAM, LOGIN PLAIN) or sasldb (mail-only users, `users add`; CRAM-MD5, DIGEST-MD5, SCRAM) [default: saslauthd]
     #[arg(long, value_name = "SOURCE", value_parser = ["saslauthd", "sasldb"])]
     pub password_source: Option<String>,
+    /// The STARTTLS certificate (PEM) to use where it is, e.g. an ACME/Let's Encrypt fullchain.pem (with --tls-key)
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "no_tls"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM, unencrypted, not readable by others) of --tls-cert, used where it is
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_cert",
+        conflicts_with = "no_tls"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Do not set up STARTTLS (passwords then cross the network in the clear; AUTH stays offered before TLS)
+    #[arg(long)]
+    pub no_tls: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -339,6 +358,17 @@ impl Choices {
                 Some(_) => Some(crate::engine::step::PasswordSource::Saslauthd),
                 None => a.password_source,
             },
+            tls: !self.no_tls && a.tls.unwrap_or(d.tls),
+            tls_cert: tls_path(
+                self.tls_cert.as_ref(),
+                a.tls_cert.as_ref(),
+                self.answers.as_ref(),
+            )?,
+            tls_key: tls_path(
+                self.tls_key.as_ref(),
+                a.tls_key.as_ref(),
+                self.answers.as_ref(),
+            )?,
             ..d
         };
         let profile = match (cli_profile, &self.answers) {
@@ -348,6 +378,30 @@ impl Choices {
         };
         Ok((opts, profile))
     }
+}
+
+/// A certificate or key path as the served system sees it: the flag's as given (made absolute
+/// against the current directory), else the answers file's (relative to that file's directory).
+fn tls_path(
+    flag: Option<&PathBuf>,
+    answer: Option<&PathBuf>,
+    answers_file: Option<&PathBuf>,
+) -> Result<Option<String>, String> {
+    let p = match (flag, answer) {
+        (Some(f), _) if f.is_absolute() => f.clone(),
+        (Some(f), _) => std::env::current_dir()
+            .map_err(|e| format!("{}: {e}", f.display()))?
+            .join(f),
+        (None, Some(a)) if a.is_absolute() => a.clone(),
+        (None, Some(a)) => answers_file
+            .and_then(|f| f.parent())
+            .map(|d| d.join(a))
+            .unwrap_or_else(|| a.clone()),
+        (None, None) => return Ok(None),
+    };
+    p.to_str()
+        .map(|s| Some(s.to_string()))
+        .ok_or_else(|| format!("{}: not a UTF-8 path", p.display()))
 }
 
 /// `0.1.0 (profiles: redhat-legacy, rhel, debian)`: what `--version` prints after the name.
@@ -404,5 +458,35 @@ pub fn parse() -> Cli {
             }
             std::process::exit(usage.exit_code().into());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_paths_flags_first_answers_relative_to_their_file() {
+        let p = |s: &str| PathBuf::from(s);
+        assert_eq!(
+            tls_path(Some(&p("/etc/le/fullchain.pem")), Some(&p("/x")), None).unwrap(),
+            Some("/etc/le/fullchain.pem".into())
+        );
+        assert_eq!(
+            tls_path(
+                None,
+                Some(&p("le/key.pem")),
+                Some(&p("/srv/fleet/answers.yaml"))
+            )
+            .unwrap(),
+            Some("/srv/fleet/le/key.pem".into())
+        );
+        assert_eq!(
+            tls_path(None, Some(&p("/abs/key.pem")), Some(&p("/srv/a.yaml"))).unwrap(),
+            Some("/abs/key.pem".into())
+        );
+        let rel = tls_path(Some(&p("c.pem")), None, None).unwrap().unwrap();
+        assert!(rel.starts_with('/') && rel.ends_with("/c.pem"), "{rel}");
+        assert_eq!(tls_path(None, None, None).unwrap(), None);
     }
 }

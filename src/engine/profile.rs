@@ -33,6 +33,11 @@ pub struct Profile {
     pub service: Service,
     #[serde(default)]
     pub mail_logs: Vec<String>,
+    /// STARTTLS (the tls step): where this distribution keeps its certificate and where the
+    /// wizard puts its own. A profile without it: the tls step asks for --tls-cert/--tls-key
+    /// or --no-tls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Tls>,
     /// What differs between releases, as data (issue 14): each entry's `set` is merged over the
     /// profile when its `when` matches the served system's /etc/os-release. See [`Override`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -382,6 +387,28 @@ pub struct Auth {
     /// advertised; asking for one (`--mechanisms`) is refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unavailable_mechanisms: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// Where the wizard writes the self-signed certificate it makes when there is no other
+    /// (root 0644) and its key (root 0600); missing directories are made (and removed again
+    /// by rollback).
+    pub own_cert: String,
+    pub own_key: String,
+    /// confCACERT_PATH to set when sendmail.mc sets none (the system's CA directory).
+    pub ca_path: String,
+    /// The distribution's own STARTTLS settings file, included from sendmail.mc (Debian:
+    /// /etc/mail/tls/starttls.m4, made by update_tls with its certificate and key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<String>,
+    /// The distribution's own certificate and key, when sendmail.mc names none (Red Hat:
+    /// /etc/pki/tls/certs/sendmail.pem, key and certificate in one file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -136,6 +136,21 @@ impl Change {
     /// A unified diff (`--- a/path`, `+++ b/path`), or a one-line summary for binary files.
     pub fn diff(&self) -> String {
         let before = self.before.as_deref().unwrap_or(b"");
+        // A private key (the tls step's self-signed certificate's) is never shown: not in the
+        // plan, the confirmation, the JSON or the TUI.
+        let secret = |b: &[u8]| b.windows(16).any(|w| w == b"PRIVATE KEY-----");
+        if secret(&self.after) || secret(before) {
+            return format!(
+                "{} {}: a private key, {} bytes (not shown)\n",
+                if self.before.is_some() {
+                    "replaces"
+                } else {
+                    "creates"
+                },
+                self.path,
+                self.after.len()
+            );
+        }
         // A text file that is not UTF-8 (a Latin-1 comment) is shown with U+FFFD for the
         // bytes that are not; the file itself keeps them (the diff is for reading only).
         let texty = |b: &[u8]| !b.contains(&0);
@@ -401,6 +416,13 @@ pub struct Options {
     /// Install sendmail although another MTA (exim4, postfix) is installed, which the package
     /// manager then removes (`--replace-mta`, answers `replace_mta`).
     pub replace_mta: bool,
+    /// The tls step sets up STARTTLS and `A p y` (default); false is `--no-tls` (answers
+    /// `tls: false`): skipped, with a warning that passwords then cross the network in the clear.
+    pub tls: bool,
+    /// The certificate and key to use, where they are (`--tls-cert`/`--tls-key`, answers
+    /// `tls_cert`/`tls_key`): served-system paths, never copied.
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
     pub tool_timeout: Duration,
     /// As root, work on a `--root` tree that other users can write (`--trust-root`): the admin
     /// says such a tree's files and links are meant (by default it is refused).
@@ -477,6 +499,9 @@ impl Default for Options {
             restart: true,
             discard_cf_edits: false,
             replace_mta: false,
+            tls: true,
+            tls_cert: None,
+            tls_key: None,
             tool_timeout: super::host::TOOL_TIMEOUT,
             trust_root: false,
             login_group: None,

@@ -211,7 +211,27 @@ impl ServerCertVerifier for Recording {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        match self.inner.verify_tls13_signature(message, cert, dss) {
+            Ok(v) => Ok(v),
+            // WebPKI cannot read an X.509 version 1 certificate at all (UnsupportedCertVersion),
+            // and Debian's update_tls makes exactly those: where the certificate need not be
+            // trusted (--no-verify-cert, the restart step's own loopback check), the signature
+            // is checked with the certificate's public key itself, so the server still proves
+            // it holds the key.
+            Err(e) if !self.verify => {
+                let Ok((_, c)) = x509_parser::parse_x509_certificate(cert.as_ref()) else {
+                    return Err(e);
+                };
+                let spki = rustls::pki_types::SubjectPublicKeyInfoDer::from(c.public_key().raw);
+                rustls::crypto::verify_tls13_signature_with_raw_key(
+                    message,
+                    &spki,
+                    dss,
+                    &provider().signature_verification_algorithms,
+                )
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -315,7 +315,7 @@ impl Step for Restart {
         r.info(format!("port 25 listeners now: {}", describe_listeners(&l)));
         if !reasons.is_empty() {
             r.info(format!("restart needed: {}", reasons.join("; ")));
-            r.command(cmd, "HOWTO step 8: restart sendmail; the installed sendmail.cf is validated first, and if the daemon does not come back listening on port 25 every change of this run is rolled back and the old configuration restarted");
+            r.command(cmd, "HOWTO step 8: restart sendmail; the installed sendmail.cf is validated first, and if the daemon does not come back listening on port 25 (or, with STARTTLS set up, does not offer STARTTLS with AUTH only inside it) every change of this run is rolled back and the old configuration restarted");
         }
         r.finish()
     }
@@ -372,6 +372,14 @@ impl Step for Restart {
             }
         }
         notes.extend(restart_and_verify(cx, true, on, log)?);
+        // STARTTLS set up (the tls step): the real daemon must offer it, and AUTH only inside
+        // it; otherwise this step fails and the run is rolled back like a failed restart.
+        if let Some(want) = super::tls_live::expectation(cx) {
+            on(Event::Running(
+                "EHLO, STARTTLS, EHLO on 127.0.0.1:25".into(),
+            ));
+            notes.extend(super::tls_live::verify(cx, &want)?);
+        }
         Ok(notes)
     }
 }
@@ -385,13 +393,13 @@ pub fn local_ehlo(cx: &Context, timeout: Duration) -> crate::smtp::ProbeReport {
 /// Whether the report shows AUTH with every mechanism the wizard configured.
 fn auth_ok(cx: &Context, rep: &crate::smtp::ProbeReport) -> Result<String, String> {
     let want = cx.mechanisms();
-    // With `A p y` AUTH is offered only after STARTTLS (TLS.md).
-    let after_tls = rep
-        .tls
-        .as_ref()
-        .filter(|t| t.established)
-        .and_then(|t| t.auth_mechanisms.as_ref());
-    match rep.auth_mechanisms.as_ref().or(after_tls) {
+    // With `p` PLAIN and LOGIN appear only after STARTTLS: what counts is what a client that
+    // uses TLS is offered.
+    let offered = match &rep.tls {
+        Some(t) if t.established => &t.auth_mechanisms,
+        _ => &rep.auth_mechanisms,
+    };
+    match offered {
         None => Err("the server does not advertise AUTH".into()),
         Some(have) => {
             let missing: Vec<&String> = want

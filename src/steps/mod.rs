@@ -19,6 +19,9 @@ pub mod sasl;
 pub mod sendmail_cf;
 pub mod sendmail_mc;
 pub mod submission;
+pub mod tls;
+pub mod tls_cert;
+pub mod tls_live;
 
 /// Opens the wizard's engine on `root_dir` with every step of [`all`]: the one place where the
 /// engine is given its steps (the CLI and the TUI both open it here).
@@ -46,6 +49,7 @@ pub fn all() -> Vec<Box<dyn Step>> {
         Box::new(sendmail_cf::SendmailCf),
         Box::new(pam::Pam),
         Box::new(sasl::Sasl),
+        Box::new(tls::Tls),
         Box::new(submission::Submission),
         Box::new(relay_access::RelayAccess),
         Box::new(relay_domains::RelayDomains),

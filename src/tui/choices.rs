@@ -21,6 +21,12 @@ pub const RESUME_CHOICES: [ResumeChoice; 3] = [
 pub const MECHS_DEFAULT: &[&str] = &["LOGIN", "PLAIN"];
 pub const MECHS_HOWTO: &[&str] = &["DIGEST-MD5", "CRAM-MD5", "LOGIN", "PLAIN"];
 
+/// The tls step's two choices: STARTTLS with `A p y` (the default), or `--no-tls`.
+pub const TLS_CHOICES: [&str; 2] = [
+    "Set up STARTTLS; offer PLAIN and LOGIN only inside it (recommended)",
+    "No STARTTLS (--no-tls): passwords cross the network in the clear",
+];
+
 /// One line of a screen's choice list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Choice {
@@ -94,6 +100,15 @@ impl Model {
                     })
                     .collect()
             }
+            (Screen::Step(_), Some("tls")) => TLS_CHOICES
+                .iter()
+                .enumerate()
+                .map(|(i, label)| Choice {
+                    label: label.to_string(),
+                    selected: self.opts.tls == (i == 0),
+                    radio: true,
+                })
+                .collect(),
             (Screen::Step(_), Some("relay-access")) if !self.step_settled() => s
                 .relay
                 .iter()

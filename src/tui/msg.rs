@@ -94,6 +94,9 @@ fn same_opts(a: &Options, b: &Options) -> bool {
         && a.submission_listener == b.submission_listener
         && a.discard_cf_edits == b.discard_cf_edits
         && a.replace_mta == b.replace_mta
+        && a.tls == b.tls
+        && a.tls_cert == b.tls_cert
+        && a.tls_key == b.tls_key
         && a.tool_timeout == b.tool_timeout
 }
 

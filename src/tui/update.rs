@@ -382,6 +382,14 @@ fn toggle(m: &mut Model) -> Option<Cmd> {
             };
             m.check()
         }
+        (Screen::Step(_), Some("tls")) => {
+            let want = i == 0;
+            if m.opts.tls == want {
+                return None;
+            }
+            m.opts.tls = want;
+            m.check()
+        }
         (Screen::Step(_), Some("relay-access")) => {
             let key = s.relay.get(i)?.key.clone();
             if m.kept_relay(&key) {

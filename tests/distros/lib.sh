@@ -22,7 +22,9 @@
 # after it runs offline.
 
 DISTRO_CACHE=${SMTPAUTH_WIZARD_DISTRO_CACHE:-/var/cache/smtpauth-wizard-tests}
-DISTRO_PACKAGES="systemd-sysv dbus iproute2 sendmail sasl2-bin libsasl2-modules swaks m4 openssl ca-certificates procps"
+# libio-socket-ssl-perl and libnet-ssleay-perl: swaks --tls (checks.sh speaks STARTTLS since
+# the tls step sets A p y, issue 11); swaks only recommends them.
+DISTRO_PACKAGES="systemd-sysv dbus iproute2 sendmail sasl2-bin libsasl2-modules swaks libio-socket-ssl-perl libnet-ssleay-perl m4 openssl ca-certificates procps"
 DISTRO_RECIPE_VERSION=1
 
 distro_log() { echo "== [distro] $*" >&2; }

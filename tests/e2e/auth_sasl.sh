@@ -37,7 +37,9 @@ cp -a /etc/mail "$W/orig-mail"
 snap "$W/orig-mail" > "$W/orig.snap"
 
 say "smtpauth-wizard apply --yes"
-"$BIN" apply --yes > "$W/apply.out" 2>&1 || { cat "$W/apply.out"; fail "apply failed"; }
+# --no-tls: this test is about the mechanisms of Debian's sasl.m4 route, offered before TLS as
+# the HOWTO has them (STARTTLS and A p y are tests/e2e/tls_step.sh's).
+"$BIN" apply --yes --no-tls > "$W/apply.out" 2>&1 || { cat "$W/apply.out"; fail "apply failed"; }
 grep -A3 'sendmail-mc' "$W/apply.out" | head -5 || true
 grep '^C{TrustAuthMech}\|^O AuthMechanisms' /etc/mail/sendmail.cf
 grep '^C{TrustAuthMech}' /etc/mail/sendmail.cf | grep -Eq 'CRAM-MD5|DIGEST-MD5|NTLM' && fail "sendmail.cf still trusts CRAM-MD5/DIGEST-MD5/NTLM"
@@ -54,7 +56,7 @@ grep -q '235 2.0.0 OK Authenticated' "$W/auth.out" || { cat "$W/auth.out"; fail 
 grep -Eq '250 2.1.5 .*Recipient ok' "$W/auth.out" || fail "authenticated relay was not accepted"
 
 say "a second check has nothing to do for sendmail-mc"
-"$BIN" check --format json > "$W/check.json" || true
+"$BIN" check --no-tls --format json > "$W/check.json" || true
 python3 - "$W/check.json" <<'PY' || fail "sendmail-mc is not done on the second run"
 import json, sys
 r = json.load(open(sys.argv[1]))

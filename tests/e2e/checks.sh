@@ -16,23 +16,33 @@ listens_on_loopback() { grep -q ' 0100007F:0019 00000000:0000 0A' /proc/net/tcp;
 # EHLO from 127.0.0.2; the answer goes to $1.
 ehlo_from_client() { swaks --server 127.0.0.1 --local-interface 127.0.0.2 --quit-after EHLO > "$1" 2>&1 || true; }
 
+# Issue 11: STARTTLS with `A p y` (the tls step): before TLS 250-STARTTLS and no LOGIN or
+# PLAIN; after STARTTLS AUTH LOGIN PLAIN.
 check_ehlo_advertises_login_plain() {
-  say "EHLO from 127.0.0.2 now advertises LOGIN and PLAIN"
+  say "EHLO from 127.0.0.2: 250-STARTTLS and no LOGIN/PLAIN before TLS; AUTH LOGIN PLAIN after STARTTLS"
   ehlo_from_client "$W/ehlo.out"
   cat "$W/ehlo.out"
-  grep -Eq '250-AUTH .*LOGIN' "$W/ehlo.out" && grep -Eq '250-AUTH .*PLAIN' "$W/ehlo.out" || fail "EHLO does not advertise LOGIN PLAIN"
+  grep -q '250-STARTTLS' "$W/ehlo.out" || fail "STARTTLS is not offered"
+  grep -Eq '250-AUTH .*(LOGIN|PLAIN)' "$W/ehlo.out" && fail "LOGIN or PLAIN is offered before TLS"
+  swaks --server 127.0.0.1 --local-interface 127.0.0.2 --tls --quit-after EHLO > "$W/ehlo-tls.out" 2>&1 || true
+  grep -E '250-AUTH|TLS' "$W/ehlo-tls.out" || true
+  grep -Eq '250-AUTH .*LOGIN' "$W/ehlo-tls.out" && grep -Eq '250-AUTH .*PLAIN' "$W/ehlo-tls.out" || fail "after STARTTLS EHLO does not advertise LOGIN PLAIN"
 }
 
 check_auth_relays() {
   local mech
   for mech in PLAIN LOGIN; do
-    say "swaks AUTH $mech from 127.0.0.2 relays (235, then 250 for an external RCPT)"
-    swaks --server 127.0.0.1 --local-interface 127.0.0.2 --from '' --to relay-test@example.com \
+    say "swaks STARTTLS + AUTH $mech from 127.0.0.2 relays (235, then 250 for an external RCPT)"
+    swaks --server 127.0.0.1 --local-interface 127.0.0.2 --tls --from '' --to relay-test@example.com \
       --auth "$mech" --auth-user "$SMTP_USER" --auth-password "$E2E_PASSWORD" --quit-after RCPT > "$W/auth-$mech.out" 2>&1 || true
     grep -v 'AUTH\|334\|^ -> [A-Za-z0-9+/=]*$' "$W/auth-$mech.out" | sed -n '1,40p'
     grep -q '235 2.0.0 OK Authenticated' "$W/auth-$mech.out" || fail "AUTH $mech was not accepted"
     grep -Eq '250 2.1.5 .*Recipient ok' "$W/auth-$mech.out" || fail "authenticated relay ($mech) was not accepted"
   done
+  say "swaks AUTH PLAIN without STARTTLS: the server offers no AUTH there, no password is sent"
+  swaks --server 127.0.0.1 --local-interface 127.0.0.2 --from '' --to relay-test@example.com \
+    --auth PLAIN --auth-user "$SMTP_USER" --auth-password "$E2E_PASSWORD" --quit-after RCPT > "$W/auth-clear.out" 2>&1 || true
+  grep -q 'Host did not advertise authentication' "$W/auth-clear.out" || { grep -v '^ -> [A-Za-z0-9+/=]*$' "$W/auth-clear.out"; fail "AUTH PLAIN without TLS was not refused by the server's offer"; }
 }
 
 check_relay_refused_without_auth() {

@@ -45,7 +45,10 @@ auth_works() {
 
 apply_and_prove() {
   local what=$1; shift
-  wiz apply --yes "$@" >"$W/apply.out" 2>&1
+  # --no-tls: this is about installing onto a fresh server; the container's swaks has no TLS
+  # module (no libio-socket-ssl-perl in the cached root), and STARTTLS with A p y is proven by
+  # tests/e2e/tls_step.sh. (The wizard still runs the tls step's code path: skipped.)
+  wiz apply --yes --no-tls "$@" >"$W/apply.out" 2>&1
   local rc=$?
   if [ $rc -ne 0 ]; then show "$W/apply.out" | grep -v '^    |  *[-+@ ]' | tail -40; fail "$what: apply --yes $* exited $rc"; return; fi
   pass "$what: apply --yes $* exited 0"
@@ -57,7 +60,7 @@ apply_and_prove() {
   for s in sendmail saslauthd; do
     [ "$(in_ct systemctl is-active $s)" = active ] && pass "$what: $s.service is active" || fail "$what: $s.service is not active"
   done
-  wiz check >"$W/check.out" 2>&1; rc=$?
+  wiz check --no-tls >"$W/check.out" 2>&1; rc=$?
   [ $rc -eq 0 ] && pass "$what: check after apply: nothing left to do" || { show "$W/check.out" | grep -E '^    \| \[(pending|error|blocked)' ; fail "$what: check after apply exited $rc"; }
   if auth_works; then pass "$what: AUTH PLAIN from 127.0.0.2: 235, relay 250 2.1.5"; else fail "$what: AUTH PLAIN did not get 235 and 250 2.1.5"; fi
   in_ct swaks --server 127.0.0.1 --local-interface 127.0.0.2 --auth PLAIN --auth-user smtptest \

@@ -186,6 +186,7 @@ pub fn lines(m: &Model, i: usize, width: usize) -> Vec<Line<'static>> {
             &t,
             match r.id {
                 "sendmail-mc" => "Mechanisms to advertise (Tab, then Space)",
+                "tls" => "STARTTLS (Tab, then Space)",
                 "relay-access" => "Relay entries to disable (Tab, then Space)",
                 "relay-features" => "FEATUREs to disable (Tab, then Space)",
                 _ => "Choices (Tab, then Space)",

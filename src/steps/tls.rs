@@ -1,0 +1,1011 @@
+//! Beyond the HOWTO (issue 11 items 1 and 2): STARTTLS on, and PLAIN/LOGIN only inside it.
+//! The HOWTO leaves TLS "for a later date", which leaves passwords readable on the network.
+//!
+//! The certificate and key come from, in this order: `--tls-cert FILE --tls-key FILE`
+//! (referenced where they are, never copied: an ACME client renews them there); what
+//! sendmail.mc already uses (kept when usable); the distribution's (Debian's starttls.m4
+//! include, Red Hat's dnl-ed defines naming sendmail.pem); or a new self-signed certificate for
+//! the host's name, written by the journal (rollback removes it). Then `A p y` in
+//! confAUTH_OPTIONS, keeping the admin's other letters (`--auth-options` given wins), and
+//! sendmail.cf regenerated from the planned mc. The restart step checks with the real daemon
+//! that STARTTLS is offered and AUTH only inside it (see [`super::tls_live`]).
+
+use super::tls_cert::{self, Expect, PairVerdict};
+use super::{eol_of, lines_with_endings, read_text};
+use crate::engine::fsops::WriteMeta;
+use crate::engine::step::{Context, PlannedOverlay, Step, StepReport};
+use crate::mc::Decider;
+
+pub struct Tls;
+
+/// The letters STARTTLS brings to confAUTH_OPTIONS: `p` (PLAIN/LOGIN only after STARTTLS),
+/// `y` (no anonymous mechanisms), and the HOWTO's `A`.
+pub const TLS_AUTH_OPTIONS: &str = "A p y";
+
+/// The warning `--no-tls` (answers `tls: false`) gives.
+pub const NO_TLS: &str = "--no-tls (answers tls: false): STARTTLS is not set up, so PLAIN and \
+     LOGIN passwords cross the network in the clear (only base64-encoded), readable by anyone \
+     who can see the traffic; do not use this server from outside a network you trust";
+
+fn deciders() -> Vec<Decider> {
+    vec![
+        Decider::new("--tls-cert", "tls_cert"),
+        Decider::new("--tls-key", "tls_key"),
+        Decider::new("--no-tls", "tls"),
+    ]
+}
+
+const DECIDE: &str = "give a usable certificate and key with --tls-cert FILE --tls-key FILE \
+     (answers tls_cert, tls_key), or skip STARTTLS with --no-tls (answers tls: false)";
+
+/// One `define(`NAME', `VALUE')` line of an m4 file, active or commented out (`dnl`, `#`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Def {
+    /// 0-based line index.
+    pub line: usize,
+    pub name: String,
+    /// `None`: the value is not on this line or not a plain word (a macro, a line break).
+    pub value: Option<String>,
+    pub active: bool,
+}
+
+/// Whether a line is commented out, and the text after the comment mark.
+fn split_comment(line: &str) -> (bool, &str) {
+    let t = line.trim_start();
+    if let Some(r) = t.strip_prefix("dnl") {
+        if r.is_empty() || r.starts_with(char::is_whitespace) || r.starts_with('#') {
+            return (false, r.trim_start_matches(['#']).trim_start());
+        }
+        return (false, r.trim_start());
+    }
+    // `#` comments nothing out in sendmail.mc once cf.m4 is read (it turns m4 comments off):
+    // `#define(...)` is active, as m4 reads it (tests/real_inputs.rs).
+    if let Some(r) = t.strip_prefix('#') {
+        let r = r.trim_start();
+        if r.starts_with("define(") || r.starts_with("include(") || r.starts_with("sinclude(") {
+            return (true, r);
+        }
+        return (false, r);
+    }
+    (true, t)
+}
+
+fn unquote(s: &str) -> &str {
+    let s = s.trim();
+    let s = s.strip_prefix('`').unwrap_or(s);
+    s.strip_suffix('\'').unwrap_or(s)
+}
+
+/// Every `define(...)` line of `text`.
+pub(crate) fn scan_defines(text: &str) -> Vec<Def> {
+    let mut out = vec![];
+    for (i, l) in text.lines().enumerate() {
+        let (active, rest) = split_comment(l);
+        let Some(args) = rest.strip_prefix("define(") else {
+            continue;
+        };
+        let Some((name, tail)) = args.split_once(',') else {
+            continue;
+        };
+        let name = unquote(name).to_string();
+        let tail = tail.trim_start();
+        let value = if let Some(q) = tail.strip_prefix('`') {
+            q.split_once('\'').map(|(v, _)| v.to_string())
+        } else {
+            tail.split_once(')')
+                .map(|(v, _)| v.trim().to_string())
+                .filter(|v| !v.is_empty() && !v.starts_with("dnl"))
+        };
+        // A value that is no plain word (a macro such as CERT_DIR, nested quotes); a path
+        // must be absolute (FreeBSD's `CERT_DIR/host.cert` is a macro, not a directory).
+        let value = value
+            .filter(|v| !v.contains(['`', '\'', '(', ')', '$']))
+            .filter(|v| !v.contains('/') || v.starts_with('/'));
+        out.push(Def {
+            line: i,
+            name,
+            value,
+            active,
+        });
+    }
+    out
+}
+
+/// `include(`PATH')` and `sinclude(`PATH')` lines: (line, path, active).
+fn scan_includes(text: &str) -> Vec<(usize, String, bool)> {
+    let mut out = vec![];
+    for (i, l) in text.lines().enumerate() {
+        let (active, rest) = split_comment(l);
+        let args = rest
+            .strip_prefix("include(")
+            .or_else(|| rest.strip_prefix("sinclude("));
+        if let Some(a) = args {
+            if let Some((p, _)) = a.split_once(')') {
+                out.push((i, unquote(p).to_string(), active));
+            }
+        }
+    }
+    out
+}
+
+/// The TLS settings in force in the mc (and in the distribution's include when it is active).
+#[derive(Debug, Default)]
+struct InForce {
+    /// (line of the mc where it takes effect, value, set in the include?)
+    cert: Option<(usize, Option<String>, bool)>,
+    key: Option<(usize, Option<String>, bool)>,
+    ca_path: bool,
+    ca_cert: bool,
+    group_readable_key: bool,
+    /// The active include of the distribution's TLS file, its line.
+    include_line: Option<usize>,
+}
+
+fn in_force(mc: &str, include: Option<(&str, &str)>) -> InForce {
+    let mut f = InForce::default();
+    let mut sets: Vec<(usize, Def, bool)> = scan_defines(mc)
+        .into_iter()
+        .filter(|d| d.active)
+        .map(|d| (d.line, d, false))
+        .collect();
+    if let Some((path, text)) = include {
+        if let Some((line, _, _)) = scan_includes(mc)
+            .into_iter()
+            .rev()
+            .find(|(_, p, a)| *a && p == path)
+        {
+            f.include_line = Some(line);
+            sets.extend(
+                scan_defines(text)
+                    .into_iter()
+                    .filter(|d| d.active)
+                    .map(|d| (line, d, true)),
+            );
+        }
+    }
+    sets.sort_by_key(|(l, _, _)| *l);
+    for (line, d, inc) in sets {
+        match d.name.as_str() {
+            "confSERVER_CERT" => f.cert = Some((line, d.value, inc)),
+            "confSERVER_KEY" => f.key = Some((line, d.value, inc)),
+            "confCACERT_PATH" => f.ca_path = true,
+            "confCACERT" => f.ca_cert = true,
+            _ => {}
+        }
+    }
+    // Debian's starttls.m4 appends GroupReadableKeyFile with defn(), over two lines.
+    let grk = |t: &str| {
+        t.lines().any(|l| {
+            let (active, _) = split_comment(l);
+            active && l.to_ascii_lowercase().contains("groupreadablekeyfile")
+        })
+    };
+    f.group_readable_key =
+        grk(mc) || (f.include_line.is_some() && include.is_some_and(|i| grk(i.1)));
+    f
+}
+
+/// Line-level edits of the mc that keep every other byte.
+struct Lines {
+    lines: Vec<String>,
+    eol: &'static str,
+    notes: Vec<String>,
+}
+
+impl Lines {
+    fn new(text: &str) -> Lines {
+        Lines {
+            lines: lines_with_endings(text)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            eol: eol_of(text),
+            notes: vec![],
+        }
+    }
+    fn text(&self) -> String {
+        self.lines.concat()
+    }
+    /// Where new settings go: before MAILER_DEFINITIONS or the first MAILER line (m4 needs
+    /// the defines before the mailers), else at the end.
+    fn insert_at(&self) -> usize {
+        self.lines
+            .iter()
+            .position(|l| {
+                let (active, t) = split_comment(l);
+                active && (t.starts_with("MAILER_DEFINITIONS") || t.starts_with("MAILER("))
+            })
+            .unwrap_or(self.lines.len())
+    }
+    fn insert(&mut self, at: usize, line: String, why: String) {
+        if at == self.lines.len() && self.lines.last().is_some_and(|l| !l.ends_with('\n')) {
+            let eol = self.eol;
+            if let Some(l) = self.lines.last_mut() {
+                l.push_str(eol);
+            }
+        }
+        self.lines.insert(at, format!("{line}{}", self.eol));
+        self.notes.push(why);
+    }
+    /// Removes the leading `dnl`/`#` of line `i`, keeping its indentation.
+    fn activate(&mut self, i: usize, why: String) {
+        let l = &self.lines[i];
+        let indent: String = l.chars().take_while(|c| c.is_whitespace()).collect();
+        let (_, rest) = split_comment(l);
+        self.lines[i] = format!("{indent}{rest}");
+        self.notes.push(why);
+    }
+    /// Replaces `old` by `new` in the value of the define on line `i`.
+    fn set_value(&mut self, i: usize, old: &str, new: &str, why: String) {
+        let l = &self.lines[i];
+        if let Some(at) = l.find(&format!("`{old}'")) {
+            self.lines[i] = format!("{}`{new}'{}", &l[..at], &l[at + old.len() + 2..]);
+        } else if let Some(at) = l.rfind(old) {
+            self.lines[i] = format!("{}{new}{}", &l[..at], &l[at + old.len()..]);
+        }
+        self.notes.push(why);
+    }
+}
+
+/// A define line in the mc's own style.
+fn define(name: &str, value: &str) -> String {
+    format!("define(`{name}', `{value}')dnl")
+}
+
+/// Sets `name` to `value` in force: the active mc define changed in place when it is not
+/// overridden by the distribution's include, else a new define before the mailers.
+fn set(ed: &mut Lines, mc: &str, include_line: Option<usize>, name: &str, value: &str, why: &str) {
+    let last = scan_defines(mc)
+        .into_iter()
+        .rfind(|d| d.active && d.name == name);
+    match last {
+        Some(d) if d.value.as_deref() == Some(value) && include_line.is_none_or(|l| d.line > l) => {
+        }
+        Some(Def {
+            line,
+            value: Some(old),
+            ..
+        }) if include_line.is_none_or(|l| line > l) => ed.set_value(
+            line,
+            &old,
+            value,
+            format!("line {}: {name} {value} ({why})", line + 1),
+        ),
+        _ => {
+            let at = ed.insert_at();
+            ed.insert(at, define(name, value), format!("{name} {value} ({why})"));
+        }
+    }
+}
+
+/// The host's name, fully qualified from /etc/hosts when it can be (what the certificate is
+/// made for and checked against).
+pub fn host_name(cx: &Context) -> String {
+    let root = &cx.root;
+    let name = if root.is_host() {
+        crate::engine::host::hostname()
+    } else {
+        root.read("/etc/hostname")
+            .ok()
+            .flatten()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "localhost".into())
+    };
+    let hosts = root
+        .read("/etc/hosts")
+        .ok()
+        .flatten()
+        .map(|b| String::from_utf8_lossy(&b).to_string())
+        .unwrap_or_default();
+    crate::engine::host::qualified_name(&name, &hosts).unwrap_or(name)
+}
+
+/// Findings for a pair that is used: what the certificate says, and its warnings.
+fn describe(r: &mut StepReport, cert: &str, v: &PairVerdict, cx: &Context) {
+    if let Some(c) = &v.cert {
+        r.info_at(
+            cert,
+            format!(
+                "certificate {}: subject {}; subjectAltName {}; issuer {}; valid until {} ({} days)",
+                cx.root.display(cert),
+                c.subject,
+                if c.san.is_empty() {
+                    "none".to_string()
+                } else {
+                    c.san.join(", ")
+                },
+                c.issuer,
+                c.not_after,
+                c.days_left
+            ),
+        );
+    }
+    for w in &v.warnings {
+        r.warn(Some(cert), w.clone(), None);
+    }
+}
+
+/// Whether the mc in `text` sets up STARTTLS (an active confSERVER_CERT, or the
+/// distribution's include): what the restart step checks after the restart.
+pub fn mc_has_tls(text: &str, include: Option<&str>) -> bool {
+    scan_defines(text)
+        .iter()
+        .any(|d| d.active && d.name == "confSERVER_CERT")
+        || scan_includes(text)
+            .iter()
+            .any(|(_, p, a)| *a && (Some(p.as_str()) == include || p.contains("starttls")))
+}
+
+/// The letters of the active confAUTH_OPTIONS of `text` (the last one), if it is a plain value.
+pub fn auth_options(text: &str) -> Option<String> {
+    scan_defines(text)
+        .into_iter()
+        .rfind(|d| d.active && d.name == "confAUTH_OPTIONS")
+        .and_then(|d| d.value)
+}
+
+/// `have` plus the letters of `min` it lacks, in `have`'s separator style.
+fn merged(have: &str, min: &str) -> String {
+    let toks = |s: &str| -> Vec<String> {
+        s.split([' ', ',', '\t'])
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let h = toks(have);
+    let missing: Vec<String> = toks(min).into_iter().filter(|t| !h.contains(t)).collect();
+    if h.is_empty() {
+        return min.to_string();
+    }
+    if missing.is_empty() {
+        return have.trim().to_string();
+    }
+    let sep = if have.contains(',') && !have.contains(' ') {
+        ","
+    } else {
+        " "
+    };
+    format!("{}{sep}{}", have.trim(), missing.join(sep))
+}
+
+impl Step for Tls {
+    fn id(&self) -> &'static str {
+        "tls"
+    }
+    fn title(&self) -> &'static str {
+        "STARTTLS on, AUTH only after TLS"
+    }
+    fn howto(&self) -> &'static str {
+        "Beyond the HOWTO (it leaves TLS \"for a later date\"): STARTTLS, and A p y"
+    }
+    fn check(&self, cx: &Context, view: &PlannedOverlay) -> StepReport {
+        let mut r = StepReport::new(self);
+        if !cx.opts.tls {
+            r.warn(
+                None,
+                NO_TLS,
+                Some("leave out --no-tls (answers tls: true) to set up STARTTLS".into()),
+            );
+            r.skip("STARTTLS not set up, as asked (--no-tls)");
+            return r.finish();
+        }
+        let Some(p) = super::profile_or_block(cx, &mut r) else {
+            return r.finish();
+        };
+        let mc_path = &p.sendmail.mc;
+        let text = match read_text(view, mc_path) {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                r.block(
+                    format!(
+                        "{} (see the sendmail-mc step)",
+                        super::does_not_exist(&cx.root, mc_path)
+                    ),
+                    None,
+                );
+                return r.finish();
+            }
+            Err(e) => {
+                r.error(Some(mc_path), e, None);
+                return r.finish();
+            }
+        };
+        let ptls = p.tls.clone();
+        let include_path = ptls.as_ref().and_then(|t| t.include.clone());
+        let include_text = match &include_path {
+            Some(ip) => match read_text(view, ip) {
+                Ok(t) => t.map(|t| t.text),
+                Err(e) => {
+                    r.error(Some(ip), e, None);
+                    return r.finish();
+                }
+            },
+            None => None,
+        };
+        let f = in_force(&text, include_path.as_deref().zip(include_text.as_deref()));
+        let name = host_name(cx);
+        if !name.contains('.') {
+            r.warn(
+                None,
+                format!(
+                    "the host name {name} is not fully qualified (/etc/hosts gives no name with a \
+                     dot): a certificate cannot name the server as clients know it"
+                ),
+                None,
+            );
+        }
+        let now = jiff::Timestamp::now().as_second();
+        let check = |cert: &str, key: &str, grk: bool| {
+            tls_cert::check_pair(
+                &cx.root,
+                cert,
+                key,
+                &Expect {
+                    name: &name,
+                    group_readable_key: grk,
+                    now,
+                },
+            )
+        };
+        let mut ed = Lines::new(&text);
+        let mut writes: Vec<(String, Vec<u8>, u32, String)> = vec![];
+        // Where the pair comes from, and the defines to set for it.
+        let mut set_pair: Option<(String, String)> = None;
+        match (&cx.opts.tls_cert, &cx.opts.tls_key) {
+            (Some(c), Some(k)) => {
+                let v = check(c, k, f.group_readable_key);
+                if !v.usable() {
+                    r.error_decided(
+                        Some(c),
+                        format!(
+                            "the certificate and key given (--tls-cert {}, --tls-key {}) cannot be \
+                             used, so nothing was changed: {}",
+                            cx.root.display(c),
+                            cx.root.display(k),
+                            v.errors.join("; ")
+                        ),
+                        Some(DECIDE.into()),
+                        deciders(),
+                    );
+                    return r.finish();
+                }
+                r.info(format!(
+                    "using the certificate and key given (--tls-cert, --tls-key) where they are: \
+                     {} and {} (referenced, not copied: whoever renews them keeps doing so)",
+                    cx.root.display(c),
+                    cx.root.display(k)
+                ));
+                describe(&mut r, c, &v, cx);
+                set_pair = Some((c.clone(), k.clone()));
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                r.error_decided(
+                    None,
+                    "--tls-cert and --tls-key (answers tls_cert, tls_key) go together: give both, \
+                     so nothing was changed",
+                    Some(DECIDE.into()),
+                    deciders(),
+                );
+                return r.finish();
+            }
+            (None, None) if f.cert.is_some() => {
+                // What sendmail.mc already uses: kept when usable.
+                let (_, cert, from_inc) = f.cert.clone().unwrap();
+                let key = f.key.clone().map(|k| k.1);
+                let src = if from_inc {
+                    format!(
+                        "{} (included by sendmail.mc)",
+                        include_path.clone().unwrap_or_default()
+                    )
+                } else {
+                    "sendmail.mc".to_string()
+                };
+                let (Some(cert), Some(Some(key))) = (cert, key) else {
+                    r.error_decided(
+                        Some(mc_path),
+                        format!(
+                            "{src} sets up STARTTLS, but its confSERVER_CERT or confSERVER_KEY is \
+                             missing or not a plain file name (a macro?), so the wizard cannot \
+                             tell which files sendmail uses; nothing was changed"
+                        ),
+                        Some(DECIDE.into()),
+                        deciders(),
+                    );
+                    return r.finish();
+                };
+                let gone = |t: &str| !view.exists(t) && cx.root.dangling_link(t).is_none();
+                // Only the distribution's own pair (the profile's) is made where the mc names
+                // it: any other place (an ACME client's /etc/letsencrypt) belongs to whoever
+                // set it up, and a missing file there is refused below.
+                let distro = ptls.as_ref().is_some_and(|t| {
+                    t.cert.as_deref() == Some(cert.as_str())
+                        && (t.key.as_deref() == Some(key.as_str()) || key == cert)
+                });
+                if distro && gone(&cert) && gone(&key) {
+                    // Neither file exists (a stock Red Hat mc names the pair its package's
+                    // %post makes; a copy of a server without them): nobody manages them, so
+                    // a self-signed pair is made where sendmail.mc expects it.
+                    let today = jiff::Zoned::now().date();
+                    let n = match tls_cert::self_signed(&name, today) {
+                        Ok(n) => n,
+                        Err(e) => {
+                            r.error_decided(None, e, Some(DECIDE.into()), deciders());
+                            return r.finish();
+                        }
+                    };
+                    r.info_at(
+                        mc_path,
+                        format!(
+                            "{src} names {} and {} for STARTTLS, and neither exists: a new \
+                             self-signed certificate for {name} (subjectAltName DNS:{name}, 825 \
+                             days) is made there, key root 0600",
+                            cx.root.display(&cert),
+                            cx.root.display(&key)
+                        ),
+                    );
+                    if cert == key {
+                        writes.push((
+                            key.clone(),
+                            format!("{}{}", n.key_pem, n.cert_pem).into_bytes(),
+                            0o600,
+                            format!("self-signed certificate for {name} and its key (STARTTLS)"),
+                        ));
+                    } else {
+                        writes.push((
+                            cert.clone(),
+                            n.cert_pem.into_bytes(),
+                            0o644,
+                            format!("self-signed certificate for {name} (STARTTLS)"),
+                        ));
+                        writes.push((
+                            key.clone(),
+                            n.key_pem.into_bytes(),
+                            0o600,
+                            format!("private key of the certificate for {name}"),
+                        ));
+                    }
+                } else {
+                    let v = check(&cert, &key, f.group_readable_key);
+                    if !v.usable() {
+                        r.error_decided(
+                            Some(&cert),
+                            format!(
+                            "{src} sets up STARTTLS with {} and {}, which sendmail cannot use, so \
+                             it offers no STARTTLS (and with p, no AUTH at all): {}; nothing was \
+                             changed",
+                            cx.root.display(&cert),
+                            cx.root.display(&key),
+                            v.errors.join("; ")
+                        ),
+                            Some(format!("repair them, or {DECIDE}")),
+                            deciders(),
+                        );
+                        return r.finish();
+                    }
+                    r.info_at(
+                        mc_path,
+                        format!(
+                        "STARTTLS is already set up in {src} with {} and {}, which sendmail can \
+                         use: kept as they are",
+                        cx.root.display(&cert),
+                        cx.root.display(&key)
+                    ),
+                    );
+                    describe(&mut r, &cert, &v, cx);
+                }
+            }
+            (None, None) => {
+                let mut chosen = false;
+                // Debian: the distribution's include, with update_tls's pair.
+                if let (Some(ip), Some(it)) = (&include_path, &include_text) {
+                    let inc = in_force(
+                        &format!("include(`{ip}')dnl\n"),
+                        Some((ip.as_str(), it.as_str())),
+                    );
+                    if let (Some((_, Some(c), _)), Some((_, Some(k), _))) = (&inc.cert, &inc.key) {
+                        let v = check(c, k, inc.group_readable_key);
+                        if v.usable() {
+                            let at = ed.insert_at();
+                            let commented = scan_includes(&text)
+                                .into_iter()
+                                .find(|(_, p, a)| !a && p == ip);
+                            match commented {
+                                Some((line, _, _)) if line < at => ed.activate(
+                                    line,
+                                    format!("line {}: include {ip} (the distribution's STARTTLS settings)", line + 1),
+                                ),
+                                _ => ed.insert(
+                                    at,
+                                    format!("include(`{ip}')dnl"),
+                                    format!("include {ip} (the distribution's STARTTLS settings)"),
+                                ),
+                            }
+                            r.info(format!(
+                                "using the distribution's certificate and key, {} and {}, through {ip}",
+                                cx.root.display(c),
+                                cx.root.display(k)
+                            ));
+                            describe(&mut r, c, &v, cx);
+                            chosen = true;
+                        } else {
+                            r.warn(
+                                Some(ip),
+                                format!(
+                                    "the distribution's certificate and key (named in {ip}) cannot be used: {}; a new self-signed certificate is made instead",
+                                    v.errors.join("; ")
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                }
+                // Red Hat: the stock mc's dnl-ed defines, or the profile's pair.
+                if !chosen {
+                    let defs = scan_defines(&text);
+                    let commented = |n: &str| {
+                        defs.iter()
+                            .find(|d| !d.active && d.name == n && d.value.is_some())
+                            .cloned()
+                    };
+                    let cand = match (commented("confSERVER_CERT"), commented("confSERVER_KEY")) {
+                        (Some(c), Some(k)) => Some((
+                            c.value.clone().unwrap(),
+                            k.value.clone().unwrap(),
+                            Some((c, k)),
+                        )),
+                        _ => ptls
+                            .as_ref()
+                            .and_then(|t| t.cert.clone().zip(t.key.clone()))
+                            .map(|(c, k)| (c, k, None)),
+                    };
+                    if let Some((c, k, lines)) = cand {
+                        if cx.root.exists(&c) || cx.root.exists(&k) {
+                            let v = check(&c, &k, f.group_readable_key);
+                            if v.usable() {
+                                if let Some((cl, kl)) = lines {
+                                    for d in [cl, kl] {
+                                        ed.activate(
+                                            d.line,
+                                            format!(
+                                                "line {}: {} (the distribution's, dnl-ed out)",
+                                                d.line + 1,
+                                                d.name
+                                            ),
+                                        );
+                                    }
+                                    for n in ["confCACERT_PATH", "confCACERT"] {
+                                        if let Some(d) = commented(n) {
+                                            if d.value.as_deref().is_some_and(|v| cx.root.exists(v))
+                                            {
+                                                ed.activate(
+                                                    d.line,
+                                                    format!("line {}: {n} (the distribution's, dnl-ed out)", d.line + 1),
+                                                );
+                                            }
+                                        }
+                                    }
+                                    // Defaults for the CA settings left out are set below.
+                                    let now_text = ed.text();
+                                    let f2 = in_force(&now_text, None);
+                                    if !f2.ca_path || !f2.ca_cert {
+                                        set_pair = Some((c.clone(), k.clone()));
+                                    }
+                                } else {
+                                    set_pair = Some((c.clone(), k.clone()));
+                                }
+                                r.info(format!(
+                                    "using the distribution's certificate and key, {} and {}",
+                                    cx.root.display(&c),
+                                    cx.root.display(&k)
+                                ));
+                                describe(&mut r, &c, &v, cx);
+                                chosen = true;
+                            } else {
+                                r.warn(
+                                    Some(&c),
+                                    format!(
+                                        "the distribution's certificate and key ({} and {}) cannot be used: {}; a new self-signed certificate is made instead",
+                                        cx.root.display(&c),
+                                        cx.root.display(&k),
+                                        v.errors.join("; ")
+                                    ),
+                                    None,
+                                );
+                            }
+                        }
+                    }
+                }
+                // A new self-signed certificate for this host.
+                if !chosen {
+                    let Some(t) = &ptls else {
+                        r.error_decided(
+                            None,
+                            format!(
+                                "the profile {} says nothing about TLS (no tls: section) and \
+                                 sendmail.mc sets up none, so the wizard does not know where \
+                                 certificates go here; nothing was changed",
+                                p.id
+                            ),
+                            Some(DECIDE.into()),
+                            deciders(),
+                        );
+                        return r.finish();
+                    };
+                    let (c, k) = (t.own_cert.clone(), t.own_key.clone());
+                    if view.exists(&c) || view.exists(&k) {
+                        let v = check(&c, &k, false);
+                        if !v.usable() {
+                            r.error_decided(
+                                Some(&c),
+                                format!(
+                                    "{} or {} already exists and cannot be used: {}; the wizard \
+                                     never replaces a certificate or key it did not make in this \
+                                     run; nothing was changed",
+                                    cx.root.display(&c),
+                                    cx.root.display(&k),
+                                    v.errors.join("; ")
+                                ),
+                                Some(format!(
+                                    "remove them (after checking who made them), or {DECIDE}"
+                                )),
+                                deciders(),
+                            );
+                            return r.finish();
+                        }
+                        r.info(format!(
+                            "using the existing {} and {}",
+                            cx.root.display(&c),
+                            cx.root.display(&k)
+                        ));
+                        describe(&mut r, &c, &v, cx);
+                    } else {
+                        let today = jiff::Zoned::now().date();
+                        match tls_cert::self_signed(&name, today) {
+                            Err(e) => {
+                                r.error_decided(None, e, Some(DECIDE.into()), deciders());
+                                return r.finish();
+                            }
+                            Ok(n) => {
+                                r.info(format!(
+                                    "no certificate to use: a new self-signed one for {name} \
+                                     (subjectAltName DNS:{name}, 825 days, ECDSA P-256), key \
+                                     root 0600; clients that verify certificates need it \
+                                     installed, or one from a CA given with --tls-cert/--tls-key"
+                                ));
+                                writes.push((
+                                    c.clone(),
+                                    n.cert_pem.into_bytes(),
+                                    0o644,
+                                    format!("self-signed certificate for {name} (STARTTLS)"),
+                                ));
+                                writes.push((
+                                    k.clone(),
+                                    n.key_pem.into_bytes(),
+                                    0o600,
+                                    format!("private key of the certificate for {name}"),
+                                ));
+                            }
+                        }
+                    }
+                    set_pair = Some((c, k));
+                }
+            }
+        }
+        if let Some((c, k)) = &set_pair {
+            let why = "STARTTLS";
+            let cur = ed.text();
+            set(&mut ed, &cur, f.include_line, "confSERVER_CERT", c, why);
+            let cur = ed.text();
+            set(&mut ed, &cur, f.include_line, "confSERVER_KEY", k, why);
+            let now_f = in_force(
+                &ed.text(),
+                include_path.as_deref().zip(include_text.as_deref()),
+            );
+            let ca_path = ptls.as_ref().map(|t| t.ca_path.clone());
+            if !now_f.ca_path {
+                if let Some(cp) = ca_path.filter(|cp| cx.root.exists(cp)) {
+                    let at = ed.insert_at();
+                    ed.insert(
+                        at,
+                        define("confCACERT_PATH", &cp),
+                        format!("confCACERT_PATH {cp} (the system's CA directory)"),
+                    );
+                }
+            }
+            if !now_f.ca_cert {
+                let at = ed.insert_at();
+                ed.insert(
+                    at,
+                    define("confCACERT", c),
+                    format!("confCACERT {c} (as Debian's starttls.m4 does)"),
+                );
+            }
+        }
+        // AUTH only after STARTTLS: A p y, keeping the admin's other letters.
+        let cur = ed.text();
+        match &cx.opts.auth_options {
+            Some(o) => {
+                if !o.split([' ', ',']).any(|t| t == "p") {
+                    r.warn(
+                        Some(mc_path),
+                        format!(
+                            "confAUTH_OPTIONS `{o}` was given with --auth-options (answers \
+                             auth_options) and has no p: PLAIN and LOGIN are offered before \
+                             STARTTLS too, so a client may send its password in the clear"
+                        ),
+                        Some(format!(
+                            "leave out --auth-options to get `{TLS_AUTH_OPTIONS}`"
+                        )),
+                    );
+                }
+            }
+            None => {
+                let defs: Vec<Def> = scan_defines(&cur)
+                    .into_iter()
+                    .filter(|d| d.active && d.name == "confAUTH_OPTIONS")
+                    .collect();
+                match defs.last() {
+                    Some(Def {
+                        value: None, line, ..
+                    }) => {
+                        r.error_decided(
+                            Some(mc_path),
+                            format!(
+                                "{}: line {}: confAUTH_OPTIONS is not a plain list of letters on \
+                                 one line, so the wizard cannot add p y to it; nothing was changed",
+                                cx.root.display(mc_path),
+                                line + 1
+                            ),
+                            Some(format!("give the letters with --auth-options \"{TLS_AUTH_OPTIONS}\" (answers auth_options)")),
+                            vec![Decider::new("--auth-options", "auth_options")],
+                        );
+                        return r.finish();
+                    }
+                    Some(Def {
+                        value: Some(have),
+                        line,
+                        ..
+                    }) => {
+                        let want = merged(have, TLS_AUTH_OPTIONS);
+                        if &want != have {
+                            ed.set_value(
+                                *line,
+                                have,
+                                &want,
+                                format!("line {}: confAUTH_OPTIONS `{want}`: PLAIN and LOGIN only after STARTTLS (p), no anonymous login (y)", line + 1),
+                            );
+                        } else {
+                            r.info_at(mc_path, format!("confAUTH_OPTIONS `{have}` offers PLAIN and LOGIN only after STARTTLS"));
+                        }
+                    }
+                    None => {
+                        // Set in a file the mc includes (Debian's sasl.m4 may): its letters are
+                        // kept, and the merged value set in the mc after the include.
+                        let inherited = scan_includes(&cur)
+                            .into_iter()
+                            .filter(|(_, p, a)| *a && !p.ends_with("cf.m4"))
+                            .filter_map(|(_, p, _)| {
+                                let target = if p.starts_with('/') {
+                                    p.clone()
+                                } else {
+                                    let dir = mc_path.rsplit_once('/').map_or("", |(d, _)| d);
+                                    format!("{dir}/{p}")
+                                };
+                                let t = read_text(view, &target).ok()??;
+                                auth_options(&t).map(|v| (p, v))
+                            })
+                            .next_back();
+                        let (want, from) = match &inherited {
+                            Some((p, v)) => (
+                                merged(v, TLS_AUTH_OPTIONS),
+                                format!(" (the letters of {p}, `{v}`, kept)"),
+                            ),
+                            None => (TLS_AUTH_OPTIONS.to_string(), String::new()),
+                        };
+                        if inherited.as_ref().is_some_and(|(_, v)| *v == want) {
+                            r.info_at(mc_path, format!("confAUTH_OPTIONS `{want}`{from} offers PLAIN and LOGIN only after STARTTLS"));
+                        } else {
+                            let at = ed.insert_at();
+                            ed.insert(
+                                at,
+                                define("confAUTH_OPTIONS", &want),
+                                format!("confAUTH_OPTIONS `{want}`{from}: PLAIN and LOGIN only after STARTTLS"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let new_text = ed.text();
+        for n in &ed.notes {
+            r.info_at(mc_path, n.clone());
+        }
+        for (path, bytes, mode, why) in writes {
+            if let Err(e) = r.change(
+                view,
+                &path,
+                bytes,
+                why,
+                Some(WriteMeta {
+                    mode,
+                    owner: Some((0, 0)),
+                    mtime: None,
+                }),
+            ) {
+                r.error(Some(&path), e.to_string(), None);
+                return r.finish();
+            }
+        }
+        if new_text != text.text {
+            let new = text.with(new_text);
+            match text.encode(&new) {
+                Err(e) => r.error(
+                    Some(mc_path),
+                    format!("{}: {e}", cx.root.display(mc_path)),
+                    None,
+                ),
+                Ok(bytes) => {
+                    let why = format!("STARTTLS, AUTH only after TLS: {}", ed.notes.join("; "));
+                    if let Err(e) = r.change(view, mc_path, bytes, why, None) {
+                        r.error(Some(mc_path), e.to_string(), None);
+                    } else {
+                        super::sendmail_cf::plan_cf(cx, &mut r, view, &new);
+                    }
+                }
+            }
+        } else if r.changes.is_empty() {
+            r.info_at(
+                mc_path,
+                "STARTTLS is set up and AUTH is offered only after it",
+            );
+        }
+        r.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defines_active_and_commented() {
+        let t = "dnl define(`confSERVER_CERT', `/etc/pki/tls/certs/sendmail.pem')dnl\n\
+                 define(`confSERVER_KEY',`/k')dnl\n\
+                 define(confCACERT, /c)\n\
+                 define(`confSERVER_CERT', `CERT_DIR/x')\n\
+                 define(`confAUTH_OPTIONS',dnl\n";
+        let d = scan_defines(t);
+        assert_eq!(d.len(), 5);
+        assert!(!d[0].active && d[0].value.as_deref() == Some("/etc/pki/tls/certs/sendmail.pem"));
+        assert!(d[1].active && d[1].value.as_deref() == Some("/k"));
+        assert_eq!(d[2].value.as_deref(), Some("/c"));
+        assert_eq!(d[3].value, None);
+        assert_eq!(d[4].value, None);
+    }
+
+    #[test]
+    fn auth_letters_are_merged_keeping_the_admins() {
+        assert_eq!(merged("A", TLS_AUTH_OPTIONS), "A p y");
+        assert_eq!(merged("A p y", TLS_AUTH_OPTIONS), "A p y");
+        assert_eq!(merged("A,d", TLS_AUTH_OPTIONS), "A,d,p,y");
+        assert_eq!(merged("p y A m", TLS_AUTH_OPTIONS), "p y A m");
+        assert_eq!(merged("", TLS_AUTH_OPTIONS), "A p y");
+    }
+
+    #[test]
+    fn debian_include_counts_with_its_group_readable_key() {
+        let inc = "define(`confDONT_BLAME_SENDMAIL',dnl\n\tdefn(`confDONT_BLAME_SENDMAIL')`,GroupReadableKeyFile')dnl\ndefine(`confSERVER_CERT', `/etc/mail/tls/s.crt')dnl\ndefine(`confSERVER_KEY', `/etc/mail/tls/k.key')dnl\n";
+        let mc = "include(`/etc/mail/tls/starttls.m4')dnl\nMAILER_DEFINITIONS\n";
+        let f = in_force(mc, Some(("/etc/mail/tls/starttls.m4", inc)));
+        assert!(f.group_readable_key);
+        assert_eq!(f.cert.unwrap().1.as_deref(), Some("/etc/mail/tls/s.crt"));
+        let f = in_force(
+            "dnl include(`/etc/mail/tls/starttls.m4')dnl\n",
+            Some(("/etc/mail/tls/starttls.m4", inc)),
+        );
+        assert!(f.cert.is_none() && !f.group_readable_key);
+        assert!(mc_has_tls(mc, Some("/etc/mail/tls/starttls.m4")));
+        assert!(!mc_has_tls("dnl define(`confSERVER_CERT', `/x')\n", None));
+    }
+}
