@@ -93,12 +93,14 @@ base=$(journal_denials)
 [ "$base" = 0 ] || fail "the journal already holds $base refusals"
 refuse 3
 auth_fail=0 auth_ok=0
+# AUTH is offered only inside STARTTLS (the tls step sets A p y): swaks --tls.
 for mech in LOGIN PLAIN; do
-  swaks --server 127.0.0.1 --local-interface 127.0.0.2 --from '' --to relay-test@example.com \
+  swaks --server 127.0.0.1 --local-interface 127.0.0.2 --tls --from '' --to relay-test@example.com \
     --auth "$mech" --auth-user "$SMTP_USER" --auth-password "wrong-$mech" --quit-after AUTH > "$W/authfail.out" 2>&1 || true
-  grep -q '^<\*\* 535 ' "$W/authfail.out" || { cat "$W/authfail.out"; fail "a wrong password ($mech) was not refused with 535"; }
+  # swaks marks a reply inside TLS with `<~*`, outside with `<**`.
+  grep -Eq '^<[*~]\* 535 ' "$W/authfail.out" || { cat "$W/authfail.out"; fail "a wrong password ($mech) was not refused with 535"; }
   auth_fail=$((auth_fail + 1))
-  swaks --server 127.0.0.1 --local-interface 127.0.0.2 --from '' --to relay-test@example.com \
+  swaks --server 127.0.0.1 --local-interface 127.0.0.2 --tls --from '' --to relay-test@example.com \
     --auth "$mech" --auth-user "$SMTP_USER" --auth-password "$E2E_PASSWORD" --quit-after RCPT > "$W/authok.out" 2>&1 || true
   grep -q '235 2.0.0 OK Authenticated' "$W/authok.out" || { cat "$W/authok.out"; fail "AUTH $mech was not accepted"; }
   auth_ok=$((auth_ok + 1))
