@@ -232,8 +232,20 @@ fn render(v: &Variant) -> String {
 }
 
 /// Lines the wizard may change in sendmail.mc.
+/// The STARTTLS lines the tls step may write (its certificate defines, Debian's include) and
+/// the key-file leniency it may need.
+const TLS_SETTINGS: [&str; 6] = [
+    "confSERVER_CERT",
+    "confSERVER_KEY",
+    "confCACERT",
+    "confCACERT_PATH",
+    "confDONT_BLAME_SENDMAIL",
+    "/etc/mail/tls/starttls.m4",
+];
+
 fn may_change(line: &str) -> bool {
     SETTINGS.iter().any(|s| line.contains(s))
+        || TLS_SETTINGS.iter().any(|s| line.contains(s))
         || line.contains("DAEMON_OPTIONS")
         || line.contains("FEATURE(")
 }

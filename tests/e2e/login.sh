@@ -48,7 +48,8 @@ cat "$W/shadow.new" > /etc/shadow
 grep -q '^root:[$]6[$]' /etc/shadow || fail "root's password was not set in the private shadow"
 
 smtp_login() { # user password mech output -> the swaks transcript in $W/output
-  swaks --server 127.0.0.1 --local-interface 127.0.0.2 --from '' --to relay-test@example.com \
+  # Inside STARTTLS: the tls step sets A p y, so PLAIN and LOGIN are offered only after it.
+  swaks --server 127.0.0.1 --local-interface 127.0.0.2 --tls --from '' --to relay-test@example.com \
     --auth "$3" --auth-user "$1" --auth-password "$2" --quit-after RCPT > "$W/$4" 2>&1 || true
   grep -v '^ -> [A-Za-z0-9+/=]*$' "$W/$4" | grep -E '^(<-|<~|\*\*\*)' | sed -n '1,30p'
 }
