@@ -79,6 +79,8 @@ wait_listening network
 check_ehlo_advertises_login_plain
 check_auth_relays
 check_relay_refused_without_auth
+check_submission_587
+check_probe_over_tls
 if grep -rqF "$E2E_PASSWORD" /etc/mail /var/lib/smtpauth-wizard "$W/apply.out" /var/log/smtpauth-wizard.log; then fail "the password appears in a file"; fi
 
 say "smtpauth-wizard rollback --yes"

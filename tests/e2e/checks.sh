@@ -86,3 +86,48 @@ check_audit_log() {
   grep -q ' rollback result=ok ' /var/log/smtpauth-wizard.log || fail "no audit line for the rollback"
   grep -q ' apply result=failed ' /var/log/smtpauth-wizard.log || fail "no audit line for the failed apply"
 }
+
+# Issue 11 item 3: port 587 (0x024B) listens beyond loopback, refuses MAIL without AUTH with
+# 530 5.7.0, and relays after STARTTLS + AUTH LOGIN from 127.0.0.2.
+check_submission_587() {
+  say "587 listens beyond loopback, answers 530 5.7.0 without AUTH, relays after STARTTLS + AUTH LOGIN"
+  local i
+  for i in $(seq 1 100); do
+    grep -q ' 00000000:024B 00000000:0000 0A' /proc/net/tcp && break
+    sleep 0.1
+  done
+  grep -q ' 00000000:024B 00000000:0000 0A' /proc/net/tcp || { cat /proc/net/tcp; fail "587 does not listen on 0.0.0.0"; }
+  swaks --server 127.0.0.1 --port 587 --local-interface 127.0.0.2 --from '' --to relay-test@example.com \
+    --quit-after RCPT > "$W/587-noauth.out" 2>&1 || true
+  grep -q '530 5.7.0' "$W/587-noauth.out" || { cat "$W/587-noauth.out"; fail "587 accepted MAIL without AUTH"; }
+  swaks --server 127.0.0.1 --port 587 --local-interface 127.0.0.2 --tls --from '' --to relay-test@example.com \
+    --auth LOGIN --auth-user "$SMTP_USER" --auth-password "$E2E_PASSWORD" --quit-after RCPT > "$W/587-auth.out" 2>&1 || true
+  grep -q '235 2.0.0 OK Authenticated' "$W/587-auth.out" || { cat "$W/587-auth.out"; fail "587: AUTH LOGIN over TLS was not accepted"; }
+  grep -Eq '250 2.1.5 .*Recipient ok' "$W/587-auth.out" || { cat "$W/587-auth.out"; fail "587: the authenticated relay was not accepted"; }
+}
+
+# The wizard's probe agrees with swaks: STARTTLS established (TLS version named), no PLAIN or
+# LOGIN before it, both after it, relay refused without AUTH, both logins relay. The server's
+# certificate is self-signed (the wizard's or Debian's): the probe logs in over the unverified
+# TLS on loopback (--no-verify-cert), as a client told to trust it would. Read with perl's
+# JSON::PP (the containers have perl for swaks, not python).
+check_probe_over_tls() {
+  say "smtpauth-wizard probe agrees with swaks over STARTTLS"
+  local rc=0
+  E2E_PASSWORD="$E2E_PASSWORD" "$BIN" probe 127.0.0.1:25 --source-ip 127.0.0.2 --no-verify-cert \
+    --user "$SMTP_USER" --password-env E2E_PASSWORD --format json > "$W/probe.json" || rc=$?
+  [ "$rc" = 0 ] || { cat "$W/probe.json"; fail "probe exited $rc"; }
+  perl -MJSON::PP -e '
+    local $/; open my $f, "<", $ARGV[0] or die; my $r = decode_json(<$f>);
+    my %st = map { $_->{id} => $_->{status} } @{ $r->{checks} };
+    my $t = $r->{tls} or die "no tls object\n";
+    $r->{starttls} && $t->{established} && $t->{version} =~ /^TLSv1\./ or die "no TLS\n";
+    grep({ $_ eq "PLAIN" || $_ eq "LOGIN" } @{ $r->{auth_mechanisms} || [] }) and die "PLAIN/LOGIN before TLS\n";
+    my %after = map { $_ => 1 } @{ $t->{auth_mechanisms} || [] };
+    $after{LOGIN} && $after{PLAIN} or die "no LOGIN PLAIN after TLS\n";
+    for my $k (qw(relay-denied auth-plain auth-login relay-authenticated-plain relay-authenticated-login)) {
+      ($st{$k} // "") eq "pass" or die "$k: " . ($st{$k} // "missing") . "\n";
+    }
+    print "probe: $t->{version}, checks pass\n";' "$W/probe.json" || { cat "$W/probe.json"; fail "the probe disagrees with swaks"; }
+  if grep -qF "$E2E_PASSWORD" "$W/probe.json"; then fail "the password is in the probe's report"; fi
+}

@@ -38,27 +38,8 @@ check_ehlo_advertises_login_plain
 check_auth_relays
 check_relay_refused_without_auth
 
-say "smtpauth-wizard probe agrees with swaks"
-set +e
-# Debian's certificate (update_tls) is self-signed for the install-time name: the probe logs in
-# over the unverified TLS on loopback (--no-verify-cert), as a client told to trust it would.
-"$BIN" probe 127.0.0.1:25 --source-ip 127.0.0.2 --no-verify-cert --user "$SMTP_USER" --password-env E2E_PASSWORD --format json > "$W/probe.json"
-rc=$?
-"$BIN" probe 127.0.0.1:25 --source-ip 127.0.0.2 --no-verify-cert --user "$SMTP_USER" --password-env E2E_PASSWORD
-set -e
-[ "$rc" = 0 ] || fail "probe exited $rc"
-python3 - "$W/probe.json" <<'PY' || fail "probe report disagrees with swaks"
-import json, sys
-r = json.load(open(sys.argv[1]))
-st = {c["id"]: c["status"] for c in r["checks"]}
-t = r["tls"]
-assert r["starttls"] and t["established"] and t["version"].startswith("TLSv1."), t
-assert not any(m in ("LOGIN", "PLAIN") for m in (r["auth_mechanisms"] or [])), r["auth_mechanisms"]
-assert "LOGIN" in t["auth_mechanisms"] and "PLAIN" in t["auth_mechanisms"], t["auth_mechanisms"]
-for k in ["relay-denied", "auth-plain", "auth-login", "relay-authenticated-plain", "relay-authenticated-login"]:
-    assert st.get(k) == "pass", (k, st)
-print("probe checks:", st, "TLS:", t["version"])
-PY
+check_submission_587
+check_probe_over_tls
 if grep -rqF "$E2E_PASSWORD" "$W/probe.json" /etc/mail /var/lib/smtpauth-wizard "$W/apply.out"; then fail "the password appears in a file"; fi
 
 say "smtpauth-wizard rollback --yes"
