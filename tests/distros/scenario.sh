@@ -111,4 +111,53 @@ wait_listening loopback
 kill "$DUMMY_PID"; wait "$DUMMY_PID" 2>/dev/null || true; DUMMY_PID=
 check_audit_log
 
+# Issue 11 item 4 on this release: who may log in. A: only members of a group, never root.
+# B: mail-only users in sasldb (CRAM-MD5), system users then refused. Each rolled back.
+cross_login() { # user password mech output
+  swaks --server 127.0.0.1 --local-interface 127.0.0.2 --tls --from '' --to relay-test@example.com \
+    --auth "$3" --auth-user "$1" --auth-password "$2" --quit-after RCPT > "$W/$4" 2>&1 || true
+}
+login_relays() { grep -q '235 2.0.0 OK Authenticated' "$W/$1" && grep -Eq '250 2.1.5 .*Recipient ok' "$W/$1" || { cat "$W/$1"; fail "$2: AUTH or the relay was not accepted"; }; }
+login_refused() { grep -q '535 5.7.0 authentication failed' "$W/$1" && ! grep -q '235 ' "$W/$1" || { cat "$W/$1"; fail "$2: AUTH was not refused with 535"; }; }
+
+say "who may log in: a second user smtpother (not in smtpusers), smtpusers = smtptest and root, root's password set"
+useradd -M -s /usr/sbin/nologin smtpother
+printf 'smtpother:%s\nroot:%s\n' "$E2E_PASSWORD" "$E2E_PASSWORD" | chpasswd
+groupadd smtpusers
+usermod -aG smtpusers "$SMTP_USER"
+usermod -aG smtpusers root
+cp -a /etc/pam.d/smtp "$W/orig-pam-smtp"
+snap_mail > "$W/orig-a.snap"
+
+say "A: apply --yes --login-group smtpusers"
+"$BIN" apply --yes --login-group smtpusers 2>&1 | tee "$W/apply-a.out" || fail "apply --login-group failed"
+grep -Eq '^auth\s+requisite\s+pam_succeed_if.so user ingroup smtpusers$' /etc/pam.d/smtp || { cat /etc/pam.d/smtp; fail "no group line in /etc/pam.d/smtp"; }
+grep -q 'who may log in: the members of group smtpusers' "$W/apply-a.out" || fail "the ehlo step does not say who may log in"
+cross_login "$SMTP_USER" "$E2E_PASSWORD" PLAIN a-member.out
+login_relays a-member.out "$SMTP_USER (in smtpusers)"
+cross_login smtpother "$E2E_PASSWORD" PLAIN a-other.out
+login_refused a-other.out "smtpother (not in smtpusers)"
+cross_login root "$E2E_PASSWORD" LOGIN a-root.out
+login_refused a-root.out "root (in smtpusers, uid 0)"
+"$BIN" rollback --yes > "$W/rollback-a.out" 2>&1 || { cat "$W/rollback-a.out"; fail "rollback after --login-group failed"; }
+cmp /etc/pam.d/smtp "$W/orig-pam-smtp" || fail "/etc/pam.d/smtp was not restored"
+snap_mail > "$W/back-a.snap"
+diff "$W/orig-a.snap" "$W/back-a.snap" || fail "rollback after --login-group did not restore /etc/mail"
+
+say "B: apply --yes --password-source sasldb; users add mailonly; CRAM-MD5 relays; a system user is refused"
+MO_PW="mo-$E2E_PASSWORD"
+"$BIN" apply --yes --password-source sasldb 2>&1 | tee "$W/apply-b.out" || fail "apply --password-source sasldb failed"
+MO_PW="$MO_PW" "$BIN" users add mailonly --password-env MO_PW 2>&1 | tee "$W/users-add.out" || fail "users add failed"
+swaks --server 127.0.0.1 --local-interface 127.0.0.2 --tls --quit-after EHLO > "$W/ehlo-b.out" 2>&1 || true
+grep -Eq '250-AUTH .*CRAM-MD5' "$W/ehlo-b.out" || { cat "$W/ehlo-b.out"; fail "CRAM-MD5 is not offered under sasldb"; }
+cross_login mailonly "$MO_PW" CRAM-MD5 b-cram.out
+login_relays b-cram.out "mailonly (sasldb, CRAM-MD5)"
+cross_login "$SMTP_USER" "$E2E_PASSWORD" PLAIN b-system.out
+login_refused b-system.out "system user $SMTP_USER under sasldb"
+if grep -rqF "$MO_PW" /etc/mail /etc/pam.d /var/lib/smtpauth-wizard /var/log/smtpauth-wizard.log "$W/apply-b.out" "$W/users-add.out"; then fail "the sasldb password appears outside sasldb"; fi
+"$BIN" rollback --yes > "$W/rollback-b.out" 2>&1 || { cat "$W/rollback-b.out"; fail "rollback after sasldb failed"; }
+"$BIN" users remove mailonly > /dev/null 2>&1 || fail "users remove failed"
+snap_mail > "$W/back-b.snap"
+diff "$W/orig-a.snap" "$W/back-b.snap" || fail "rollback after sasldb did not restore /etc/mail"
+
 echo "E2E-OK"
