@@ -260,6 +260,52 @@ pub(super) fn collision_note(pick: &ListenerLine, o: &ListenerLine) -> String {
     }
 }
 
+/// How a listener to open is picked among `cands` (the loopback listeners of one port): the one
+/// named `want`, else the only IPv4 one, else the only IPv6 one. The port-25 and the port-587
+/// edits share the rule and word their refusals themselves.
+pub(super) enum Pick<'a> {
+    One(&'a ListenerLine),
+    /// `want` names none of them.
+    NotNamed,
+    /// `want` names several of them.
+    NamedTwice(Vec<&'a ListenerLine>),
+    /// No name given and more than one of a family: those (`v6`: they are IPv6).
+    Ambiguous {
+        same: Vec<&'a ListenerLine>,
+        v6: bool,
+    },
+}
+
+pub(super) fn pick<'a>(want: Option<&str>, cands: &[&'a ListenerLine]) -> Pick<'a> {
+    if let Some(want) = want {
+        let named: Vec<&ListenerLine> = cands
+            .iter()
+            .copied()
+            .filter(|l| l.get('n').is_some_and(|n| n == want))
+            .collect();
+        return match named.as_slice() {
+            [one] => Pick::One(one),
+            [] => Pick::NotNamed,
+            _ => Pick::NamedTwice(named),
+        };
+    }
+    let v4: Vec<&ListenerLine> = cands
+        .iter()
+        .copied()
+        .filter(|l| l.family() == Family::Inet)
+        .collect();
+    let v6: Vec<&ListenerLine> = cands.iter().copied().filter(|l| l.inet6()).collect();
+    match (v4.as_slice(), v6.as_slice()) {
+        ([one], _) => Pick::One(one),
+        ([], [one]) => Pick::One(one),
+        _ if v4.len() > 1 => Pick::Ambiguous {
+            same: v4,
+            v6: false,
+        },
+        _ => Pick::Ambiguous { same: v6, v6: true },
+    }
+}
+
 /// The loopback port-25 listener to open: the one named by `--open-listener`, else the only
 /// IPv4 one, else the only IPv6 one; refuses when that does not decide it.
 pub(super) fn choose_listener<'a>(
@@ -282,57 +328,38 @@ pub(super) fn choose_listener<'a>(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    if let Some(want) = open {
-        let named: Vec<&ListenerLine> = port25
-            .iter()
-            .copied()
-            .filter(|l| l.get('n').is_some_and(|n| n == want))
-            .collect();
-        return match named.as_slice() {
-            [one] => Ok(one),
-            [] => Err(m.err(
-                port25[0].line,
-                format!(
-                    "--open-listener {want} (answers: open_listener): no active port-25 \
-                     DAEMON_OPTIONS has Name={want}; the port-25 listeners are: {}",
-                    list(port25)
-                ),
-            )),
-            _ => Err(m.err(
-                named[1].line,
-                format!(
-                    "--open-listener {want} (answers: open_listener): Name={want} is on more \
-                     than one port-25 listener ({}); give them different names",
-                    list(&named)
-                ),
-            )),
-        };
-    }
-    let v4: Vec<&ListenerLine> = port25
-        .iter()
-        .copied()
-        .filter(|l| l.family() == Family::Inet)
-        .collect();
-    let v6: Vec<&ListenerLine> = port25.iter().copied().filter(|l| l.inet6()).collect();
-    match (v4.as_slice(), v6.as_slice()) {
-        ([one], _) => Ok(one),
-        ([], [one]) => Ok(one),
-        _ => {
-            let same = if v4.len() > 1 { &v4 } else { &v6 };
-            Err(m.err(
-                same[1].line,
-                format!(
-                    "port 25 listens on loopback only, on several IPv{} listeners ({}): opening \
-                     one of them to every address would collide with the others (\"Address \
-                     already in use\"), and I cannot tell which one you want to carry network \
-                     mail; name it with --open-listener NAME (answers file: open_listener: \
-                     NAME): I remove its Addr and comment out the loopback port-25 listeners \
-                     that would collide with it",
-                    if v4.len() > 1 { 4 } else { 6 },
-                    list(same)
-                ),
-            ))
-        }
+    let want = open.unwrap_or_default();
+    match pick(open, port25) {
+        Pick::One(one) => Ok(one),
+        Pick::NotNamed => Err(m.err(
+            port25[0].line,
+            format!(
+                "--open-listener {want} (answers: open_listener): no active port-25 \
+                 DAEMON_OPTIONS has Name={want}; the port-25 listeners are: {}",
+                list(port25)
+            ),
+        )),
+        Pick::NamedTwice(named) => Err(m.err(
+            named[1].line,
+            format!(
+                "--open-listener {want} (answers: open_listener): Name={want} is on more \
+                 than one port-25 listener ({}); give them different names",
+                list(&named)
+            ),
+        )),
+        Pick::Ambiguous { same, v6 } => Err(m.err(
+            same[1].line,
+            format!(
+                "port 25 listens on loopback only, on several IPv{} listeners ({}): opening \
+                 one of them to every address would collide with the others (\"Address \
+                 already in use\"), and I cannot tell which one you want to carry network \
+                 mail; name it with --open-listener NAME (answers file: open_listener: \
+                 NAME): I remove its Addr and comment out the loopback port-25 listeners \
+                 that would collide with it",
+                if v6 { 6 } else { 4 },
+                list(&same)
+            ),
+        )),
     }
 }
 

@@ -352,66 +352,51 @@ fn mods_note(l: &ListenerLine) -> String {
 }
 
 /// The loopback 587 listener to open: the one named, else the only IPv4 one, else the only
-/// IPv6 one; refuses when that does not decide it.
+/// IPv6 one (the rule of the port-25 edit, [`super::listeners::pick`]); refuses when that does
+/// not decide it.
 fn choose<'a>(
     m: &Model,
     want: Option<&str>,
     sub: &[&'a ListenerLine],
 ) -> Result<&'a ListenerLine, McError> {
+    use super::listeners::{pick, Pick};
     let list = |ls: &[&ListenerLine]| {
         ls.iter()
             .map(|l| describe(l))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    if let Some(want) = want {
-        let named: Vec<&ListenerLine> = sub
-            .iter()
-            .copied()
-            .filter(|l| l.get('n').is_some_and(|n| n == want))
-            .collect();
-        return match named.as_slice() {
-            [one] => Ok(one),
-            [] => {
-                let mut e = m.err(
-                    sub[0].line,
-                    format!(
-                        "--submission-listener {want} (answers: submission_listener): no active \
-                         port-587 DAEMON_OPTIONS has Name={want}; the port-587 listeners are: {}",
-                        list(sub)
-                    ),
-                );
-                e.decided_by = decider();
-                Err(e)
-            }
-            _ => Err(m.err(
-                named[1].line,
+    let name = want.unwrap_or_default();
+    match pick(want, sub) {
+        Pick::One(one) => Ok(one),
+        Pick::NotNamed => {
+            let mut e = m.err(
+                sub[0].line,
                 format!(
-                    "--submission-listener {want}: Name={want} is on more than one port-587 \
-                     listener ({}); give them different names",
-                    list(&named)
+                    "--submission-listener {name} (answers: submission_listener): no active \
+                     port-587 DAEMON_OPTIONS has Name={name}; the port-587 listeners are: {}",
+                    list(sub)
                 ),
-            )),
-        };
-    }
-    let v4: Vec<&ListenerLine> = sub
-        .iter()
-        .copied()
-        .filter(|l| l.family() == Family::Inet)
-        .collect();
-    let v6: Vec<&ListenerLine> = sub.iter().copied().filter(|l| l.inet6()).collect();
-    match (v4.as_slice(), v6.as_slice()) {
-        ([one], _) => Ok(one),
-        ([], [one]) => Ok(one),
-        _ => {
-            let same = if v4.len() > 1 { &v4 } else { &v6 };
+            );
+            e.decided_by = decider();
+            Err(e)
+        }
+        Pick::NamedTwice(named) => Err(m.err(
+            named[1].line,
+            format!(
+                "--submission-listener {name}: Name={name} is on more than one port-587 \
+                 listener ({}); give them different names",
+                list(&named)
+            ),
+        )),
+        Pick::Ambiguous { same, .. } => {
             let mut e = m.err(
                 same[1].line,
                 format!(
                     "port 587 listens on loopback only, on several listeners ({}): I cannot \
                      tell which one you want open to the network; name it with \
                      --submission-listener NAME (answers file: submission_listener: NAME)",
-                    list(same)
+                    list(&same)
                 ),
             );
             e.decided_by = decider();
