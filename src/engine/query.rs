@@ -347,24 +347,7 @@ impl Engine {
 
     /// The server name to give users: the host name, fully qualified if /etc/hosts allows.
     pub fn server_name(&self) -> String {
-        let root = self.root();
-        let name = if root.is_host() {
-            crate::engine::host::hostname()
-        } else {
-            root.read("/etc/hostname")
-                .ok()
-                .flatten()
-                .map(|b| String::from_utf8_lossy(&b).trim().to_string())
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "this server".into())
-        };
-        let hosts = root
-            .read("/etc/hosts")
-            .ok()
-            .flatten()
-            .map(|b| String::from_utf8_lossy(&b).to_string())
-            .unwrap_or_default();
-        crate::engine::host::qualified_name(&name, &hosts).unwrap_or(name)
+        self.root().host_name("this server")
     }
 }
 

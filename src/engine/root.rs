@@ -69,6 +69,29 @@ impl Root {
         self.dir == Path::new("/")
     }
 
+    /// The served system's host name, fully qualified from its /etc/hosts when that allows
+    /// (what `hostname -f` says, and sendmail's `$j`): on the live system the kernel's name,
+    /// under a tree its /etc/hostname, else `fallback`.
+    pub fn host_name(&self, fallback: &str) -> String {
+        let name = if self.is_host() {
+            super::host::hostname()
+        } else {
+            self.read("/etc/hostname")
+                .ok()
+                .flatten()
+                .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| fallback.to_string())
+        };
+        let hosts = self
+            .read("/etc/hosts")
+            .ok()
+            .flatten()
+            .map(|b| String::from_utf8_lossy(&b).to_string())
+            .unwrap_or_default();
+        super::host::qualified_name(&name, &hosts).unwrap_or(name)
+    }
+
     /// Joins a served-system path under the root without following links.
     pub fn join(&self, target: &str) -> PathBuf {
         let norm = normalize(target);

@@ -46,24 +46,7 @@ const DECIDE: &str = "give a usable certificate and key with --tls-cert FILE --t
 /// The host's name, fully qualified from /etc/hosts when it can be (what the certificate is
 /// made for and checked against).
 pub fn host_name(cx: &Context) -> String {
-    let root = &cx.root;
-    let name = if root.is_host() {
-        crate::engine::host::hostname()
-    } else {
-        root.read("/etc/hostname")
-            .ok()
-            .flatten()
-            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "localhost".into())
-    };
-    let hosts = root
-        .read("/etc/hosts")
-        .ok()
-        .flatten()
-        .map(|b| String::from_utf8_lossy(&b).to_string())
-        .unwrap_or_default();
-    crate::engine::host::qualified_name(&name, &hosts).unwrap_or(name)
+    cx.root.host_name("localhost")
 }
 
 /// Findings for a pair that is used: what the certificate says, and its warnings.
