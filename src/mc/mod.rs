@@ -111,6 +111,14 @@ impl Decider {
             answers_key: answers_key.into(),
         }
     }
+
+    /// The choices in a fix: `--a (answers file: a) or --b (answers file: b)`.
+    pub fn list(ds: &[Decider]) -> String {
+        ds.iter()
+            .map(|d| format!("{} (answers file: {})", d.option, d.answers_key))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
 }
 
 /// A file the sendmail.mc includes, as the caller read it (resolved inside the root).

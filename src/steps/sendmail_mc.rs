@@ -119,14 +119,7 @@ impl Step for SendmailMc {
                 } else if e.decided_by.is_empty() {
                     "correct that line by hand (or restore it from sendmail.mc.bak), then run the wizard again".to_string()
                 } else {
-                    format!(
-                        "decide with {}",
-                        e.decided_by
-                            .iter()
-                            .map(|d| format!("{} (answers file: {})", d.option, d.answers_key))
-                            .collect::<Vec<_>>()
-                            .join(" or ")
-                    )
+                    format!("decide with {}", crate::mc::Decider::list(&e.decided_by))
                 };
                 r.error_decided(
                     Some(mc_path),

@@ -76,11 +76,7 @@ impl Step for Submission {
                     format!(
                         "decide with {}, or skip this step with --no-submission (answers file: \
                          submission: false)",
-                        e.decided_by
-                            .iter()
-                            .map(|d| format!("{} (answers file: {})", d.option, d.answers_key))
-                            .collect::<Vec<_>>()
-                            .join(" or ")
+                        crate::mc::Decider::list(&e.decided_by)
                     )
                 };
                 r.error_decided(
