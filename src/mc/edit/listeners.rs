@@ -428,15 +428,7 @@ pub(super) fn plan_missing_port25(
         } else {
             content.to_string()
         };
-        // The field ranges are unchanged up to the call's end when Addr is removed after it,
-        // so cut the call out of the edited text by the length difference.
-        let call_end = site.call_end + body.len() - content.len();
-        let new = format!(
-            "{}{}{}",
-            &content[..site.indent],
-            &body[site.call_start..call_end],
-            dnl_tail(&body[call_end..])
-        );
+        let new = activated(content, &site, &body);
         plan.changes.push(Change::Replace {
             line: l.line,
             new,
@@ -459,6 +451,21 @@ pub(super) fn plan_missing_port25(
         });
     }
     Ok(())
+}
+
+/// A commented-out listener line switched on: its indentation, the DAEMON_OPTIONS call of
+/// `body` (the line's `content` with its fields edited) without the leading `dnl`, and the tail
+/// after the call kept as a `dnl` comment.
+pub(super) fn activated(content: &str, site: &crate::mc::model::Site, body: &str) -> String {
+    // The field ranges are unchanged up to the call's end when Addr is removed after it,
+    // so cut the call out of the edited text by the length difference.
+    let call_end = site.call_end + body.len() - content.len();
+    format!(
+        "{}{}{}",
+        &content[..site.indent],
+        &body[site.call_start..call_end],
+        dnl_tail(&body[call_end..])
+    )
 }
 
 /// The line with every `Addr=` field of the listener removed, with the comma that joined it.

@@ -491,13 +491,7 @@ fn plan_new(
         let site = l.site.clone().map_err(|r| m.err(l.line, r))?;
         let content = m.content(l.line);
         let body = rewrite(content, l, l.loopback());
-        let call_end = site.call_end + body.len() - content.len();
-        let new = format!(
-            "{}{}{}",
-            &content[..site.indent],
-            &body[site.call_start..call_end],
-            dnl_tail(&body[call_end..])
-        );
+        let new = super::listeners::activated(content, &site, &body);
         plan.changes.push(Change::Replace {
             line: l.line,
             new,
