@@ -383,6 +383,35 @@ fn report_hand_edits(cx: &Context, r: &mut StepReport, target: &str, h: &HandEdi
     chosen
 }
 
+/// Plans an edited sendmail.mc (`text` as read, `edited` its new text, kept in the file's
+/// encoding) and the sendmail.cf regenerated from it: what a step that edits the mc after this
+/// step has run does (tls, submission, relay-features).
+pub fn plan_mc_and_cf(
+    cx: &Context,
+    r: &mut StepReport,
+    view: &PlannedOverlay,
+    mc_path: &str,
+    text: &Text,
+    edited: String,
+    why: String,
+) {
+    let new = text.with(edited);
+    match text.encode(&new) {
+        Err(e) => r.error(
+            Some(mc_path),
+            format!("{}: {e}", cx.root.display(mc_path)),
+            None,
+        ),
+        Ok(bytes) => {
+            if let Err(e) = r.change(view, mc_path, bytes, why, None) {
+                r.error(Some(mc_path), e.to_string(), None);
+            } else {
+                plan_cf(cx, r, view, &new);
+            }
+        }
+    }
+}
+
 /// Plans sendmail.cf (and its copies) from an mc text. Shared with relay-features, which edits
 /// the mc after this step has run.
 pub fn plan_cf(cx: &Context, r: &mut StepReport, view: &PlannedOverlay, mc: &Text) {

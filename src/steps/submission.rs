@@ -112,21 +112,9 @@ impl Step for Submission {
                     .map(|e| e.why.clone())
                     .collect::<Vec<_>>()
                     .join("; ");
-                let new = text.with(edit.text);
-                match text.encode(&new) {
-                    Err(e) => r.error(
-                        Some(mc_path),
-                        format!("{}: {e}", cx.root.display(mc_path)),
-                        None,
-                    ),
-                    Ok(bytes) => {
-                        if let Err(e) = r.change(view, mc_path, bytes, why, None) {
-                            r.error(Some(mc_path), e.to_string(), None);
-                        } else {
-                            super::sendmail_cf::plan_cf(cx, &mut r, view, &new);
-                        }
-                    }
-                }
+                super::sendmail_cf::plan_mc_and_cf(
+                    cx, &mut r, view, mc_path, &text, edit.text, why,
+                );
             }
         }
         r.finish()

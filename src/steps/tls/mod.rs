@@ -643,22 +643,8 @@ impl Step for Tls {
             }
         }
         if new_text != text.text {
-            let new = text.with(new_text);
-            match text.encode(&new) {
-                Err(e) => r.error(
-                    Some(mc_path),
-                    format!("{}: {e}", cx.root.display(mc_path)),
-                    None,
-                ),
-                Ok(bytes) => {
-                    let why = format!("STARTTLS, AUTH only after TLS: {}", ed.notes.join("; "));
-                    if let Err(e) = r.change(view, mc_path, bytes, why, None) {
-                        r.error(Some(mc_path), e.to_string(), None);
-                    } else {
-                        super::sendmail_cf::plan_cf(cx, &mut r, view, &new);
-                    }
-                }
-            }
+            let why = format!("STARTTLS, AUTH only after TLS: {}", ed.notes.join("; "));
+            super::sendmail_cf::plan_mc_and_cf(cx, &mut r, view, mc_path, &text, new_text, why);
         } else if r.changes.is_empty() {
             r.info_at(
                 mc_path,
