@@ -10,6 +10,13 @@ BIN=/usr/bin/smtpauth-wizard
 SMTP_USER=smtptest
 E2E_PASSWORD=$(cat "$W/password")
 source "$(dirname "$0")/checks.sh"
+# On a failure, also what systemd says about the services (CI prints only this output).
+fail() {
+  echo "E2E-FAIL: $*"
+  systemctl status sendmail saslauthd --no-pager -l 2>&1 | sed 's/^/[status] /' || true
+  journalctl -u sendmail -u saslauthd --no-pager -n 60 2>&1 | sed 's/^/[journal] /' || true
+  exit 1
+}
 pidfile=/run/sendmail/mta/sendmail.pid
 export NO_COLOR=1
 

@@ -77,6 +77,13 @@ check_apply_rolled_back_by_itself() {
   [ "$2" = 1 ] || fail "apply should fail when sendmail cannot listen (exit $2)"
   grep -q 'Rolling back every change of this run' "$1" || fail "restart did not roll back by itself"
   grep -q 'Restarted sendmail on the old configuration' "$1" || fail "the old configuration was not restarted"
+  # The new daemon could not bind, so it wrote no pid file and the init script's stop missed
+  # it: left running it would take port 25 with the rolled-back configuration once the port
+  # is free (Debian 13). The wizard stops it by its pid.
+  local stray
+  stray=$(sed -n 's/.*the new daemon (pid \([0-9]*\)) was stopped.*/\1/p' "$1" | head -n1)
+  [ -n "$stray" ] || fail "the failed apply did not say it stopped the new daemon"
+  [ ! -e "/proc/$stray" ] || fail "the new daemon (pid $stray) still runs after the rollback"
 }
 
 check_audit_log() {
