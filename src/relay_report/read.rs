@@ -6,7 +6,7 @@ use std::io::{self, BufReader, Read};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Condvar, Mutex, MutexGuard};
 
 /// Bytes per read. Large enough that per-read costs vanish, small enough to stay in cache.
 pub(crate) const CHUNK: usize = 64 * 1024;
@@ -159,20 +159,25 @@ impl Chunk {
     }
 }
 
-/// Feeds a regular file to the scanner, as it is when each chunk is read. Worker threads (one
-/// per core, at most four) take the next chunk number from a shared counter, read that chunk
-/// with `pread` and prescan it (count lines, find and classify the rare lines: the stateless
-/// bulk of the work); this thread feeds the chunks in order. Taking the next number, rather
-/// than every n-th, lets the others carry on when one worker is not scheduled (a busy machine).
-/// Each worker owns a few buffers, which come back to it through a bounded channel once
-/// applied: that bounds memory (1 MiB per worker) and how far the workers run ahead, and
-/// dropping the channels stops them.
+/// Feeds a regular file to the scanner, as it is when each chunk is read. One thread per core
+/// (at most four; this one among them) takes the next chunk number from a shared counter, reads
+/// that chunk with `pread` and prescans it (count lines, find and classify the rare lines: the
+/// stateless bulk of the work), and puts it in the [`Queue`]. Then, if no other thread is
+/// applying chunks to the scanner, it applies every chunk whose turn has come, in order;
+/// otherwise it goes on to the next chunk, and the thread that is applying takes this one in
+/// its turn. No thread waits for another to hand it work (a thread sleeps only when all the
+/// buffers wait for their turn), and taking the next number lets the others carry on when one
+/// is not scheduled (a busy machine).
+///
+/// This replaced a dedicated in-order thread fed by worker threads through channels: two
+/// wake-ups per 64 KiB chunk, each a cross-CPU interrupt on a VM, made two cores use 30-45%
+/// more CPU than one (figures in docs/commands.md).
 fn scan_file(sc: &mut Scanner, file: &File, path: &Path) -> Result<(), ReportError> {
-    const BUFFERS_PER_WORKER: usize = 3;
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    if workers == 1 {
-        // One core (or an affinity mask of one): a worker would only take turns with this
-        // thread, so read and scan here, one buffer, no hand-offs.
+    /// Buffers per thread: one being read and prescanned, others waiting for their turn.
+    const BUFFERS_PER_THREAD: usize = 3;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if threads == 1 {
+        // One core (or an affinity mask of one): read and scan here, one buffer.
         let mut buf = vec![0u8; CHUNK];
         let mut offset = 0u64;
         loop {
@@ -185,63 +190,123 @@ fn scan_file(sc: &mut Scanner, file: &File, path: &Path) -> Result<(), ReportErr
         }
     }
     let counter = AtomicUsize::new(0);
-    let (done_tx, done_rx) = mpsc::channel::<(usize, usize, io::Result<Chunk>)>();
-    std::thread::scope(|s| {
-        let mut give_back = Vec::with_capacity(workers);
-        for worker in 0..workers {
-            let (free_tx, free_rx) = mpsc::sync_channel::<Chunk>(BUFFERS_PER_WORKER);
-            for _ in 0..BUFFERS_PER_WORKER {
-                free_tx.send(Chunk::new()).expect("the channel has room");
+    let prescanner = sc.prescanner();
+    let queue = Mutex::new(Queue {
+        waiting: Vec::new(),
+        next: 0,
+        free: (0..threads * BUFFERS_PER_THREAD)
+            .map(|_| Chunk::new())
+            .collect(),
+        hungry: 0,
+        end: None,
+    });
+    let buffer_back = Condvar::new();
+    let scanner = Mutex::new(sc);
+    let work = |mut prescanner: scan::Prescanner| loop {
+        let mut c = {
+            let mut q = lock(&queue);
+            loop {
+                if q.end.is_some() {
+                    return;
+                }
+                if let Some(c) = q.free.pop() {
+                    break c;
+                }
+                q.hungry += 1;
+                q = buffer_back.wait(q).unwrap_or_else(|e| e.into_inner());
+                q.hungry -= 1;
             }
-            give_back.push(free_tx);
-            let (counter, done_tx, mut prescanner) = (&counter, done_tx.clone(), sc.prescanner());
-            s.spawn(move || {
-                // Ends when this thread's buffers stop coming back (the ordered loop ended).
-                for mut c in free_rx {
-                    let index = counter.fetch_add(1, Ordering::Relaxed);
-                    let r = read_at_full(file, &mut c.buf, (index * CHUNK) as u64).map(|n| {
-                        c.len = n;
-                        prescanner.prescan(&c.buf[..n], &mut c.pre);
-                        c
-                    });
-                    // A short chunk is the end of the file (as of now): stop there.
-                    let last = r.as_ref().map_or(true, |c| c.len < CHUNK);
-                    if done_tx.send((index, worker, r)).is_err() || last {
+        };
+        let index = counter.fetch_add(1, Ordering::Relaxed);
+        let r = read_at_full(file, &mut c.buf, (index * CHUNK) as u64).map(|n| {
+            c.len = n;
+            prescanner.prescan(&c.buf[..n], &mut c.pre);
+            c
+        });
+        lock(&queue).waiting.push((index, r));
+        // Apply what is ready, unless another thread is at it: it will take this chunk in its
+        // turn. After letting go of the scanner, look again: a chunk may have become ready
+        // while this thread held it, put there by a thread that found the scanner taken.
+        loop {
+            let Ok(mut sc) = scanner.try_lock() else {
+                break;
+            };
+            loop {
+                // (A statement of its own, so that the queue is unlocked while applying.)
+                let next = lock(&queue).take_next();
+                let Some(r) = next else { break };
+                let c = match r {
+                    Ok(c) => c,
+                    Err(e) => {
+                        lock(&queue).finish(Err(read_error(path, false, e)), &buffer_back);
                         return;
                     }
+                };
+                sc.feed_prescanned(&c.buf[..c.len], &c.pre);
+                let mut q = lock(&queue);
+                let short = c.len < CHUNK;
+                q.free.push(c);
+                q.next += 1;
+                if short {
+                    // The end of the file. Later chunks may hold what was appended meanwhile,
+                    // after a gap: leave them.
+                    q.finish(Ok(()), &buffer_back);
+                    return;
                 }
-            });
-        }
-        drop(done_tx);
-        // Moved in, so that they are dropped (and the workers stop) when this closure returns,
-        // early or not, before the scope joins them.
-        let (give_back, done_rx) = (give_back, done_rx);
-        // Chunks that arrived before their turn (at most as many as there are buffers).
-        let mut waiting: Vec<(usize, usize, io::Result<Chunk>)> = Vec::new();
-        let mut next = 0;
-        loop {
-            let (worker, r) = loop {
-                if let Some(i) = waiting.iter().position(|(i, ..)| *i == next) {
-                    let (_, w, r) = waiting.swap_remove(i);
-                    break (w, r);
+                if q.hungry > 0 {
+                    buffer_back.notify_one();
                 }
-                match done_rx.recv() {
-                    Ok(msg) => waiting.push(msg),
-                    Err(_) => return Ok(()),
-                }
-            };
-            let c = r.map_err(|e| read_error(path, false, e))?;
-            sc.feed_prescanned(&c.buf[..c.len], &c.pre);
-            if c.len < CHUNK {
-                // The end of the file. Later chunks may hold what was appended meanwhile, after
-                // a gap: leave them.
-                return Ok(());
             }
-            // The worker may have stopped (end of file): then the buffer is simply dropped.
-            let _ = give_back[worker].send(c);
-            next += 1;
+            drop(sc);
+            let q = lock(&queue);
+            if q.end.is_some() || !q.waiting.iter().any(|(i, _)| *i == q.next) {
+                break;
+            }
         }
-    })
+    };
+    std::thread::scope(|s| {
+        for _ in 1..threads {
+            let p = prescanner.clone();
+            s.spawn(|| work(p));
+        }
+        work(prescanner);
+    });
+    let q = queue.into_inner().unwrap_or_else(|e| e.into_inner());
+    q.end.unwrap_or(Ok(()))
+}
+
+/// Locks `m`; a thread that panicked while holding it left nothing half-done that matters here.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The chunks of a parallel file scan between their prescan and their turn.
+struct Queue {
+    /// Chunks prescanned before their turn (at most as many as there are buffers).
+    waiting: Vec<(usize, io::Result<Chunk>)>,
+    /// The number of the chunk whose turn it is.
+    next: usize,
+    free: Vec<Chunk>,
+    /// Threads waiting for a free buffer.
+    hungry: usize,
+    /// Set when the scan is over: the end of the file (as of when it was read) or an error.
+    end: Option<Result<(), ReportError>>,
+}
+
+impl Queue {
+    /// The chunk whose turn it is, if it is here and the scan is not over.
+    fn take_next(&mut self) -> Option<io::Result<Chunk>> {
+        if self.end.is_some() {
+            return None;
+        }
+        let i = self.waiting.iter().position(|(i, _)| *i == self.next)?;
+        Some(self.waiting.swap_remove(i).1)
+    }
+
+    fn finish(&mut self, end: Result<(), ReportError>, buffer_back: &Condvar) {
+        self.end.get_or_insert(end);
+        buffer_back.notify_all();
+    }
 }
 
 /// Reads until `buf` is full or the file ends.
