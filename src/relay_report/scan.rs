@@ -376,6 +376,23 @@ impl Scanner {
     /// that now waits for its sender.
     fn process_line<'l>(&mut self, line: &'l [u8]) -> Option<&'l [u8]> {
         let event = self.pre.classifier.classify(line)?;
+        self.apply_line(line, event)
+    }
+
+    /// [`Scanner::process_line`] for a line of a prescanned chunk that starts at `base`, given
+    /// the needle hits in it (offsets into the chunk).
+    fn process_line_hits<'l>(
+        &mut self,
+        line: &'l [u8],
+        hits: &[usize],
+        base: usize,
+    ) -> Option<&'l [u8]> {
+        let event = self.pre.classifier.classify_hits(line, hits, base)?;
+        self.apply_line(line, event)
+    }
+
+    /// Applies the event of `line`, with the line's time stamp where the event needs one.
+    fn apply_line<'l>(&mut self, line: &'l [u8], event: Event<'l>) -> Option<&'l [u8]> {
         let ts = match event {
             EventOf::From { .. } => None,
             _ => self.pre.clock.parse(line),
@@ -527,7 +544,11 @@ impl Scanner {
                             || qid_ending_at(line, pos - line_start)
                                 .is_some_and(|q| self.pending.map.contains_key(q));
                         if wanted && line.len() <= MAX_LINE {
-                            new_qid = self.process_line(line);
+                            // The prescan found every needle of the chunk: the line's are
+                            // those, so it need not be searched again.
+                            let a = pre.hits.partition_point(|&h| h < line_start);
+                            let b = pre.hits.partition_point(|&h| h < line_end);
+                            new_qid = self.process_line_hits(line, &pre.hits[a..b], line_start);
                         }
                     }
                     // If that line was not this id's from= line after all (or was handled
