@@ -25,6 +25,9 @@ struct Distinct(Vec<u64>);
 
 impl Distinct {
     fn insert(&mut self, v: &[u8]) {
+        if self.full() {
+            return;
+        }
         let mut h = DefaultHasher::new();
         v.hash(&mut h);
         self.insert_hash(h.finish());
@@ -34,6 +37,9 @@ impl Distinct {
     /// per refusal was a visible cost at 10% refusals). Values of one set must all go through
     /// the same one of the two.
     fn insert_lowercase(&mut self, v: &[u8]) {
+        if self.full() {
+            return;
+        }
         let mut h = DefaultHasher::new();
         h.write_usize(v.len());
         let mut buf = [0u8; 64];
@@ -44,6 +50,11 @@ impl Distinct {
             h.write(b);
         }
         self.insert_hash(h.finish());
+    }
+
+    /// Counting has stopped: nothing more to hash (a busy client fills its sets early).
+    fn full(&self) -> bool {
+        self.0.len() >= SET_CAP
     }
 
     fn insert_hash(&mut self, h: u64) {
