@@ -143,7 +143,11 @@ pub(crate) struct Classifier {
 impl Classifier {
     /// Every line the classifier turns into an event other than [`EventOf::From`] contains one of
     /// these. They are rare in a mail log, so searching a whole chunk for them is fast.
-    pub(crate) const NEEDLES: [&'static [u8]; 3] = [b"Relaying denied", b"AUTH", b"auth failure"];
+    /// `AUT` rather than `AUTH` (both trigger texts, `AUTH failure (` and `AUTH=server, `, begin
+    /// with it, and it is no more frequent): the shortest needle sets the fingerprint length of
+    /// aho-corasick's Teddy searcher, and 3 bytes instead of 4 made the whole quiet-log scan
+    /// 15-20% cheaper on one core (1 GiB: 0.63 -> 0.51 s CPU; `AU` made it 1.09 s).
+    pub(crate) const NEEDLES: [&'static [u8]; 3] = [b"Relaying denied", b"AUT", b"auth failure"];
 
     pub(crate) fn new() -> Classifier {
         Classifier {
