@@ -190,6 +190,17 @@ pub fn restart_and_verify(
     }
 }
 
+/// Whether the process is sendmail's mail submission program (the client queue runner, Red
+/// Hat's sm-client: "sendmail: Queue runner@01:00:00 for /var/spool/clientmqueue"), named like
+/// the daemon but never the MTA: a restart may start a new one, and it is not the wizard's to
+/// stop.
+fn is_msp(pid: i32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+        memchr::memmem::find(&c, b"clientmqueue").is_some()
+            || memchr::memmem::find(&c, b"MSP").is_some()
+    })
+}
+
 /// The pids of the processes named like the profile's sendmail daemon.
 fn sendmail_processes(cx: &Context) -> Vec<i32> {
     cx.profile
@@ -209,7 +220,7 @@ fn sendmail_processes(cx: &Context) -> Vec<i32> {
 fn stop_failed_daemon(cx: &Context, pid: i32, before: &[i32]) -> String {
     use nix::sys::signal::{kill, Signal};
     use nix::unistd::Pid;
-    if before.contains(&pid) || !sendmail_processes(cx).contains(&pid) {
+    if before.contains(&pid) || !sendmail_processes(cx).contains(&pid) || is_msp(pid) {
         return String::new();
     }
     let mut sent = Vec::new();
