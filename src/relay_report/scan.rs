@@ -140,7 +140,7 @@ pub(crate) struct Prescan {
     /// (`froms_found`): then the ordered part will most likely visit every `from=` line, and
     /// the search is done here, on a worker, instead of on the thread that applies the events
     /// in order. (Only then: on a quiet log it would be one more pass for nothing.)
-    froms: Vec<usize>,
+    froms: Vec<FromHit>,
     froms_found: bool,
 }
 
@@ -206,7 +206,7 @@ impl Prescanner {
             });
         }
         if out.rejects >= PRESCAN_FROMS {
-            out.froms.extend(self.from.find_iter(chunk));
+            from_hits(&self.from, chunk, 0, &mut out.froms);
             out.froms_found = true;
         }
     }
@@ -238,7 +238,7 @@ pub struct Scanner {
     searches: BinaryHeap<Reverse<(usize, usize)>>,
     search_qids: Vec<Arc<[u8]>>,
     needle: Vec<u8>,
-    froms: Vec<usize>,
+    froms: Vec<FromHit>,
 }
 
 impl Scanner {
@@ -470,8 +470,7 @@ impl Scanner {
         let mut qids = std::mem::take(&mut self.search_qids);
         searches.clear();
         qids.clear();
-        // A search hit: (position, index into `qids`, or BROAD for a from= line of the chunk).
-        const BROAD: usize = usize::MAX;
+        // A search hit: (position, index into `qids`).
 
         // Each refusal may add a pending queue id; past a handful, visiting every from= line of
         // the chunk is cheaper than searching for each id.
@@ -480,16 +479,16 @@ impl Scanner {
         // searched then), found by the prescan or here.
         let mut own_froms = std::mem::take(&mut self.froms);
         own_froms.clear();
-        let froms: &[usize] = if !broad {
+        let froms: &[FromHit] = if !broad {
             &[]
         } else if pre.froms_found {
             // The prescan searched the whole chunk: keep the matches wholly inside
             // hay[start..end] (`: from=<` cannot overlap itself, so these are the same).
-            let a = pre.froms.partition_point(|&p| p < start);
-            let b = pre.froms.partition_point(|&p| p + FROM.len() <= end);
+            let a = pre.froms.partition_point(|f| f.pos < start);
+            let b = pre.froms.partition_point(|f| f.pos + FROM.len() <= end);
             &pre.froms[a..b.max(a)]
         } else {
-            own_froms.extend(self.from.find_iter(&hay[start..]).map(|p| start + p));
+            from_hits(&self.from, hay, start, &mut own_froms);
             &own_froms
         };
         let mut froms = froms.iter().copied().peekable();
@@ -508,7 +507,7 @@ impl Scanner {
         loop {
             let next_found = found.peek().map(|f| f.line.0);
             let next_search = if broad {
-                froms.peek().copied()
+                froms.peek().map(|f| f.pos)
             } else {
                 searches.peek().map(|r| r.0 .0)
             };
@@ -522,28 +521,35 @@ impl Scanner {
                     done = f.line.1 + 1;
                     self.apply(f.event.map(|(a, b)| &chunk[a..b]), f.ts)
                 }
+                _ if broad => {
+                    // A broad hit is a from= line and nothing else (a line with a needle came
+                    // from the prescan, before it): only its queue id can matter, and the
+                    // prescan found where that starts, so an unwanted line (under a
+                    // relay-probing campaign, two in five of the log) is not read here at all:
+                    // on two cores it is in another core's cache.
+                    let f = froms.next().expect("peeked");
+                    let pending = &self.pending.map;
+                    if f.pos < done || !f.qid(hay).is_some_and(|q| pending.contains_key(q)) {
+                        continue;
+                    }
+                    let (line_start, line_end) = line_around(hay, done, f.pos);
+                    done = line_end + 1;
+                    let line = &hay[line_start..line_end];
+                    if line.len() > MAX_LINE {
+                        continue;
+                    }
+                    let a = pre.hits.partition_point(|&h| h < line_start);
+                    let b = pre.hits.partition_point(|&h| h < line_end);
+                    self.process_line_hits(line, &pre.hits[a..b], line_start)
+                }
                 _ => {
-                    let Reverse((pos, slot)) = if broad {
-                        Reverse((froms.next().expect("peeked"), BROAD))
-                    } else {
-                        searches.pop().expect("peeked")
-                    };
+                    let Reverse((pos, slot)) = searches.pop().expect("peeked");
                     let mut new_qid = None;
                     if pos >= done {
-                        let line_start =
-                            memchr::memrchr(b'\n', &hay[done..pos]).map_or(done, |p| done + p + 1);
-                        let line_end =
-                            pos + memchr::memchr(b'\n', &hay[pos..]).expect("ends in a newline");
+                        let (line_start, line_end) = line_around(hay, done, pos);
                         done = line_end + 1;
                         let line = &hay[line_start..line_end];
-                        // A broad hit is a from= line and nothing else (a line with a needle
-                        // came from the prescan, before it): only its queue id can matter, so
-                        // look that up before classifying. Under a relay-probing campaign
-                        // this skips two in five lines of the log.
-                        let wanted = slot != BROAD
-                            || qid_ending_at(line, pos - line_start)
-                                .is_some_and(|q| self.pending.map.contains_key(q));
-                        if wanted && line.len() <= MAX_LINE {
+                        if line.len() <= MAX_LINE {
                             // The prescan found every needle of the chunk: the line's are
                             // those, so it need not be searched again.
                             let a = pre.hits.partition_point(|&h| h < line_start);
@@ -553,7 +559,7 @@ impl Scanner {
                     }
                     // If that line was not this id's from= line after all (or was handled
                     // already), look further.
-                    if slot != BROAD && self.pending.map.contains_key(&qids[slot]) {
+                    if self.pending.map.contains_key(&qids[slot]) {
                         if let Some(p) = find_from(hay, done, &qids[slot], &mut self.needle) {
                             searches.push(Reverse((p, slot)));
                         }
@@ -575,6 +581,45 @@ impl Scanner {
     }
 }
 
+/// A `: from=<` in a chunk, and where the queue id that ends there starts (`qid_start == pos`:
+/// none there).
+#[derive(Clone, Copy, Debug)]
+struct FromHit {
+    pos: usize,
+    qid_start: usize,
+}
+
+impl FromHit {
+    fn qid<'h>(&self, hay: &'h [u8]) -> Option<&'h [u8]> {
+        (self.qid_start < self.pos).then(|| &hay[self.qid_start..self.pos])
+    }
+}
+
+/// Appends the `: from=<` of `hay[start..]`, each with its queue id as [`qid_ending_at`] finds
+/// it in the line: the token between the previous space (or the line's start) and the hit.
+/// Queue ids are at most 32 bytes, so only that far back is looked at; a token that reaches
+/// back to `hay`'s start is not counted (the caller's lines start after a newline).
+fn from_hits(from: &Finder<'_>, hay: &[u8], start: usize, out: &mut Vec<FromHit>) {
+    const LONGEST: usize = 32;
+    for p in from.find_iter(&hay[start..]) {
+        let pos = start + p;
+        let lo = pos.saturating_sub(LONGEST + 1);
+        let qid_start = memchr::memrchr2(b' ', b'\n', &hay[lo..pos])
+            .map(|d| lo + d + 1)
+            .filter(|&s| qid_ending_at(&hay[s..], pos - s).is_some())
+            .unwrap_or(pos);
+        out.push(FromHit { pos, qid_start });
+    }
+}
+
+/// The line around `pos` (its start and the position of its newline): `hay[..done]` has been
+/// handled and ends at a line start, and `hay` ends with a newline.
+fn line_around(hay: &[u8], done: usize, pos: usize) -> (usize, usize) {
+    let line_start = memchr::memrchr(b'\n', &hay[done..pos]).map_or(done, |p| done + p + 1);
+    let line_end = pos + memchr::memchr(b'\n', &hay[pos..]).expect("ends in a newline");
+    (line_start, line_end)
+}
+
 /// The position of the next `"QID: from=<"` at or after `from` whose queue id starts a token.
 fn find_from(body: &[u8], from: usize, qid: &[u8], needle: &mut Vec<u8>) -> Option<usize> {
     needle.clear();
@@ -589,4 +634,59 @@ fn find_from(body: &[u8], from: usize, qid: &[u8], needle: &mut Vec<u8>) -> Opti
         at = p + 1;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the in-order part did before the prescan found the queue ids: the line around each
+    /// hit, and `qid_ending_at` in it.
+    fn by_line(hay: &[u8], start: usize) -> Vec<(usize, Option<Vec<u8>>)> {
+        memchr::memmem::find_iter(&hay[start..], FROM)
+            .map(|p| {
+                let pos = start + p;
+                let line_start = memchr::memrchr(b'\n', &hay[..pos]).map_or(0, |n| n + 1);
+                let q = qid_ending_at(&hay[line_start..], pos - line_start).map(<[u8]>::to_vec);
+                (pos, q)
+            })
+            .collect()
+    }
+
+    fn fast(hay: &[u8], start: usize) -> Vec<(usize, Option<Vec<u8>>)> {
+        let mut v = Vec::new();
+        from_hits(&Finder::new(FROM), hay, start, &mut v);
+        v.iter()
+            .map(|f| (f.pos, f.qid(hay).map(<[u8]>::to_vec)))
+            .collect()
+    }
+
+    #[test]
+    fn queue_ids_of_from_hits_at_the_edges() {
+        let mut hay = b"x\n".to_vec();
+        for n in [0, 1, 5, 6, 14, 31, 32, 33, 40] {
+            let id = "A".repeat(n);
+            for before in ["", "sm-mta[1]: ", "a b  ", "x-y "] {
+                hay.extend_from_slice(format!("{before}{id}: from=<a@b>\n").as_bytes());
+            }
+        }
+        hay.extend_from_slice(b"6AQA000000001x: from=<a>, 6AQA000000002y: from=<b>\n");
+        hay.extend_from_slice(b"abc\t6AQA00000000: from=<a>\n: from=<a>\n");
+        let f = fast(&hay, 2);
+        assert_eq!(f, by_line(&hay, 2));
+        assert_eq!(f.iter().filter(|(_, q)| q.is_some()).count(), 18);
+    }
+
+    proptest! {
+        #[test]
+        fn queue_ids_of_from_hits_as_the_line_finds_them(parts in prop::collection::vec(prop_oneof![
+            Just(&b": from=<"[..]), Just(&b"\n"[..]), Just(&b" "[..]), Just(&b"6AQA0000"[..]),
+            Just(&b"Zz9"[..]), Just(&b"-"[..]), Just(&b"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"[..]),
+        ], 0..120)) {
+            let mut hay = b"\n".to_vec();
+            hay.extend(parts.concat());
+            prop_assert_eq!(fast(&hay, 1), by_line(&hay, 1));
+        }
+    }
 }
