@@ -396,18 +396,34 @@ pub fn plan_mc_and_cf(
     why: String,
 ) {
     let new = text.with(edited);
-    match text.encode(&new) {
-        Err(e) => r.error(
-            Some(mc_path),
-            format!("{}: {e}", cx.root.display(mc_path)),
-            None,
-        ),
-        Ok(bytes) => {
-            if let Err(e) = r.change(view, mc_path, bytes, why, None) {
-                r.error(Some(mc_path), e.to_string(), None);
-            } else {
-                plan_cf(cx, r, view, &new);
-            }
+    if plan_mc(cx, r, view, mc_path, text, &new, why) {
+        plan_cf(cx, r, view, &new);
+    }
+}
+
+/// Plans sendmail.mc's new text `edited`, in the encoding `text` was read in; an encoding or
+/// planning failure is reported as the mc's error. Returns whether the change was planned.
+pub fn plan_mc(
+    cx: &Context,
+    r: &mut StepReport,
+    view: &PlannedOverlay,
+    mc_path: &str,
+    text: &Text,
+    edited: &str,
+    why: String,
+) -> bool {
+    let result = text
+        .encode(edited)
+        .map_err(|e| format!("{}: {e}", cx.root.display(mc_path)))
+        .and_then(|bytes| {
+            r.change(view, mc_path, bytes, why, None)
+                .map_err(|e| e.to_string())
+        });
+    match result {
+        Ok(_) => true,
+        Err(e) => {
+            r.error(Some(mc_path), e, None);
+            false
         }
     }
 }

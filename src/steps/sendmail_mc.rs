@@ -174,18 +174,7 @@ impl Step for SendmailMc {
                         .map(|e| e.why.clone())
                         .collect::<Vec<_>>()
                         .join("; ");
-                    match text.encode(&edit.text) {
-                        Err(e) => r.error(
-                            Some(mc_path),
-                            format!("{}: {e}", cx.root.display(mc_path)),
-                            None,
-                        ),
-                        Ok(bytes) => {
-                            if let Err(e) = r.change(view, mc_path, bytes, why, None) {
-                                r.error(Some(mc_path), e.to_string(), None);
-                            }
-                        }
-                    }
+                    super::sendmail_cf::plan_mc(cx, &mut r, view, mc_path, &text, &edit.text, why);
                 } else if all.includes.is_empty() {
                     r.info_at(
                         mc_path,
