@@ -7,6 +7,7 @@ use super::super::{Encoding, Text};
 use crate::engine::host;
 use crate::engine::step::Context;
 use crate::mc;
+use super::m4_memo;
 use std::path::{Path, PathBuf};
 
 /// Runs m4 on the mc text as the served system would. Returns the cf and m4's warnings.
@@ -63,8 +64,9 @@ pub fn regenerate_with(
             None => real_path(cx, &absolute(p)),
         }
     };
-    let overridden = mc::analyse(mc_text)
-        .includes
+    // The mc's includes, read once: analysing an mc is most of what a repeated run costs.
+    let includes = mc::analyse(mc_text).includes;
+    let overridden = includes
         .iter()
         .any(|(_, p)| instead(&served_of(p)).is_some());
     let text = if cx.root.is_host() && !overridden {
@@ -88,23 +90,21 @@ pub fn regenerate_with(
     let dir = dir.parent().filter(|d| d.is_dir()).map(Path::to_path_buf);
     // An mc that does not include cf.m4 itself (FreeBSD's: its Makefile runs
     // `m4 cf.m4 freebsd.mc`) gets the profile's cf.m4 in front, as its Makefile would.
-    let includes_cf = mc::analyse(mc_text)
-        .includes
+    let includes_cf = includes
         .iter()
         .any(|(_, p)| p.ends_with("/cf.m4"));
     // Another user's tree: m4 (and the cf tree's scripts it starts) runs unprivileged.
     let mut trusted_by_root = tree_paths(cx);
     trusted_by_root.push(PathBuf::from(real_path(cx, mc_path)));
-    for (_, p) in &mc::analyse(mc_text).includes {
+    // The files m4 opens by name: the mc's includes (and cf.m4 when it is not one of them).
+    let mut read_by_name = vec![];
+    for (_, p) in &includes {
         trusted_by_root.push(PathBuf::from(place_real(p)));
+        read_by_name.push(PathBuf::from(place_real(p)));
     }
     let foreign = host::foreign_paths(&trusted_by_root);
-    let sandbox = match &foreign {
-        Some(_) => Some(host::Sandbox::new()?),
-        None => None,
-    };
     let mut args = vec![];
-    if let (Some(_), Some(d)) = (&sandbox, &dir) {
+    if let (Some(_), Some(d)) = (&foreign, &dir) {
         // m4 runs in the private directory: relative includes are found in the mc's own.
         args.push("-I".to_string());
         args.push(d.display().to_string());
@@ -125,7 +125,22 @@ pub fn regenerate_with(
         }
         args.push(cf_m4.display().to_string());
         args.push("-".to_string());
+        read_by_name.push(cf_m4);
     }
+    let mut key = m4_memo::Key::new(&m4, &args, dir.as_deref(), foreign.is_some())
+        .part(&text)
+        .part(cx.root.dir().as_os_str().as_encoded_bytes());
+    for f in &read_by_name {
+        key = key.file(f);
+    }
+    let (hit, key) = m4_memo::get(key);
+    if let Some(made) = hit {
+        return Ok(made);
+    }
+    let sandbox = match &foreign {
+        Some(_) => Some(host::Sandbox::new()?),
+        None => None,
+    };
     let out = host::run_as(
         &m4,
         &args,
@@ -193,7 +208,9 @@ pub fn regenerate_with(
     } else {
         unroot_header(stdout, &cx.root.dir().display().to_string())
     };
-    Ok((cf, warnings))
+    let made = (cf, warnings);
+    m4_memo::put(key, &made);
+    Ok(made)
 }
 
 /// What decides what m4 and sendmail do: the tree (with `--root`), the mc and its directory,
