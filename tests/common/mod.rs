@@ -148,9 +148,14 @@ pub fn copy_tree(from: &Path, to: &Path) {
 
 /// A private copy of a fixture root with the real cf tree where its mc includes it.
 pub fn fixture(name: &str) -> tempfile::TempDir {
+    fixture_in(name, &std::env::temp_dir())
+}
+
+/// [`fixture`], made in `dir` (tests/crash.rs makes thousands of them on a tmpfs).
+pub fn fixture_in(name: &str, dir: &Path) -> tempfile::TempDir {
     let t = tempfile::Builder::new()
         .prefix("smtpauth-fixture-")
-        .tempdir()
+        .tempdir_in(dir)
         .unwrap();
     copy_tree(&fixture_dir(name), t.path());
     let cf = Path::new("/usr/share/sendmail/cf");

@@ -2,9 +2,10 @@
 //! Red Hat tree for 5 distinct mc texts (each step plans the cf of the mc before and after it,
 //! and apply plans again before it writes): about 60 ms each, most of an apply's time.
 //!
-//! A result is reused only when everything m4 would read is the same: the m4 program, its
-//! arguments, the mc text handed to it, its directory, whether it runs unprivileged, and the
-//! bytes of every file the mc (or the command line) names directly, read again at each call.
+//! A result is reused only when everything m4 would read is the same: the m4 program (path,
+//! inode, size, mtime), its arguments, the mc text handed to it, its directory, whether it runs
+//! unprivileged, and the bytes of every file the mc (or the command line) names directly, read
+//! again at each call.
 //! Files those include in turn (the cf tree's own m4 files) are not read again: the wizard
 //! writes none of them. For a long-lived process (the TUI, where an admin may upgrade the cf
 //! tree between two plans) a result is kept for [`KEEP`] only.
@@ -41,6 +42,19 @@ impl Key {
             h.update(b);
         };
         field(m4.as_os_str().as_encoded_bytes());
+        // The program itself: another m4 installed at the same path is another key.
+        if let Ok(m) = std::fs::metadata(m4) {
+            use std::os::unix::fs::MetadataExt;
+            for n in [
+                m.dev(),
+                m.ino(),
+                m.size(),
+                m.mtime() as u64,
+                m.mtime_nsec() as u64,
+            ] {
+                field(&n.to_le_bytes());
+            }
+        }
         for a in args {
             field(a.as_bytes());
         }
