@@ -52,6 +52,20 @@ fn cert_ca(names: &[&str], from: i32, to: i32, ca: bool) -> Cert {
     }
 }
 
+/// An X.509 version 1 certificate for mail.example.test (valid to 2126), as Debian's
+/// update_tls makes them: `openssl req -new -key K -subj /CN=mail.example.test` and
+/// `openssl x509 -req -signkey K -days 36500` (no extensions, so version 1).
+fn x509_v1() -> Cert {
+    use rustls::pki_types::pem::PemObject;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/certs");
+    let pem = std::fs::read_to_string(dir.join("x509-v1.crt")).unwrap();
+    Cert {
+        der: CertificateDer::from_pem_slice(pem.as_bytes()).unwrap(),
+        key: PrivateKeyDer::from_pem_file(dir.join("x509-v1.key")).unwrap(),
+        pem,
+    }
+}
+
 fn valid(names: &[&str]) -> Cert {
     cert(names, 2020, 2099)
 }
@@ -84,8 +98,14 @@ fn server(mode: Mode, c: &Cert, conns: usize) -> (SocketAddr, Heard) {
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
-        .with_single_cert(vec![c.der.clone()], c.key.clone_key())
-        .unwrap(),
+        // Not with_single_cert: it parses the certificate with WebPKI, which refuses an X.509
+        // version 1 certificate, and sendmail (OpenSSL) serves those.
+        .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(
+            rustls::sign::CertifiedKey::new(
+                vec![c.der.clone()],
+                rustls::crypto::ring::sign::any_supported_type(&c.key).unwrap(),
+            ),
+        ))),
     );
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
@@ -361,6 +381,12 @@ fn a_certificate_that_fails_verification_keeps_the_password() {
             false,
             "unknown issuer",
         ),
+        (
+            "X.509 version 1 (Debian's update_tls), trusted with --tls-ca",
+            x509_v1(),
+            true,
+            "X.509 version 1",
+        ),
     ];
     for (what, c, trust, why) in cases {
         let (addr, heard) = server(Mode::AuthAfterTls, &c, 2);
@@ -418,6 +444,32 @@ fn no_verify_cert_logs_in_on_loopback_and_says_so() {
         "{lines:?}"
     );
     assert_eq!(r.exit_code(), 0, "{txt}");
+}
+
+/// Debian's update_tls certificate (X.509 version 1): without trust the failure names the
+/// version, not WebPKI's raw `UnsupportedCertVersion`; with `--no-verify-cert` the probe still
+/// encrypts, checks the handshake signature with the certificate's key, and logs in.
+#[test]
+fn an_x509_version_1_certificate_is_named_as_such() {
+    let c = x509_v1();
+    let (addr, heard) = server(Mode::AuthAfterTls, &c, 2);
+    let r = run(&with_user(opts(addr)));
+    let d = &r.check("starttls").unwrap().detail;
+    assert!(
+        d.contains("X.509 version 1") && !d.contains("UnsupportedCertVersion"),
+        "{d}"
+    );
+    assert_eq!(auth_lines(&heard), vec![]);
+    let (addr, heard) = server(Mode::AuthAfterTls, &c, 2);
+    let mut o = with_user(opts(addr));
+    o.verify_cert = false;
+    let r = run(&o);
+    let txt = r.to_text();
+    let tls = r.tls.as_ref().unwrap();
+    assert!(tls.established && !tls.verified, "{txt}");
+    assert!(tls.verification.contains("X.509 version 1"), "{tls:?}");
+    assert_eq!(status(&r, "auth-plain"), Status::Pass, "{txt}");
+    assert!(auth_lines(&heard).iter().all(|(inside, _)| *inside));
 }
 
 /// A server that answers 220 to STARTTLS and then says nothing: a verdict within the timeout.

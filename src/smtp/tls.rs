@@ -98,10 +98,46 @@ pub fn describe_error(e: &rustls::Error) -> String {
                  certificate; give exactly this certificate with --tls-ca FILE to trust it"
                     .to_owned()
             }
+            C::Other(o) if (*o.0).downcast_ref::<X509Version1>().is_some() => o.0.to_string(),
             other => format!("invalid certificate: {other:?}"),
         },
         other => other.to_string(),
     }
+}
+
+/// An X.509 version 1 certificate (no extensions, so no subjectAltName), as Debian's
+/// update_tls makes them: WebPKI cannot read one at all, trusted or not, so verification fails
+/// with this instead of its raw `UnsupportedCertVersion` or "cannot be parsed".
+#[derive(Debug)]
+struct X509Version1;
+
+impl std::fmt::Display for X509Version1 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "the certificate is X.509 version 1 (no extensions, no subjectAltName; Debian's \
+             update_tls makes these), which today's verifiers cannot use, trusted or not: give \
+             sendmail a version 3 certificate with the host's name as a subjectAltName (the \
+             tls step makes one with --tls-cert/--tls-key unset and no usable pair), or probe \
+             with --no-verify-cert to check encryption without verification",
+        )
+    }
+}
+
+impl std::error::Error for X509Version1 {}
+
+/// A failed verification of a version 1 certificate, said as such.
+fn as_version_1(res: Result<(), rustls::Error>, der: &[u8]) -> Result<(), rustls::Error> {
+    match res {
+        Err(_) if is_version_1(der) => Err(rustls::Error::InvalidCertificate(
+            CertificateError::Other(rustls::OtherError(Arc::new(X509Version1))),
+        )),
+        other => other,
+    }
+}
+
+fn is_version_1(der: &[u8]) -> bool {
+    x509_parser::parse_x509_certificate(der)
+        .is_ok_and(|(_, c)| c.version() == x509_parser::x509::X509Version::V1)
 }
 
 /// What one handshake's verifier saw: the certificate, and verification's own result (even
@@ -183,6 +219,8 @@ impl ServerCertVerifier for Recording {
                 CertificateError::UnknownIssuer,
             ));
         }
+        let res = as_version_1(res.map(|_| ()), end_entity.as_ref())
+            .map(|()| ServerCertVerified::assertion());
         if let Ok(mut s) = self.seen.lock() {
             s.cert = cert_info(end_entity.as_ref());
             s.verified = Some(res.as_ref().map(|_| ()).map_err(describe_error));
