@@ -16,6 +16,7 @@ use crate::engine::step::{
 use std::path::{Path, PathBuf};
 
 mod m4;
+mod m4_memo;
 use m4::Instead;
 pub use m4::{regenerate, regenerate_with, validate};
 

@@ -4,10 +4,10 @@
 //! tree (cf.m4 runs `sh/makeinfo.sh`), must not run as root.
 
 use super::super::{Encoding, Text};
+use super::m4_memo;
 use crate::engine::host;
 use crate::engine::step::Context;
 use crate::mc;
-use super::m4_memo;
 use std::path::{Path, PathBuf};
 
 /// Runs m4 on the mc text as the served system would. Returns the cf and m4's warnings.
@@ -90,9 +90,7 @@ pub fn regenerate_with(
     let dir = dir.parent().filter(|d| d.is_dir()).map(Path::to_path_buf);
     // An mc that does not include cf.m4 itself (FreeBSD's: its Makefile runs
     // `m4 cf.m4 freebsd.mc`) gets the profile's cf.m4 in front, as its Makefile would.
-    let includes_cf = includes
-        .iter()
-        .any(|(_, p)| p.ends_with("/cf.m4"));
+    let includes_cf = includes.iter().any(|(_, p)| p.ends_with("/cf.m4"));
     // Another user's tree: m4 (and the cf tree's scripts it starts) runs unprivileged.
     let mut trusted_by_root = tree_paths(cx);
     trusted_by_root.push(PathBuf::from(real_path(cx, mc_path)));
