@@ -138,6 +138,13 @@ fn variants_keep_what_the_admin_has() {
     // An active IPv6 loopback submission line stays; the IPv4 one opens beside it.
     let v6 = "DAEMON_OPTIONS(`Family=inet6, Name=MSP-v6, Port=submission, M=Ea, Addr=::1')dnl";
     let t = debian_variant(&format!("dnl {v6}"), v6);
+    let w = findings(&step(t.path(), &[]), "warning").join("\n");
+    assert!(
+        w.contains("port 587 takes mail clients over IPv4 only")
+            && w.contains("stays on ::1")
+            && w.contains("by hand"),
+        "{w}"
+    );
     apply_and_roll_back(
         t.path(),
         &[],

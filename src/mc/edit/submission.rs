@@ -320,6 +320,23 @@ fn plan_submission(m: &Model, choice: &SubmissionChoice, plan: &mut Plan) -> Res
         }
     }
     let new = rewrite(content, pick, true);
+    // Debian's MSP-v6 on ::1, when the admin made it active: it stays (an IPv6 socket on every
+    // address would take IPv4 too and collide with the listener just opened), and says so.
+    let kept_v6 = sub
+        .iter()
+        .find(|l| !pick.inet6() && l.inet6() && l.line != pick.line && l.loopback());
+    if let Some(v6) = kept_v6 {
+        plan.warnings.push(format!(
+            "line {}: port 587 takes mail clients over IPv4 only; the IPv6 submission listener \
+             stays on {}. To take IPv6 clients too, comment out line {} (the IPv4 listener I \
+             opened) and remove the Addr= of line {} by hand: on Linux an IPv6 socket on every \
+             address takes IPv4 too, so sendmail could not bind both",
+            v6.line + 1,
+            v6.get('a').unwrap_or_default(),
+            pick.line + 1,
+            v6.line + 1
+        ));
+    }
     plan.changes.push(Change::Replace {
         line: pick.line,
         why: format!(
