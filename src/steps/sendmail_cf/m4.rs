@@ -125,16 +125,19 @@ pub fn regenerate_with(
         args.push("-".to_string());
         read_by_name.push(cf_m4);
     }
-    let mut key = m4_memo::Key::new(&m4, &args, dir.as_deref(), foreign.is_some())
-        .part(&text)
-        .part(cx.root.dir().as_os_str().as_encoded_bytes());
+    let mut key = Some(
+        m4_memo::Key::new(&m4, &args, dir.as_deref(), foreign.is_some())
+            .part(&text)
+            .part(cx.root.dir().as_os_str().as_encoded_bytes()),
+    );
     for f in &read_by_name {
-        key = key.file(f);
+        key = key.and_then(|k| k.file(f));
     }
-    let (hit, key) = m4_memo::get(key);
-    if let Some(made) = hit {
-        return Ok(made);
-    }
+    let key = match key.map(m4_memo::get) {
+        Some((Some(made), _)) => return Ok(made),
+        Some((None, key)) => Some(key),
+        None => None,
+    };
     let sandbox = match &foreign {
         Some(_) => Some(host::Sandbox::new()?),
         None => None,
@@ -207,7 +210,9 @@ pub fn regenerate_with(
         unroot_header(stdout, &cx.root.dir().display().to_string())
     };
     let made = (cf, warnings);
-    m4_memo::put(key, &made);
+    if let Some(key) = key {
+        m4_memo::put(key, &made);
+    }
     Ok(made)
 }
 

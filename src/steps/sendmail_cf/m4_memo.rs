@@ -5,7 +5,8 @@
 //! A result is reused only when everything m4 would read is the same: the m4 program (path,
 //! inode, size, mtime), its arguments, the mc text handed to it, its directory, whether it runs
 //! unprivileged, and the bytes of every file the mc (or the command line) names directly, read
-//! again at each call.
+//! again at each call (a named file that is not a regular file of at most 4 MiB, a FIFO or
+//! /dev/zero in a hostile mc, turns the memo off for that run rather than be read).
 //! Files those include in turn (the cf tree's own m4 files) are not read again: the wizard
 //! writes none of them. For a long-lived process (the TUI, where an admin may upgrade the cf
 //! tree between two plans) a result is kept for [`KEEP`] only.
@@ -19,6 +20,8 @@ use std::time::{Duration, Instant};
 pub(super) const KEEP: Duration = Duration::from_secs(30);
 /// At most this many results are kept (an apply has a handful of distinct texts).
 const ENTRIES: usize = 16;
+/// A named file larger than this is not read for the key (the run is not memoised).
+const MAX_FILE: u64 = 4 << 20;
 
 type Made = (Vec<u8>, Vec<String>);
 
@@ -71,17 +74,38 @@ impl Key {
         self
     }
 
-    pub(super) fn file(mut self, path: &Path) -> Key {
+    /// Adds a file m4 opens by name. `None` when it is not a regular file of at most
+    /// [`MAX_FILE`] bytes (a FIFO, a device such as /dev/zero, something huge): such a run
+    /// is not memoised, and m4 meets the file as it always did (under its time limit); the
+    /// key never blocks on a FIFO nor reads without end.
+    pub(super) fn file(mut self, path: &Path) -> Option<Key> {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
         self.field(b"file");
         self.field(path.as_os_str().as_encoded_bytes());
-        match std::fs::read(path) {
-            Ok(b) => {
-                self.field(b"read");
-                self.field(&b);
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(path);
+        let f = match f {
+            Ok(f) => f,
+            Err(e) => {
+                self.field(format!("unopenable {:?}", e.kind()).as_bytes());
+                return Some(self);
             }
-            Err(e) => self.field(format!("unreadable {:?}", e.kind()).as_bytes()),
+        };
+        let m = f.metadata().ok()?;
+        if !m.is_file() || m.len() > MAX_FILE {
+            return None;
         }
-        self
+        let mut b = Vec::with_capacity(m.len() as usize);
+        f.take(MAX_FILE + 1).read_to_end(&mut b).ok()?;
+        if b.len() as u64 > MAX_FILE {
+            return None;
+        }
+        self.field(b"read");
+        self.field(&b);
+        Some(self)
     }
 
     fn field(&mut self, b: &[u8]) {
@@ -127,6 +151,7 @@ mod tests {
         Key::new(Path::new("/usr/bin/m4"), &[], Some(dir), false)
             .part(text.as_bytes())
             .file(&dir.join("inc.m4"))
+            .unwrap()
     }
 
     #[test]
@@ -150,7 +175,25 @@ mod tests {
         // Another directory or privilege: another key.
         let other = Key::new(Path::new("/usr/bin/m4"), &[], Some(d.path()), true)
             .part(b"one")
-            .file(&d.path().join("inc.m4"));
+            .file(&d.path().join("inc.m4"))
+            .unwrap();
         assert!(get(other).0.is_none());
+    }
+
+    #[test]
+    fn a_fifo_a_device_or_a_huge_file_is_not_read_and_not_memoised() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("fifo.m4");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let k = || Key::new(Path::new("/usr/bin/m4"), &[], None, false);
+        // Returns at once (O_NONBLOCK), without a writer on the FIFO.
+        assert!(k().file(&fifo).is_none());
+        assert!(k().file(Path::new("/dev/zero")).is_none());
+        let huge = d.path().join("huge.m4");
+        let f = std::fs::File::create(&huge).unwrap();
+        f.set_len(MAX_FILE + 1).unwrap();
+        assert!(k().file(&huge).is_none());
+        // A missing file is a key (its appearing later makes another one).
+        assert!(k().file(&d.path().join("missing.m4")).is_some());
     }
 }
