@@ -202,7 +202,7 @@ fn parallel(n: usize, work: impl Fn(usize) + Sync) {
 fn a_crash_at_any_write_is_resumed_or_rolled_back_with_nothing_lost() {
     need_tools!();
     let mut total = 0;
-    // SMTPAUTH_WIZARD_CRASH_FIXTURE=debian12 runs one fixture (the whole test takes ~20 min).
+    // SMTPAUTH_WIZARD_CRASH_FIXTURE=debian12 runs one fixture (the whole test took 12 min in the last clean run).
     let only = std::env::var("SMTPAUTH_WIZARD_CRASH_FIXTURE").ok();
     let dir = work_dir();
     println!("crash test trees in {}", dir.display());

@@ -126,7 +126,7 @@ impl std::fmt::Display for X509Version1 {
 impl std::error::Error for X509Version1 {}
 
 /// A failed verification of a version 1 certificate, said as such.
-fn as_version_1(res: Result<(), rustls::Error>, der: &[u8]) -> Result<(), rustls::Error> {
+fn as_version_1<T>(res: Result<T, rustls::Error>, der: &[u8]) -> Result<T, rustls::Error> {
     match res {
         Err(_) if is_version_1(der) => Err(rustls::Error::InvalidCertificate(
             CertificateError::Other(rustls::OtherError(Arc::new(X509Version1))),
@@ -219,8 +219,7 @@ impl ServerCertVerifier for Recording {
                 CertificateError::UnknownIssuer,
             ));
         }
-        let res = as_version_1(res.map(|_| ()), end_entity.as_ref())
-            .map(|()| ServerCertVerified::assertion());
+        let res = as_version_1(res, end_entity.as_ref());
         if let Ok(mut s) = self.seen.lock() {
             s.cert = cert_info(end_entity.as_ref());
             s.verified = Some(res.as_ref().map(|_| ()).map_err(describe_error));

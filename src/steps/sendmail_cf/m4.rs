@@ -97,8 +97,9 @@ pub fn regenerate_with(
     // The files m4 opens by name: the mc's includes (and cf.m4 when it is not one of them).
     let mut read_by_name = vec![];
     for (_, p) in &includes {
-        trusted_by_root.push(PathBuf::from(place_real(p)));
-        read_by_name.push(PathBuf::from(place_real(p)));
+        let real = PathBuf::from(place_real(p));
+        trusted_by_root.push(real.clone());
+        read_by_name.push(real);
     }
     let foreign = host::foreign_paths(&trusted_by_root);
     let mut args = vec![];

@@ -33,18 +33,13 @@ struct Entry {
 
 static MEMO: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
 
-/// The key of one m4 run. `files` are the paths m4 opens by name (read now; a file that
-/// cannot be read counts as such, so it appearing later is a different key).
+/// The key of one m4 run: a hash over every input, each field length-prefixed.
 pub(super) struct Key(Sha256);
 
 impl Key {
     pub(super) fn new(m4: &Path, args: &[String], dir: Option<&Path>, unprivileged: bool) -> Key {
-        let mut h = Sha256::new();
-        let mut field = |b: &[u8]| {
-            h.update((b.len() as u64).to_le_bytes());
-            h.update(b);
-        };
-        field(m4.as_os_str().as_encoded_bytes());
+        let mut k = Key(Sha256::new());
+        k.field(m4.as_os_str().as_encoded_bytes());
         // The program itself: another m4 installed at the same path is another key.
         if let Ok(m) = std::fs::metadata(m4) {
             use std::os::unix::fs::MetadataExt;
@@ -55,16 +50,16 @@ impl Key {
                 m.mtime() as u64,
                 m.mtime_nsec() as u64,
             ] {
-                field(&n.to_le_bytes());
+                k.field(&n.to_le_bytes());
             }
         }
         for a in args {
-            field(a.as_bytes());
+            k.field(a.as_bytes());
         }
-        field(b"--");
-        field(dir.map_or(&b""[..], |d| d.as_os_str().as_encoded_bytes()));
-        field(&[u8::from(unprivileged)]);
-        Key(h)
+        k.field(b"--");
+        k.field(dir.map_or(&b""[..], |d| d.as_os_str().as_encoded_bytes()));
+        k.field(&[u8::from(unprivileged)]);
+        k
     }
 
     /// Bytes that decide the output: the mc text handed to m4, the root it is unrooted from.
