@@ -546,6 +546,91 @@ fn many_pending_senders_any_chunking() {
     }
 }
 
+/// The prescan looks for a refused transaction's from= line a few KiB after the refusal; what
+/// it finds must be what the ordered search finds (which is all there is when a chunk holds no
+/// whole line: fed byte by byte). The cases around that window: the sender right after, further
+/// than the window, behind lines that hold the id without being its from= line, on a line with
+/// a needle, twice refused, the id used again, a `check_mail` refusal.
+#[test]
+fn the_sender_near_a_refusal_is_the_one_the_ordered_search_finds() {
+    let o = opts();
+    let t = "Nov 26 10:00:00";
+    let mut log = String::new();
+    let mut add = |s: String| log.push_str(&s);
+    // 1: the from= line right after.
+    add(reject(t, "6AQA0000a0001", "[45.0.1.1]", "v@example.org"));
+    add(from(t, "6AQA0000a0001", "one@example.biz", "x"));
+    // 2: the from= line 20 KiB on, past the window.
+    add(reject(t, "6AQA0000a0002", "[45.0.1.2]", "v@example.org"));
+    for i in 0..100 {
+        add(noise(t, i));
+    }
+    add(from(t, "6AQA0000a0002", "two@example.biz", "x"));
+    // 3: lines holding "QID: from=<" first: another transaction's from= line that quotes it, a
+    // longer id ending in it, a line with "Relaying denied" but no reject= (not a from= line
+    // to the classifier); then the real one.
+    add(reject(t, "6AQA0000a0003", "[45.0.1.3]", "v@example.org"));
+    add(format!("{t} mailsrv sm-mta[9]: 6AQA0000z9999: from=<a@b>, note 6AQA0000a0003: from=<wrong1@example.biz>\n"));
+    add(from(t, "X6AQA0000a0003", "wrong2@example.biz", "x"));
+    add(format!(
+        "{t} mailsrv sm-mta[9]: 6AQA0000a0003: from=<wrong3@example.biz>, stat=Relaying denied\n"
+    ));
+    add(from(t, "6AQA0000a0003", "three@example.biz", "x"));
+    // 4: the from= line holds a needle ("AUT"): the prescan classified it already.
+    add(reject(t, "6AQA0000a0004", "[45.0.1.4]", "v@example.org"));
+    add(from(t, "6AQA0000a0004", "AUTHOR@example.biz", "x"));
+    // 5: two recipients refused, then the sender (counted for both).
+    add(reject(t, "6AQA0000a0005", "[45.0.1.5]", "v@example.org"));
+    add(reject(t, "6AQA0000a0005", "[45.0.1.5]", "w@example.org"));
+    add(from(t, "6AQA0000a0005", "five@example.biz", "x"));
+    // 6: the same id twice, each transaction with its own sender.
+    add(reject(t, "6AQA0000a0006", "[45.0.1.6]", "v@example.org"));
+    add(from(t, "6AQA0000a0006", "six-a@example.biz", "x"));
+    add(reject(t, "6AQA0000a0006", "[45.0.1.6]", "v@example.org"));
+    add(from(t, "6AQA0000a0006", "six-b@example.biz", "x"));
+    // 7: a check_mail refusal waits for no from= line; the one after it is not its sender.
+    add(format!("{t} mailsrv sm-mta[9]: 6AQA0000a0007: ruleset=check_mail, arg1=<seven@example.biz>, relay=[45.0.1.7], reject=550 5.7.1 <seven@example.biz>... Relaying denied\n"));
+    add(from(t, "6AQA0000a0007", "not-seven@example.biz", "x"));
+    for i in 0..20 {
+        add(noise(t, i));
+    }
+    let bytes = log.as_bytes();
+
+    let mut by_byte = Scanner::new(&o);
+    for b in bytes {
+        by_byte.feed(std::slice::from_ref(b));
+    }
+    let reference = json(&by_byte.finish());
+    let whole = scan(&o, bytes);
+    assert_eq!(json(&whole), reference, "whole against byte by byte");
+    for chunk in [100, 333, 4096, 20_000] {
+        let mut sc = Scanner::new(&o);
+        for c in bytes.chunks(chunk) {
+            sc.feed(c);
+        }
+        assert_eq!(json(&sc.finish()), reference, "chunks of {chunk}");
+    }
+
+    let senders: std::collections::BTreeMap<&str, u64> = whole
+        .senders
+        .iter()
+        .map(|s| (s.sender.as_str(), s.relay_denied))
+        .collect();
+    let want: std::collections::BTreeMap<&str, u64> = [
+        ("one@example.biz", 1),
+        ("two@example.biz", 1),
+        ("three@example.biz", 1),
+        ("AUTHOR@example.biz", 1),
+        ("five@example.biz", 2),
+        ("six-a@example.biz", 1),
+        ("six-b@example.biz", 1),
+        ("seven@example.biz", 1),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(senders, want);
+}
+
 mod chunking {
     use super::*;
     use proptest::prelude::*;

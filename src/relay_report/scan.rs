@@ -7,10 +7,13 @@
 //! file it runs on several threads at once.
 //! The ordered part ([`Scanner`]) applies the events in log order, completes lines that span two
 //! chunks, and finds the one frequent kind of line that matters: `QID: from=<sender>`, the
-//! sender of a refused message, logged when its transaction ends. That search is done per
-//! pending queue id (`"QID: from=<"` is as rare as a needle gets); when many are pending at
-//! once, every `: from=<` line of the chunk is visited instead (found by the prescan, on a
-//! worker, when the chunk holds a refusal: then that is the likely case).
+//! sender of a refused message, logged when its transaction ends. The prescan looks for it a
+//! few KiB after each refusal (where sendmail logs it: the next line or a few later) and, when
+//! it is there, hands it over with the events; a refused transaction whose sender is further
+//! away is searched for by the ordered part, per pending queue id (`"QID: from=<"` is as rare as
+//! a needle gets), and when many are pending at once, every `: from=<` line of the chunk is
+//! visited instead (found by the prescan, on a worker, when the chunk holds refusals whose
+//! sender it did not find: then that is the likely case).
 //!
 //! The fast path only chooses which lines the classifier sees, and every line the classifier
 //! acts on is among them; a line that spans two chunks goes to the classifier whole. Feeding the
@@ -42,6 +45,9 @@ const SMALL_PENDING: usize = 8;
 /// in three 64 KiB chunks) and the ordered part searches per queue id; finding every `from=`
 /// line there was 7.5% of the quiet log's CPU time for nothing (perf, 1 GiB, one core).
 const PRESCAN_FROMS: usize = SMALL_PENDING / 2;
+/// How far after a refusal its `from=` line is looked for by the prescan (see
+/// [`Prescanner::sender_near`]).
+const NEAR: usize = 8 * 1024;
 
 struct PendingReject {
     client: Box<[u8]>,
@@ -131,10 +137,13 @@ pub(crate) struct Prescan {
     first_newline: Option<usize>,
     last_newline: Option<usize>,
     /// The events of the lines with a needle hit that lie wholly between the first and the
-    /// last newline, in order.
+    /// last newline, and of the refusals' `from=` lines found near them, in order.
     found: Vec<Found>,
-    /// How many of them are refusals.
+    /// How many of them are refusals of a recipient (which wait for their transaction's
+    /// `from=` line) whose `from=` line was not found near them in this chunk.
     rejects: usize,
+    /// Scratch space for `prescan`.
+    near: Vec<Found>,
     hits: Vec<usize>,
     /// Where `: from=<` occurs in the chunk, ascending, when the chunk has [`PRESCAN_FROMS`] refusals or more
     /// (`froms_found`): then the ordered part will most likely visit every `from=` line, and
@@ -150,6 +159,8 @@ struct Found {
     line: Span,
     ts: Option<i64>,
     event: EventOf<Span>,
+    /// A refusal whose `from=` line is in `found` too (or is its own line with a needle).
+    from_near: bool,
 }
 
 /// The stateless part of the scan: counting lines, finding and classifying the rare lines. A
@@ -178,6 +189,9 @@ impl Prescanner {
         // Lines before the first newline and after the last are the ordered part's business.
         let hits = &out.hits[out.hits.partition_point(|&h| h <= first)..];
         let hits = &hits[..hits.partition_point(|&h| h < last)];
+        // The from= lines found near refusals, merged into `found` at the end.
+        let mut near = std::mem::take(&mut out.near);
+        near.clear();
         let mut i = 0;
         while i < hits.len() {
             let h = hits[i];
@@ -198,17 +212,100 @@ impl Prescanner {
                 EventOf::From { .. } => None,
                 _ => self.clock.parse(line),
             };
-            out.rejects += usize::from(matches!(event, EventOf::RelayDenied { .. }));
+            let mut from_near = false;
+            if let EventOf::RelayDenied {
+                qid: Some(q),
+                check_mail: false,
+                ..
+            } = event
+            {
+                from_near = self.sender_near(chunk, &out.hits, q, end + 1, last, &mut near);
+                out.rejects += usize::from(!from_near);
+            }
             out.found.push(Found {
                 line: (start, end),
                 ts,
                 event: event.map(|f| span_of(f, chunk)),
+                from_near,
             });
         }
+        if !near.is_empty() {
+            out.found.append(&mut near);
+            // Stable: a line is in `found` once unless two refusals found the same from= line.
+            out.found.sort_by_key(|f| f.line.0);
+            out.found.dedup_by_key(|f| f.line.0);
+        }
+        out.near = near;
         if out.rejects >= PRESCAN_FROMS {
             from_hits(&self.from, chunk, 0, &mut out.froms);
             out.froms_found = true;
         }
+    }
+
+    /// Looks for the `from=` line of refused transaction `qid` in `chunk[from..=last]`, at most
+    /// [`NEAR`] bytes on: the first line that the ordered part, searching for `"QID: from=<"`
+    /// there, would find to be that transaction's sender. Pushes its event to `near` (unless it
+    /// holds a needle: then it is in `found` already) and says whether it found one.
+    ///
+    /// sendmail logs the sender when the transaction ends, which for a refused relay attempt is
+    /// a line or a few later; so the ordered part, which would otherwise search for each refused
+    /// queue id or (under a relay-probing campaign) visit every `from=` line of the chunk, is
+    /// told where the line is.
+    fn sender_near(
+        &self,
+        chunk: &[u8],
+        hits: &[usize],
+        qid: &[u8],
+        from: usize,
+        last: usize,
+        near: &mut Vec<Found>,
+    ) -> bool {
+        let limit = last.min(from.saturating_add(NEAR));
+        let mut at = from;
+        while at < limit {
+            let Some(p) = self.from.find(&chunk[at..limit]) else {
+                return false;
+            };
+            let pos = at + p;
+            at = pos + 1;
+            // "QID: from=<" with QID a whole token (as `find_from` asks).
+            let Some(q_start) = pos.checked_sub(qid.len()) else {
+                continue;
+            };
+            if &chunk[q_start..pos] != qid
+                || (q_start > 0 && !matches!(chunk[q_start - 1], b' ' | b'\n'))
+            {
+                continue;
+            }
+            let line_start =
+                memchr::memrchr(b'\n', &chunk[from..pos]).map_or(from, |n| from + n + 1);
+            let line_end =
+                pos + memchr::memchr(b'\n', &chunk[pos..=last]).expect("ends in a newline");
+            at = line_end + 1;
+            let line = &chunk[line_start..line_end];
+            if line.len() > MAX_LINE {
+                continue;
+            }
+            let a = hits.partition_point(|&h| h < line_start);
+            let b = hits.partition_point(|&h| h < line_end);
+            match self.classifier.classify_hits(line, &hits[a..b], line_start) {
+                Some(event @ EventOf::From { qid: q, .. }) if q == qid => {
+                    if a == b {
+                        near.push(Found {
+                            line: (line_start, line_end),
+                            ts: None,
+                            event: event.map(|f| span_of(f, chunk)),
+                            from_near: false,
+                        });
+                    }
+                    return true;
+                }
+                // Another transaction's line that happens to hold this id: the ordered part
+                // would look further too.
+                _ => {}
+            }
+        }
+        false
     }
 }
 
@@ -519,7 +616,9 @@ impl Scanner {
                         continue;
                     }
                     done = f.line.1 + 1;
-                    self.apply(f.event.map(|(a, b)| &chunk[a..b]), f.ts)
+                    let new_qid = self.apply(f.event.map(|(a, b)| &chunk[a..b]), f.ts);
+                    // The prescan found this refusal's from= line: it is in `found`, in order.
+                    new_qid.filter(|_| !f.from_near)
                 }
                 _ if broad => {
                     // A broad hit is a from= line and nothing else (a line with a needle came
