@@ -28,9 +28,14 @@ impl Distinct {
         if self.full() {
             return;
         }
+        self.insert_hash(Distinct::hash_of(v));
+    }
+
+    /// The hash [`Distinct::insert`] keeps of `v`.
+    fn hash_of(v: &[u8]) -> u64 {
         let mut h = DefaultHasher::new();
         v.hash(&mut h);
-        self.insert_hash(h.finish());
+        h.finish()
     }
 
     /// [`Distinct::insert`] of `v` in ASCII lower case, without allocating a lowered copy (one
@@ -118,6 +123,15 @@ struct UserAgg {
     auth_failed: u64,
     saslauthd_failed: u64,
     clients: Distinct,
+}
+
+/// A client as a refused transaction waiting for its sender remembers it, without a copy of
+/// its key: where it is tracked (clients are never dropped from the map) and the hash its
+/// senders' sets of clients keep.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClientRef {
+    tracked: Option<u32>,
+    hash: u64,
 }
 
 /// The client a relaying or login event came from.
@@ -218,24 +232,25 @@ impl Hasher for Fx {
 impl<V: Default> Capped<V> {
     /// The entry for `key`, created if there is room.
     fn slot(&mut self, key: &[u8]) -> Option<&mut V> {
-        let i = match self.index.get(key) {
-            Some(&i) => i,
-            None if self.items.len() >= MAX_TRACKED => return None,
+        let i = self.slot_index(key)?;
+        Some(&mut self.items[i])
+    }
+
+    /// Where the entry for `key` is, created if there is room.
+    fn slot_index(&mut self, key: &[u8]) -> Option<usize> {
+        match self.index.get(key) {
+            Some(&i) => Some(i),
+            None if self.items.len() >= MAX_TRACKED => None,
             None => {
                 self.index.insert(key.into(), self.items.len());
                 self.items.push(V::default());
-                self.items.len() - 1
+                Some(self.items.len() - 1)
             }
-        };
-        Some(&mut self.items[i])
+        }
     }
 
     fn get(&self, key: &[u8]) -> Option<&V> {
         self.index.get(key).map(|&i| &self.items[i])
-    }
-
-    fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
-        self.index.get(key).map(|&i| &mut self.items[i])
     }
 
     fn iter(&self) -> impl Iterator<Item = (&[u8], &V)> {
@@ -285,7 +300,13 @@ impl Stats {
 
     /// The tracked client, created and updated with this sighting; `None` beyond the cap.
     fn client(&mut self, c: &Client<'_>, ts: Option<i64>) -> Option<&mut ClientAgg> {
-        let a = self.clients.slot(c.key)?;
+        let i = self.clients.slot_index(c.key)?;
+        Some(self.update_client(i, c, ts))
+    }
+
+    /// [`Stats::client`] of the tracked client at `i`.
+    fn update_client(&mut self, i: usize, c: &Client<'_>, ts: Option<i64>) -> &mut ClientAgg {
+        let a = &mut self.clients.items[i];
         if let Some(h) = c.host {
             if a.host.as_deref().map(str::as_bytes) != Some(h) {
                 a.host = Some(text(h).into());
@@ -304,9 +325,10 @@ impl Stats {
                 a.days += 1;
             }
         }
-        Some(a)
+        a
     }
 
+    /// Counts a refusal; returns the client as a transaction waiting for its sender keeps it.
     pub(crate) fn relay_denied(
         &mut self,
         ts: Option<i64>,
@@ -314,13 +336,18 @@ impl Stats {
         recipient: Option<&[u8]>,
         sender: Option<&[u8]>,
         auth_required: bool,
-    ) {
+    ) -> ClientRef {
         self.seen(ts);
         self.relay_denied += 1;
         if !auth_required {
             self.relay_denied_without_auth += 1;
         }
-        match self.client(c, ts) {
+        let tracked = self.clients.slot_index(c.key);
+        let who = ClientRef {
+            tracked: tracked.map(|i| i as u32),
+            hash: Distinct::hash_of(c.key),
+        };
+        match tracked.map(|i| self.update_client(i, c, ts)) {
             Some(a) => {
                 a.relay_denied += 1;
                 if let Some(r) = recipient {
@@ -333,14 +360,15 @@ impl Stats {
             None => self.untracked.relay_denied += 1,
         }
         if let Some(s) = sender {
-            self.sender(c.key, s, 1);
+            self.sender(who, s, 1);
         }
+        who
     }
 
-    /// The envelope sender of `n` refused recipients from client `key`.
-    pub(crate) fn sender(&mut self, key: &[u8], sender: &[u8], n: u64) {
+    /// The envelope sender of `n` refused recipients from `client`.
+    pub(crate) fn sender(&mut self, client: ClientRef, sender: &[u8], n: u64) {
         let own = in_local_domain(&self.local_domains, sender);
-        if let Some(a) = self.clients.get_mut(key) {
+        if let Some(a) = client.tracked.map(|i| &mut self.clients.items[i as usize]) {
             a.senders.add(sender);
             a.sender_set.insert(sender);
             if own && a.own_sender.is_none() {
@@ -350,7 +378,9 @@ impl Stats {
         match self.senders.slot(sender) {
             Some(s) => {
                 s.relay_denied += n;
-                s.clients.insert(key);
+                if !s.clients.full() {
+                    s.clients.insert_hash(client.hash);
+                }
             }
             None => self.untracked.sender_relay_denied += n,
         }
