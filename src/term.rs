@@ -121,6 +121,10 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Escaping<F> {
         w: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
+        // Everything escaped here is DEL or above; most of a report is plain ASCII below it.
+        if fragment.bytes().all(|b| b < 0x7f) {
+            return self.0.write_string_fragment(w, fragment);
+        }
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             if invisible(c) || ('\u{7f}'..='\u{9f}').contains(&c) {
