@@ -359,7 +359,7 @@ impl Scanner {
             .map_or_else(|| Zone::for_root(&opts.root), Zone::Fixed);
         Scanner {
             pre: Prescanner {
-                needles: Needles::new(&Classifier::NEEDLES),
+                needles: Needles::new(&Classifier::NEEDLES, &Classifier::NEEDLE_SKIP),
                 classifier: Classifier::new(),
                 clock: Clock::new(zone, opts.now),
                 from: Finder::new(FROM),
