@@ -149,13 +149,13 @@ impl Classifier {
     /// 15-20% cheaper on one core (1 GiB: 0.63 -> 0.51 s CPU; `AU` made it 1.09 s).
     pub(crate) const NEEDLES: [&'static [u8]; 3] = [b"Relaying denied", b"AUT", b"auth failure"];
 
-    /// The prescan searches for `AUT` as `UT` (and reports each hit one byte earlier): the
+    /// The prescan searches for `AUT` as `UT` (and checks for the `A` before each hit): the
     /// shortest text searched for sets Teddy's fingerprint length, and a 2-byte fingerprint
     /// made the search 15-20% cheaper (64 KiB chunks of the benchmark logs: about 100 -> 80 ms
     /// per GiB). Not `AU`: sendmail's queue ids start with the date in base 60, so on the 30th
     /// of November every id holds `AU` (that search took twice as long on such a log); `UT`
     /// can appear in an id only as minute 30, second 29 or in its sequence part, about one id in
-    /// 3,600. A hit is a place where a needle may start; the classifier checks the text there.
+    /// 3,600.
     pub(crate) const NEEDLE_SKIP: [usize; 3] = [0, 1, 0];
 
     pub(crate) fn new() -> Classifier {
