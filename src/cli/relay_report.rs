@@ -116,6 +116,8 @@ pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, crate::
     } else {
         out!("{}", rep.to_text());
     }
+    // The process ends now: freeing the report's strings one by one would only delay that.
+    std::mem::forget(rep);
     Ok(0)
 }
 
