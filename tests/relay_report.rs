@@ -591,6 +591,24 @@ fn the_sender_near_a_refusal_is_the_one_the_ordered_search_finds() {
     // 7: a check_mail refusal waits for no from= line; the one after it is not its sender.
     add(format!("{t} mailsrv sm-mta[9]: 6AQA0000a0007: ruleset=check_mail, arg1=<seven@example.biz>, relay=[45.0.1.7], reject=550 5.7.1 <seven@example.biz>... Relaying denied\n"));
     add(from(t, "6AQA0000a0007", "not-seven@example.biz", "x"));
+    // 8: refused twice, the first refusal's sender past the window (so it waits), the second's
+    // right after it (so it travels with the refusal): both counted.
+    add(reject(t, "6AQA0000a0008", "[45.0.1.8]", "v@example.org"));
+    for i in 0..100 {
+        add(noise(t, i));
+    }
+    add(reject(t, "6AQA0000a0008", "[45.0.1.8]", "w@example.org"));
+    add(from(t, "6AQA0000a0008", "eight@example.biz", "x"));
+    // 9: a from= line with "UT" but no "AUT" in it (where the search for AUT hits) and one
+    // with "AUT" at its very start: neither is another kind of event.
+    add(reject(t, "6AQA0000a0009", "[45.0.1.9]", "v@example.org"));
+    add(from(t, "6AQA0000a0009", "UTOPIA@example.biz", "x"));
+    add("AUTH=oddity 6AQA0000a0009: from=<not-nine@example.biz>\n".to_string());
+    // 10: a line that starts with "UT" right after a refusal (a hit for AUT one byte earlier
+    // would be the refusal's newline, and the refusal counted twice).
+    add(reject(t, "6AQA0000a0010", "[45.0.1.10]", "v@example.org"));
+    add("UTH=server, relay=[45.0.2.1], authid=nobody\n".to_string());
+    add(from(t, "6AQA0000a0010", "ten@example.biz", "x"));
     for i in 0..20 {
         add(noise(t, i));
     }
@@ -625,6 +643,9 @@ fn the_sender_near_a_refusal_is_the_one_the_ordered_search_finds() {
         ("six-a@example.biz", 1),
         ("six-b@example.biz", 1),
         ("seven@example.biz", 1),
+        ("eight@example.biz", 2),
+        ("UTOPIA@example.biz", 1),
+        ("ten@example.biz", 1),
     ]
     .into_iter()
     .collect();

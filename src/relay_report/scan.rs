@@ -171,11 +171,13 @@ pub(crate) struct Prescan {
     first_newline: Option<usize>,
     last_newline: Option<usize>,
     /// The events of the lines with a needle hit that lie wholly between the first and the
-    /// last newline, in order.
+    /// last newline, and of the refusals' `from=` lines found near them, in order.
     found: Vec<Found>,
     /// How many of them are refusals of a recipient (which wait for their transaction's
     /// `from=` line) whose `from=` line was not found near them in this chunk.
     rejects: usize,
+    /// Scratch space for `prescan`.
+    near: Vec<Found>,
     hits: Vec<usize>,
     /// Where `: from=<` occurs in the chunk, ascending, when the chunk has [`PRESCAN_FROMS`] refusals or more
     /// (`froms_found`): then the ordered part will most likely visit every `from=` line, and
@@ -191,10 +193,8 @@ struct Found {
     line: Span,
     ts: Option<i64>,
     event: EventOf<Span>,
-    /// The sender of a refused transaction, from its `from=` line found near the refusal
-    /// ([`Prescanner::sender_near`]): applied with the refusal, so that the transaction never
-    /// waits in [`Pending`].
-    sender: Option<Span>,
+    /// A refusal whose `from=` line is in `found` too (or is its own line with a needle).
+    from_near: bool,
 }
 
 /// The stateless part of the scan: counting lines, finding and classifying the rare lines. A
@@ -223,6 +223,9 @@ impl Prescanner {
         // Lines before the first newline and after the last are the ordered part's business.
         let hits = &out.hits[out.hits.partition_point(|&h| h <= first)..];
         let hits = &hits[..hits.partition_point(|&h| h < last)];
+        // The from= lines found near refusals, merged into `found` at the end.
+        let mut near = std::mem::take(&mut out.near);
+        near.clear();
         let mut i = 0;
         while i < hits.len() {
             let h = hits[i];
@@ -244,23 +247,30 @@ impl Prescanner {
                 EventOf::From { .. } => None,
                 _ => self.clock.parse(line),
             };
-            let mut sender = None;
+            let mut from_near = false;
             if let EventOf::RelayDenied {
                 qid: Some(q),
                 check_mail: false,
                 ..
             } = event
             {
-                sender = self.sender_near(chunk, &hits[i..], q, end + 1, last);
-                out.rejects += usize::from(sender.is_none());
+                from_near = self.sender_near(chunk, &hits[i..], q, end + 1, last, &mut near);
+                out.rejects += usize::from(!from_near);
             }
             out.found.push(Found {
                 line: (start, end),
                 ts,
                 event: event.map(|f| span_of(f, chunk)),
-                sender,
+                from_near,
             });
         }
+        if !near.is_empty() {
+            out.found.append(&mut near);
+            // Stable: a line is in `found` once unless two refusals found the same from= line.
+            out.found.sort_by_key(|f| f.line.0);
+            out.found.dedup_by_key(|f| f.line.0);
+        }
+        out.near = near;
         if out.rejects >= PRESCAN_FROMS {
             from_hits(&self.from, chunk, 0, &mut out.froms);
             out.froms_found = true;
@@ -269,8 +279,9 @@ impl Prescanner {
 
     /// Looks for the `from=` line of refused transaction `qid` in `chunk[from..=last]`, at most
     /// [`NEAR`] bytes on: the first line that the ordered part, searching for `"QID: from=<"`
-    /// there, would find to be that transaction's sender. Returns the sender's span in `chunk`.
-    /// `hits` are the needle hits from `from` on (at least up to `last`).
+    /// there, would find to be that transaction's sender. Pushes its event to `near` (unless it
+    /// holds a needle: then it is in `found` already) and says whether it found one. `hits` are
+    /// the needle hits from `from` on (at least up to `last`).
     ///
     /// sendmail logs the sender when the transaction ends, which for a refused relay attempt is
     /// a line or a few later; so the ordered part, which would otherwise search for each refused
@@ -283,11 +294,14 @@ impl Prescanner {
         qid: &[u8],
         from: usize,
         last: usize,
-    ) -> Option<Span> {
+        near: &mut Vec<Found>,
+    ) -> bool {
         let limit = last.min(from.saturating_add(NEAR));
         let mut at = from;
         while at < limit {
-            let p = self.from.find(&chunk[at..limit])?;
+            let Some(p) = self.from.find(&chunk[at..limit]) else {
+                return false;
+            };
             let pos = at + p;
             at = pos + 1;
             // "QID: from=<" with QID a whole token (as `find_from` asks).
@@ -312,15 +326,23 @@ impl Prescanner {
             let a = hits.iter().take_while(|&&h| h < line_start).count();
             let b = a + hits[a..].iter().take_while(|&&h| h < line_end).count();
             match self.classifier.classify_hits(line, &hits[a..b], line_start) {
-                Some(EventOf::From { qid: q, sender }) if q == qid => {
-                    return Some(span_of(sender, chunk));
+                Some(event @ EventOf::From { qid: q, .. }) if q == qid => {
+                    if a == b {
+                        near.push(Found {
+                            line: (line_start, line_end),
+                            ts: None,
+                            event: event.map(|f| span_of(f, chunk)),
+                            from_near: false,
+                        });
+                    }
+                    return true;
                 }
                 // Another transaction's line that happens to hold this id: the ordered part
                 // would look further too.
                 _ => {}
             }
         }
-        None
+        false
     }
 }
 
@@ -509,18 +531,12 @@ impl Scanner {
             EventOf::From { .. } => None,
             _ => self.pre.clock.parse(line),
         };
-        self.apply(event, ts, None)
+        self.apply(event, ts)
     }
 
     /// Counts one event; returns the queue id of a refused transaction that now waits for its
-    /// sender. `near_sender` is a refusal's sender found by the prescan (then it waits for
-    /// nothing).
-    fn apply<'l>(
-        &mut self,
-        event: Event<'l>,
-        ts: Option<i64>,
-        near_sender: Option<&'l [u8]>,
-    ) -> Option<&'l [u8]> {
+    /// sender.
+    fn apply<'l>(&mut self, event: Event<'l>, ts: Option<i64>) -> Option<&'l [u8]> {
         if let EventOf::From { qid, sender } = event {
             if let Some(p) = self.pending.take(qid) {
                 self.stats.sender(p.client, sender, p.count);
@@ -557,10 +573,6 @@ impl Scanner {
                     .stats
                     .relay_denied(ts, &c, recipient, sender, auth_required);
                 let qid = qid.filter(|_| !check_mail)?;
-                if let Some(s) = near_sender {
-                    self.stats.sender(client, s, 1);
-                    return None;
-                }
                 self.pending.add(qid, client, ts);
                 Some(qid)
             }
@@ -642,8 +654,9 @@ impl Scanner {
                         continue;
                     }
                     done = f.line.1 + 1;
-                    let sender = f.sender.map(|(a, b)| &chunk[a..b]);
-                    self.apply(f.event.map(|(a, b)| &chunk[a..b]), f.ts, sender)
+                    let new_qid = self.apply(f.event.map(|(a, b)| &chunk[a..b]), f.ts);
+                    // The prescan found this refusal's from= line: it is in `found`, in order.
+                    new_qid.filter(|_| !f.from_near)
                 }
                 _ if broad => {
                     // A broad hit is a from= line and nothing else (a line with a needle came
