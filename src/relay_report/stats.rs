@@ -139,6 +139,21 @@ pub(crate) struct ClientRef {
     hash: u64,
 }
 
+#[cfg(test)]
+impl ClientRef {
+    /// A client told apart by `id`.
+    pub(crate) fn for_test(id: u64) -> ClientRef {
+        ClientRef {
+            tracked: None,
+            hash: id,
+        }
+    }
+
+    pub(crate) fn for_test_id(&self) -> u64 {
+        self.hash
+    }
+}
+
 /// The client a relaying or login event came from.
 pub(crate) struct Client<'a> {
     pub key: &'a [u8],
