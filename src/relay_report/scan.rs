@@ -276,8 +276,9 @@ impl Prescanner {
             let start = memchr::memrchr(b'\n', &chunk[..h]).map_or(0, |p| p + 1);
             let end = h + memchr::memchr(b'\n', &chunk[h..=last]).expect("ends in a newline");
             // All the hits in this line (a line has one or two: counted, not binary-searched,
-            // which at 10% refusals was a tenth of the prescan's own time).
-            let n = hits[i..].iter().take_while(|&&x| x < end).count();
+            // which at 10% refusals was a tenth of the prescan's own time). At least this one,
+            // so that the loop always moves on (a hit on a newline would be none).
+            let n = hits[i..].iter().take_while(|&&x| x < end).count().max(1);
             let line_hits = &hits[i..i + n];
             i += n;
             let line = &chunk[start..end];
