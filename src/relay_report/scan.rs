@@ -344,6 +344,7 @@ impl Prescanner {
         let limit = last.min(from.saturating_add(NEAR));
         let mut at = from;
         while at < limit {
+            let searched_from = at;
             let Some(p) = self.from.find(&chunk[at..limit]) else {
                 return false;
             };
@@ -370,7 +371,19 @@ impl Prescanner {
             // The hits in the line: usually none, and the line is a few lines on, so counted.
             let a = hits.iter().take_while(|&&h| h < line_start).count();
             let b = a + hits[a..].iter().take_while(|&&h| h < line_end).count();
-            match self.classifier.classify_hits(line, &hits[a..b], line_start) {
+            let event = if a == b && line_start >= searched_from {
+                // What the classifier would find, without searching again: no needle in the
+                // line, and this `: from=<` is the line's first (none since `searched_from`),
+                // preceded by `qid` as a whole token (a queue id has no space or newline).
+                let rest = &line[pos - line_start + FROM.len()..];
+                memchr::memchr(b'>', rest).map(|end| EventOf::From {
+                    qid: &chunk[q_start..pos],
+                    sender: &rest[..end],
+                })
+            } else {
+                self.classifier.classify_hits(line, &hits[a..b], line_start)
+            };
+            match event {
                 Some(event @ EventOf::From { qid: q, .. }) if q == qid => {
                     if a == b {
                         near.push(Found {
