@@ -133,7 +133,10 @@ impl Pending {
             p.count += 1;
             return;
         }
-        let expired = |p: &PendingReject| matches!((p.ts, ts), (Some(then), Some(now)) if then < now - PENDING_TTL);
+        let expired = |p: &PendingReject| match (p.ts, ts) {
+            (Some(then), Some(now)) => then < now - PENDING_TTL,
+            _ => false,
+        };
         while let Some((q, seq)) = self.order.front() {
             let gone = match self.map.get(q) {
                 Some(p) if p.seq == *seq => expired(p),
