@@ -226,12 +226,9 @@ impl Classifier {
             return Some(EventOf::SaslauthdFailed { user });
         }
         if let Some(p) = self.from.find(line) {
-            let qid = qid_ending_at(line, p)?;
-            let rest = &line[p + FROM.len()..];
-            let end = memchr::memchr(b'>', rest)?;
             return Some(EventOf::From {
-                qid,
-                sender: &rest[..end],
+                qid: qid_ending_at(line, p)?,
+                sender: sender_at(line, p)?,
             });
         }
         None
@@ -336,6 +333,12 @@ pub(crate) fn qid_ending_at(line: &[u8], end: usize) -> Option<&[u8]> {
     let start = memchr::memrchr(b' ', &line[..end]).map_or(0, |p| p + 1);
     let q = &line[start..end];
     ((6..=32).contains(&q.len()) && q.iter().all(u8::is_ascii_alphanumeric)).then_some(q)
+}
+
+/// The envelope sender of a `from=` line whose [`FROM`] starts at `p`: up to the `>`.
+pub(crate) fn sender_at(line: &[u8], p: usize) -> Option<&[u8]> {
+    let rest = &line[p + FROM.len()..];
+    Some(&rest[..memchr::memchr(b'>', rest)?])
 }
 
 /// Where `needle` starts in `hay`, a line of a few hundred bytes: a `memchr` for its first

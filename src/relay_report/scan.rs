@@ -19,7 +19,7 @@
 //! acts on is among them; a line that spans two chunks goes to the classifier whole. Feeding the
 //! same bytes in any chunking therefore gives the same report (the tests feed byte by byte).
 use super::find::Needles;
-use super::line::{qid_ending_at, span_of, Classifier, Event, EventOf, Span, FROM};
+use super::line::{qid_ending_at, sender_at, span_of, Classifier, Event, EventOf, Span, FROM};
 use super::report::Report;
 use super::stats::{Client, ClientRef, SeededFx, Stats};
 use super::time::{epoch_secs, Clock, Zone};
@@ -378,10 +378,9 @@ impl Prescanner {
                 // What the classifier would find, without searching again: no needle in the
                 // line, and this `: from=<` is the line's first (none since `searched_from`),
                 // preceded by `qid` as a whole token (a queue id has no space or newline).
-                let rest = &line[pos - line_start + FROM.len()..];
-                memchr::memchr(b'>', rest).map(|end| EventOf::From {
+                sender_at(line, pos - line_start).map(|sender| EventOf::From {
                     qid: &chunk[q_start..pos],
-                    sender: &rest[..end],
+                    sender,
                 })
             } else {
                 self.classifier.classify_hits(line, &hits[a..b], line_start)
