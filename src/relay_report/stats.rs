@@ -473,33 +473,30 @@ impl Stats {
 
     pub(crate) fn report(&self, clock: &Clock, lines_read: u64, cutoff: Option<i64>) -> Report {
         let fmt = |t: Option<i64>| t.map(|t| clock.format(t));
-        let mut clients: Vec<ClientStat> = self
-            .clients
-            .iter()
-            .map(|(key, a)| {
-                let logins = self.logins.get(key);
-                let (verdict, hint, basis) = hint(a, logins);
-                ClientStat {
-                    host: a.host.as_deref().map(String::from),
-                    ip: a.ip.as_deref().map(String::from),
-                    may_be_forged: a.forged,
-                    relay_denied: a.relay_denied,
-                    auth_failed: a.auth_failed,
-                    logins_ok: logins.map_or(0, |l| l.count),
-                    first_seen: fmt(a.first),
-                    last_seen: fmt(a.last),
-                    days_seen: a.days,
-                    recipients: a.recipients.len(),
-                    recipient_domains: a.rcpt_domains.len(),
-                    senders: a.senders.0.iter().map(|s| s.to_string()).collect(),
-                    sender_count: a.sender_set.len(),
-                    users_tried: a.users.0.iter().map(|s| s.to_string()).collect(),
-                    verdict,
-                    hint,
-                    basis,
-                }
-            })
-            .collect();
+        let clients: Vec<(&[u8], &ClientAgg)> = self.clients.iter().collect();
+        let mut clients: Vec<ClientStat> = map_in_halves(&clients, |&(key, a)| {
+            let logins = self.logins.get(key);
+            let (verdict, hint, basis) = hint(a, logins);
+            ClientStat {
+                host: a.host.as_deref().map(String::from),
+                ip: a.ip.as_deref().map(String::from),
+                may_be_forged: a.forged,
+                relay_denied: a.relay_denied,
+                auth_failed: a.auth_failed,
+                logins_ok: logins.map_or(0, |l| l.count),
+                first_seen: fmt(a.first),
+                last_seen: fmt(a.last),
+                days_seen: a.days,
+                recipients: a.recipients.len(),
+                recipient_domains: a.rcpt_domains.len(),
+                senders: a.senders.0.iter().map(|s| s.to_string()).collect(),
+                sender_count: a.sender_set.len(),
+                users_tried: a.users.0.iter().map(|s| s.to_string()).collect(),
+                verdict,
+                hint,
+                basis,
+            }
+        });
         // (ip, host) tells any two clients apart (the key is the address, or the name when
         // sendmail logged none), so the order is total and an unstable sort gives the same.
         clients.sort_unstable_by(|a, b| {
@@ -507,16 +504,13 @@ impl Stats {
                 .cmp(&(a.relay_denied, a.auth_failed))
                 .then_with(|| (&a.ip, &a.host).cmp(&(&b.ip, &b.host)))
         });
-        let mut senders: Vec<SenderStat> = self
-            .senders
-            .iter()
-            .map(|(s, a)| SenderStat {
-                sender: text(s),
-                relay_denied: a.relay_denied,
-                clients: a.clients.len(),
-                own_domain: in_local_domain(&self.local_domains, s),
-            })
-            .collect();
+        let senders: Vec<(&[u8], &SenderAgg)> = self.senders.iter().collect();
+        let mut senders: Vec<SenderStat> = map_in_halves(&senders, |&(s, a)| SenderStat {
+            sender: text(s),
+            relay_denied: a.relay_denied,
+            clients: a.clients.len(),
+            own_domain: in_local_domain(&self.local_domains, s),
+        });
         senders.sort_by(|a, b| {
             b.relay_denied
                 .cmp(&a.relay_denied)
@@ -567,6 +561,34 @@ impl Stats {
             untracked: self.untracked.clone(),
         }
     }
+}
+
+/// `items.iter().map(f).collect()`, the second half on another thread when there is another
+/// core and enough items to be worth one. With every cap full the report is built from 10,000
+/// clients and 10,000 senders at the end of the scan, on one thread while the others have
+/// nothing left to do: 21 ms of the 10% benchmark log's report and 16 ms of the quiet one's
+/// were spent turning clients into their lines (hints, dates, strings).
+fn map_in_halves<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    /// Fewer and a thread costs more than it saves.
+    const ENOUGH: usize = 2_000;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 || items.len() < ENOUGH {
+        return items.iter().map(&f).collect();
+    }
+    let (first, second) = items.split_at(items.len() / 2);
+    std::thread::scope(|s| {
+        let other = std::thread::Builder::new()
+            .name("relay-report-build".into())
+            .spawn_scoped(s, || second.iter().map(&f).collect::<Vec<U>>());
+        let mut out: Vec<U> = first.iter().map(&f).collect();
+        match other.map(|h| h.join()) {
+            Ok(Ok(rest)) => out.extend(rest),
+            // No thread to be had: this one does the rest.
+            Err(_) => out.extend(second.iter().map(&f)),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        }
+        out
+    })
 }
 
 /// What the SASL code in sendmail's `AUTH failure` line usually means (DIAGNOSTICS.md).
@@ -765,6 +787,15 @@ pub(crate) fn at_least(n: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn map_in_halves_keeps_the_order() {
+        for n in [0, 1, 1_999, 2_000, 2_001, 10_001] {
+            let items: Vec<u64> = (0..n).collect();
+            let want: Vec<u64> = items.iter().map(|x| x * 3 + 1).collect();
+            assert_eq!(map_in_halves(&items, |x| x * 3 + 1), want, "{n} items");
+        }
+    }
 
     #[test]
     fn private_addresses() {
