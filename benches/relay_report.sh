@@ -6,12 +6,13 @@
 #          from=/to= deliveries, the refusals from some 60 clients (a relay-probing campaign)
 #   10%    ~10% refusals, from many clients
 # For each: generates a synthetic sendmail mail.log (default 1 GiB; one at a time, deleted
-# after), writes it back to disk (sync) and puts it in the page cache, then times, $RUNS times
-# each, in the same run:
+# after), writes it back to disk (sync) and puts it in the page cache, then times, in $RUNS
+# rounds of one run of each in turn (so that a slow minute on a shared machine slows all three,
+# not just the one that happened to run then):
 #   smtpauth-wizard relay-report --log FILE --format json
 #   grep -c 'Relaying denied' FILE
 #   the report again pinned to one core (taskset -c 0)
-# and prints the median and best times, the ratios of the medians (targets: <= 0.5 with two
+# checks that the two reports are the same, and prints the median and best times, the ratios of the medians (targets: <= 0.5 with two
 # cores, <= 1.0 on one core), the report's peak RSS (target < 32 MiB, "Maximum resident
 # set size" of /usr/bin/time -v) and the median CPU time (user + system) of each with its
 # ratio to grep's: on a loaded machine the wall times say more about the load than about the
@@ -46,33 +47,59 @@ trap 'rm -rf "$work"' EXIT INT TERM
 log=$work/mail.log
 bin=$target/release/smtpauth-wizard
 
-# One run of "$@": prints "microseconds peak_rss_kib cpu_microseconds" (CPU: user + system
-# time of all its threads, from GNU time; less disturbed by other load than the wall time).
+# One run of "$@" (standard output to the file $1, shifted off): prints "microseconds
+# peak_rss_kib cpu_microseconds" (CPU: user + system time of all its threads, from GNU time;
+# less disturbed by other load than the wall time).
 measure() {
-    local start end
+    local out=$1 start end
+    shift
     start=$(date +%s%N)
-    /usr/bin/time -v -o "$work/time" "$@" >"$work/out"
+    /usr/bin/time -v -o "$work/time" "$@" >"$out"
     end=$(date +%s%N)
     echo "$(((end - start) / 1000)) $(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time")" \
         "$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%d", s * 1e6}' "$work/time")"
 }
 
-# Median and best time, highest RSS and median CPU time of $runs runs:
-# "median_us best_us max_rss median_cpu_us".
+median() { sort -n | awk '{ t[NR] = $1 } END { printf "%d", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }'; }
+
+# Median and best time, highest RSS and median CPU time of $runs runs of "$@" in a row (output
+# in $work/out): "median_us best_us max_rss median_cpu_us".
 stats() {
     local us rss cpu i max_rss=0 times=() cpus=()
     for ((i = 0; i < runs; i++)); do
-        read -r us rss cpu < <(measure "$@")
+        read -r us rss cpu < <(measure "$work/out" "$@")
         times+=("$us")
         cpus+=("$cpu")
         if [ "$rss" -gt "$max_rss" ]; then max_rss=$rss; fi
     done
-    local c
-    c=$(printf '%s\n' "${cpus[@]}" | sort -n | awk '{ t[NR] = $1 } END {
-        printf "%d", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }')
-    printf '%s\n' "${times[@]}" | sort -n | awk -v rss="$max_rss" -v cpu="$c" '
-        { t[NR] = $1 } END { m = (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2;
-                             printf "%d %d %d %d\n", m, t[1], rss, cpu }'
+    echo "$(printf '%s\n' "${times[@]}" | median) $(printf '%s\n' "${times[@]}" | sort -n | head -n1) $max_rss $(printf '%s\n' "${cpus[@]}" | median)"
+}
+
+# The three commands of a row, $runs rounds of one run each in turn (report on all cores, grep,
+# report on one core), so that a slow minute on a shared machine slows all three alike rather
+# than one of them. Prints one line per command: "median_us best_us max_rss median_cpu_us".
+rounds() {
+    local i k us rss cpu
+    local -a t0 t1 t2 c0 c1 c2 r0=(0) r1=(0) r2=(0)
+    for ((i = 0; i < runs; i++)); do
+        for k in 0 1 2; do
+            case $k in
+                0) read -r us rss cpu < <(measure "$work/out-report" "$bin" relay-report --log "$log" --format json) ;;
+                1) read -r us rss cpu < <(measure "$work/out-grep" grep -c 'Relaying denied' "$log") ;;
+                2) read -r us rss cpu < <(measure "$work/out-one" taskset -c 0 "$bin" relay-report --log "$log" --format json) ;;
+            esac
+            local -n t=t$k c=c$k r=r$k
+            t+=("$us")
+            c+=("$cpu")
+            if [ "$rss" -gt "${r[0]}" ]; then r[0]=$rss; fi
+            unset -n t c r
+        done
+    done
+    for k in 0 1 2; do
+        local -n t=t$k c=c$k r=r$k
+        echo "$(printf '%s\n' "${t[@]}" | median) $(printf '%s\n' "${t[@]}" | sort -n | head -n1) ${r[0]} $(printf '%s\n' "${c[@]}" | median)"
+        unset -n t c r
+    done
 }
 
 secs() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1e6 }'; }
@@ -97,12 +124,18 @@ for mix in $mixes; do
     # log is clean but for its last few seconds.
     sync "$log"
     cat "$log" >/dev/null # the file in the page cache for all
-    read -r r_med r_best r_rss r_cpu < <(stats "$bin" relay-report --log "$log" --format json)
-    denied=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["relay_denied"])' "$work/out")
-    lines=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lines_read"])' "$work/out")
-    read -r g_med g_best _ g_cpu < <(stats grep -c 'Relaying denied' "$log")
-    grep_count=$(cat "$work/out")
-    read -r s_med s_best _ s_cpu < <(stats taskset -c 0 "$bin" relay-report --log "$log" --format json)
+    {
+        read -r r_med r_best r_rss r_cpu
+        read -r g_med g_best _ g_cpu
+        read -r s_med s_best _ s_cpu
+    } < <(rounds)
+    denied=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["relay_denied"])' "$work/out-report")
+    lines=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lines_read"])' "$work/out-report")
+    grep_count=$(cat "$work/out-grep")
+    if ! cmp -s "$work/out-report" "$work/out-one"; then
+        echo "MISMATCH ($mix): the report on one core differs from the one on all cores" >&2
+        mismatch=1
+    fi
     r2=$(ratio "$r_med" "$g_med")
     r1=$(ratio "$s_med" "$g_med")
     rss=$(awk -v k="$r_rss" 'BEGIN { printf "%.1f", k / 1024 }')
