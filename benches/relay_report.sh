@@ -12,13 +12,13 @@
 #   smtpauth-wizard relay-report --log FILE --format json
 #   grep -c 'Relaying denied' FILE
 #   the report again pinned to one core (taskset -c 0)
-# checks that the two reports are the same, and prints the median and best times, the ratios of the medians (targets: <= 0.5 with two
-# cores, <= 1.0 on one core), the report's peak RSS (target < 32 MiB, "Maximum resident
-# set size" of /usr/bin/time -v) and the median CPU time (user + system) of each with its
-# ratio to grep's: on a loaded machine the wall times say more about the load than about the
-# program, CPU time much less so. The output goes to a file, not /dev/null: GNU grep notices
-# /dev/null and stops at the first match. The load average is printed with each row: on a
-# shared machine the times are only as good as that.
+# checks that the two reports are the same, and prints the median and best times, the ratios of
+# the medians (targets: <= 0.5 with two cores, <= 1.0 on one core), the report's peak RSS
+# (target < 32 MiB, "Maximum resident set size" of /usr/bin/time -v) and the median CPU time
+# (user + system) of each with its ratio to grep's: on a loaded machine the wall times say more
+# about the load than about the program, CPU time much less so. The output goes to a file, not
+# /dev/null: GNU grep notices /dev/null and stops at the first match. The load average is
+# printed with each row: on a shared machine the times are only as good as that.
 #
 # With JOURNAL_MB=N (and systemd-journal-remote installed), also: the first N MB of the busy
 # log as a real journal (systemd-journal-remote), read with `relay-report --journal-dir`, and
@@ -62,6 +62,14 @@ measure() {
 
 median() { sort -n | awk '{ t[NR] = $1 } END { printf "%d", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }'; }
 
+# "median_us best_us max_rss median_cpu_us" of runs whose times and CPU times are in the arrays
+# named $1 and $2, and whose highest peak RSS is $3.
+summary() {
+    local -n ts=$1 cs=$2
+    echo "$(printf '%s\n' "${ts[@]}" | median) $(printf '%s\n' "${ts[@]}" | sort -n | head -n1) $3" \
+        "$(printf '%s\n' "${cs[@]}" | median)"
+}
+
 # Median and best time, highest RSS and median CPU time of $runs runs of "$@" in a row (output
 # in $work/out): "median_us best_us max_rss median_cpu_us".
 stats() {
@@ -72,7 +80,7 @@ stats() {
         cpus+=("$cpu")
         if [ "$rss" -gt "$max_rss" ]; then max_rss=$rss; fi
     done
-    echo "$(printf '%s\n' "${times[@]}" | median) $(printf '%s\n' "${times[@]}" | sort -n | head -n1) $max_rss $(printf '%s\n' "${cpus[@]}" | median)"
+    summary times cpus "$max_rss"
 }
 
 # The three commands of a row, $runs rounds of one run each in turn (report on all cores, grep,
@@ -80,7 +88,8 @@ stats() {
 # than one of them. Prints one line per command: "median_us best_us max_rss median_cpu_us".
 rounds() {
     local i k us rss cpu
-    local -a t0 t1 t2 c0 c1 c2 r0=(0) r1=(0) r2=(0)
+    local -a t0 t1 t2 c0 c1 c2
+    local r0=0 r1=0 r2=0
     for ((i = 0; i < runs; i++)); do
         for k in 0 1 2; do
             case $k in
@@ -91,15 +100,13 @@ rounds() {
             local -n t=t$k c=c$k r=r$k
             t+=("$us")
             c+=("$cpu")
-            if [ "$rss" -gt "${r[0]}" ]; then r[0]=$rss; fi
+            if [ "$rss" -gt "$r" ]; then r=$rss; fi
             unset -n t c r
         done
     done
-    for k in 0 1 2; do
-        local -n t=t$k c=c$k r=r$k
-        echo "$(printf '%s\n' "${t[@]}" | median) $(printf '%s\n' "${t[@]}" | sort -n | head -n1) ${r[0]} $(printf '%s\n' "${c[@]}" | median)"
-        unset -n t c r
-    done
+    summary t0 c0 "$r0"
+    summary t1 c1 "$r1"
+    summary t2 c2 "$r2"
 }
 
 secs() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1e6 }'; }
@@ -119,8 +126,8 @@ for mix in $mixes; do
     esac
     "$target/release/examples/gen_maillog" "$log" "$size" "$arg" 2>/dev/null
     # Written back before timing: a log just generated is 1 GiB of dirty pages, and reading it
-    # while it is dirty (or while the kernel writes it back) made the two-core report 10-40%
-    # slower (quiet log: 0.22-0.30 s dirty, 0.21-0.22 s after sync; grep unchanged). A real
+    # while it is dirty (or while the kernel writes it back) made the two-core report up to
+    # 40% slower (quiet log: 0.22-0.30 s dirty, 0.21-0.22 s after sync; grep unchanged). A real
     # log is clean but for its last few seconds.
     sync "$log"
     cat "$log" >/dev/null # the file in the page cache for all
