@@ -37,6 +37,7 @@ impl<'a> Relay<&'a [u8]> {
 }
 
 impl<S> Relay<S> {
+    #[inline]
     fn map<T>(self, f: &mut impl FnMut(S) -> T) -> Relay<T> {
         Relay {
             host: self.host.map(&mut *f),
@@ -50,6 +51,7 @@ impl<S> Relay<S> {
 pub(crate) type Span = (usize, usize);
 
 /// The span of `part` in `whole`; `part` must be a subslice of it.
+#[inline]
 pub(crate) fn span_of(part: &[u8], whole: &[u8]) -> Span {
     let start = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
     assert!(
@@ -90,6 +92,7 @@ pub(crate) enum EventOf<S> {
 
 impl<S> EventOf<S> {
     /// The same event with every field converted by `f`.
+    #[inline]
     pub(crate) fn map<T>(self, mut f: impl FnMut(S) -> T) -> EventOf<T> {
         match self {
             EventOf::RelayDenied {
@@ -199,7 +202,7 @@ impl Classifier {
             // Only `reject=` lines are this server refusing; "Relaying denied" in a `stat=` of
             // a delivery is another server refusing us, which is not what step 13 is about.
             if self.reject.find(&line[..p]).is_some() {
-                return Some(self.relay_denied(line));
+                return Some(self.relay_denied(line, p));
             }
             return None;
         }
@@ -234,23 +237,40 @@ impl Classifier {
         None
     }
 
-    fn relay_denied<'a>(&self, line: &'a [u8]) -> Event<'a> {
+    /// A refusal line; its "Relaying denied" starts at `denied`.
+    fn relay_denied<'a>(&self, line: &'a [u8], denied: usize) -> Event<'a> {
         let rs = find_in_line(line, b"ruleset=");
         let qid = rs.and_then(|p| qid_ending_at(line, p.checked_sub(2)?));
         let rest = rs.map_or(line, |p| &line[p..]);
-        let check_mail = field(rest, b"ruleset=").is_some_and(|r| r == b"check_mail");
+        // `rest` starts with the line's first "ruleset=", if it has one.
+        let check_mail =
+            rs.is_some_and(|p| up_to_comma(&line[p + b"ruleset=".len()..]) == b"check_mail");
+        // The first ", relay=" of `rest` is the relay field, and usually where arg1 ends too.
+        let relay_at = self.relay.find(rest);
         // arg1 runs up to ", relay=": an address may contain a comma, a relay field may not.
         let arg1 = find_in_line(rest, b", arg1=").map(|p| {
-            let v = &rest[p + b", arg1=".len()..];
-            let end = self.relay.find(v).unwrap_or(v.len());
+            let start = p + b", arg1=".len();
+            let v = &rest[start..];
+            let end = match relay_at {
+                Some(r) if r >= start => r - start,
+                _ => self.relay.find(v).unwrap_or(v.len()),
+            };
             strip_angle(&v[..end])
         });
+        const AUTH_REQUIRED: &[u8] = b"Proper authentication required";
+        // sendmail writes it right after the "Relaying denied. " found; anywhere counts.
+        let auth_required = line[denied..]
+            .strip_prefix(b"Relaying denied. ")
+            .is_some_and(|l| l.starts_with(AUTH_REQUIRED))
+            || find_in_line(line, AUTH_REQUIRED).is_some();
         EventOf::RelayDenied {
             qid,
             check_mail,
             arg1,
-            relay: self.relay_after(rest, false),
-            auth_required: find_in_line(line, b"Proper authentication required").is_some(),
+            relay: relay_at.map_or_else(Relay::default, |r| {
+                parse_relay(&rest[r + b", relay=".len()..])
+            }),
+            auth_required,
         }
     }
 
@@ -357,12 +377,6 @@ fn find_in_line(hay: &[u8], needle: &[u8]) -> Option<usize> {
     None
 }
 
-/// The value of `key` in `s`, up to the next comma.
-fn field<'a>(s: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    let p = find_in_line(s, key)? + key.len();
-    Some(up_to_comma(&s[p..]))
-}
-
 fn up_to_comma(v: &[u8]) -> &[u8] {
     &v[..memchr::memchr(b',', v).unwrap_or(v.len())]
 }
@@ -383,12 +397,64 @@ fn strip_angle(v: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn relay<'a>(host: Option<&'a str>, ip: Option<&'a str>, forged: bool) -> Relay<&'a [u8]> {
         Relay {
             host: host.map(str::as_bytes),
             ip: ip.map(str::as_bytes),
             forged,
+        }
+    }
+
+    /// The refusal parser as it was before it reused its searches (issue 12): each field
+    /// searched for on its own.
+    fn relay_denied_before<'a>(c: &Classifier, line: &'a [u8]) -> Event<'a> {
+        let field = |s: &'a [u8], key: &[u8]| {
+            let p = find_in_line(s, key)? + key.len();
+            Some(up_to_comma(&s[p..]))
+        };
+        let rs = find_in_line(line, b"ruleset=");
+        let qid = rs.and_then(|p| qid_ending_at(line, p.checked_sub(2)?));
+        let rest = rs.map_or(line, |p| &line[p..]);
+        let check_mail = field(rest, b"ruleset=").is_some_and(|r| r == b"check_mail");
+        let arg1 = find_in_line(rest, b", arg1=").map(|p| {
+            let v = &rest[p + b", arg1=".len()..];
+            let end = c.relay.find(v).unwrap_or(v.len());
+            strip_angle(&v[..end])
+        });
+        EventOf::RelayDenied {
+            qid,
+            check_mail,
+            arg1,
+            relay: c.relay_after(rest, false),
+            auth_required: find_in_line(line, b"Proper authentication required").is_some(),
+        }
+    }
+
+    proptest! {
+        /// Lines made of the refusal's parts in any order and number: the same event as
+        /// before.
+        #[test]
+        fn relay_denied_as_before(parts in prop::collection::vec(prop_oneof![
+            Just(&b"Nov 26 14:08:55 h sm-mta[1]: "[..]),
+            Just(&b"6AQE8t9k011377: "[..]), Just(&b"ruleset="[..]),
+            Just(&b"check_mail"[..]), Just(&b"check_rcpt"[..]),
+            Just(&b", arg1="[..]), Just(&b"<a,b@c.example>"[..]),
+            Just(&b", relay="[..]), Just(&b"h.example [1.2.3.4] (may be forged)"[..]),
+            Just(&b", reject=550 5.7.1 <x>... "[..]),
+            Just(&b"Relaying denied"[..]), Just(&b"Relaying denied. "[..]),
+            Just(&b"Proper authentication required"[..]),
+            Just(&b"Proper "[..]), Just(&b", "[..]),
+            Just(&b" "[..]), Just(&b"\r"[..]),
+        ], 0..24)) {
+            let c = Classifier::new();
+            let line = parts.concat();
+            let l = line.strip_suffix(b"\r").unwrap_or(&line);
+            let expected = memchr::memmem::find(l, b"Relaying denied").and_then(|p| {
+                c.reject.find(&l[..p]).map(|_| relay_denied_before(&c, l))
+            });
+            prop_assert_eq!(c.classify(&line), expected);
         }
     }
 
