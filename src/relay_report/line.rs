@@ -201,10 +201,14 @@ impl Classifier {
         if let Some(p) = first(b"Relaying denied") {
             // Only `reject=` lines are this server refusing; "Relaying denied" in a `stat=` of
             // a delivery is another server refusing us, which is not what step 13 is about.
-            if self.reject.find(&line[..p]).is_some() {
-                return Some(self.relay_denied(line, p));
-            }
-            return None;
+            let (event, relay_end) = self.relay_denied(line, p);
+            // sendmail writes `reject=` right after the relay field: found there, the line
+            // need not be searched for it (a search per refusal was 1.5% of the instructions
+            // at 10% refusals).
+            let reject_next = relay_end
+                .and_then(|e| line.get(e..p))
+                .is_some_and(|l| l.starts_with(b", reject="));
+            return (reject_next || self.reject.find(&line[..p]).is_some()).then_some(event);
         }
         if let Some(p) = first(b"AUTH failure (") {
             return Some(self.auth_failed(line, p + b"AUTH failure (".len()));
@@ -237,8 +241,9 @@ impl Classifier {
         None
     }
 
-    /// A refusal line; its "Relaying denied" starts at `denied`.
-    fn relay_denied<'a>(&self, line: &'a [u8], denied: usize) -> Event<'a> {
+    /// A refusal line; its "Relaying denied" starts at `denied`. Also where its relay field
+    /// ends, if it has one.
+    fn relay_denied<'a>(&self, line: &'a [u8], denied: usize) -> (Event<'a>, Option<usize>) {
         let rs = find_in_line(line, b"ruleset=");
         let qid = rs.and_then(|p| qid_ending_at(line, p.checked_sub(2)?));
         let rest = rs.map_or(line, |p| &line[p..]);
@@ -263,15 +268,22 @@ impl Classifier {
             .strip_prefix(b"Relaying denied. ")
             .is_some_and(|l| l.starts_with(AUTH_REQUIRED))
             || find_in_line(line, AUTH_REQUIRED).is_some();
-        EventOf::RelayDenied {
+        let (relay, relay_end) = match relay_at {
+            Some(r) => {
+                let start = r + b", relay=".len();
+                let (relay, len) = parse_relay_len(&rest[start..]);
+                (relay, Some(line.len() - rest.len() + start + len))
+            }
+            None => (Relay::default(), None),
+        };
+        let event = EventOf::RelayDenied {
             qid,
             check_mail,
             arg1,
-            relay: relay_at.map_or_else(Relay::default, |r| {
-                parse_relay(&rest[r + b", relay=".len()..])
-            }),
+            relay,
             auth_required,
-        }
+        };
+        (event, relay_end)
     }
 
     fn auth_failed<'a>(&self, line: &'a [u8], mech_start: usize) -> Event<'a> {
@@ -314,6 +326,11 @@ impl Classifier {
 /// `client.example.test [127.0.0.2]`, `[1.2.3.4]`, `host [1.2.3.4] (may be forged)`,
 /// `host [IPv6:2001:db8::1]`, `localhost` — up to the next `, `.
 pub(crate) fn parse_relay(s: &[u8]) -> Relay<&[u8]> {
+    parse_relay_len(s).0
+}
+
+/// [`parse_relay`], and the length of the field (where its `, ` is, or `s.len()`).
+fn parse_relay_len(s: &[u8]) -> (Relay<&[u8]>, usize) {
     // (memchr rather than a one-off memmem: this runs for every login line.)
     let end = memchr::memchr_iter(b',', s)
         .find(|&i| s.get(i + 1) == Some(&b' '))
@@ -336,11 +353,12 @@ pub(crate) fn parse_relay(s: &[u8]) -> Relay<&[u8]> {
         .and_then(|b| b.split(|&c| c == b']').next())
         .map(|ip| ip.strip_prefix(b"IPv6:").unwrap_or(ip))
         .filter(|ip| !ip.is_empty());
-    Relay {
+    let relay = Relay {
         host: host.filter(|h| !h.is_empty()),
         ip,
         forged,
-    }
+    };
+    (relay, end)
 }
 
 /// The queue id that ends at `end`, where `line[end..]` starts with `": "`: the token between
