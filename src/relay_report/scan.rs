@@ -252,9 +252,23 @@ pub(crate) struct Prescanner {
     classifier: Classifier,
     clock: Clock,
     from: Finder<'static>,
+    /// A test's: sort every from= line into `found` afterwards, as before they went in as
+    /// soon as found (see [`Prescanner::in_order`]).
+    #[cfg(test)]
+    sort_all: bool,
 }
 
 impl Prescanner {
+    /// A refusal's from= line goes into `found` as soon as it is found, where that keeps the
+    /// order. (Not a plain field: reading one cost 0.7% of the instructions, by what it did to
+    /// the optimised loop.)
+    fn in_order(&self) -> bool {
+        #[cfg(test)]
+        return !self.sort_all;
+        #[cfg(not(test))]
+        true
+    }
+
     pub(crate) fn prescan(&mut self, chunk: &[u8], out: &mut Prescan) {
         out.hits.clear();
         out.newlines = self.needles.scan(chunk, &mut out.hits);
@@ -296,6 +310,7 @@ impl Prescanner {
                 _ => self.clock.parse(line),
             };
             let mut from_near = false;
+            let waiting = near.len();
             if let EventOf::RelayDenied {
                 qid: Some(q),
                 check_mail: false,
@@ -311,6 +326,17 @@ impl Prescanner {
                 event: event.map(|f| span_of(f, chunk)),
                 from_near,
             });
+            // The from= line found for it usually comes before the next line with a needle:
+            // then it goes in `found` now, in order, and `found` need not be sorted (sorting
+            // was 2% of the instructions at 10% refusals). A line found again by a later
+            // refusal (the same queue id refused twice) is in `near`, which is merged below.
+            // (`sender_near` adds one line at most.)
+            if self.in_order()
+                && near.len() > waiting
+                && hits.get(i).is_none_or(|&h| near[waiting].line.1 < h)
+            {
+                out.found.extend(near.pop());
+            }
         }
         if !near.is_empty() {
             out.found.append(&mut near);
@@ -448,6 +474,8 @@ impl Scanner {
                 classifier: Classifier::new(),
                 clock: Clock::new(zone, opts.now),
                 from: Finder::new(FROM),
+                #[cfg(test)]
+                sort_all: false,
             },
             cutoff: opts
                 .since
@@ -874,6 +902,42 @@ mod tests {
         let f = fast(&hay, 2);
         assert_eq!(f, by_line(&hay, 2));
         assert_eq!(f.iter().filter(|(_, q)| q.is_some()).count(), 18);
+    }
+
+    proptest! {
+        /// Refusals' from= lines put in `found` as they are found: the same `found` as when
+        /// they are all sorted in afterwards, whatever the order of the lines (a queue id
+        /// refused twice, a sender before its refusal or after the next one, from= lines with
+        /// a needle, lines cut by the chunk's ends).
+        #[test]
+        fn from_lines_in_order_as_if_sorted_in(
+            lines in prop::collection::vec((0..7usize, 0..3usize), 0..60),
+            cut in 0..40usize,
+        ) {
+            let mut chunk = Vec::new();
+            for (kind, q) in lines {
+                let q = format!("6AQA00000000{q}x");
+                let line = match kind {
+                    0 | 1 => format!("Nov 30 12:59:37 h sm-mta[1]: {q}: ruleset=check_rcpt, arg1=<v@x.example>, relay=c [192.0.2.{q}], reject=550 5.7.1 <v@x.example>... Relaying denied. Proper authentication required."),
+                    2 | 3 => format!("Nov 30 12:59:38 h sm-mta[1]: {q}: from=<s{q}@y.example>, size=0, nrcpts=0"),
+                    4 => format!("Nov 30 12:59:38 h sm-mta[1]: {q}: from=<s@y.example>, AUTH=server, relay=c"),
+                    5 => format!("Nov 30 12:59:39 h sm-mta[1]: {q}: to=<t@z.example>, stat=Sent"),
+                    _ => "Nov 30 12:59:40 h sm-mta[1]: AUTH=server, relay=c [192.0.2.9], authid=u, mech=PLAIN".to_string(),
+                };
+                chunk.extend_from_slice(line.as_bytes());
+                chunk.push(b'\n');
+            }
+            let chunk = &chunk[cut.min(chunk.len())..];
+            let sc = Scanner::new(&ReportOptions::default());
+            let mut in_order = sc.prescanner();
+            let mut sorted = sc.prescanner();
+            sorted.sort_all = true;
+            let (mut a, mut b) = (Prescan::default(), Prescan::default());
+            in_order.prescan(chunk, &mut a);
+            sorted.prescan(chunk, &mut b);
+            prop_assert_eq!(format!("{:?}", a.found), format!("{:?}", b.found));
+            prop_assert_eq!(a.rejects, b.rejects);
+        }
     }
 
     #[derive(Clone, Debug)]
