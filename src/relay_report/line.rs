@@ -246,8 +246,9 @@ impl Classifier {
     fn relay_denied<'a>(&self, line: &'a [u8], denied: usize) -> (Event<'a>, Option<usize>) {
         let rs = find_in_line(line, b"ruleset=");
         let qid = rs.and_then(|p| qid_ending_at(line, p.checked_sub(2)?));
-        let rest = rs.map_or(line, |p| &line[p..]);
         // `rest` starts with the line's first "ruleset=", if it has one.
+        let rest_at = rs.unwrap_or(0);
+        let rest = &line[rest_at..];
         let check_mail =
             rs.is_some_and(|p| up_to_comma(&line[p + b"ruleset=".len()..]) == b"check_mail");
         // The first ", relay=" of `rest` is the relay field, and usually where arg1 ends too.
@@ -272,7 +273,7 @@ impl Classifier {
             Some(r) => {
                 let start = r + b", relay=".len();
                 let (relay, len) = parse_relay_len(&rest[start..]);
-                (relay, Some(line.len() - rest.len() + start + len))
+                (relay, Some(rest_at + start + len))
             }
             None => (Relay::default(), None),
         };

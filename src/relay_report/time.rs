@@ -112,14 +112,14 @@ impl Clock {
                 return Some(*t);
             }
         }
-        let t = self.read_classic(line)?;
+        let t = self.read_classic(stamp)?;
         self.last_stamp = Some((*stamp, t));
         Some(t)
     }
 
-    /// [`Clock::parse_classic`] without the last stamp's shortcut (it reads `line[..15]` only).
-    fn read_classic(&mut self, line: &[u8]) -> Option<i64> {
-        if line.len() < 15 || line[3] != b' ' || line[6] != b' ' {
+    /// [`Clock::parse_classic`] of a line's first 15 bytes, without the last stamp's shortcut.
+    fn read_classic(&mut self, line: &[u8; 15]) -> Option<i64> {
+        if line[3] != b' ' || line[6] != b' ' {
             return None;
         }
         let month = MONTHS.iter().position(|m| m[..] == line[..3])? as u32 + 1;
