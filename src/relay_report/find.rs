@@ -52,7 +52,13 @@ impl Needles {
         hits.extend(self.ac.find_iter(chunk).filter_map(|m| {
             let k = &skipped[m.pattern().as_usize()];
             let start = m.start().checked_sub(k.len())?;
-            (chunk[start..m.start()] == k[..]).then_some(start)
+            // Compared byte by byte: the skipped parts are a byte or none, and a slice compare
+            // is a call to memcmp per hit (0.6% of the instructions at 10% refusals).
+            chunk[start..m.start()]
+                .iter()
+                .zip(k)
+                .all(|(a, b)| a == b)
+                .then_some(start)
         }));
         memchr::memchr_iter(b'\n', chunk).count() as u64
     }
