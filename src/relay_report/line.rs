@@ -249,20 +249,38 @@ impl Classifier {
         // `rest` starts with the line's first "ruleset=", if it has one.
         let rest_at = rs.unwrap_or(0);
         let rest = &line[rest_at..];
-        let check_mail =
-            rs.is_some_and(|p| up_to_comma(&line[p + b"ruleset=".len()..]) == b"check_mail");
-        // The first ", relay=" of `rest` is the relay field, and usually where arg1 ends too.
-        let relay_at = self.relay.find(rest);
-        // arg1 runs up to ", relay=": an address may contain a comma, a relay field may not.
-        let arg1 = find_in_line(rest, b", arg1=").map(|p| {
-            let start = p + b", arg1=".len();
-            let v = &rest[start..];
-            let end = match relay_at {
-                Some(r) if r >= start => r - start,
-                _ => self.relay.find(v).unwrap_or(v.len()),
-            };
-            strip_angle(&v[..end])
-        });
+        // sendmail writes "ruleset=check_rcpt, arg1=" (or check_mail): then the ruleset's
+        // value, where arg1 starts and where the relay field is are found with two compares and
+        // a search from arg1 on (rather than three searches of `rest`: 4% of the instructions
+        // at 10% refusals). What comes before arg1 holds no ", relay=", so the first one from
+        // arg1 on is the first of `rest`, as below.
+        const RCPT: &[u8] = b"ruleset=check_rcpt, arg1=";
+        const MAIL: &[u8] = b"ruleset=check_mail, arg1=";
+        let (check_mail, arg1, relay_at) = if rest.starts_with(RCPT) || rest.starts_with(MAIL) {
+            let v = &rest[RCPT.len()..];
+            let end = find_in_line(v, b", relay=");
+            (
+                rest.starts_with(MAIL),
+                Some(strip_angle(&v[..end.unwrap_or(v.len())])),
+                end.map(|e| RCPT.len() + e),
+            )
+        } else {
+            let check_mail =
+                rs.is_some_and(|p| up_to_comma(&line[p + b"ruleset=".len()..]) == b"check_mail");
+            // The first ", relay=" of `rest` is the relay field, and usually where arg1 ends too.
+            let relay_at = self.relay.find(rest);
+            // arg1 runs up to ", relay=": an address may contain a comma, a relay field may not.
+            let arg1 = find_in_line(rest, b", arg1=").map(|p| {
+                let start = p + b", arg1=".len();
+                let v = &rest[start..];
+                let end = match relay_at {
+                    Some(r) if r >= start => r - start,
+                    _ => self.relay.find(v).unwrap_or(v.len()),
+                };
+                strip_angle(&v[..end])
+            });
+            (check_mail, arg1, relay_at)
+        };
         const AUTH_REQUIRED: &[u8] = b"Proper authentication required";
         // sendmail writes it right after the "Relaying denied. " found; anywhere counts.
         let auth_required = line[denied..]
@@ -458,6 +476,8 @@ mod tests {
         fn relay_denied_as_before(parts in prop::collection::vec(prop_oneof![
             Just(&b"Nov 26 14:08:55 h sm-mta[1]: "[..]),
             Just(&b"6AQE8t9k011377: "[..]), Just(&b"ruleset="[..]),
+            Just(&b"ruleset=check_rcpt, arg1="[..]), Just(&b"ruleset=check_mail, arg1="[..]),
+            Just(&b"check_mail, arg1="[..]), Just(&b"<x@y>"[..]),
             Just(&b"check_mail"[..]), Just(&b"check_rcpt"[..]),
             Just(&b", arg1="[..]), Just(&b"<a,b@c.example>"[..]),
             Just(&b", relay="[..]), Just(&b"h.example [1.2.3.4] (may be forged)"[..]),
