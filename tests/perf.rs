@@ -2,8 +2,8 @@
 //! worker threads search the `from=` lines of chunks with a refusal, recipients are hashed in
 //! lower case without a copy, pending queue ids sit in a seeded-Fx map), and the report must be
 //! the same whatever the threads and the chunking: one thread (`taskset -c 0`) against all
-//! cores, and in-process feeds cut anywhere, on generated logs whose lines straddle the 64 KiB
-//! chunk boundaries.
+//! cores, and in-process feeds cut anywhere, on generated logs whose lines straddle the 256 KiB
+//! chunk boundaries of the file reader.
 mod common;
 
 use nix::sys::resource::{getrusage, UsageWho};
@@ -134,12 +134,12 @@ fn cli_report(log: &Path, one_core: bool) -> serde_json::Value {
 fn dense_logs_give_the_same_report_in_any_chunking_and_on_any_thread() {
     let dir = tempfile::tempdir().unwrap();
     for (percent, seed) in [(10, 1), (2, 2), (30, 3), (60, 4)] {
-        // A few 64 KiB chunks, ending off a chunk boundary.
-        let log = dense_log(700 << 10, percent, seed);
+        // A few 256 KiB chunks (the file reader's), ending off a chunk boundary.
+        let log = dense_log(1100 << 10, percent, seed);
         let o = opts();
         let whole = json(&feed_in(&o, log.as_bytes(), log.len()));
         assert!(whole["relay_denied"].as_u64().unwrap() > 40, "{percent}%");
-        for chunk in [7, 4096, 65_535, 65_536, 65_537, 200_000] {
+        for chunk in [7, 4096, 65_536, 200_000, 262_143, 262_144, 262_145] {
             assert_eq!(
                 json(&feed_in(&o, log.as_bytes(), chunk)),
                 whole,

@@ -9,7 +9,7 @@
 //! an open relay. It only reads: it never changes the system and never touches sendmail.
 //!
 //! Logs can be large (gigabytes on a busy server), so the scan streams in constant memory:
-//! 64 KiB chunks, an aho-corasick search and a memchr count per chunk that find the few lines
+//! 256 KiB chunks, an aho-corasick search and a memchr count per chunk that find the few lines
 //! that matter and count the rest without splitting them (`find`), and aggregates capped at [`MAX_TRACKED`] entries. The stateless
 //! part (reading, counting, finding and classifying lines) runs on one thread per core; the
 //! rest, in log order, on the calling thread. See [`Scanner`].

@@ -8,8 +8,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex, MutexGuard};
 
-/// Bytes per read. Large enough that per-read costs vanish, small enough to stay in cache.
-pub(crate) const CHUNK: usize = 64 * 1024;
+/// Bytes per read. Large enough that per-read costs vanish, small enough to stay in cache (a
+/// core's L2 holds a few). 256 KiB rather than 64 KiB: a quarter of the reads and chunk
+/// boundaries, 0.7% fewer instructions at 10% refusals and about 2% less time (docs/commands.md).
+pub(crate) const CHUNK: usize = 256 * 1024;
 
 /// A stream being read front to back, and whether it is being gunzipped (for naming errors).
 pub(crate) struct Input {

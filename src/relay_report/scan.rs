@@ -41,7 +41,7 @@ const PENDING_TTL: i64 = 3600;
 const SMALL_PENDING: usize = 8;
 /// From this many refusals in a chunk on, the prescan finds the chunk's `from=` lines for the
 /// ordered part (which then very likely goes broad). Fewer (a quiet log: about one refusal
-/// in three 64 KiB chunks) and the ordered part searches per queue id; finding every `from=`
+/// in three 64 KiB chunks, one or two in a 256 KiB one) and the ordered part searches per queue id; finding every `from=`
 /// line there was 7.5% of the quiet log's CPU time for nothing (perf, 1 GiB, one core).
 const PRESCAN_FROMS: usize = SMALL_PENDING / 2;
 /// How far after a refusal its `from=` line is looked for by the prescan (see
