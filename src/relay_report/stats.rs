@@ -391,11 +391,12 @@ impl Stats {
 
     /// The envelope sender of `n` refused recipients from `client`.
     pub(crate) fn sender(&mut self, client: ClientRef, sender: &[u8], n: u64) {
-        let own = in_local_domain(&self.local_domains, sender);
         if let Some(a) = client.tracked.map(|i| &mut self.clients.items[i as usize]) {
             a.senders.add(sender);
             a.sender_set.insert(&self.set_hasher, sender);
-            if own && a.own_sender.is_none() {
+            // Looked at only here: most refused clients are strangers beyond the cap, and a
+            // tracked one keeps the first own sender it shows.
+            if a.own_sender.is_none() && in_local_domain(&self.local_domains, sender) {
                 a.own_sender = Some(text(sender).into());
             }
         }
