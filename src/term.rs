@@ -122,7 +122,10 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Escaping<F> {
         fragment: &str,
     ) -> std::io::Result<()> {
         // Everything escaped here is DEL or above; most of a report is plain ASCII below it.
-        if fragment.bytes().all(|b| b < 0x7f) {
+        // (The largest byte, without stopping early, which the compiler does a vector at a
+        // time: stopping at the first byte above was a sixth of the instructions of writing a
+        // report's JSON.)
+        if fragment.bytes().fold(0, u8::max) < 0x7f {
             return self.0.write_string_fragment(w, fragment);
         }
         let mut start = 0;
