@@ -133,25 +133,7 @@ impl Pending {
             p.count += 1;
             return;
         }
-        let expired = |p: &PendingReject| match (p.ts, ts) {
-            (Some(then), Some(now)) => then < now - PENDING_TTL,
-            _ => false,
-        };
-        while let Some((q, seq)) = self.order.front() {
-            let gone = match self.map.get(q) {
-                Some(p) if p.seq == *seq => expired(p),
-                _ => true, // stale
-            };
-            if !gone {
-                break;
-            }
-            self.pop_front();
-        }
-        if self.map.is_empty() {
-            // The near entries are the oldest now.
-            let n = self.near.iter().take_while(|(_, p)| expired(p)).count();
-            self.near.drain(..n);
-        }
+        self.expire(ts);
         let entry = PendingReject {
             client,
             count: 1,
@@ -174,6 +156,30 @@ impl Pending {
             let map = &self.map;
             self.order
                 .retain(|(q, s)| map.get(q).is_some_and(|p| p.seq == *s));
+        }
+    }
+
+    /// Gives up the transactions that have waited longer than [`PENDING_TTL`] before `ts`, as
+    /// [`Pending::add`] does before it adds one.
+    fn expire(&mut self, ts: Option<i64>) {
+        let expired = |p: &PendingReject| match (p.ts, ts) {
+            (Some(then), Some(now)) => then < now - PENDING_TTL,
+            _ => false,
+        };
+        while let Some((q, seq)) = self.order.front() {
+            let gone = match self.map.get(q) {
+                Some(p) if p.seq == *seq => expired(p),
+                _ => true, // stale
+            };
+            if !gone {
+                break;
+            }
+            self.pop_front();
+        }
+        if self.map.is_empty() {
+            // The near entries are the oldest now.
+            let n = self.near.iter().take_while(|(_, p)| expired(p)).count();
+            self.near.drain(..n);
         }
     }
 
@@ -240,8 +246,29 @@ struct Found {
     line: Span,
     ts: Option<i64>,
     event: EventOf<Span>,
-    /// A refusal whose `from=` line is in `found` too (or is its own line with a needle).
+    /// A refusal whose `from=` line is in `found` too (or is its own line with a needle), or
+    /// is `next`.
     from_near: bool,
+    /// A refusal's `from=` line when it is the very next line and holds no needle: then it is
+    /// not in `found` on its own, and the ordered part counts the two together.
+    next: Option<NextFrom>,
+}
+
+/// The `from=` line right after a refusal: the line, its queue id and sender.
+#[derive(Debug, Clone, Copy)]
+struct NextFrom {
+    line: Span,
+    qid: Span,
+    sender: Span,
+}
+
+/// What [`Prescanner::sender_near`] found.
+enum Near {
+    Nothing,
+    /// In `found` (a line with a needle) or pushed to `near`.
+    Found,
+    /// The next line, not pushed anywhere.
+    Next(NextFrom),
 }
 
 /// The stateless part of the scan: counting lines, finding and classifying the rare lines. A
@@ -260,6 +287,9 @@ pub(crate) struct Prescanner {
     /// [`Prescanner::guesses`]).
     #[cfg(test)]
     no_guess: bool,
+    /// A test's: never hand a refusal's from= line over with it (see [`Prescanner::combines`]).
+    #[cfg(test)]
+    no_next: bool,
 }
 
 impl Prescanner {
@@ -278,6 +308,15 @@ impl Prescanner {
     fn guesses(&self) -> bool {
         #[cfg(test)]
         return !self.no_guess;
+        #[cfg(not(test))]
+        true
+    }
+
+    /// A refusal's from= line on the next line goes with it as [`NextFrom`] (a constant outside
+    /// tests, like [`Prescanner::in_order`]).
+    fn combines(&self) -> bool {
+        #[cfg(test)]
+        return !self.no_next;
         #[cfg(not(test))]
         true
     }
@@ -323,6 +362,7 @@ impl Prescanner {
                 _ => self.clock.parse(line),
             };
             let mut from_near = false;
+            let mut next = None;
             let waiting = near.len();
             if let EventOf::RelayDenied {
                 qid: Some(q),
@@ -331,8 +371,14 @@ impl Prescanner {
             } = event
             {
                 let qid_at = span_of(q, chunk).0 - start;
-                from_near =
-                    self.sender_near(chunk, &hits[i..], q, qid_at, end + 1, last, &mut near);
+                match self.sender_near(chunk, &hits[i..], q, qid_at, end + 1, last, &mut near) {
+                    Near::Nothing => {}
+                    Near::Found => from_near = true,
+                    Near::Next(n) => {
+                        from_near = true;
+                        next = Some(n);
+                    }
+                }
                 out.rejects += usize::from(!from_near);
             }
             out.found.push(Found {
@@ -340,6 +386,7 @@ impl Prescanner {
                 ts,
                 event: event.map(|f| span_of(f, chunk)),
                 from_near,
+                next,
             });
             // The from= line found for it usually comes before the next line with a needle:
             // then it goes in `found` now, in order, and `found` need not be sorted (sorting
@@ -386,7 +433,7 @@ impl Prescanner {
         from: usize,
         last: usize,
         near: &mut Vec<Found>,
-    ) -> bool {
+    ) -> Near {
         let limit = last.min(from.saturating_add(NEAR));
         // sendmail logs the sender from the process that refused, usually on the very next
         // line, whose header is then as long as the refusal's: so `: from=<` is looked for
@@ -408,7 +455,7 @@ impl Prescanner {
                 Some(pos) => (pos, Some(from)),
                 None => {
                     let Some(p) = self.from.find(&chunk[at..limit]) else {
-                        return false;
+                        return Near::Nothing;
                     };
                     (at + p, None)
                 }
@@ -448,23 +495,38 @@ impl Prescanner {
                 self.classifier.classify_hits(line, &hits[a..b], line_start)
             };
             match event {
-                Some(event @ EventOf::From { qid: q, .. }) if q == qid => {
-                    if a == b {
-                        near.push(Found {
+                Some(event @ EventOf::From { qid: q, sender }) if q == qid => {
+                    if a != b {
+                        return Near::Found;
+                    }
+                    // The next line (found where guessed), unless an earlier refusal of the
+                    // same transaction found it too: then it is in `near` already, to be
+                    // applied once, where it is.
+                    if self.combines()
+                        && known_start.is_some()
+                        && !near.iter().any(|f| f.line.0 == line_start)
+                    {
+                        return Near::Next(NextFrom {
                             line: (line_start, line_end),
-                            ts: None,
-                            event: event.map(|f| span_of(f, chunk)),
-                            from_near: false,
+                            qid: span_of(q, chunk),
+                            sender: span_of(sender, chunk),
                         });
                     }
-                    return true;
+                    near.push(Found {
+                        line: (line_start, line_end),
+                        ts: None,
+                        event: event.map(|f| span_of(f, chunk)),
+                        from_near: false,
+                        next: None,
+                    });
+                    return Near::Found;
                 }
                 // Another transaction's line that happens to hold this id: the ordered part
                 // would look further too.
                 _ => {}
             }
         }
-        false
+        Near::Nothing
     }
 }
 
@@ -514,6 +576,8 @@ impl Scanner {
                 sort_all: false,
                 #[cfg(test)]
                 no_guess: false,
+                #[cfg(test)]
+                no_next: false,
             },
             cutoff: opts
                 .since
@@ -660,6 +724,56 @@ impl Scanner {
         self.apply(event, ts, false)
     }
 
+    /// [`Scanner::apply`] of a refusal (prescanned, `near`) and then of the `from=` line right
+    /// after it, of queue id `from_qid` and sender `sender`. When the transaction was not
+    /// waiting for its sender already and the list of those that wait has room, the refusal
+    /// would wait in it only until the next line: then the sender is counted at once, and the
+    /// list only gives up what has waited too long, as adding to it would (at 10% refusals,
+    /// the wait was a tenth of the instructions).
+    fn apply_with_sender(
+        &mut self,
+        event: Event<'_>,
+        ts: Option<i64>,
+        from_qid: &[u8],
+        sender: &[u8],
+    ) {
+        if let EventOf::RelayDenied {
+            qid: Some(qid),
+            check_mail: false,
+            arg1,
+            relay,
+            auth_required,
+        } = event
+        {
+            let before_cutoff = matches!((self.cutoff, ts), (Some(cut), Some(t)) if t < cut);
+            if !before_cutoff
+                && qid.len() <= Qid::MAX
+                && self.pending.len() < self.pending.cap
+                && !self.pending.contains(qid)
+            {
+                let c = Client {
+                    key: relay.key(),
+                    host: relay.host,
+                    ip: relay.ip,
+                    forged: relay.forged,
+                };
+                let client = self.stats.relay_denied(ts, &c, arg1, None, auth_required);
+                self.pending.expire(ts);
+                self.stats.sender(client, sender, 1);
+                return;
+            }
+        }
+        self.apply(event, ts, true);
+        self.apply(
+            EventOf::From {
+                qid: from_qid,
+                sender,
+            },
+            None,
+            false,
+        );
+    }
+
     /// Counts one event; returns the queue id of a refused transaction that now waits for its
     /// sender. `near`: a refusal whose `from=` line the prescan found (see [`Pending`]).
     fn apply<'l>(&mut self, event: Event<'l>, ts: Option<i64>, near: bool) -> Option<&'l [u8]> {
@@ -781,7 +895,17 @@ impl Scanner {
                         continue;
                     }
                     done = f.line.1 + 1;
-                    let new_qid = self.apply(f.event.map(|(a, b)| &chunk[a..b]), f.ts, f.from_near);
+                    let event = f.event.map(|(a, b)| &chunk[a..b]);
+                    let new_qid = match f.next {
+                        None => self.apply(event, f.ts, f.from_near),
+                        Some(n) => {
+                            done = n.line.1 + 1;
+                            let (qid, sender) =
+                                (&chunk[n.qid.0..n.qid.1], &chunk[n.sender.0..n.sender.1]);
+                            self.apply_with_sender(event, f.ts, qid, sender);
+                            None
+                        }
+                    };
                     // The prescan found this refusal's from= line: it is in `found`, in order.
                     new_qid.filter(|_| !f.from_near)
                 }
@@ -942,7 +1066,91 @@ mod tests {
         assert_eq!(f.iter().filter(|(_, q)| q.is_some()).count(), 18);
     }
 
+    /// `found` with each [`NextFrom`] as the from= line's own entry after its refusal's, as
+    /// the prescan has it when it does not combine them.
+    fn flat(found: &[Found]) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in found {
+            out.push(format!(
+                "{:?} {:?} {:?} {}",
+                f.line, f.ts, f.event, f.from_near
+            ));
+            if let Some(n) = f.next {
+                let event: EventOf<Span> = EventOf::From {
+                    qid: n.qid,
+                    sender: n.sender,
+                };
+                out.push(format!("{:?} None {:?} false", n.line, event));
+            }
+        }
+        out
+    }
+
+    /// A log of refusals (of recipients and of senders), their from= lines (next, later, or
+    /// twice), deliveries and AUTH failures, for `lines` of (kind, queue id, client, seconds on).
+    fn mixed_log(lines: &[(usize, usize, usize, i64)]) -> Vec<u8> {
+        let mut log = Vec::new();
+        // 2026-11-20 00:00 UTC.
+        let mut t = 1_795_132_800i64;
+        for &(kind, q, c, step) in lines {
+            t += step;
+            let day = 20 + (t - 1_795_132_800) / 86_400;
+            let (mon, d) = if day <= 30 {
+                ("Nov", day)
+            } else {
+                ("Dec", day - 30)
+            };
+            let hms = t.rem_euclid(86_400);
+            let head = format!(
+                "{mon} {d:2} {:02}:{:02}:{:02} h sm-mta[1]: ",
+                hms / 3600,
+                hms / 60 % 60,
+                hms % 60
+            );
+            let q = format!("6AQA00000000{q}x");
+            let line = match kind {
+                0 | 1 => format!("{head}{q}: ruleset=check_rcpt, arg1=<v{c}@x.example>, relay=c{c} [192.0.2.{c}], reject=550 5.7.1 <v{c}@x.example>... Relaying denied. Proper authentication required."),
+                2 => format!("{head}{q}: ruleset=check_mail, arg1=<m{c}@x.example>, relay=c{c} [192.0.2.{c}], reject=550 5.7.1 <m{c}@x.example>... Relaying denied."),
+                3..=5 => format!("{head}{q}: from=<s{c}@example.com>, size=0, nrcpts=0"),
+                6 => format!("{head}{q}: to=<t@z.example>, stat=Sent"),
+                _ => format!("{head}AUTH failure (LOGIN): authentication failure (-13) SASL(-13): authentication failure: checkpass failed, user=u{c}, relay=[192.0.2.{c}]"),
+            };
+            log.extend_from_slice(line.as_bytes());
+            log.push(b'\n');
+        }
+        log
+    }
+
     proptest! {
+        /// A refusal's from= line on the next line counted with it (without waiting in the
+        /// pending list): the same report as when it waits there, whatever else waits (the
+        /// same transaction refused before, a full list, entries expiring as log time jumps
+        /// past PENDING_TTL), for refusals of senders, and with a --since that cuts some off.
+        #[test]
+        fn next_from_line_counted_as_if_it_waited(
+            lines in prop::collection::vec((0..8usize, 0..4usize, 0..3usize, prop_oneof![Just(0i64), Just(1), Just(3_601)]), 0..80),
+            cap in 1..5usize,
+            since_hours in prop::option::of(0..80u64),
+        ) {
+            let log = mixed_log(&lines);
+            let opts = ReportOptions {
+                // 2026-12-05 00:00 UTC.
+                now: std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_428_800),
+                utc_offset: Some(0),
+                since: since_hours.map(|h| std::time::Duration::from_secs(h * 3600 + 24 * 3600 * 12)),
+                local_domains: vec!["example.com".into()],
+                ..ReportOptions::default()
+            };
+            let report = |combine: bool| {
+                let mut sc = Scanner::new(&opts);
+                sc.pre.no_next = !combine;
+                sc.pending.cap = cap;
+                sc.feed(&log);
+                serde_json::to_string(&sc.finish()).unwrap()
+            };
+            prop_assert_eq!(report(true), report(false));
+        }
+
         /// Refusals' from= lines put in `found` as they are found: the same `found` as when
         /// they are all sorted in afterwards, whatever the order of the lines (a queue id
         /// refused twice, a sender before its refusal or after the next one, from= lines with
@@ -1017,7 +1225,7 @@ mod tests {
             let (mut a, mut b) = (Prescan::default(), Prescan::default());
             guessing.prescan(chunk, &mut a);
             searching.prescan(chunk, &mut b);
-            prop_assert_eq!(format!("{:?}", a.found), format!("{:?}", b.found));
+            prop_assert_eq!(flat(&a.found), flat(&b.found));
             prop_assert_eq!(a.rejects, b.rejects);
         }
     }
