@@ -72,7 +72,7 @@ pub struct ClientStat {
     pub users_tried: Vec<String>,
     pub verdict: Verdict,
     /// What this client probably is, in words.
-    pub hint: String,
+    pub hint: std::borrow::Cow<'static, str>,
     /// The facts the hint rests on.
     pub basis: String,
 }
