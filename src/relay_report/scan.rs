@@ -1070,6 +1070,17 @@ mod tests {
         assert_eq!(f.iter().filter(|(_, q)| q.is_some()).count(), 18);
     }
 
+    /// The prescan of `chunk` as it is, and with a test switch that `change` sets.
+    fn prescan_two_ways(chunk: &[u8], change: impl FnOnce(&mut Prescanner)) -> (Prescan, Prescan) {
+        let sc = Scanner::new(&ReportOptions::default());
+        let (mut plain, mut changed) = (sc.prescanner(), sc.prescanner());
+        change(&mut changed);
+        let (mut a, mut b) = (Prescan::default(), Prescan::default());
+        plain.prescan(chunk, &mut a);
+        changed.prescan(chunk, &mut b);
+        (a, b)
+    }
+
     /// `found` with each [`NextFrom`] as the from= line's own entry after its refusal's, as
     /// the prescan has it when it does not combine them.
     fn flat(found: &[Found]) -> Vec<String> {
@@ -1177,14 +1188,7 @@ mod tests {
                 chunk.extend_from_slice(line.as_bytes());
                 chunk.push(b'\n');
             }
-            let chunk = &chunk[cut.min(chunk.len())..];
-            let sc = Scanner::new(&ReportOptions::default());
-            let mut in_order = sc.prescanner();
-            let mut sorted = sc.prescanner();
-            sorted.sort_all = true;
-            let (mut a, mut b) = (Prescan::default(), Prescan::default());
-            in_order.prescan(chunk, &mut a);
-            sorted.prescan(chunk, &mut b);
+            let (a, b) = prescan_two_ways(&chunk[cut.min(chunk.len())..], |p| p.sort_all = true);
             prop_assert_eq!(format!("{:?}", a.found), format!("{:?}", b.found));
             prop_assert_eq!(a.rejects, b.rejects);
         }
@@ -1221,14 +1225,7 @@ mod tests {
                 chunk.extend_from_slice(line.as_bytes());
                 chunk.push(b'\n');
             }
-            let chunk = &chunk[cut.min(chunk.len())..];
-            let sc = Scanner::new(&ReportOptions::default());
-            let mut guessing = sc.prescanner();
-            let mut searching = sc.prescanner();
-            searching.no_guess = true;
-            let (mut a, mut b) = (Prescan::default(), Prescan::default());
-            guessing.prescan(chunk, &mut a);
-            searching.prescan(chunk, &mut b);
+            let (a, b) = prescan_two_ways(&chunk[cut.min(chunk.len())..], |p| p.no_guess = true);
             prop_assert_eq!(flat(&a.found), flat(&b.found));
             prop_assert_eq!(a.rejects, b.rejects);
         }
