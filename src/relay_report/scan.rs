@@ -896,6 +896,9 @@ impl Scanner {
                 (Some(f), s) if s.is_none_or(|s| f <= s) => {
                     let f = found.next().expect("peeked");
                     if f.line.0 < done {
+                        // Only a from= line found by two refusals comes here twice, and one
+                        // handed over with its refusal is never found by another.
+                        debug_assert!(f.next.is_none(), "a refusal skipped with its from= line");
                         continue;
                     }
                     done = f.line.1 + 1;
