@@ -256,11 +256,12 @@ impl Classifier {
         // arg1 on is the first of `rest`, as below.
         const RCPT: &[u8] = b"ruleset=check_rcpt, arg1=";
         const MAIL: &[u8] = b"ruleset=check_mail, arg1=";
-        let (check_mail, arg1, relay_at) = if rest.starts_with(RCPT) || rest.starts_with(MAIL) {
+        let mail = rest.starts_with(MAIL);
+        let (check_mail, arg1, relay_at) = if mail || rest.starts_with(RCPT) {
             let v = &rest[RCPT.len()..];
             let end = find_in_line(v, b", relay=");
             (
-                rest.starts_with(MAIL),
+                mail,
                 Some(strip_angle(&v[..end.unwrap_or(v.len())])),
                 end.map(|e| RCPT.len() + e),
             )
