@@ -374,8 +374,8 @@ impl Prescanner {
                 ..
             } = event
             {
-                let qid_at = span_of(q, chunk).0 - start;
-                match self.sender_near(chunk, &hits[i..], q, qid_at, end + 1, last, &mut near) {
+                let qid = span_of(q, chunk);
+                match self.sender_near(chunk, &hits[i..], (start, end), qid, last, &mut near) {
                     Near::Nothing => {}
                     Near::Found => from_near = true,
                     Near::Next(n) => {
@@ -417,27 +417,30 @@ impl Prescanner {
         }
     }
 
-    /// Looks for the `from=` line of refused transaction `qid` in `chunk[from..=last]`, at most
-    /// [`NEAR`] bytes on: the first line that the ordered part, searching for `"QID: from=<"`
-    /// there, would find to be that transaction's sender. Pushes its event to `near` (unless it
-    /// holds a needle: then it is in `found` already) and says whether it found one. `hits` are
-    /// the needle hits from `from` on (at least up to `last`).
+    /// Looks for the `from=` line of the transaction refused on line `refusal` (its queue id at
+    /// `qid`) in the lines after it up to `last`, at most [`NEAR`] bytes on: the first line that
+    /// the ordered part, searching for `"QID: from=<"` there, would find to be that
+    /// transaction's sender. Hands it back when it is the next line and holds no needle;
+    /// otherwise pushes its event to `near` (unless it holds a needle: then it is in `found`
+    /// already). Says which, or that it found none. `hits` are the needle hits after the
+    /// refusal (at least up to `last`).
     ///
     /// sendmail logs the sender when the transaction ends, which for a refused relay attempt is
     /// a line or a few later; so the ordered part, which would otherwise search for each refused
     /// queue id or (under a relay-probing campaign) visit every `from=` line of the chunk, is
     /// told where the line is.
-    #[allow(clippy::too_many_arguments)]
     fn sender_near(
         &self,
         chunk: &[u8],
         hits: &[usize],
-        qid: &[u8],
-        qid_at: usize,
-        from: usize,
+        refusal: Span,
+        qid: Span,
         last: usize,
         near: &mut Vec<Found>,
     ) -> Near {
+        // Where the refusal's queue id starts in its line, and the id.
+        let (qid_at, qid) = (qid.0 - refusal.0, &chunk[qid.0..qid.1]);
+        let from = refusal.1 + 1;
         let limit = last.min(from.saturating_add(NEAR));
         // sendmail logs the sender from the process that refused, usually on the very next
         // line, whose header is then as long as the refusal's: so `: from=<` is looked for
@@ -749,18 +752,12 @@ impl Scanner {
             auth_required,
         } = event
         {
-            let before_cutoff = matches!((self.cutoff, ts), (Some(cut), Some(t)) if t < cut);
-            if !before_cutoff
+            if !self.before_cutoff(ts)
                 && qid.len() <= Qid::MAX
                 && self.pending.len() < self.pending.cap
                 && !self.pending.contains(qid)
             {
-                let c = Client {
-                    key: relay.key(),
-                    host: relay.host,
-                    ip: relay.ip,
-                    forged: relay.forged,
-                };
+                let c = Client::of(&relay);
                 let client = self.stats.relay_denied(ts, &c, arg1, None, auth_required);
                 self.pending.expire(ts);
                 self.stats.sender(client, sender, 1);
@@ -778,6 +775,11 @@ impl Scanner {
         );
     }
 
+    /// An event at `ts` comes before the `--since` cutoff.
+    fn before_cutoff(&self, ts: Option<i64>) -> bool {
+        matches!((self.cutoff, ts), (Some(cut), Some(t)) if t < cut)
+    }
+
     /// Counts one event; returns the queue id of a refused transaction that now waits for its
     /// sender. `near`: a refusal whose `from=` line the prescan found (see [`Pending`]).
     fn apply<'l>(&mut self, event: Event<'l>, ts: Option<i64>, near: bool) -> Option<&'l [u8]> {
@@ -787,18 +789,11 @@ impl Scanner {
             }
             return None;
         }
-        if let (Some(cut), Some(t)) = (self.cutoff, ts) {
-            if t < cut {
-                self.stats.skipped_before_since += 1;
-                return None;
-            }
+        if self.before_cutoff(ts) {
+            self.stats.skipped_before_since += 1;
+            return None;
         }
-        let client = |r: &super::line::Relay<&'l [u8]>| Client {
-            key: r.key(),
-            host: r.host,
-            ip: r.ip,
-            forged: r.forged,
-        };
+        let client = Client::of;
         match event {
             EventOf::RelayDenied {
                 qid,
