@@ -172,7 +172,18 @@ distro_stop() {
   fi
   if [ -n "${DISTRO_INIT_PID:-}" ] && [ -d /proc/"$DISTRO_INIT_PID" ] &&
      [ "$(cat /proc/"$DISTRO_INIT_PID"/comm 2>/dev/null)" = systemd ]; then
-    distro_die "the container's systemd (pid $DISTRO_INIT_PID) is still running"
+    # systemd-nspawn is gone (killed after a power-off that hung) and left the container's
+    # systemd running: that is killed by its pid too, everything in its pid namespace with it,
+    # so that a failed run leaves no container behind. The run still fails.
+    kill -KILL "$DISTRO_INIT_PID" 2>/dev/null || true
+    for i in $(seq 1 50); do
+      [ -d /proc/"$DISTRO_INIT_PID" ] || break
+      sleep 0.2
+    done
+    if [ -d /proc/"$DISTRO_INIT_PID" ]; then
+      distro_die "the container's systemd (pid $DISTRO_INIT_PID) is still running after SIGKILL"
+    fi
+    distro_die "the container's systemd (pid $DISTRO_INIT_PID) outlived systemd-nspawn; killed by its pid"
   fi
   distro_log "stopped: systemd-nspawn $DISTRO_NSPAWN_PID and the container's systemd $DISTRO_INIT_PID are gone"
   DISTRO_NSPAWN_PID= DISTRO_INIT_PID=
