@@ -241,6 +241,21 @@ pub fn read_local_domains(root: &Path) -> Vec<String> {
 
 /// Reads every log (gzip transparently, in the order given) and reports.
 pub fn report_files(opts: &ReportOptions) -> Result<Report, ReportError> {
+    let (r, sc) = report_files_and_state(opts)?;
+    // The scanner's maps are tens of thousands of small allocations at high density; freeing
+    // them took 8 ms of the 10% benchmark log's 60 ms of report-writing at the end, on the
+    // one thread then working. Another thread frees them while this one writes the report
+    // (or, if no thread can be started, this one, as before).
+    let _ = std::thread::Builder::new()
+        .name("relay-report-free".into())
+        .spawn(move || drop(sc));
+    Ok(r)
+}
+
+/// [`report_files`], and the scanner it read with, not freed: for a caller about to exit, which
+/// need not free it at all (`relay-report` forgets it; freeing it on another thread took a
+/// core that writing the JSON uses).
+pub fn report_files_and_state(opts: &ReportOptions) -> Result<(Report, Scanner), ReportError> {
     if opts.logs.is_empty() && !opts.stdin && opts.journal.is_none() {
         return Err(ReportError::NoLogs);
     }
@@ -282,14 +297,7 @@ pub fn report_files(opts: &ReportOptions) -> Result<Report, ReportError> {
     sc.end_input();
     let mut r = sc.snapshot();
     r.source = source_of(opts);
-    // The scanner's maps are tens of thousands of small allocations at high density; freeing
-    // them took 8 ms of the 10% benchmark log's 60 ms of report-writing at the end, on the
-    // one thread then working. Another thread frees them while this one writes the report
-    // (or, if no thread can be started, this one, as before).
-    let _ = std::thread::Builder::new()
-        .name("relay-report-free".into())
-        .spawn(move || drop(sc));
-    Ok(r)
+    Ok((r, sc))
 }
 
 /// What the report says it read, when that is not just the files given: `None` for files
