@@ -7,6 +7,7 @@ use super::line::Relay;
 use super::report::{ClientStat, ReasonStat, Report, SenderStat, Untracked, UserStat, Verdict};
 use super::time::Clock;
 use std::borrow::Cow;
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
@@ -490,15 +491,22 @@ impl Stats {
 
     pub(crate) fn report(&self, clock: &Clock, lines_read: u64, cutoff: Option<i64>) -> Report {
         let fmt = |t: Option<i64>| t.map(|t| clock.format(t));
-        let clients: Vec<(&[u8], &ClientAgg)> = self.clients.iter().collect();
-        // (ip, host) tells any two clients apart (the key is the address, or the name when
-        // sendmail logged none), so the order is total.
-        let by_count = |a: &ClientStat, b: &ClientStat| {
-            (b.relay_denied, b.auth_failed)
-                .cmp(&(a.relay_denied, a.auth_failed))
-                .then_with(|| (&a.ip, &a.host).cmp(&(&b.ip, &b.host)))
+        // Most denials first. (ip, host) tells any two clients apart (the key is the address,
+        // or the name when sendmail logged none), so the order is total; they are the
+        // ClientStat's ip and host, so this is also the order of the built stats.
+        let clients = || {
+            self.clients.iter().map(|(key, a)| {
+                let order = (
+                    Reverse(a.relay_denied),
+                    Reverse(a.auth_failed),
+                    a.ip.as_deref(),
+                    a.host.as_deref(),
+                );
+                (order, (key, a))
+            })
         };
-        let clients: Vec<ClientStat> = sorted_in_halves(&clients, by_count, |&(key, a)| {
+        let n = self.clients.len();
+        let clients: Vec<ClientStat> = built_in_order(n, clients, |&(_, (key, a))| {
             let logins = self.logins.get(key);
             let (verdict, hint, basis) = hint(a, logins);
             ClientStat {
@@ -521,18 +529,24 @@ impl Stats {
                 basis,
             }
         });
-        let senders: Vec<(&[u8], &SenderAgg)> = self.senders.iter().collect();
-        let by_count = |a: &SenderStat, b: &SenderStat| {
-            b.relay_denied
-                .cmp(&a.relay_denied)
-                .then_with(|| a.sender.cmp(&b.sender))
+        // Most denials first, then by the sender as shown (its bytes as text, invalid UTF-8
+        // replaced: a total order of those texts, and the one the report always had).
+        let senders = || {
+            self.senders.iter().map(|(s, a)| {
+                (
+                    (Reverse(a.relay_denied), String::from_utf8_lossy(s)),
+                    (s, a),
+                )
+            })
         };
-        let senders: Vec<SenderStat> = sorted_in_halves(&senders, by_count, |&(s, a)| SenderStat {
-            sender: text(s),
-            relay_denied: a.relay_denied,
-            clients: a.clients.len(),
-            own_domain: in_local_domain(&self.local_domains, s),
-        });
+        let n = self.senders.len();
+        let senders: Vec<SenderStat> =
+            built_in_order(n, senders, |((_, text), (s, a))| SenderStat {
+                sender: text.clone().into_owned(),
+                relay_denied: a.relay_denied,
+                clients: a.clients.len(),
+                own_domain: in_local_domain(&self.local_domains, s),
+            });
         let mut users: Vec<UserStat> = self
             .users
             .iter()
@@ -580,55 +594,82 @@ impl Stats {
     }
 }
 
-/// `items` mapped by `f` and sorted by `cmp`, the first half on this thread and the second on
-/// another when there are two cores, each half sorted there and the two merged here. `cmp` is
-/// meant to be a total order (then there is one sorted order, whatever the split); items it
-/// finds equal come in no particular order, as from any unstable sort.
-/// A report with every cap full has 10,000 clients and 10,000 senders: building and sorting them
-/// on one thread was most of what the report took after the scan (sorting alone 2.3 ms of 12 on
-/// the 10% benchmark log, measured with timers around each part).
-fn sorted_in_halves<T: Sync, U: Send>(
-    items: &[T],
-    cmp: impl Fn(&U, &U) -> std::cmp::Ordering + Sync,
-    f: impl Fn(&T) -> U + Sync,
+/// `f` of each of the `n` items that `items` gives (each time it is called, the same items in the
+/// same order), in the order of the items' keys. The keys are meant to differ (then there is one
+/// sorted order, however the work is split); items with equal keys come in no particular order,
+/// as from any unstable sort.
+///
+/// With two cores and many items: each thread takes and sorts half of the items, this one merges
+/// the two halves (as references), then each thread builds half of the results, in order. A
+/// report with every cap full has 10,000 clients and 10,000 senders, and building them was most
+/// of what the report took after the scan. Sorting keys rather than the results moves small
+/// things: sorting and merging the built clients (240 bytes each) took 3 of the 10 ms the
+/// clients took on the 10% benchmark log (timers around each part), the merge alone 2. The
+/// counts are in the key, not behind a reference to the tracked client: sorting by those was
+/// slower than that. And each thread takes its half from the map itself: taking them all on one
+/// thread (each a read of a tracked client at a random place) was 0.8 ms each for the clients
+/// and the senders.
+fn built_in_order<K: Ord + Send + Sync, T: Send + Sync, U: Send, I: Iterator<Item = (K, T)>>(
+    n: usize,
+    items: impl Fn() -> I + Sync,
+    f: impl Fn(&(K, T)) -> U + Sync,
 ) -> Vec<U> {
-    /// Fewer and a thread costs more than it saves.
-    const ENOUGH: usize = 2_000;
-    let sorted = |half: &[T]| {
-        let mut v: Vec<U> = half.iter().map(&f).collect();
-        v.sort_unstable_by(&cmp);
+    let cmp = |a: &(K, T), b: &(K, T)| a.0.cmp(&b.0);
+    let sorted = |part: &mut dyn Iterator<Item = (K, T)>| {
+        let mut v: Vec<(K, T)> = part.collect();
+        v.sort_unstable_by(cmp);
         v
     };
+    /// Fewer and a thread costs more than it saves.
+    const ENOUGH: usize = 2_000;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if cores < 2 || items.len() < ENOUGH {
-        return sorted(items);
+    if cores < 2 || n < ENOUGH {
+        return sorted(&mut items()).iter().map(f).collect();
     }
-    let (first, second) = items.split_at(items.len() / 2);
+    let mid = n / 2;
+    let second = || sorted(&mut items().skip(mid));
     let (a, b) = std::thread::scope(|s| {
         let other = std::thread::Builder::new()
-            .name("relay-report-build".into())
-            .spawn_scoped(s, || sorted(second));
-        let a = sorted(first);
+            .name("relay-report-sort".into())
+            .spawn_scoped(s, second);
+        let a = sorted(&mut items().take(mid));
         match other.map(|h| h.join()) {
             Ok(Ok(b)) => (a, b),
-            // No thread to be had: this one does the rest.
-            Err(_) => (a, sorted(second)),
+            // No thread to be had: this one does the other half too.
+            Err(_) => (a, second()),
             Ok(Err(panic)) => std::panic::resume_unwind(panic),
         }
     });
     // Merged: with a total order, what sorting them all gives.
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    let mut order: Vec<&(K, T)> = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
     while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
         let next = if cmp(y, x) == std::cmp::Ordering::Less {
             b.next()
         } else {
             a.next()
         };
-        out.extend(next);
+        order.extend(next);
     }
-    out.extend(a);
-    out.extend(b);
+    order.extend(a);
+    order.extend(b);
+    let build = |part: &[&(K, T)]| part.iter().map(|t| f(t)).collect::<Vec<U>>();
+    let (first, second) = order.split_at(order.len() / 2);
+    let (mut out, rest) = std::thread::scope(|s| {
+        let other = std::thread::Builder::new()
+            .name("relay-report-build".into())
+            .spawn_scoped(s, || build(second));
+        // Room for both halves: the second is copied in after it, not into a larger copy.
+        let mut out = Vec::with_capacity(order.len());
+        out.extend(first.iter().map(|t| f(t)));
+        match other.map(|h| h.join()) {
+            Ok(Ok(rest)) => (out, rest),
+            // No thread to be had: this one does the rest.
+            Err(_) => (out, build(second)),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        }
+    });
+    out.extend(rest);
     out
 }
 
@@ -857,15 +898,22 @@ mod tests {
     }
 
     #[test]
-    fn sorted_in_halves_is_a_sort() {
+    fn built_in_order_is_a_sort() {
         for n in [0, 1, 1_999, 2_000, 2_001, 10_001] {
             // Many equal counts, told apart by the item (as clients by their address).
-            let items: Vec<u64> = (0..n).map(|i| (i * 7919) % 100_003).collect();
-            let f = |x: &u64| (x % 97, *x);
-            let cmp = |a: &(u64, u64), b: &(u64, u64)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
-            let mut want: Vec<(u64, u64)> = items.iter().map(f).collect();
-            want.sort_by(cmp);
-            assert_eq!(sorted_in_halves(&items, cmp, f), want, "{n} items");
+            let items: Vec<((Reverse<u64>, u64), u64)> = (0..n)
+                .map(|i| (i * 7919) % 100_003)
+                .map(|x| ((Reverse(x % 97), x), x))
+                .collect();
+            let f = |(_, x): &(_, u64)| (x % 97, *x);
+            let mut sorted = items.clone();
+            sorted.sort();
+            let want: Vec<(u64, u64)> = sorted.iter().map(f).collect();
+            assert_eq!(
+                built_in_order(items.len(), || items.iter().cloned(), f),
+                want,
+                "{n} items"
+            );
         }
     }
 
