@@ -369,8 +369,11 @@ impl<W: std::io::Write> PrettyObject<W> {
                 let other = std::thread::Builder::new()
                     .name("json-second-half".into())
                     .spawn_scoped(s, || {
+                        // Sized by its first item, so that it is not copied as it grows.
                         let mut buf = Vec::new();
-                        items_at(&mut buf, second, false).map(|()| buf)
+                        items_at(&mut buf, &second[..1], false)?;
+                        buf.reserve(buf.len() * second.len() * 9 / 8);
+                        items_at(&mut buf, &second[1..], false).map(|()| buf)
                     });
                 items_at(&mut *w, first, true)?;
                 match other.map(|h| h.join()) {
