@@ -369,10 +369,11 @@ impl<W: std::io::Write> PrettyObject<W> {
                 let other = std::thread::Builder::new()
                     .name("json-second-half".into())
                     .spawn_scoped(s, || {
-                        // Sized by its first item, so that it is not copied as it grows.
+                        // Sized by its first item, so that it is not copied as it grows
+                        // (an estimate: if that much cannot be had, it grows as it goes).
                         let mut buf = Vec::new();
                         items_at(&mut buf, &second[..1], false)?;
-                        buf.reserve(buf.len() * second.len() * 9 / 8);
+                        let _ = buf.try_reserve(buf.len().saturating_mul(second.len()) / 8 * 9);
                         items_at(&mut buf, &second[1..], false).map(|()| buf)
                     });
                 items_at(&mut *w, first, true)?;
