@@ -307,6 +307,8 @@ pub struct PrettyObject<W: std::io::Write> {
 impl<W: std::io::Write> PrettyObject<W> {
     /// Lists shorter than this are written on one thread: a thread costs more than it saves.
     const ENOUGH: usize = 2_000;
+    /// Items in a block of a list written on two threads.
+    const BLOCK: usize = 128;
 
     pub fn new(mut w: W) -> std::io::Result<Self> {
         w.write_all(b"{")?;
@@ -331,9 +333,13 @@ impl<W: std::io::Write> PrettyObject<W> {
         write_at(&mut self.w, 1, v)
     }
 
-    /// `"name": [...]`, as [`PrettyObject::field`] would write it, but a long list's second half
-    /// is written into a buffer by another thread while this one writes the first half to the
-    /// writer, then the buffer after it. (If no thread can be started, this one writes it all.)
+    /// `"name": [...]`, as [`PrettyObject::field`] would write it, but a long list is written by
+    /// two threads: it is cut into blocks of [`PrettyObject::BLOCK`] items, another thread
+    /// renders every second block into a buffer while this one writes the others to the writer,
+    /// and this one writes each buffer in its turn. At most a few blocks wait, so memory stays
+    /// small (rendering all of the second half first took peak RSS with every cap full from
+    /// 26 to 30 MiB, the target being under 32). If no thread can be started, this one writes
+    /// it all.
     pub fn list<T: serde::Serialize + Sync>(
         &mut self,
         name: &str,
@@ -363,24 +369,47 @@ impl<W: std::io::Write> PrettyObject<W> {
         if cores < 2 || items.len() < Self::ENOUGH {
             items_at(&mut self.w, items, true)?;
         } else {
-            let (first, second) = items.split_at(items.len() / 2);
+            let blocks: Vec<&[T]> = items.chunks(Self::BLOCK).collect();
+            let blocks = &blocks;
             let w = &mut self.w;
             std::thread::scope(|s| {
+                // Rendered blocks, in order; and their buffers back, to be used again.
+                let (done, rendered) = std::sync::mpsc::sync_channel(2);
+                let (give_back, returned) = std::sync::mpsc::channel::<Vec<u8>>();
                 let other = std::thread::Builder::new()
-                    .name("json-second-half".into())
-                    .spawn_scoped(s, || {
-                        // Sized by its first item, so that it is not copied as it grows
-                        // (an estimate: if that much cannot be had, it grows as it goes).
-                        let mut buf = Vec::new();
-                        items_at(&mut buf, &second[..1], false)?;
-                        let _ = buf.try_reserve(buf.len().saturating_mul(second.len()) / 8 * 9);
-                        items_at(&mut buf, &second[1..], false).map(|()| buf)
+                    .name("json-blocks".into())
+                    .spawn_scoped(s, move || {
+                        for block in blocks.iter().skip(1).step_by(2) {
+                            let mut buf = returned.try_recv().unwrap_or_default();
+                            buf.clear();
+                            let r = items_at(&mut buf, block, false).map(|()| buf);
+                            // This thread's turn is over when the other gives up.
+                            if done.send(r).is_err() {
+                                return;
+                            }
+                        }
                     });
-                items_at(&mut *w, first, true)?;
-                match other.map(|h| h.join()) {
-                    Ok(Ok(buf)) => w.write_all(&buf?),
-                    Err(_) => items_at(&mut *w, second, false),
-                    Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                let Ok(other) = other else {
+                    return items_at(&mut *w, items, true);
+                };
+                for (i, pair) in blocks.chunks(2).enumerate() {
+                    items_at(&mut *w, pair[0], i == 0)?;
+                    if pair.len() == 2 {
+                        match rendered.recv() {
+                            Ok(buf) => {
+                                let buf = buf?;
+                                w.write_all(&buf)?;
+                                let _ = give_back.send(buf);
+                            }
+                            // It stopped early: it panicked.
+                            Err(_) => break,
+                        }
+                    }
+                }
+                drop(rendered);
+                match other.join() {
+                    Ok(()) => Ok(()),
+                    Err(panic) => std::panic::resume_unwind(panic),
                 }
             })?;
         }

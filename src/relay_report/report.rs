@@ -578,9 +578,12 @@ mod tests {
         #[test]
         fn write_json_writes_the_derived_json(mut r in report(), long in any::<bool>()) {
             if long {
-                // Past PrettyObject's threshold for a second thread: 2,001 to 2,003 items.
+                // Past PrettyObject's threshold for a second thread: 2,001, 2,101 or 2,201
+                // items, 16, 17 or 18 blocks (an even and an odd number of them for each
+                // thread to write).
                 fn longer<T: Clone>(v: &[T]) -> Vec<T> {
-                    v.iter().cycle().take(2_000 + v.len()).cloned().collect()
+                    let n = v.len().saturating_sub(1);
+                    v.iter().cycle().take(2_001 + 100 * n).cloned().collect()
                 }
                 r.clients = longer(&r.clients);
                 r.senders = longer(&r.senders);
