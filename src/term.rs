@@ -345,20 +345,33 @@ impl<W: std::io::Write> PrettyObject<W> {
         name: &str,
         items: &[T],
     ) -> std::io::Result<()> {
+        self.list_of(name, items, |x| x)
+    }
+
+    /// [`PrettyObject::list`] of `f` of each item, each made as it is written (on the thread
+    /// that writes it) and dropped after.
+    pub fn list_of<'a, T: Sync, U: serde::Serialize>(
+        &mut self,
+        name: &str,
+        items: &'a [T],
+        f: impl Fn(&'a T) -> U + Sync,
+    ) -> std::io::Result<()> {
         /// Items as serde_json writes them in an array one level deep: each on a line of its
         /// own at the second level, after a comma unless it is the array's first.
-        fn items_at<W: std::io::Write + ?Sized, T: serde::Serialize>(
+        fn items_of<'a, W: std::io::Write + ?Sized, T, U: serde::Serialize>(
             w: &mut W,
-            items: &[T],
+            items: &'a [T],
             mut first: bool,
+            f: &impl Fn(&'a T) -> U,
         ) -> std::io::Result<()> {
             for item in items {
                 w.write_all(if first { b"\n    " } else { b",\n    " })?;
                 first = false;
-                write_at(&mut *w, 2, item)?;
+                write_at(&mut *w, 2, &f(item))?;
             }
             Ok(())
         }
+        let f = &f;
         self.key(name)?;
         if items.is_empty() {
             self.w.write_all(b"[]")?;
@@ -367,7 +380,7 @@ impl<W: std::io::Write> PrettyObject<W> {
         self.w.write_all(b"[")?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         if cores < 2 || items.len() < Self::ENOUGH {
-            items_at(&mut self.w, items, true)?;
+            items_of(&mut self.w, items, true, f)?;
         } else {
             let blocks: Vec<&[T]> = items.chunks(Self::BLOCK).collect();
             let blocks = &blocks;
@@ -382,7 +395,7 @@ impl<W: std::io::Write> PrettyObject<W> {
                         for block in blocks.iter().skip(1).step_by(2) {
                             let mut buf = returned.try_recv().unwrap_or_default();
                             buf.clear();
-                            let r = items_at(&mut buf, block, false).map(|()| buf);
+                            let r = items_of(&mut buf, block, false, f).map(|()| buf);
                             // This thread's turn is over when the other gives up.
                             if done.send(r).is_err() {
                                 return;
@@ -390,10 +403,10 @@ impl<W: std::io::Write> PrettyObject<W> {
                         }
                     });
                 let Ok(other) = other else {
-                    return items_at(&mut *w, items, true);
+                    return items_of(&mut *w, items, true, f);
                 };
                 for (i, pair) in blocks.chunks(2).enumerate() {
-                    items_at(&mut *w, pair[0], i == 0)?;
+                    items_of(&mut *w, pair[0], i == 0, f)?;
                     if pair.len() == 2 {
                         match rendered.recv() {
                             Ok(buf) => {

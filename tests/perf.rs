@@ -231,9 +231,9 @@ fn case_is_ignored_where_it_was() {
 /// The report's memory stays under the 32 MiB with every cap full (10,000 clients,
 /// senders and users: a 10 MB JSON report). It was 41 MiB when the JSON was built as a string
 /// and copied once more on its way out; streamed, it is 28 MiB (release build).
-#[test]
-fn peak_memory_with_every_cap_full() {
-    let dir = tempfile::tempdir().unwrap();
+/// 12,000 clients, senders and users, each with a refusal, its sender and a failed login: every
+/// cap (10,000) full.
+fn every_cap_full_log() -> String {
     let mut log = String::new();
     for i in 0..12_000 {
         let q = format!("6AQA{i:010}");
@@ -242,6 +242,43 @@ fn peak_memory_with_every_cap_full() {
         log.push_str(&format!("Nov 26 10:00:01 mailsrv sm-mta[1]: {q}: from=<s{i}@spam{}.example>, size=0, class=0, nrcpts=0, proto=ESMTP, daemon=MTA-v4, relay=h{i}.example.net [{ip}]\n", i % 9));
         log.push_str(&format!("Nov 26 10:00:01 mailsrv sm-mta[1]: AUTH failure (PLAIN): authentication failure (-13) SASL(-13): authentication failure: Password verification failed, user=u{i}, relay=h{i}.example.net [{ip}]\n"));
     }
+    log
+}
+
+/// `Scanner::write_json`, which builds each client as it writes it (on two threads with two
+/// cores), writes the bytes its snapshot's `Report::write_json` writes (which a property test
+/// compares with the derived `Serialize`): with every cap full, and on dense logs with few
+/// clients (one thread), with a source and without.
+#[test]
+fn scanner_json_is_its_snapshots() {
+    let logs = [
+        every_cap_full_log(),
+        dense_log(300 << 10, 10, 1),
+        dense_log(300 << 10, 60, 4),
+    ];
+    for (n, log) in logs.iter().enumerate() {
+        let mut sc = Scanner::new(&opts());
+        sc.feed(log.as_bytes());
+        sc.end_input();
+        for source in [None, Some("the journal \u{202e}\"(chosen)\"".to_string())] {
+            let mut want = sc.snapshot();
+            want.source = source.clone();
+            let got = sc.write_json(source, Vec::new()).unwrap();
+            let want = want.write_json(Vec::new()).unwrap();
+            let at = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
+            assert!(
+                got == want,
+                "log {n}: differ from byte {at}: {:?}",
+                String::from_utf8_lossy(&got[at.saturating_sub(80)..(at + 80).min(got.len())])
+            );
+        }
+    }
+}
+
+#[test]
+fn peak_memory_with_every_cap_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = every_cap_full_log();
     let p = dir.path().join("mail.log");
     fs::write(&p, &log).unwrap();
     let out = dir.path().join("report.json");

@@ -92,16 +92,16 @@ pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, crate::
         .map_err(|e| log_error(e, &a.logs))?;
         return Ok(0);
     }
-    let (rep, state) = rr::report_files_and_state(&opts).map_err(|e| log_error(e, &a.logs))?;
+    let state = rr::scan_files(&opts).map_err(|e| log_error(e, &a.logs))?;
     if json {
         // Streamed to standard output: with every cap full the report is 10 MB of JSON, and
         // building it as a string (then copying it through outln!'s format!) took peak RSS to
         // 41 MiB (target < 32). The JSON needs no `for_terminal`: see `write_json_pretty`,
-        // whose bytes `write_json` writes.
+        // whose bytes `Scanner::write_json` writes.
         use std::io::Write as _;
         let mut w = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-        let written = rep
-            .write_json(&mut w)
+        let written = state
+            .write_json(rr::source_of(&opts), &mut w)
             .and_then(|w| w.write_all(b"\n"))
             .and_then(|()| w.flush());
         if let Err(e) = written {
@@ -115,11 +115,13 @@ pub(super) fn relay_report(cli: &Cli, a: &RelayReportArgs) -> Result<u8, crate::
             });
         }
     } else {
+        let mut rep = state.snapshot();
+        rep.source = rr::source_of(&opts);
         out!("{}", rep.to_text());
+        std::mem::forget(rep);
     }
     // The process ends now: freeing the report's strings and the scanner's maps one by one
     // would only delay that.
-    std::mem::forget(rep);
     std::mem::forget(state);
     Ok(0)
 }

@@ -241,7 +241,9 @@ pub fn read_local_domains(root: &Path) -> Vec<String> {
 
 /// Reads every log (gzip transparently, in the order given) and reports.
 pub fn report_files(opts: &ReportOptions) -> Result<Report, ReportError> {
-    let (r, sc) = report_files_and_state(opts)?;
+    let sc = scan_files(opts)?;
+    let mut r = sc.snapshot();
+    r.source = source_of(opts);
     // The scanner's maps are tens of thousands of small allocations at high density; freeing
     // them took 8 ms of the 10% benchmark log's 60 ms of report-writing at the end, on the
     // one thread then working. Another thread frees them while this one writes the report
@@ -252,10 +254,12 @@ pub fn report_files(opts: &ReportOptions) -> Result<Report, ReportError> {
     Ok(r)
 }
 
-/// [`report_files`], and the scanner it read with, not freed: for a caller about to exit, which
-/// need not free it at all (`relay-report` forgets it; freeing it on another thread took a
-/// core that writing the JSON uses).
-pub fn report_files_and_state(opts: &ReportOptions) -> Result<(Report, Scanner), ReportError> {
+/// Reads every log as [`report_files`] does, and gives the scanner that read them: its
+/// [`Scanner::snapshot`] is the report (but for [`ReportOptions`]' `source`, see
+/// [`source_of`]), and [`Scanner::write_json`] writes it. For `relay-report`, which forgets the
+/// scanner at exit rather than free it (freeing it on another thread took a core that writing
+/// the JSON uses).
+pub fn scan_files(opts: &ReportOptions) -> Result<Scanner, ReportError> {
     if opts.logs.is_empty() && !opts.stdin && opts.journal.is_none() {
         return Err(ReportError::NoLogs);
     }
@@ -295,14 +299,12 @@ pub fn report_files_and_state(opts: &ReportOptions) -> Result<(Report, Scanner),
         }
     }
     sc.end_input();
-    let mut r = sc.snapshot();
-    r.source = source_of(opts);
-    Ok((r, sc))
+    Ok(sc)
 }
 
 /// What the report says it read, when that is not just the files given: `None` for files
 /// alone, so that a report of log files reads as it always did.
-pub(crate) fn source_of(opts: &ReportOptions) -> Option<String> {
+pub fn source_of(opts: &ReportOptions) -> Option<String> {
     opts.journal.as_ref().map(Journal::describe)
 }
 

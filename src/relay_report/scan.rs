@@ -654,6 +654,22 @@ impl Scanner {
         self.snapshot()
     }
 
+    /// [`Scanner::snapshot`] with `source`, written as [`Report::write_json`] writes it, but
+    /// each client built as it is written rather than all of them first (for `relay-report
+    /// --format json`: with every cap full, 10,000 clients of eight allocations each that the
+    /// JSON only reads). Gives back the writer, not flushed.
+    pub fn write_json<W: std::io::Write>(
+        &self,
+        source: Option<String>,
+        w: W,
+    ) -> std::io::Result<W> {
+        let (mut r, clients) =
+            self.stats
+                .report_parts(&self.pre.clock, self.lines_read, self.cutoff);
+        r.source = source;
+        r.write_json_with(w, |o| clients.write_json(o, "clients"))
+    }
+
     /// The report of the complete lines fed so far, without ending the input.
     pub fn snapshot(&self) -> Report {
         self.stats

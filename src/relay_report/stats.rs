@@ -490,13 +490,25 @@ impl Stats {
     }
 
     pub(crate) fn report(&self, clock: &Clock, lines_read: u64, cutoff: Option<i64>) -> Report {
+        let (mut r, clients) = self.report_parts(clock, lines_read, cutoff);
+        r.clients = built_in_halves(&clients.order, |c| clients.stat(c));
+        r
+    }
+
+    /// The report without its clients, and the clients in their order, each to be built when it
+    /// is wanted ([`ClientsInOrder::stat`]): `relay-report --format json` writes each as it is
+    /// built, instead of building all 10,000 first (eight allocations each, which the JSON then
+    /// only reads).
+    pub(crate) fn report_parts<'a>(
+        &'a self,
+        clock: &'a Clock,
+        lines_read: u64,
+        cutoff: Option<i64>,
+    ) -> (Report, ClientsInOrder<'a>) {
         let fmt = |t: Option<i64>| t.map(|t| clock.format(t));
-        // Most denials first. (ip, host) tells any two clients apart (the key is the address,
-        // or the name when sendmail logged none), so the order is total; they are the
-        // ClientStat's ip and host, so this is also the order of the built stats.
         let clients = || {
             self.clients.iter().map(|(key, a)| {
-                let order = (
+                let order: ClientKey = (
                     Reverse(a.relay_denied),
                     Reverse(a.auth_failed),
                     a.ip.as_deref(),
@@ -505,30 +517,11 @@ impl Stats {
                 (order, (key, a))
             })
         };
-        let n = self.clients.len();
-        let clients: Vec<ClientStat> = built_in_order(n, clients, |&(_, (key, a))| {
-            let logins = self.logins.get(key);
-            let (verdict, hint, basis) = hint(a, logins);
-            ClientStat {
-                host: a.host.as_deref().map(String::from),
-                ip: a.ip.as_deref().map(String::from),
-                may_be_forged: a.forged,
-                relay_denied: a.relay_denied,
-                auth_failed: a.auth_failed,
-                logins_ok: logins.map_or(0, |l| l.count),
-                first_seen: fmt(a.first),
-                last_seen: fmt(a.last),
-                days_seen: a.days,
-                recipients: a.recipients.len(),
-                recipient_domains: a.rcpt_domains.len(),
-                senders: a.senders.0.iter().map(|s| s.to_string()).collect(),
-                sender_count: a.sender_set.len(),
-                users_tried: a.users.0.iter().map(|s| s.to_string()).collect(),
-                verdict,
-                hint,
-                basis,
-            }
-        });
+        let clients = ClientsInOrder {
+            stats: self,
+            clock,
+            order: sorted_by_key(self.clients.len(), clients),
+        };
         // Most denials first, then by the sender as shown (its bytes as text, invalid UTF-8
         // replaced: a total order of those texts, and the one the report always had).
         let senders = || {
@@ -541,11 +534,13 @@ impl Stats {
         };
         let n = self.senders.len();
         let senders: Vec<SenderStat> =
-            built_in_order(n, senders, |((_, text), (s, a))| SenderStat {
-                sender: text.clone().into_owned(),
-                relay_denied: a.relay_denied,
-                clients: a.clients.len(),
-                own_domain: in_local_domain(&self.local_domains, s),
+            built_in_halves(&sorted_by_key(n, senders), |((_, text), (s, a))| {
+                SenderStat {
+                    sender: text.clone().into_owned(),
+                    relay_denied: a.relay_denied,
+                    clients: a.clients.len(),
+                    own_domain: in_local_domain(&self.local_domains, s),
+                }
             });
         let mut users: Vec<UserStat> = self
             .users
@@ -572,7 +567,7 @@ impl Stats {
             })
             .collect();
         reasons.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
-        Report {
+        let report = Report {
             source: None,
             lines_read,
             relay_denied: self.relay_denied,
@@ -585,46 +580,98 @@ impl Stats {
             undated: self.undated,
             first_event: fmt(self.first),
             last_event: fmt(self.last),
-            clients,
+            clients: Vec::new(),
             senders,
             users,
             auth_failure_reasons: reasons,
             untracked: self.untracked.clone(),
+        };
+        (report, clients)
+    }
+}
+
+/// The sort key of a tracked client: most denials first, then most failed logins. (ip, host)
+/// tells any two clients apart (the key is the address, or the name when sendmail logged none),
+/// so the order is total; they are the ClientStat's ip and host, so this is also the order of
+/// the built stats.
+type ClientKey<'a> = (Reverse<u64>, Reverse<u64>, Option<&'a str>, Option<&'a str>);
+
+/// The tracked clients in the report's order, not built yet.
+pub(crate) struct ClientsInOrder<'a> {
+    stats: &'a Stats,
+    clock: &'a Clock,
+    order: Vec<(ClientKey<'a>, (&'a [u8], &'a ClientAgg))>,
+}
+
+impl ClientsInOrder<'_> {
+    /// `"name": [...]` of the clients, each built as it is written.
+    pub(crate) fn write_json<W: std::io::Write>(
+        &self,
+        o: &mut crate::term::PrettyObject<W>,
+        name: &str,
+    ) -> std::io::Result<()> {
+        o.list_of(name, &self.order, |c| self.stat(c))
+    }
+
+    /// One client of [`ClientsInOrder::order`] as the report lists it.
+    fn stat(&self, &(_, (key, a)): &(ClientKey<'_>, (&[u8], &ClientAgg))) -> ClientStat {
+        let fmt = |t: Option<i64>| t.map(|t| self.clock.format(t));
+        let logins = self.stats.logins.get(key);
+        let (verdict, hint, basis) = hint(a, logins);
+        ClientStat {
+            host: a.host.as_deref().map(String::from),
+            ip: a.ip.as_deref().map(String::from),
+            may_be_forged: a.forged,
+            relay_denied: a.relay_denied,
+            auth_failed: a.auth_failed,
+            logins_ok: logins.map_or(0, |l| l.count),
+            first_seen: fmt(a.first),
+            last_seen: fmt(a.last),
+            days_seen: a.days,
+            recipients: a.recipients.len(),
+            recipient_domains: a.rcpt_domains.len(),
+            senders: a.senders.0.iter().map(|s| s.to_string()).collect(),
+            sender_count: a.sender_set.len(),
+            users_tried: a.users.0.iter().map(|s| s.to_string()).collect(),
+            verdict,
+            hint,
+            basis,
         }
     }
 }
 
-/// `f` of each of the `n` items that `items` gives (each time it is called, the same items in the
-/// same order), in the order of the items' keys. The keys are meant to differ (then there is one
-/// sorted order, however the work is split); items with equal keys come in no particular order,
-/// as from any unstable sort.
+/// Fewer items and a second thread costs more than it saves.
+const ENOUGH: usize = 2_000;
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The `n` items that `items` gives (each time it is called, the same items in the same order),
+/// sorted by their keys. The keys are meant to differ (then there is one sorted order, however
+/// the work is split); items with equal keys come in no particular order, as from any unstable
+/// sort.
 ///
-/// With two cores and many items: each thread takes and sorts half of the items, this one merges
-/// the two halves (as references), then each thread builds half of the results, in order. A
-/// report with every cap full has 10,000 clients and 10,000 senders, and building them was most
-/// of what the report took after the scan. Sorting keys rather than the results moves small
-/// things: sorting and merging the built clients (240 bytes each) took 3 of the 10 ms the
-/// clients took on the 10% benchmark log (timers around each part), the merge alone 2. The
-/// counts are in the key, not behind a reference to the tracked client: sorting by those was
-/// slower than that. And each thread takes its half from the map itself: taking them all on one
-/// thread (each a read of a tracked client at a random place) was 0.8 ms each for the clients
-/// and the senders.
-fn built_in_order<K: Ord + Send + Sync, T: Send + Sync, U: Send, I: Iterator<Item = (K, T)>>(
+/// With two cores and many items, each thread takes half of the items from the map itself and
+/// sorts them, and this one merges the halves. A report with every cap full has 10,000 clients
+/// and 10,000 senders. Sorting keys rather than the built stats moves small things: sorting and
+/// merging the built clients (240 bytes each) took 3 of the 10 ms the clients took on the 10%
+/// benchmark log (timers around each part), the merge alone 2. The counts are in the key, not
+/// behind a reference to the tracked client: sorting by those was slower than that. And taking
+/// all the items on one thread (each a read of a tracked client at a random place) was 0.8 ms
+/// each for the clients and the senders.
+fn sorted_by_key<K: Ord + Send, T: Send, I: Iterator<Item = (K, T)>>(
     n: usize,
     items: impl Fn() -> I + Sync,
-    f: impl Fn(&(K, T)) -> U + Sync,
-) -> Vec<U> {
+) -> Vec<(K, T)> {
     let cmp = |a: &(K, T), b: &(K, T)| a.0.cmp(&b.0);
     let sorted = |part: &mut dyn Iterator<Item = (K, T)>| {
         let mut v: Vec<(K, T)> = part.collect();
         v.sort_unstable_by(cmp);
         v
     };
-    /// Fewer and a thread costs more than it saves.
-    const ENOUGH: usize = 2_000;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if cores < 2 || n < ENOUGH {
-        return sorted(&mut items()).iter().map(f).collect();
+    if cores() < 2 || n < ENOUGH {
+        return sorted(&mut items());
     }
     let mid = n / 2;
     let second = || sorted(&mut items().skip(mid));
@@ -641,8 +688,8 @@ fn built_in_order<K: Ord + Send + Sync, T: Send + Sync, U: Send, I: Iterator<Ite
         }
     });
     // Merged: with a total order, what sorting them all gives.
-    let mut order: Vec<&(K, T)> = Vec::with_capacity(a.len() + b.len());
-    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
+    let mut order = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
     while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
         let next = if cmp(y, x) == std::cmp::Ordering::Less {
             b.next()
@@ -653,15 +700,23 @@ fn built_in_order<K: Ord + Send + Sync, T: Send + Sync, U: Send, I: Iterator<Ite
     }
     order.extend(a);
     order.extend(b);
-    let build = |part: &[&(K, T)]| part.iter().map(|t| f(t)).collect::<Vec<U>>();
-    let (first, second) = order.split_at(order.len() / 2);
+    order
+}
+
+/// `f` of each item, in order; with two cores and many items, each thread builds half of them.
+fn built_in_halves<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    if cores() < 2 || items.len() < ENOUGH {
+        return items.iter().map(f).collect();
+    }
+    let build = |part: &[T]| part.iter().map(&f).collect::<Vec<U>>();
+    let (first, second) = items.split_at(items.len() / 2);
     let (mut out, rest) = std::thread::scope(|s| {
         let other = std::thread::Builder::new()
             .name("relay-report-build".into())
             .spawn_scoped(s, || build(second));
         // Room for both halves: the second is copied in after it, not into a larger copy.
-        let mut out = Vec::with_capacity(order.len());
-        out.extend(first.iter().map(|t| f(t)));
+        let mut out = Vec::with_capacity(items.len());
+        out.extend(first.iter().map(&f));
         match other.map(|h| h.join()) {
             Ok(Ok(rest)) => (out, rest),
             // No thread to be had: this one does the rest.
@@ -921,7 +976,7 @@ mod tests {
     }
 
     #[test]
-    fn built_in_order_is_a_sort() {
+    fn sorted_by_key_then_built_in_halves_is_a_sort() {
         for n in [0, 1, 1_999, 2_000, 2_001, 10_001] {
             // Many equal counts, told apart by the item (as clients by their address).
             let items: Vec<((Reverse<u64>, u64), u64)> = (0..n)
@@ -932,11 +987,8 @@ mod tests {
             let mut sorted = items.clone();
             sorted.sort();
             let want: Vec<(u64, u64)> = sorted.iter().map(f).collect();
-            assert_eq!(
-                built_in_order(items.len(), || items.iter().cloned(), f),
-                want,
-                "{n} items"
-            );
+            let in_order = sorted_by_key(items.len(), || items.iter().cloned());
+            assert_eq!(built_in_halves(&in_order, f), want, "{n} items");
         }
     }
 
