@@ -288,8 +288,21 @@ pub fn write_json_pretty<W: std::io::Write, T: serde::Serialize + ?Sized>(
     w: W,
     v: &T,
 ) -> serde_json::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(w, Escaping(Pretty::default()));
-    v.serialize(&mut ser)
+    pretty_at(w, 0, v)
+}
+
+/// `v` as [`write_json_pretty`] writes it `level` levels deep (indented, after its key or its
+/// array's line break).
+fn pretty_at<W: std::io::Write, T: serde::Serialize + ?Sized>(
+    w: W,
+    level: usize,
+    v: &T,
+) -> serde_json::Result<()> {
+    let f = Escaping(Pretty {
+        level,
+        has_value: false,
+    });
+    v.serialize(&mut serde_json::Serializer::with_formatter(w, f))
 }
 
 /// A top-level JSON object written a field at a time, the same bytes [`write_json_pretty`] writes
@@ -301,7 +314,8 @@ pub fn write_json_pretty<W: std::io::Write, T: serde::Serialize + ?Sized>(
 /// `Serialize` (field names are written as given, without escapes: plain ASCII names only).
 pub struct PrettyObject<W: std::io::Write> {
     w: W,
-    first: bool,
+    /// The object's own line breaks and indents, as serde_json's formatter writes them.
+    f: Pretty,
 }
 
 impl<W: std::io::Write> PrettyObject<W> {
@@ -311,14 +325,15 @@ impl<W: std::io::Write> PrettyObject<W> {
     const BLOCK: usize = 128;
 
     pub fn new(mut w: W) -> std::io::Result<Self> {
-        w.write_all(b"{")?;
-        Ok(PrettyObject { w, first: true })
+        let mut f = Pretty::default();
+        f.open(&mut w, b"{")?;
+        Ok(PrettyObject { w, f })
     }
 
     fn key(&mut self, name: &str) -> std::io::Result<()> {
-        let sep: &[u8] = if self.first { b"\n  \"" } else { b",\n  \"" };
-        self.first = false;
-        self.w.write_all(sep)?;
+        self.f.line(&mut self.w, self.f.has_value)?;
+        self.f.has_value = true;
+        self.w.write_all(b"\"")?;
         self.w.write_all(name.as_bytes())?;
         self.w.write_all(b"\": ")
     }
@@ -330,7 +345,7 @@ impl<W: std::io::Write> PrettyObject<W> {
         v: &T,
     ) -> std::io::Result<()> {
         self.key(name)?;
-        write_at(&mut self.w, 1, v)
+        pretty_at(&mut self.w, self.f.level, v).map_err(std::io::Error::from)
     }
 
     /// `"name": [...]`, as [`PrettyObject::field`] would write it, but a long list is written by
@@ -364,20 +379,26 @@ impl<W: std::io::Write> PrettyObject<W> {
             mut first: bool,
             f: &impl Fn(&'a T) -> U,
         ) -> std::io::Result<()> {
+            // Inside the array (one level under the object's fields).
+            let inside = Pretty {
+                level: 2,
+                has_value: false,
+            };
             for item in items {
-                w.write_all(if first { b"\n    " } else { b",\n    " })?;
+                inside.line(&mut *w, !first)?;
                 first = false;
-                write_at(&mut *w, 2, &f(item))?;
+                pretty_at(&mut *w, inside.level, &f(item))?;
             }
             Ok(())
         }
         let f = &f;
         self.key(name)?;
-        if items.is_empty() {
-            self.w.write_all(b"[]")?;
-            return Ok(());
-        }
-        self.w.write_all(b"[")?;
+        let mut array = Pretty {
+            level: self.f.level,
+            has_value: false,
+        };
+        array.open(&mut self.w, b"[")?;
+        array.has_value = !items.is_empty();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         if cores < 2 || items.len() < Self::ENOUGH {
             items_of(&mut self.w, items, true, f)?;
@@ -426,30 +447,14 @@ impl<W: std::io::Write> PrettyObject<W> {
                 }
             })?;
         }
-        self.w.write_all(b"\n  ]")?;
-        Ok(())
+        array.close(&mut self.w, b"]")
     }
 
     /// Closes the object; gives back the writer (not flushed).
     pub fn end(mut self) -> std::io::Result<W> {
-        self.w.write_all(if self.first { b"}" } else { b"\n}" })?;
+        self.f.close(&mut self.w, b"}")?;
         Ok(self.w)
     }
-}
-
-/// `v` as [`write_json_pretty`] writes it `level` levels deep (indented, after its key or its
-/// array's line break).
-fn write_at<W: std::io::Write, T: serde::Serialize + ?Sized>(
-    w: W,
-    level: usize,
-    v: &T,
-) -> std::io::Result<()> {
-    let f = Escaping(Pretty {
-        level,
-        has_value: false,
-    });
-    v.serialize(&mut serde_json::Serializer::with_formatter(w, f))
-        .map_err(std::io::Error::from)
 }
 
 /// Compact JSON (one line, for streams) with C1 and bidi characters escaped.
