@@ -647,6 +647,26 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// `here()` on this thread and `there()` on another named `name` at the same time; both on this
+/// one if no thread can be had. A panic of the other thread's is resumed here.
+fn on_two_threads<A, B: Send>(
+    name: &str,
+    here: impl FnOnce() -> A,
+    there: impl Fn() -> B + Sync,
+) -> (A, B) {
+    std::thread::scope(|s| {
+        let other = std::thread::Builder::new()
+            .name(name.into())
+            .spawn_scoped(s, &there);
+        let a = here();
+        match other.map(|h| h.join()) {
+            Ok(Ok(b)) => (a, b),
+            Err(_) => (a, there()),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
 /// The `n` items that `items` gives (each time it is called, the same items in the same order),
 /// sorted by their keys. The keys are meant to differ (then there is one sorted order, however
 /// the work is split); items with equal keys come in no particular order, as from any unstable
@@ -674,19 +694,11 @@ fn sorted_by_key<K: Ord + Send, T: Send, I: Iterator<Item = (K, T)>>(
         return sorted(&mut items());
     }
     let mid = n / 2;
-    let second = || sorted(&mut items().skip(mid));
-    let (a, b) = std::thread::scope(|s| {
-        let other = std::thread::Builder::new()
-            .name("relay-report-sort".into())
-            .spawn_scoped(s, second);
-        let a = sorted(&mut items().take(mid));
-        match other.map(|h| h.join()) {
-            Ok(Ok(b)) => (a, b),
-            // No thread to be had: this one does the other half too.
-            Err(_) => (a, second()),
-            Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        }
-    });
+    let (a, b) = on_two_threads(
+        "relay-report-sort",
+        || sorted(&mut items().take(mid)),
+        || sorted(&mut items().skip(mid)),
+    );
     // Merged: with a total order, what sorting them all gives.
     let mut order = Vec::with_capacity(a.len() + b.len());
     let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
@@ -708,22 +720,17 @@ fn built_in_halves<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) ->
     if cores() < 2 || items.len() < ENOUGH {
         return items.iter().map(f).collect();
     }
-    let build = |part: &[T]| part.iter().map(&f).collect::<Vec<U>>();
     let (first, second) = items.split_at(items.len() / 2);
-    let (mut out, rest) = std::thread::scope(|s| {
-        let other = std::thread::Builder::new()
-            .name("relay-report-build".into())
-            .spawn_scoped(s, || build(second));
-        // Room for both halves: the second is copied in after it, not into a larger copy.
-        let mut out = Vec::with_capacity(items.len());
-        out.extend(first.iter().map(&f));
-        match other.map(|h| h.join()) {
-            Ok(Ok(rest)) => (out, rest),
-            // No thread to be had: this one does the rest.
-            Err(_) => (out, build(second)),
-            Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        }
-    });
+    let (mut out, rest) = on_two_threads(
+        "relay-report-build",
+        || {
+            // Room for both halves: the second is copied in after it, not into a larger copy.
+            let mut out = Vec::with_capacity(items.len());
+            out.extend(first.iter().map(&f));
+            out
+        },
+        || second.iter().map(&f).collect::<Vec<U>>(),
+    );
     out.extend(rest);
     out
 }
