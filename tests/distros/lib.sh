@@ -3,16 +3,19 @@
 #
 #   distro_cached_tarball SUITE   builds (once) and prints the pristine root's tarball
 #   distro_unpack SUITE DIR       a fresh copy of that root in DIR (seconds)
-#   distro_boot DIR NAME LOG      boots DIR with systemd-nspawn (private network), waits until
-#                                 `systemctl is-system-running` says running or degraded;
-#                                 sets DISTRO_NSPAWN_PID and DISTRO_INIT_PID
+#   distro_boot DIR NAME LOG      boots DIR with systemd-nspawn (private network, cgroups of
+#                                 its own), waits until `systemctl is-system-running` says
+#                                 running or degraded; sets DISTRO_NSPAWN_PID, DISTRO_INIT_PID
+#                                 and DISTRO_CGROUPS
 #   distro_workspace SUITE TAG    a work directory $work under /var/tmp with a fresh copy of
 #                                 SUITE's root in $root, whose /etc/hosts names mailsrv
 #                                 (127.0.0.1) and client (127.0.0.2); on exit (also on
 #                                 SIGTERM/SIGINT) the container is stopped and $work removed
 #   distro_enter CMD...           runs CMD inside the booted container (nsenter, all namespaces)
 #   distro_stop                   kills the systemd-nspawn process by its pid, waits for it and
-#                                 for the container's init, and fails if either is still there
+#                                 for the container's init, removes its cgroups, and returns 1
+#                                 (after a DISTRO-FAIL line) if any of them is still there or
+#                                 the power-off hung
 #
 # The cache directory is $SMTPAUTH_WIZARD_DISTRO_CACHE (default
 # /var/cache/smtpauth-wizard-tests); each tarball's name carries a hash of the recipe below,
@@ -28,7 +31,8 @@ DISTRO_PACKAGES="systemd-sysv dbus iproute2 sendmail sasl2-bin libsasl2-modules 
 DISTRO_RECIPE_VERSION=1
 
 distro_log() { echo "== [distro] $*" >&2; }
-distro_die() { echo "DISTRO-FAIL: $*" >&2; exit 1; }
+distro_fail() { echo "DISTRO-FAIL: $*" >&2; }
+distro_die() { distro_fail "$@"; exit 1; }
 
 distro_mirror() {
   if [ -n "${SMTPAUTH_WIZARD_DEBIAN_MIRROR:-}" ]; then
@@ -117,13 +121,63 @@ distro_cleanup() {
   exit "$rc"
 }
 
+# Makes, for the container NAME, a cgroup of its own under this shell's cgroup in each
+# hierarchy systemd uses (the unified cgroup2 one, and name=systemd on a legacy or hybrid
+# host), and prints their directories.
+#
+# With --keep-unit (there is no host systemd to ask for a scope) systemd-nspawn puts the
+# container in "payload" under the cgroup it was started in. Two containers started from the
+# same cgroup (the two tests of tests/distros.rs run at once) then had one cgroup tree managed
+# by two systemd: both containers' saslauthd were in one saslauthd.service cgroup, which each
+# systemd made, watched and removed as its own. Now and then (in CI, and in about one run in
+# eight here) one container's power-off then waited for saslauthd.service with no process of
+# its own left, until the 90 s stop timeout.
+distro_cgroups() {
+  local name=$1 mnt rel d
+  while read -r mnt rel; do
+    [ -n "$mnt" ] || continue
+    d="$mnt${rel%/}/$name"
+    mkdir -p "$d" || distro_die "cannot make a cgroup of its own for the container in $d"
+    echo "$d"
+  done < <(
+    awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts |
+      while read -r mnt; do echo "$mnt $(sed -n 's/^0:://p' /proc/self/cgroup)"; done
+    awk '$3 == "cgroup" && $4 ~ /(^|,)name=systemd(,|$)/ { print $2; exit }' /proc/mounts |
+      while read -r mnt; do echo "$mnt $(sed -n 's/^[0-9]*:name=systemd://p' /proc/self/cgroup)"; done
+  )
+}
+
+# Removes the cgroups of distro_cgroups once the container is gone (nspawn's payload and
+# supervisor below them first); fails (returns 1) if one cannot be removed.
+distro_remove_cgroups() {
+  local d i left
+  for d in ${DISTRO_CGROUPS:-}; do
+    for i in $(seq 1 50); do
+      [ -d "$d" ] || break
+      find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+      sleep 0.2
+    done
+    if [ -d "$d" ]; then
+      left=$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')
+      distro_fail "the container's cgroup $d is still there, holding: ${left:-no process}"
+      return 1
+    fi
+  done
+  DISTRO_CGROUPS=
+}
+
 distro_boot() {
   local dir=$1 name=$2 log=$3 i state
+  DISTRO_CGROUPS=$(distro_cgroups "$name") || { distro_remove_cgroups; exit 1; }
+  [ -n "$DISTRO_CGROUPS" ] || distro_die "no cgroup2 or name=systemd hierarchy in /proc/mounts for systemd-nspawn"
   # nspawn refuses a /run that is not a tmpfs: a private one, in a private mount namespace.
-  unshare --mount sh -c 'mount -t tmpfs tmpfs /run; exec systemd-nspawn -q -b -D "$1" --private-network --register=no --keep-unit --machine="$2" --hostname=mailsrv --console=read-only' \
-    sh "$dir" "$name" < /dev/null > "$log" 2>&1 &
+  # It starts in the container's own cgroups (sh moves itself there, then execs it).
+  unshare --mount sh -c 'dir=$1 name=$2; shift 2; for d in "$@"; do echo $$ > "$d/cgroup.procs" || exit 1; done
+    mount -t tmpfs tmpfs /run; exec systemd-nspawn -q -b -D "$dir" --private-network --register=no --keep-unit --machine="$name" --hostname=mailsrv --console=read-only' \
+    sh "$dir" "$name" $DISTRO_CGROUPS < /dev/null > "$log" 2>&1 &
   DISTRO_NSPAWN_PID=$!
   DISTRO_INIT_PID=
+  DISTRO_CONSOLE_LOG=$log
   # The container's systemd is the child of the systemd-nspawn process (unshare and sh exec).
   for i in $(seq 1 600); do
     kill -0 "$DISTRO_NSPAWN_PID" 2>/dev/null || { cat "$log" >&2; distro_die "systemd-nspawn exited while booting $dir"; }
@@ -153,9 +207,49 @@ distro_enter() {
   nsenter -t "$DISTRO_INIT_PID" -a "$@"
 }
 
+# What a power-off that hangs was waiting for, before anything is killed and the copy (with
+# its console log) removed: the end of the console (systemd prints "A stop job is running for
+# ..." there) and every process still in the container's pid namespace.
+distro_show_hung_poweroff() {
+  local ns p jobs unit mnt cg f procs q
+  if [ -n "${DISTRO_CONSOLE_LOG:-}" ] && [ -f "$DISTRO_CONSOLE_LOG" ]; then
+    distro_log "the last 40 lines of the container's console ($DISTRO_CONSOLE_LOG):"
+    tail -n 40 "$DISTRO_CONSOLE_LOG" | tr -d '\r' | sed 's/^/   | /' >&2
+  fi
+  [ -n "${DISTRO_INIT_PID:-}" ] || return 0
+  distro_log "the container's systemd on its jobs, and what each job's unit holds:"
+  jobs=$(timeout 10 nsenter -t "$DISTRO_INIT_PID" -a systemctl list-jobs --no-pager --no-legend 2>&1) || true
+  printf '%s\n' "$jobs" | sed 's/^/   | /' >&2
+  for unit in $(printf '%s\n' "$jobs" | awk '$4 == "running" { print $2 }'); do
+    timeout 10 nsenter -t "$DISTRO_INIT_PID" -a systemctl status "$unit" --no-pager -l 2>&1 | sed 's/^/   | /' >&2 || true
+  done
+  # The unified cgroup tree (cgroup2, also on a hybrid host), where systemd waits for a unit's
+  # cgroup to become empty: every non-empty one, with its processes (zombies too).
+  mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+  cg=$(sed -n 's/^0:://p' /proc/"$DISTRO_INIT_PID"/cgroup 2>/dev/null)
+  if [ -n "$mnt" ] && [ -n "$cg" ] && [ -d "$mnt${cg%/*}" ]; then
+    distro_log "non-empty cgroups under $mnt${cg%/*}:"
+    find "$mnt${cg%/*}" -name cgroup.procs | while read -r f; do
+      procs=$(cat "$f" 2>/dev/null) || continue
+      [ -n "$procs" ] || continue
+      printf '   | %s: %s\n' "${f%/cgroup.procs}" "$(for q in $procs; do printf '%s(%s %s) ' "$q" "$(cut -d' ' -f3 /proc/"$q"/stat 2>/dev/null)" "$(cat /proc/"$q"/comm 2>/dev/null)"; done)" >&2
+    done
+    for f in "$mnt${cg%/*}"/system.slice/*/cgroup.events; do
+      [ -f "$f" ] && printf '   | %s: %s\n' "${f%/cgroup.events}" "$(tr '\n' ' ' < "$f")" >&2
+    done
+  fi
+  ns=$(readlink /proc/"$DISTRO_INIT_PID"/ns/pid 2>/dev/null) || return 0
+  distro_log "processes left in the container's pid namespace ($ns):"
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p"/ns/pid 2>/dev/null)" = "$ns" ] || continue
+    printf '   | %s %s [%s] %s\n' "${p#/proc/}" "$(awk '{print $3}' "$p"/stat 2>/dev/null)" \
+      "$(cat "$p"/cgroup 2>/dev/null | tail -n 1)" "$(tr '\0' ' ' < "$p"/cmdline 2>/dev/null | cut -c1-120)" >&2
+  done
+}
+
 distro_stop() {
-  local i
-  [ -n "${DISTRO_NSPAWN_PID:-}" ] || return 0
+  local i t0=$SECONDS rc=0
+  [ -n "${DISTRO_NSPAWN_PID:-}" ] || { distro_remove_cgroups; return; }
   kill -TERM "$DISTRO_NSPAWN_PID" 2>/dev/null || true
   # nspawn asks the container's systemd to power off; a hung one gets SIGKILL after 30 s.
   for i in $(seq 1 150); do
@@ -163,12 +257,15 @@ distro_stop() {
     sleep 0.2
   done
   if kill -0 "$DISTRO_NSPAWN_PID" 2>/dev/null; then
-    distro_log "systemd-nspawn $DISTRO_NSPAWN_PID did not stop: SIGKILL"
+    distro_log "systemd-nspawn $DISTRO_NSPAWN_PID did not stop within 30 s"
+    distro_show_hung_poweroff
+    distro_log "systemd-nspawn $DISTRO_NSPAWN_PID: SIGKILL"
     kill -KILL "$DISTRO_NSPAWN_PID" 2>/dev/null || true
   fi
   wait "$DISTRO_NSPAWN_PID" 2>/dev/null || true
   if kill -0 "$DISTRO_NSPAWN_PID" 2>/dev/null; then
-    distro_die "systemd-nspawn (pid $DISTRO_NSPAWN_PID) is still running"
+    distro_fail "systemd-nspawn (pid $DISTRO_NSPAWN_PID) is still running"
+    return 1
   fi
   if [ -n "${DISTRO_INIT_PID:-}" ] && [ -d /proc/"$DISTRO_INIT_PID" ] &&
      [ "$(cat /proc/"$DISTRO_INIT_PID"/comm 2>/dev/null)" = systemd ]; then
@@ -181,10 +278,15 @@ distro_stop() {
       sleep 0.2
     done
     if [ -d /proc/"$DISTRO_INIT_PID" ]; then
-      distro_die "the container's systemd (pid $DISTRO_INIT_PID) is still running after SIGKILL"
+      distro_fail "the container's systemd (pid $DISTRO_INIT_PID) is still running after SIGKILL"
+      return 1
     fi
-    distro_die "the container's systemd (pid $DISTRO_INIT_PID) outlived systemd-nspawn; killed by its pid"
+    distro_fail "the container's systemd (pid $DISTRO_INIT_PID) outlived systemd-nspawn; killed by its pid"
+    rc=1
+  else
+    distro_log "stopped after $((SECONDS - t0)) s: systemd-nspawn $DISTRO_NSPAWN_PID and the container's systemd $DISTRO_INIT_PID are gone"
   fi
-  distro_log "stopped: systemd-nspawn $DISTRO_NSPAWN_PID and the container's systemd $DISTRO_INIT_PID are gone"
   DISTRO_NSPAWN_PID= DISTRO_INIT_PID=
+  distro_remove_cgroups || rc=1
+  return "$rc"
 }

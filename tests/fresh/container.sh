@@ -18,7 +18,8 @@ TAR=$(fresh_tarball "$VARIANT")
 [ -s "$TAR" ] || { echo "FAIL: $TAR is missing (tests/fresh/build-roots.sh builds it)"; exit 1; }
 W=$(mktemp -d /var/tmp/smtpauth-fresh-ct.XXXXXX)
 R=$W/root
-cleanup() { distro_stop; rm -rf "$W"; }
+# The container stopped (a hung power-off or a survivor fails the run), then the copy removed.
+cleanup() { local rc=$?; distro_stop || rc=1; rm -rf "$W"; exit "$rc"; }
 trap cleanup EXIT
 mkdir "$R" && tar --numeric-owner --xattrs --xattrs-include="*" -xpf "$TAR" -C "$R" || { echo "FAIL: cannot unpack $TAR"; exit 1; }
 install -m 0755 "$BIN" "$R/usr/local/sbin/smtpauth-wizard"
