@@ -154,7 +154,7 @@ distro_remove_cgroups() {
   for d in ${DISTRO_CGROUPS:-}; do
     for i in $(seq 1 50); do
       [ -d "$d" ] || break
-      find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+      find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
       sleep 0.2
     done
     if [ -d "$d" ]; then
@@ -226,14 +226,14 @@ distro_show_hung_poweroff() {
   # The unified cgroup tree (cgroup2, also on a hybrid host), where systemd waits for a unit's
   # cgroup to become empty: every non-empty one, with its processes (zombies too).
   mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-  cg=$(sed -n 's/^0:://p' /proc/"$DISTRO_INIT_PID"/cgroup 2>/dev/null)
+  cg=$(sed -n 's/^0:://p' /proc/"$DISTRO_INIT_PID"/cgroup 2>/dev/null) || true
   if [ -n "$mnt" ] && [ -n "$cg" ] && [ -d "$mnt${cg%/*}" ]; then
     distro_log "non-empty cgroups under $mnt${cg%/*}:"
     find "$mnt${cg%/*}" -name cgroup.procs | while read -r f; do
       procs=$(cat "$f" 2>/dev/null) || continue
       [ -n "$procs" ] || continue
       printf '   | %s: %s\n' "${f%/cgroup.procs}" "$(for q in $procs; do printf '%s(%s %s) ' "$q" "$(cut -d' ' -f3 /proc/"$q"/stat 2>/dev/null)" "$(cat /proc/"$q"/comm 2>/dev/null)"; done)" >&2
-    done
+    done || true
     for f in "$mnt${cg%/*}"/system.slice/*/cgroup.events; do
       [ -f "$f" ] && printf '   | %s: %s\n' "${f%/cgroup.events}" "$(tr '\n' ' ' < "$f")" >&2
     done
