@@ -284,7 +284,7 @@ distro_stop() {
     distro_fail "the container's systemd (pid $DISTRO_INIT_PID) outlived systemd-nspawn; killed by its pid"
     rc=1
   else
-    distro_log "stopped after $((SECONDS - t0)) s: systemd-nspawn $DISTRO_NSPAWN_PID and the container's systemd $DISTRO_INIT_PID are gone"
+    distro_log "stopped: systemd-nspawn $DISTRO_NSPAWN_PID and the container's systemd $DISTRO_INIT_PID are gone ($((SECONDS - t0)) s after SIGTERM)"
   fi
   DISTRO_NSPAWN_PID= DISTRO_INIT_PID=
   distro_remove_cgroups || rc=1
