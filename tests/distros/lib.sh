@@ -209,35 +209,36 @@ distro_enter() {
 
 # What a power-off that hangs was waiting for, before anything is killed and the copy (with
 # its console log) removed: the end of the console (systemd prints "A stop job is running for
-# ..." there) and every process still in the container's pid namespace.
+# ..." there), systemd's jobs and the status of the running ones' units, the container's
+# non-empty cgroups with their processes, and every process still in its pid namespace.
 distro_show_hung_poweroff() {
-  local ns p jobs unit mnt cg f procs q
+  local ns p jobs unit d f procs q
   if [ -n "${DISTRO_CONSOLE_LOG:-}" ] && [ -f "$DISTRO_CONSOLE_LOG" ]; then
     distro_log "the last 40 lines of the container's console ($DISTRO_CONSOLE_LOG):"
     tail -n 40 "$DISTRO_CONSOLE_LOG" | tr -d '\r' | sed 's/^/   | /' >&2
   fi
   [ -n "${DISTRO_INIT_PID:-}" ] || return 0
   distro_log "the container's systemd on its jobs, and what each job's unit holds:"
-  jobs=$(timeout 10 nsenter -t "$DISTRO_INIT_PID" -a systemctl list-jobs --no-pager --no-legend 2>&1) || true
+  jobs=$(distro_enter timeout 10 systemctl list-jobs --no-pager --no-legend 2>&1) || true
   printf '%s\n' "$jobs" | sed 's/^/   | /' >&2
   for unit in $(printf '%s\n' "$jobs" | awk '$4 == "running" { print $2 }'); do
-    timeout 10 nsenter -t "$DISTRO_INIT_PID" -a systemctl status "$unit" --no-pager -l 2>&1 | sed 's/^/   | /' >&2 || true
+    distro_enter timeout 10 systemctl status "$unit" --no-pager -l 2>&1 | sed 's/^/   | /' >&2 || true
   done
-  # The unified cgroup tree (cgroup2, also on a hybrid host), where systemd waits for a unit's
-  # cgroup to become empty: every non-empty one, with its processes (zombies too).
-  mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-  cg=$(sed -n 's/^0:://p' /proc/"$DISTRO_INIT_PID"/cgroup 2>/dev/null) || true
-  if [ -n "$mnt" ] && [ -n "$cg" ] && [ -d "$mnt${cg%/*}" ]; then
-    distro_log "non-empty cgroups under $mnt${cg%/*}:"
-    find "$mnt${cg%/*}" -name cgroup.procs | while read -r f; do
+  # The container's own cgroup2 tree (distro_cgroups; also on a hybrid host), where systemd
+  # waits for a unit's cgroup to become empty: every non-empty one, with its processes
+  # (zombies too), and the populated flag of each service.
+  for d in ${DISTRO_CGROUPS:-}; do
+    [ "$(stat -f -c %T "$d" 2>/dev/null)" = cgroup2fs ] || continue
+    distro_log "non-empty cgroups under $d:"
+    find "$d" -name cgroup.procs | while read -r f; do
       procs=$(cat "$f" 2>/dev/null) || continue
       [ -n "$procs" ] || continue
       printf '   | %s: %s\n' "${f%/cgroup.procs}" "$(for q in $procs; do printf '%s(%s %s) ' "$q" "$(cut -d' ' -f3 /proc/"$q"/stat 2>/dev/null)" "$(cat /proc/"$q"/comm 2>/dev/null)"; done)" >&2
     done || true
-    for f in "$mnt${cg%/*}"/system.slice/*/cgroup.events; do
+    for f in "$d"/payload/system.slice/*/cgroup.events; do
       [ -f "$f" ] && printf '   | %s: %s\n' "${f%/cgroup.events}" "$(tr '\n' ' ' < "$f")" >&2
     done
-  fi
+  done
   ns=$(readlink /proc/"$DISTRO_INIT_PID"/ns/pid 2>/dev/null) || return 0
   distro_log "processes left in the container's pid namespace ($ns):"
   for p in /proc/[0-9]*; do
@@ -257,8 +258,9 @@ distro_stop() {
     sleep 0.2
   done
   if kill -0 "$DISTRO_NSPAWN_PID" 2>/dev/null; then
-    distro_log "systemd-nspawn $DISTRO_NSPAWN_PID did not stop within 30 s"
+    distro_fail "the container's power-off did not finish within 30 s of SIGTERM to systemd-nspawn $DISTRO_NSPAWN_PID"
     distro_show_hung_poweroff
+    rc=1
     distro_log "systemd-nspawn $DISTRO_NSPAWN_PID: SIGKILL"
     kill -KILL "$DISTRO_NSPAWN_PID" 2>/dev/null || true
   fi
